@@ -1,0 +1,391 @@
+"""Gross margin, stock turnover, cross and contribution ratios, receivables by class.
+
+Seed 001's gross-margin analysis (毛利率分析) and its follow-ups:
+
+- gross margin rate (毛利率) = sum(amount - cost) / sum(amount) over the lines of
+  a group; a group whose net sales are zero or negative has no rate (NaN);
+- stock turnover (商品周转率) = flow / average inventory, average inventory =
+  (opening + closing stock) / 2.  Stock is valued at cost, so the flow is the
+  cost of goods sold when transactions carry ``cost`` (both sides at cost) and
+  net sales otherwise (then the turnover is overstated by the mark-up; the
+  ``turnover_basis`` column says which was used);
+- days of inventory (库存天数) = days in the period x average inventory / flow;
+- cross ratio (交叉比率) = margin rate x turnover;
+- contribution ratio (贡献比率) = cross ratio x the product's share of sales.
+
+An undefined ratio (zero inventory, no sales, negative net sales) is NaN, never
+``inf``; tables show it as "–".
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "margin_rate", "margin_by", "overall_margin_rate", "loss_makers",
+    "average_inventory", "stock_turnover", "cross_ratios", "margin_turnover_quadrant",
+    "QUADRANTS", "receivable_indicators", "class_financials", "service_load", "over_served",
+]
+
+# margin high/low x turnover high/low -> action (label keys in labels/product.yaml)
+QUADRANTS = {
+    (True, True): "quadrant_push",     # earns and moves: push it (重点推销)
+    (False, True): "quadrant_hold",    # moves but earns little: keep, watch price
+    (True, False): "quadrant_review",  # earns but sits in stock: cut stock, promote
+    (False, False): "quadrant_drop",   # neither: candidate to drop
+}
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"Required column {missing[0]} missing from {what} "
+                       f"(columns present: {', '.join(map(str, df.columns))})")
+
+
+def _ratio(num, den, *, positive_den: bool = True) -> pd.Series:
+    """num / den as float, NaN where den <= 0 (or == 0) so that no inf escapes."""
+    num = pd.Series(num, dtype="float64")
+    den = pd.Series(den, dtype="float64")
+    ok = den > 0 if positive_den else den != 0
+    return (num / den.where(ok)).astype("float64")
+
+
+# ------------------------------------------------------------------ margin
+def margin_rate(gross_profit, sales) -> pd.Series:
+    """Gross profit / sales, NaN where net sales are zero or negative (returns exceed sales)."""
+    out = _ratio(gross_profit, sales)
+    if isinstance(sales, pd.Series):
+        out.index = sales.index
+    return out
+
+
+def margin_by(tx: pd.DataFrame, by: str | Sequence[str], *, amount_col: str = "amount",
+              cost_col: str = "cost") -> pd.DataFrame:
+    """Sales, cost, gross profit and margin rate per group of transaction lines.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines; ``amount`` is net sales (negative for returns).
+    by : str or list of str
+        Grouping column(s); missing keys form their own group.
+    amount_col, cost_col : str
+        Column names.  Without ``cost_col`` the cost, profit and rate are NaN.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: the ``by`` columns, ``sales`` (net), ``cost``,
+        ``gross_profit`` = sum(amount - cost), ``margin_rate`` = gross_profit /
+        sales of the lines that carry a cost, ``returns_amount`` (absolute sum
+        of negative lines) and ``n_lines``.  Lines without a cost are left out
+        of the profit and the rate, not counted as zero cost.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    _require(tx, [*keys, amount_col], "transactions")
+    amount = tx[amount_col].astype("float64")
+    has_cost = cost_col in tx.columns
+    cost = tx[cost_col].astype("float64") if has_cost else pd.Series(np.nan, index=tx.index)
+    costed = cost.notna()
+    work = tx[keys].assign(
+        _sales=amount, _cost=cost, _gp=(amount - cost), _costed_sales=amount.where(costed),
+        _ret=(-amount).clip(lower=0),
+    )
+    g = work.groupby(keys, dropna=False, sort=True)
+    out = pd.DataFrame({
+        "sales": g["_sales"].sum(),
+        "cost": g["_cost"].sum(min_count=1),
+        "gross_profit": g["_gp"].sum(min_count=1),
+        "costed_sales": g["_costed_sales"].sum(min_count=1),
+        "returns_amount": g["_ret"].sum(),
+        "n_lines": g.size(),
+    })
+    out = out.assign(margin_rate=margin_rate(out["gross_profit"], out["costed_sales"]))
+    return out.drop(columns="costed_sales").reset_index()
+
+
+def overall_margin_rate(tx: pd.DataFrame, *, amount_col: str = "amount", cost_col: str = "cost") -> float:
+    """sum(amount - cost) / sum(amount) over the lines that carry a cost; NaN without cost."""
+    if cost_col not in tx.columns:
+        return float("nan")
+    costed = tx[tx[cost_col].notna()]
+    sales = costed[amount_col].astype("float64").sum()
+    gp = (costed[amount_col].astype("float64") - costed[cost_col].astype("float64")).sum()
+    return float(gp / sales) if sales > 0 else float("nan")
+
+
+def loss_makers(df: pd.DataFrame, *, profit_col: str = "gross_profit") -> pd.DataFrame:
+    """Rows whose gross profit is negative, worst first."""
+    _require(df, [profit_col], "the margin table")
+    return df[df[profit_col] < 0].sort_values(profit_col, kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------- inventory
+def average_inventory(inventory: pd.DataFrame, start, end, *, date_col: str = "date",
+                      product_col: str = "product_id", value_col: str = "stock_value") -> pd.DataFrame:
+    """Opening, closing and average stock per product for the period ``[start, end)``.
+
+    Rules (per product):
+
+    - opening stock: the product's latest snapshot dated on or before ``start``
+      (a count on the eve of the period, e.g. 30 Sep for Q4, is its opening);
+    - closing stock: its latest snapshot dated after ``start`` and on or before
+      ``end`` (the exclusive end, so both month-end and month-start counts work);
+    - average inventory = (opening + closing) / 2; when one of the two snapshots
+      is missing the other alone is used (``inventory_rule`` says
+      ``opening_only`` or ``closing_only``), i.e. stock is assumed unchanged
+      since the last count; with neither the product has no row.
+
+    Returns
+    -------
+    DataFrame
+        product_id, opening_date, opening_stock, closing_date, closing_stock,
+        avg_inventory, inventory_rule (``both`` / ``opening_only`` / ``closing_only``).
+    """
+    _require(inventory, [date_col, product_col, value_col], "inventory")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    inv = inventory[[product_col, date_col, value_col]].sort_values([product_col, date_col], kind="stable")
+    value = inv[value_col].astype("float64")
+    inv = inv.assign(**{value_col: value})
+
+    def last_per_product(rows: pd.DataFrame, tag: str) -> pd.DataFrame:
+        last = rows.groupby(product_col, sort=True).tail(1)
+        return last.set_index(product_col).rename(
+            columns={date_col: f"{tag}_date", value_col: f"{tag}_stock"})
+
+    opening = last_per_product(inv[inv[date_col] <= start], "opening")
+    closing = last_per_product(inv[(inv[date_col] > start) & (inv[date_col] <= end)], "closing")
+    out = opening.join(closing, how="outer").rename_axis(product_col)
+    has_open, has_close = out["opening_stock"].notna(), out["closing_stock"].notna()
+    out = out.assign(
+        avg_inventory=out[["opening_stock", "closing_stock"]].mean(axis=1, skipna=True),
+        inventory_rule=np.select([has_open & has_close, has_open], ["both", "opening_only"], "closing_only"),
+    )
+    cols = ["opening_date", "opening_stock", "closing_date", "closing_stock", "avg_inventory", "inventory_rule"]
+    return out[cols].reset_index()
+
+
+def stock_turnover(products: pd.DataFrame, avg_inventory: pd.DataFrame, *, days: int,
+                   product_col: str = "product_id", sales_col: str = "sales",
+                   cost_col: str = "cost") -> pd.DataFrame:
+    """Turnover and days of inventory per product (products with stock but no sales included).
+
+    Parameters
+    ----------
+    products : DataFrame
+        One row per product with net ``sales`` and (optionally) ``cost`` of
+        goods sold for the period, e.g. from :func:`analysis.product_mix.product_sales`.
+    avg_inventory : DataFrame
+        From :func:`average_inventory`.
+    days : int
+        Days in the period (92 for Q4), for days of inventory.
+
+    Returns
+    -------
+    DataFrame
+        ``products`` outer-joined with the inventory columns, plus ``turnover``
+        = flow / avg_inventory, ``days_of_inventory`` = days x avg_inventory /
+        flow and ``turnover_basis`` (``cost``: flow = cost of goods sold, both
+        at cost; ``sales``: no cost in the data, flow = net sales at price).
+        Turnover is NaN when there is no inventory figure, the average
+        inventory is zero (undefined, never inf) or the flow is negative; zero
+        sales with stock give turnover 0 and days of inventory NaN (stock that
+        does not move has no finite cover).
+    """
+    _require(products, [product_col, sales_col], "the product table")
+    _require(avg_inventory, [product_col, "avg_inventory"], "the inventory table")
+    use_cost = cost_col in products.columns and products[cost_col].notna().any()
+    out = products.merge(avg_inventory, on=product_col, how="outer", sort=False, indicator=True)
+    stock_only = out.pop("_merge").eq("right_only")
+    out = out.assign(**{sales_col: out[sales_col].where(~stock_only, 0.0)})
+    if use_cost:
+        out = out.assign(**{cost_col: out[cost_col].where(~stock_only, 0.0)})
+    flow = out[cost_col if use_cost else sales_col].astype("float64")
+    flow = flow.where(flow >= 0)  # returns exceeding sales: no meaningful turnover
+    inv = out["avg_inventory"].astype("float64")
+    return out.assign(
+        turnover=_ratio(flow, inv).to_numpy(),
+        days_of_inventory=(days * _ratio(inv, flow)).to_numpy(),
+        turnover_basis="cost" if use_cost else "sales",
+    )
+
+
+# ------------------------------------------------------- cross/contribution
+def cross_ratios(df: pd.DataFrame, *, sales_col: str = "sales", margin_col: str = "margin_rate",
+                 turnover_col: str = "turnover") -> pd.DataFrame:
+    """Add ``sales_share``, ``cross_ratio`` and ``contribution_ratio``, highest contribution first.
+
+    ``sales_share`` is the product's net sales over the total of the table
+    (NaN when the total is not positive); ``cross_ratio`` = margin rate x
+    turnover; ``contribution_ratio`` = cross ratio x sales share.  A product
+    without a margin rate or a turnover has no ratios (NaN).
+    """
+    _require(df, [sales_col, margin_col, turnover_col], "the product table")
+    sales = df[sales_col].astype("float64")
+    total = sales.sum()
+    share = sales / total if total > 0 else pd.Series(np.nan, index=df.index)
+    cross = df[margin_col].astype("float64") * df[turnover_col].astype("float64")
+    out = df.assign(sales_share=share, cross_ratio=cross, contribution_ratio=cross * share)
+    return out.sort_values("contribution_ratio", ascending=False, na_position="last",
+                           kind="stable").reset_index(drop=True)
+
+
+def margin_turnover_quadrant(df: pd.DataFrame, *, margin_split: float | None = None,
+                             turnover_split: float | None = None, margin_col: str = "margin_rate",
+                             turnover_col: str = "turnover") -> pd.DataFrame:
+    """Add ``quadrant`` (push / hold / review / drop as label keys) from margin x turnover.
+
+    A value at or above its split counts as high.  The splits default to the
+    medians of the products that have both values.  Products lacking either
+    value get no quadrant (NaN).  The splits used are returned as the
+    columns ``margin_split`` and ``turnover_split`` so a chart can draw them.
+    """
+    _require(df, [margin_col, turnover_col], "the product table")
+    m, t = df[margin_col].astype("float64"), df[turnover_col].astype("float64")
+    rated = m.notna() & t.notna()
+    ms = float(m[rated].median()) if margin_split is None else float(margin_split)
+    ts = float(t[rated].median()) if turnover_split is None else float(turnover_split)
+    quad = pd.Series(
+        [QUADRANTS[(bool(a), bool(b))] for a, b in zip(m >= ms, t >= ts)], index=df.index, dtype="object")
+    return df.assign(quadrant=quad.where(rated), margin_split=ms, turnover_split=ts)
+
+
+# ------------------------------------------------------------- receivables
+def receivable_indicators(receivables: pd.DataFrame, start, end, *, id_col: str = "customer_id",
+                          invoice_date_col: str = "invoice_date", amount_col: str = "amount",
+                          paid_date_col: str = "paid_date", paid_amount_col: str = "paid_amount",
+                          due_date_col: str = "due_date") -> pd.DataFrame:
+    """Seed 001's financial indicators (财务类指标) per customer for the period ``[start, end)``.
+
+    - ``invoiced``: amount invoiced in the period;
+    - ``received``, ``n_receipts``, ``largest_receipt`` (最大单笔收款额),
+      ``avg_receipt`` (平均收款额): invoices paid in the period (a paid invoice
+      without ``paid_amount`` counts as paid in full);
+    - ``collection_days`` (平均收款周期): paid date - invoice date, averaged over
+      the receipts of the period weighted by the amount received;
+    - ``arrears`` (欠款额): what is still unpaid at ``end`` on every invoice dated
+      before ``end`` (a payment dated on or after ``end`` is not yet made);
+      ``overdue`` the part of it past its due date;
+    - ``arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN without
+      invoicing in the period).
+    """
+    _require(receivables, [id_col, invoice_date_col, amount_col], "receivables")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    r = receivables[receivables[invoice_date_col] < end]
+    amount = r[amount_col].astype("float64")
+    paid_date = r[paid_date_col] if paid_date_col in r.columns else pd.Series(pd.NaT, index=r.index)
+    paid_amt = (r[paid_amount_col].astype("float64") if paid_amount_col in r.columns
+                else pd.Series(np.nan, index=r.index))
+    paid_amt = paid_amt.fillna(amount).where(paid_date.notna(), 0.0)
+    paid_by_end = paid_date < end
+    due = r[due_date_col] if due_date_col in r.columns else pd.Series(pd.NaT, index=r.index)
+    outstanding = (amount - paid_amt.where(paid_by_end, 0.0)).clip(lower=0)
+    in_period = paid_date.ge(start) & paid_by_end
+    receipt = paid_amt.where(in_period)
+    days = (paid_date - r[invoice_date_col]).dt.days.astype("float64")
+    work = pd.DataFrame({
+        id_col: r[id_col],
+        "invoiced": amount.where(r[invoice_date_col] >= start, 0.0),
+        "received": receipt.fillna(0.0),
+        "receipt": receipt,
+        "weighted_days": (days * receipt).fillna(0.0),
+        "arrears": outstanding,
+        "overdue": outstanding.where(due < end, 0.0),
+    })
+    g = work.groupby(id_col, sort=True)
+    out = pd.DataFrame({
+        "invoiced": g["invoiced"].sum(),
+        "received": g["received"].sum(),
+        "n_receipts": g["receipt"].count(),
+        "largest_receipt": g["receipt"].max(),
+        "avg_receipt": g["receipt"].mean(),
+        "weighted_days": g["weighted_days"].sum(),
+        "arrears": g["arrears"].sum(),
+        "overdue": g["overdue"].sum(),
+    })
+    return _finish_financials(out).reset_index()
+
+
+def _finish_financials(out: pd.DataFrame) -> pd.DataFrame:
+    return out.assign(
+        collection_days=_ratio(out["weighted_days"], out["received"]).to_numpy(),
+        arrears_rate=_ratio(out["arrears"], out["invoiced"]).to_numpy(),
+    ).drop(columns="weighted_days")
+
+
+def class_financials(indicators: pd.DataFrame, classes: pd.DataFrame, *, class_col: str = "abc_class",
+                     id_col: str = "customer_id", unclassified: str = "–") -> pd.DataFrame:
+    """Roll :func:`receivable_indicators` up to customer classes.
+
+    Sums add up; ``collection_days`` stays weighted by the amount received,
+    ``arrears_rate`` = class arrears / class invoicing, ``largest_receipt`` is
+    the class maximum and ``avg_receipt`` = received / receipts.  Customers
+    without a class (no sales in the period) form the ``unclassified`` group.
+    """
+    _require(indicators, [id_col, "received", "collection_days"], "the indicator table")
+    _require(classes, [id_col, class_col], "the class table")
+    df = indicators.merge(classes[[id_col, class_col]], on=id_col, how="left")
+    df = df.assign(**{class_col: df[class_col].astype("object").fillna(unclassified),
+                      "weighted_days": df["collection_days"].fillna(0.0) * df["received"]})
+    g = df.groupby(class_col, sort=True)
+    out = pd.DataFrame({
+        "customers": g[id_col].nunique(),
+        "invoiced": g["invoiced"].sum(),
+        "received": g["received"].sum(),
+        "n_receipts": g["n_receipts"].sum(),
+        "largest_receipt": g["largest_receipt"].max(),
+        "weighted_days": g["weighted_days"].sum(),
+        "arrears": g["arrears"].sum(),
+        "overdue": g["overdue"].sum(),
+    })
+    out = out.assign(avg_receipt=_ratio(out["received"], out["n_receipts"]).to_numpy())
+    return _finish_financials(out).reset_index()
+
+
+# ------------------------------------------------------ customer service cost
+def service_load(interactions: pd.DataFrame, start, end, *, id_col: str = "customer_id",
+                 date_col: str = "date", kind_col: str = "kind",
+                 kinds: Sequence[str] = ("complaint", "suggestion", "visit", "task")) -> pd.DataFrame:
+    """Interactions per customer in ``[start, end)`` that cost staff time (praise excluded by default).
+
+    Returns customer_id, ``service_load`` (count of the chosen kinds) and one
+    ``n_<kind>`` column per kind.
+    """
+    _require(interactions, [id_col, date_col, kind_col], "interactions")
+    rows = interactions[(interactions[date_col] >= pd.Timestamp(start))
+                        & (interactions[date_col] < pd.Timestamp(end))
+                        & interactions[kind_col].isin(list(kinds))]
+    counts = pd.crosstab(rows[id_col], rows[kind_col]).reindex(columns=list(kinds), fill_value=0)
+    counts.columns = [f"n_{k}" for k in counts.columns]
+    counts.columns.name = None
+    return counts.assign(service_load=counts.sum(axis=1)).rename_axis(id_col).reset_index()
+
+
+def over_served(margins: pd.DataFrame, load: pd.DataFrame, *, id_col: str = "customer_id",
+                margin_col: str = "margin_rate", profit_col: str = "gross_profit",
+                low_margin_quantile: float = 0.25, high_load_quantile: float = 0.75) -> pd.DataFrame:
+    """Customers who cost more service than they earn (过度服务客户, seed 004).
+
+    A customer is over-served when its margin rate is at or below the
+    ``low_margin_quantile`` of customers (or its gross profit is negative) and
+    its service load is at or above the ``high_load_quantile`` of customers
+    with any load.  Returns every customer with sales and load, with
+    ``profit_per_contact`` = gross profit / service load and a boolean
+    ``over_served``, over-served first, then by profit per contact ascending.
+    """
+    _require(margins, [id_col, margin_col, profit_col], "the customer margin table")
+    _require(load, [id_col, "service_load"], "the service-load table")
+    df = margins.merge(load[[id_col, "service_load"]], on=id_col, how="left")
+    df = df.assign(service_load=df["service_load"].fillna(0).astype("int64"))
+    m_cut = df[margin_col].quantile(low_margin_quantile)
+    loaded = df.loc[df["service_load"] > 0, "service_load"]
+    l_cut = loaded.quantile(high_load_quantile) if len(loaded) else np.inf
+    low_margin = (df[margin_col] <= m_cut) | (df[profit_col] < 0)
+    flag = low_margin & (df["service_load"] >= l_cut) & (df["service_load"] > 0)
+    out = df.assign(profit_per_contact=_ratio(df[profit_col], df["service_load"]).to_numpy(),
+                    over_served=flag.to_numpy())
+    return out.sort_values(["over_served", "profit_per_contact"], ascending=[False, True],
+                           na_position="last", kind="stable").reset_index(drop=True)
