@@ -1,0 +1,120 @@
+"""``ccm``: the command line behind the Makefile (customer classification management)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .config import LANGS, REPORTS_DIR, SAMPLE_DIR
+
+
+class _Fail(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _guard(fn, *args, **kwargs):
+    """Turn expected errors into one clear paragraph and a non-zero exit, never a traceback."""
+    from .report import ReportError
+    from .validation import DataError
+
+    try:
+        return fn(*args, **kwargs)
+    except (DataError, ReportError, ValueError, FileNotFoundError, KeyError) as exc:
+        raise _Fail(str(exc).strip("'\"")) from None
+
+
+@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    pass
+
+
+def _report_options(fn):
+    opts = [
+        click.option("--data-dir", type=click.Path(path_type=Path), default=SAMPLE_DIR, show_default=True,
+                     help="folder with transactions (+ optional tables), csv/xlsx/parquet"),
+        click.option("--quarter", default="", help="report quarter, e.g. 2025Q4; default: latest complete quarter in the data"),
+        click.option("--params", "params_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     default=None, help="params YAML; default: params/<quarter>.yaml if it exists"),
+        click.option("--out", type=click.Path(path_type=Path), default=REPORTS_DIR, show_default=True,
+                     help="reports folder; the report goes to <out>/<quarter>/"),
+        click.option("--lang", type=click.Choice(LANGS), default=None, help="label language (overrides params)"),
+        click.option("-p", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="override a parameter (notebook.key=value for one notebook); repeatable"),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+@cli.command()
+@_report_options
+@click.option("--jobs", "-j", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="notebooks run in parallel")
+def report(data_dir, quarter, params_file, out, lang, overrides, jobs):
+    """Regenerate the quarterly report: every notebook, HTML without code, summary.json, index.html."""
+    from .report import build_report, parse_overrides
+
+    final = _guard(build_report, data_dir, quarter=quarter, out=out, params_file=params_file,
+                   overrides=_guard(parse_overrides, overrides), lang=lang, jobs=jobs)
+    click.echo(f"report written to {final} (open {final / 'index.html'})")
+
+
+@cli.command()
+@click.argument("notebook")
+@_report_options
+def run(notebook, data_dir, quarter, params_file, out, lang, overrides):
+    """Run one notebook (e.g. 00_data_overview) into <out>/<quarter>/, keeping the other pages."""
+    from .report import build_report, parse_overrides
+
+    final = _guard(build_report, data_dir, quarter=quarter, out=out, params_file=params_file,
+                   overrides=_guard(parse_overrides, overrides), lang=lang, jobs=1,
+                   notebooks=[notebook], merge=True)
+    click.echo(f"{notebook} written to {final}")
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), required=True)
+def check(data_dir):
+    """Load and validate a data directory; print what was found."""
+    from .io import load_dataset
+    from .periods import latest_complete_quarter
+
+    ds = _guard(load_dataset, data_dir)
+    for name, df in ds.tables.items():
+        click.echo(f"{name:13s} {len(df):>9,} rows  {ds.sources[name].name}")
+    dates = ds.transactions["date"]
+    click.echo(f"transactions cover {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}; "
+               f"default quarter {latest_complete_quarter(dates)}")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=SAMPLE_DIR, show_default=True)
+@click.option("--seed", type=int, default=2025, show_default=True)
+def sample(out, seed):
+    """Write the deterministic sample company (a Chinese pharmaceutical distributor)."""
+    from .sample import write_sample
+
+    paths = _guard(write_sample, out, seed=seed)
+    click.echo(f"wrote {len(paths)} files to {out}")
+
+
+@cli.command()
+@click.argument("notebook")
+def params(notebook):
+    """List a notebook's parameters with their types, defaults and help."""
+    from .report import notebook_parameters
+
+    for name, spec in _guard(notebook_parameters, notebook).items():
+        click.echo(f"{name:22s} {spec['type']:6s} default {spec['default']:<12s} {spec['help']}")
+
+
+def main(argv=None):
+    return cli.main(args=argv, prog_name="ccm")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Chart style, the CJK font, number formats, and shared chart helpers.
+
+The Chinese font is Noto Sans CJK SC shipped by the ``mplfonts`` package, which
+pip installs with the project, so Chinese renders as glyphs on any machine.
+Chart helpers take ``ax=None`` and return the Axes.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+
+
+@lru_cache(maxsize=1)
+def cjk_font_name() -> str:
+    """Register the bundled CJK font with matplotlib and return its family name."""
+    import mplfonts
+
+    path = Path(mplfonts.__file__).with_name("fonts") / CJK_FONT_FILE
+    if not path.exists():
+        raise RuntimeError(f"CJK font missing: {path}. Reinstall the project (make report).")
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def use_style(lang: str = "zh") -> None:
+    """Seaborn theme plus the CJK font (used for both languages so labels mix freely)."""
+    sns.set_theme(style="whitegrid", context="notebook", palette="deep")
+    plt.rcParams["font.family"] = "sans-serif"
+    plt.rcParams["font.sans-serif"] = [cjk_font_name(), "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["figure.figsize"] = (9, 4.5)
+    plt.rcParams["figure.dpi"] = 100
+    plt.rcParams["axes.titleweight"] = "bold"
+
+
+# ------------------------------------------------------------- number formats
+def fmt_cny(x, *, decimals: int = 0) -> str:
+    """12345.6 -> '¥12,346'; NaN -> '–'."""
+    if x is None or pd.isna(x):
+        return "–"
+    sign = "-" if x < 0 else ""
+    return f"{sign}¥{abs(x):,.{decimals}f}"
+
+
+def fmt_pct(x, *, decimals: int = 1) -> str:
+    """0.1234 -> '12.3%'; NaN -> '–'."""
+    if x is None or pd.isna(x):
+        return "–"
+    return f"{x * 100:.{decimals}f}%"
+
+
+def fmt_int(x) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    return f"{x:,.0f}"
+
+
+def styled(df: pd.DataFrame, *, money=(), pct=(), ints=(), decimals=(), hide_index=True,
+           lang: str | None = None, caption: str | None = None):
+    """A pandas Styler with CNY, % and thousands formats for the named columns.
+
+    With ``lang``, column headers that are label keys are shown as their zh/en label.
+    """
+    fmt = {c: fmt_cny for c in money if c in df.columns}
+    fmt.update({c: fmt_pct for c in pct if c in df.columns})
+    fmt.update({c: fmt_int for c in ints if c in df.columns})
+    fmt.update({c: (lambda v: "–" if pd.isna(v) else f"{v:,.2f}") for c in decimals if c in df.columns})
+    sty = df.style.format(fmt, na_rep="–")
+    if lang:
+        from .labels import column_labels
+
+        sty = sty.relabel_index(column_labels(df.columns, lang), axis="columns")
+    if caption:
+        sty = sty.set_caption(caption)
+    return sty.hide(axis="index") if hide_index else sty
+
+
+def money_axis(ax, axis: str = "y", *, unit: float = 1.0, suffix: str = ""):
+    """Thousands separators on an axis; ``unit=1e4`` with suffix '万' shows 万元."""
+    f = mticker.FuncFormatter(lambda v, _: f"{v / unit:,.0f}{suffix}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
+    return ax
+
+
+def pct_axis(ax, axis: str = "y"):
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(mticker.PercentFormatter(1.0))
+    return ax
+
+
+def _ax(ax):
+    return ax if ax is not None else plt.subplots()[1]
+
+
+def bar_line(x, bars, line=None, *, bar_label: str, line_label: str | None = None, title: str = "",
+             ax=None, line_is_pct: bool = True):
+    """Bars (amounts) with an optional line on a second axis (rate or cumulative share)."""
+    ax = _ax(ax)
+    ax.bar(range(len(x)), bars, color=sns.color_palette()[0], label=bar_label)
+    ax.set_xticks(range(len(x)), [str(v) for v in x], rotation=45, ha="right")
+    ax.set_ylabel(bar_label)
+    money_axis(ax)
+    if line is not None:
+        ax2 = ax.twinx()
+        ax2.plot(range(len(x)), line, color=sns.color_palette()[3], marker="o", label=line_label)
+        ax2.set_ylabel(line_label or "")
+        ax2.grid(False)
+        if line_is_pct:
+            pct_axis(ax2)
+    ax.set_title(title)
+    return ax

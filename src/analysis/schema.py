@@ -1,0 +1,94 @@
+"""The data contract: canonical tables, their columns and types, in one place.
+
+Every other module refers to column names through this file (``TX`` etc.) so
+that a renamed column is changed once.  ``docs/data-format.md`` documents it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Column types understood by validation.
+ID, DATE, NUMBER, TEXT = "id", "date", "number", "text"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    required: dict[str, str]
+    optional: dict[str, str] = field(default_factory=dict)
+    key: tuple[str, ...] = ()  # unique key; empty = no uniqueness rule
+    description: str = ""
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return {**self.required, **self.optional}
+
+
+TABLES: dict[str, TableSpec] = {
+    "transactions": TableSpec(
+        "transactions",
+        required={"customer_id": ID, "date": DATE, "amount": NUMBER},
+        optional={"order_id": ID, "product_id": ID, "quantity": NUMBER, "cost": NUMBER},
+        description="one row per sales line; amount is net sales, negative for returns",
+    ),
+    "customers": TableSpec(
+        "customers",
+        required={"customer_id": ID},
+        optional={
+            "name": TEXT, "channel": TEXT, "region": TEXT, "industry": TEXT,
+            "credit_limit": NUMBER, "tags": TEXT, "since": DATE, "monthly_fee": NUMBER,
+        },
+        key=("customer_id",),
+        description="one row per customer",
+    ),
+    "products": TableSpec(
+        "products",
+        required={"product_id": ID},
+        optional={"name": TEXT, "category": TEXT, "unit_cost": NUMBER, "unit_price": NUMBER},
+        key=("product_id",),
+        description="one row per product",
+    ),
+    "inventory": TableSpec(
+        "inventory",
+        required={"date": DATE, "product_id": ID, "stock_value": NUMBER},
+        key=("date", "product_id"),
+        description="stock snapshots at cost, one row per product and snapshot date",
+    ),
+    "receivables": TableSpec(
+        "receivables",
+        required={"customer_id": ID, "invoice_date": DATE, "amount": NUMBER},
+        optional={"invoice_id": ID, "due_date": DATE, "paid_date": DATE, "paid_amount": NUMBER},
+        key=("invoice_id",),
+        description="one row per invoice; paid_date empty while unpaid",
+    ),
+    "interactions": TableSpec(
+        "interactions",
+        required={"customer_id": ID, "date": DATE, "kind": TEXT},
+        optional={"note": TEXT},
+        description="complaints, praise, suggestions, visits, tasks",
+    ),
+    "targets": TableSpec(
+        "targets",
+        required={"quarter": TEXT, "target": NUMBER},
+        optional={"product_id": ID, "category": TEXT},
+        description="sales targets per product or category and quarter",
+    ),
+}
+
+INTERACTION_KINDS = ("complaint", "praise", "suggestion", "visit", "task")
+
+# Headers that are recognised without a columns.yaml (common Chinese and English
+# spellings in ERP exports).  columns.yaml entries take precedence.
+HEADER_ALIASES: dict[str, str] = {
+    "客户编号": "customer_id", "客户id": "customer_id", "客户代码": "customer_id",
+    "customer": "customer_id", "customerid": "customer_id", "cust_id": "customer_id",
+    "日期": "date", "交易日期": "date", "销售日期": "date", "订单日期": "date",
+    "金额": "amount", "销售额": "amount", "销售金额": "amount", "sales": "amount",
+    "订单号": "order_id", "单号": "order_id", "商品编号": "product_id", "产品编号": "product_id",
+    "数量": "quantity", "成本": "cost", "销售成本": "cost",
+    "客户名称": "name", "名称": "name", "渠道": "channel", "客户类型": "channel",
+    "地区": "region", "区域": "region", "行业": "industry", "信用额度": "credit_limit",
+    "标签": "tags", "类别": "category", "品类": "category", "单位成本": "unit_cost",
+    "库存金额": "stock_value", "发票日期": "invoice_date", "到期日": "due_date",
+    "回款日期": "paid_date", "回款金额": "paid_amount", "发票号": "invoice_id", "类型": "kind",
+}

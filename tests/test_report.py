@@ -1,0 +1,141 @@
+"""The report runner: params checks, failure path (previous report intact), HTML and index."""
+import json
+
+import nbformat
+import pytest
+
+from analysis import io as aio
+from analysis.report import (ReportError, build_report, coerce, discover_notebooks, notebook_parameters,
+                             parse_overrides, resolve_params, to_html)
+
+STANDARD = '''data_dir: str = ""  # data folder
+quarter: str = ""  # quarter
+lang: str = "zh"  # language
+output_dir: str = ""  # output folder
+top_n: int = 10  # rows shown
+cutoff: float = 0.75  # a share
+fail: bool = False  # raise in the body'''
+
+BODY = '''from analysis.context import setup
+ctx = setup("{name}", data_dir=data_dir, quarter=quarter, lang=lang, output_dir=output_dir)
+if fail:
+    raise RuntimeError("boom in {name}")
+ctx.record({{"rows": len(ctx.data.transactions), "top_n": top_n}})'''
+
+
+def _notebook(path, name):
+    cells = [nbformat.v4.new_markdown_cell(f"# {name}"),
+             nbformat.v4.new_code_cell(STANDARD, metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell(BODY.format(name=name))]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                                        "display_name": "Python 3"}})
+    nbformat.write(nb, str(path / f"{name}.ipynb"))
+
+
+@pytest.fixture
+def nb_dir(tmp_path):
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    _notebook(d, "00_first")
+    _notebook(d, "01_second")
+    (d / "scratch.ipynb").write_text("{}")  # not a report notebook: no NN_ prefix
+    return d
+
+
+def test_discover_only_numbered_notebooks(nb_dir):
+    assert discover_notebooks(nb_dir) == ["00_first", "01_second"]
+
+
+def test_parameters_are_read_with_types_and_help(nb_dir):
+    params = notebook_parameters("00_first", nb_dir)
+    assert params["top_n"] == {"type": "int", "default": "10", "help": "rows shown"}
+
+
+def test_params_file_sections_and_common_keys(nb_dir):
+    conf = {"lang": "en", "01_second": {"top_n": 3}}
+    out = resolve_params(["00_first", "01_second"], conf, {"cutoff": "0.8"}, nb_dir=nb_dir)
+    assert out["00_first"] == {"lang": "en", "cutoff": 0.8}
+    assert out["01_second"] == {"lang": "en", "top_n": 3, "cutoff": 0.8}
+
+
+def test_unknown_key_is_an_error_before_anything_runs(nb_dir):
+    with pytest.raises(ReportError, match="'colour' is not a parameter of 01_second"):
+        resolve_params(["00_first", "01_second"], {"01_second": {"colour": "red"}}, nb_dir=nb_dir)
+    with pytest.raises(ReportError, match="unknown key 'speed'"):
+        resolve_params(["00_first"], {"speed": 3}, nb_dir=nb_dir)
+    with pytest.raises(ReportError, match="-p nope: no notebook in this run declares 'nope'"):
+        resolve_params(["00_first"], {}, {"nope": "1"}, nb_dir=nb_dir)
+
+
+def test_wrong_type_is_an_error(nb_dir):
+    with pytest.raises(ReportError, match=r"'top_n' must be int \(default 10\), got str 'ten'"):
+        resolve_params(["00_first"], {"top_n": "ten"}, nb_dir=nb_dir)
+    with pytest.raises(ReportError, match="'fail' must be bool"):
+        resolve_params(["00_first"], {}, {"fail": "3"}, nb_dir=nb_dir)
+
+
+def test_runner_params_cannot_come_from_files(nb_dir):
+    with pytest.raises(ReportError, match="'data_dir' is set by the runner"):
+        resolve_params(["00_first"], {"data_dir": "/x"}, nb_dir=nb_dir)
+
+
+def test_notebook_scoped_override(nb_dir):
+    out = resolve_params(["00_first", "01_second"], {}, {"01_second.top_n": "4"}, nb_dir=nb_dir)
+    assert out["01_second"] == {"top_n": 4} and out["00_first"] == {}
+
+
+def test_coerce_and_parse_overrides():
+    assert coerce("5", "float") == 5.0 and isinstance(coerce("5", "float"), float)
+    assert coerce("true", "bool") is True and coerce("0.8", "str") == "0.8"
+    assert parse_overrides(["a=1", "b.c=x=y"]) == {"a": "1", "b.c": "x=y"}
+    with pytest.raises(ReportError, match="expected key=value"):
+        parse_overrides(["oops"])
+
+
+@pytest.mark.notebook
+def test_failed_run_keeps_previous_report_and_partial_notebook(nb_dir, tiny_tx_dir, tmp_path):
+    out = tmp_path / "reports"
+    final = build_report(tiny_tx_dir, out=out, nb_dir=nb_dir, jobs=2, progress=False, params_dir=None)
+    assert final.name == "2025Q4"
+    good = {p.name: p.read_bytes() for p in final.iterdir() if p.is_file()}
+    assert {"index.html", "summary.json", "00_first.html", "01_second.ipynb"} <= set(good)
+    summary = json.loads((final / "summary.json").read_text())
+    assert summary["01_second"]["top_n"] == 10 and summary["00_first"]["rows"] > 100
+
+    with pytest.raises(ReportError, match=r"01_second failed at cell \d+: RuntimeError: boom in 01_second.*previous report.*unchanged"):
+        build_report(tiny_tx_dir, out=out, nb_dir=nb_dir, overrides={"01_second.fail": "true"}, progress=False,
+                     params_dir=None)
+    assert {p.name: p.read_bytes() for p in final.iterdir() if p.is_file()} == good
+    kept = out / "2025Q4.failed" / "01_second.ipynb"
+    assert kept.exists() and "boom in 01_second" in kept.read_text()
+    assert not list(out.glob(".*building*"))
+
+
+@pytest.mark.notebook
+def test_html_hides_code(nb_dir, tiny_tx_dir, tmp_path):
+    final = build_report(tiny_tx_dir, out=tmp_path / "r", nb_dir=nb_dir, notebooks=["00_first"], progress=False,
+                         params_dir=None)
+    html = (final / "00_first.html").read_text()
+    assert "ctx.record" not in html and "from analysis.context import setup" not in html
+    index = (final / "index.html").read_text()
+    assert 'href="00_first.html"' in index and "01_second" not in index
+
+
+def test_to_html_of_an_executed_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("secret_code = 1", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="visible output")])])
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, str(path))
+    html = to_html(path).read_text()
+    assert "visible output" in html and "secret_code" not in html
+
+
+def test_data_error_stops_before_any_notebook(nb_dir, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "transactions.csv").write_text("customer_id,date,amount\na,2025-13-01,1\n")
+    from analysis.validation import DataError
+
+    with pytest.raises(DataError, match="not valid dates"):
+        build_report(bad, out=tmp_path / "r", nb_dir=nb_dir, progress=False, params_dir=None)
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
