@@ -39,11 +39,11 @@ def test_margin_by_product_and_overall(three_products):
     tx, _ = three_products
     out = mg.margin_by(tx, "product_id").set_index("product_id")
     # P1: (100-60)/100 = 0.40; P2: (200-150)/200 = 0.25; P3: (100-80)/100 = 0.20 (return netted)
-    assert out.loc["P1", "margin_rate"] == pytest.approx(0.40)
-    assert out.loc["P2", "margin_rate"] == pytest.approx(0.25)
-    assert out.loc["P3", "margin_rate"] == pytest.approx(0.20)
+    assert out.loc["P1", "gross_margin_rate"] == pytest.approx(0.40)
+    assert out.loc["P2", "gross_margin_rate"] == pytest.approx(0.25)
+    assert out.loc["P3", "gross_margin_rate"] == pytest.approx(0.20)
     assert out.loc["P3", "sales"] == pytest.approx(100.0)
-    assert out.loc["P3", "returns_amount"] == pytest.approx(30.0)
+    assert out.loc["P3", "returns"] == pytest.approx(30.0)
     assert out.loc["P2", "gross_profit"] == pytest.approx(50.0)
     # overall: (400 - 290) / 400 = 0.275
     assert mg.overall_margin_rate(tx) == pytest.approx(0.275)
@@ -54,27 +54,27 @@ def test_margin_by_customer_matches_definition(three_products):
     tx, _ = three_products
     out = mg.margin_by(tx, "customer_id").set_index("customer_id")
     # C1: (220 - 150) / 220; C2: (180 - 140) / 180
-    assert out.loc["C1", "margin_rate"] == pytest.approx(70 / 220)
-    assert out.loc["C2", "margin_rate"] == pytest.approx(40 / 180)
+    assert out.loc["C1", "gross_margin_rate"] == pytest.approx(70 / 220)
+    assert out.loc["C2", "gross_margin_rate"] == pytest.approx(40 / 180)
 
 
 def test_margin_zero_and_negative_sales_is_nan_not_inf():
     tx = tx_frame([("C1", "P1", 50.0, 30.0), ("C1", "P1", -50.0, -30.0),   # nets to zero
                    ("C1", "P2", -20.0, -15.0)])                            # only a return
     out = mg.margin_by(tx, "product_id").set_index("product_id")
-    assert out.loc["P1", "sales"] == 0.0 and math.isnan(out.loc["P1", "margin_rate"])
-    assert math.isnan(out.loc["P2", "margin_rate"])
-    assert not np.isinf(out["margin_rate"]).any()
+    assert out.loc["P1", "sales"] == 0.0 and math.isnan(out.loc["P1", "gross_margin_rate"])
+    assert math.isnan(out.loc["P2", "gross_margin_rate"])
+    assert not np.isinf(out["gross_margin_rate"]).any()
 
 
 def test_margin_without_cost_is_nan_and_lines_without_cost_left_out():
     tx = tx_frame([("C1", "P1", 100.0)], cols=("customer_id", "product_id", "amount"))
     out = mg.margin_by(tx, "product_id")
-    assert math.isnan(out.loc[0, "margin_rate"]) and math.isnan(out.loc[0, "gross_profit"])
+    assert math.isnan(out.loc[0, "gross_margin_rate"]) and math.isnan(out.loc[0, "gross_profit"])
     assert math.isnan(mg.overall_margin_rate(tx))
     partial = tx_frame([("C1", "P1", 100.0, 70.0), ("C1", "P1", 50.0, None)])
     # only the costed line counts: (100 - 70) / 100 = 0.30
-    assert mg.margin_by(partial, "product_id").loc[0, "margin_rate"] == pytest.approx(0.30)
+    assert mg.margin_by(partial, "product_id").loc[0, "gross_margin_rate"] == pytest.approx(0.30)
     assert mg.overall_margin_rate(partial) == pytest.approx(0.30)
 
 
@@ -102,7 +102,7 @@ def test_average_inventory_both_snapshots(three_products):
     _, inv = three_products
     out = mg.average_inventory(inv, Q4_START, Q4_END).set_index("product_id")
     assert out.loc["P1", "avg_inventory"] == pytest.approx(20.0)  # (10 + 30) / 2
-    assert (out["inventory_rule"] == "both").all()
+    assert (out["inventory_rule"] == "inv_both").all()
 
 
 def test_average_inventory_missing_snapshot_rules():
@@ -118,9 +118,9 @@ def test_average_inventory_missing_snapshot_rules():
     assert out.loc["A", "avg_inventory"] == pytest.approx(50.0)        # (40 + 60) / 2, Jun ignored
     assert out.loc["A", "closing_date"] == pd.Timestamp("2025-11-30")   # latest count in the period
     assert out.loc["B", "avg_inventory"] == pytest.approx(24.0)        # opening alone
-    assert out.loc["B", "inventory_rule"] == "opening_only"
+    assert out.loc["B", "inventory_rule"] == "inv_opening_only"
     assert out.loc["C", "avg_inventory"] == pytest.approx(16.0)        # closing alone
-    assert out.loc["C", "inventory_rule"] == "closing_only"
+    assert out.loc["C", "inventory_rule"] == "inv_closing_only"
     assert "D" not in out.index
 
 
@@ -144,14 +144,14 @@ def test_three_product_turnover_cross_and_contribution(three_products):
     products = mg.margin_by(tx, "product_id")
     turn = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92)
     out = mg.cross_ratios(turn).set_index("product_id")
-    assert out["turnover"].to_dict() == pytest.approx({"P1": 3.0, "P2": 3.0, "P3": 2.0})
+    assert out["stock_turnover"].to_dict() == pytest.approx({"P1": 3.0, "P2": 3.0, "P3": 2.0})
     assert out["cross_ratio"].to_dict() == pytest.approx({"P1": 1.2, "P2": 0.75, "P3": 0.4})
     assert out["sales_share"].to_dict() == pytest.approx({"P1": 0.25, "P2": 0.5, "P3": 0.25})
     assert out["contribution_ratio"].to_dict() == pytest.approx({"P1": 0.3, "P2": 0.375, "P3": 0.1})
     assert list(out.index) == ["P2", "P1", "P3"]  # ranked by contribution
     # days of inventory = 92 x 20 / 60 for P1
     assert out.loc["P1", "days_of_inventory"] == pytest.approx(92 * 20 / 60)
-    assert (out["turnover_basis"] == "cost").all()
+    assert (out["turnover_basis"] == "basis_cost").all()
 
 
 def test_turnover_on_sales_basis_without_cost(three_products):
@@ -159,37 +159,37 @@ def test_turnover_on_sales_basis_without_cost(three_products):
     products = mg.margin_by(tx.drop(columns="cost"), "product_id")
     turn = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92)
     turn = turn.set_index("product_id")
-    assert turn.loc["P1", "turnover"] == pytest.approx(100 / 20)  # sales / average stock
-    assert (turn["turnover_basis"] == "sales").all()
+    assert turn.loc["P1", "stock_turnover"] == pytest.approx(100 / 20)  # sales / average stock
+    assert (turn["turnover_basis"] == "basis_sales").all()
 
 
 def test_turnover_zero_inventory_zero_sales_and_dead_stock():
     products = pd.DataFrame({"product_id": ["Z", "S", "R"], "sales": [50.0, 0.0, -10.0],
-                             "cost": [30.0, 0.0, -8.0]})
+                             "cost_of_sales": [30.0, 0.0, -8.0]})
     inv = pd.DataFrame({"product_id": ["Z", "S", "R", "D"], "avg_inventory": [0.0, 20.0, 5.0, 12.0]})
     out = mg.stock_turnover(products, inv, days=92).set_index("product_id")
-    assert math.isnan(out.loc["Z", "turnover"])          # zero stock: undefined, not inf
+    assert math.isnan(out.loc["Z", "stock_turnover"])          # zero stock: undefined, not inf
     assert out.loc["Z", "days_of_inventory"] == 0.0      # no stock held
-    assert out.loc["S", "turnover"] == 0.0               # stock that did not move
+    assert out.loc["S", "stock_turnover"] == 0.0               # stock that did not move
     assert math.isnan(out.loc["S", "days_of_inventory"])  # infinite cover shown as undefined
-    assert math.isnan(out.loc["R", "turnover"])          # returns exceed sales
-    assert out.loc["D", "sales"] == 0.0 and out.loc["D", "turnover"] == 0.0  # stock, no sales line
+    assert math.isnan(out.loc["R", "stock_turnover"])          # returns exceed sales
+    assert out.loc["D", "sales"] == 0.0 and out.loc["D", "stock_turnover"] == 0.0  # stock, no sales line
     assert not np.isinf(out.select_dtypes("number").to_numpy()).any()
-    ratios = mg.cross_ratios(out.reset_index().assign(margin_rate=[0.4, np.nan, np.nan, np.nan]))
+    ratios = mg.cross_ratios(out.reset_index().assign(gross_margin_rate=[0.4, np.nan, np.nan, np.nan]))
     assert not np.isinf(ratios.select_dtypes("number").to_numpy()).any()
     assert math.isnan(ratios.set_index("product_id").loc["Z", "cross_ratio"])
 
 
 def test_cross_ratios_zero_total_sales_gives_nan_share():
-    df = pd.DataFrame({"product_id": ["A"], "sales": [0.0], "margin_rate": [0.2], "turnover": [1.0]})
+    df = pd.DataFrame({"product_id": ["A"], "sales": [0.0], "gross_margin_rate": [0.2], "stock_turnover": [1.0]})
     out = mg.cross_ratios(df)
     assert math.isnan(out.loc[0, "sales_share"]) and math.isnan(out.loc[0, "contribution_ratio"])
 
 
 def test_quadrants_by_median_and_explicit_splits():
     df = pd.DataFrame({"product_id": list("ABCDE"),
-                       "margin_rate": [0.40, 0.10, 0.35, 0.05, 0.30],
-                       "turnover": [5.0, 6.0, 1.0, 0.5, np.nan]})
+                       "gross_margin_rate": [0.40, 0.10, 0.35, 0.05, 0.30],
+                       "stock_turnover": [5.0, 6.0, 1.0, 0.5, np.nan]})
     out = mg.margin_turnover_quadrant(df).set_index("product_id")
     # medians over A-D: margin (0.10 + 0.35) / 2 = 0.225, turnover (1 + 5) / 2 = 3
     assert out.loc["A", "margin_split"] == pytest.approx(0.225)
@@ -198,6 +198,18 @@ def test_quadrants_by_median_and_explicit_splits():
     assert pd.isna(out.loc["E", "quadrant"])  # no turnover: not rated
     fixed = mg.margin_turnover_quadrant(df, margin_split=0.05, turnover_split=0.5)
     assert (fixed["quadrant"].iloc[:4] == "quadrant_push").all()  # at the split counts as high
+
+
+def test_quadrant_overall_split():
+    df = pd.DataFrame({"product_id": ["A", "B"], "gross_margin_rate": [0.4, 0.1], "stock_turnover": [1.0, 4.0],
+                       "sales": [100.0, 300.0], "avg_inventory": [30.0, 10.0]})
+    out = mg.margin_turnover_quadrant(df, split="overall")
+    # margin (0.4*100 + 0.1*300) / 400 = 0.175; turnover (1*30 + 4*10) / 40 = 1.75
+    assert out.loc[0, "margin_split"] == pytest.approx(0.175)
+    assert out.loc[0, "turnover_split"] == pytest.approx(1.75)
+    assert out["quadrant"].tolist() == ["quadrant_review", "quadrant_hold"]
+    with pytest.raises(ValueError, match="expected one of median, overall"):
+        mg.margin_turnover_quadrant(df, split="mean")
 
 
 # ---------------------------------------------------------------- receivables
@@ -219,28 +231,28 @@ def test_receivable_indicators_by_customer(receivables):
     out = mg.receivable_indicators(receivables, Q4_START, Q4_END).set_index("customer_id")
     c1, c2 = out.loc["C1"], out.loc["C2"]
     # C1 invoiced in Q4: 200 + 50; receipts in Q4: I1 100 after 71 days, I2 150 after 30 days
-    assert c1["invoiced"] == 250.0 and c1["received"] == 250.0 and c1["n_receipts"] == 2
-    assert c1["collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)
-    assert c1["largest_receipt"] == 150.0 and c1["avg_receipt"] == 125.0
+    assert c1["fin_invoiced"] == 250.0 and c1["fin_received"] == 250.0 and c1["fin_receipts"] == 2
+    assert c1["fin_collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)
+    assert c1["fin_largest_receipt"] == 150.0 and c1["fin_avg_receipt"] == 125.0
     # arrears at 1 Jan: I2 short-paid 50 + I3 unpaid 50; both past due (9 Nov, 1 Dec)
-    assert c1["arrears"] == 100.0 and c1["overdue"] == 100.0
-    assert c1["arrears_rate"] == pytest.approx(100 / 250)
+    assert c1["fin_arrears"] == 100.0 and c1["fin_overdue"] == 100.0
+    assert c1["fin_arrears_rate"] == pytest.approx(100 / 250)
     # C2: I4 paid after the quarter -> still owed at 1 Jan (overdue); I5 not yet due
-    assert c2["received"] == 0.0 and math.isnan(c2["collection_days"])
-    assert c2["arrears"] == 400.0 and c2["overdue"] == 300.0
-    assert c2["arrears_rate"] == pytest.approx(1.0)
+    assert c2["fin_received"] == 0.0 and math.isnan(c2["fin_collection_days"])
+    assert c2["fin_arrears"] == 400.0 and c2["fin_overdue"] == 300.0
+    assert c2["fin_arrears_rate"] == pytest.approx(1.0)
 
 
 def test_class_financials_weighted(receivables):
     ind = mg.receivable_indicators(receivables, Q4_START, Q4_END)
     classes = pd.DataFrame({"customer_id": ["C1", "C2"], "abc_class": ["A", "A"]})
-    out = mg.class_financials(ind, classes).set_index("abc_class")
+    out = mg.class_financials(ind, classes, class_col="abc_class").set_index("abc_class")
     a = out.loc["A"]
-    assert a["customers"] == 2 and a["arrears"] == 500.0
-    assert a["arrears_rate"] == pytest.approx(500 / 650)       # (100 + 400) / (250 + 400)
-    assert a["collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)  # only C1 received
-    assert a["largest_receipt"] == 150.0
-    unclassified = mg.class_financials(ind, classes.iloc[:1])
+    assert a["customers"] == 2 and a["fin_arrears"] == 500.0
+    assert a["fin_arrears_rate"] == pytest.approx(500 / 650)       # (100 + 400) / (250 + 400)
+    assert a["fin_collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)  # only C1 received
+    assert a["fin_largest_receipt"] == 150.0
+    unclassified = mg.class_financials(ind, classes.iloc[:1], class_col="abc_class")
     assert set(unclassified["abc_class"]) == {"A", "–"}
 
 
@@ -254,15 +266,15 @@ def test_service_load_and_over_served():
         "kind": ["complaint", "visit", "task", "complaint", "praise", "visit", "praise"],
     })
     load = mg.service_load(inter, Q4_START, Q4_END).set_index("customer_id")
-    assert load.loc["C1", "service_load"] == 3   # September complaint is outside Q4
-    assert load.loc["C3", "service_load"] == 1   # praise does not count
+    assert load.loc["C1", "svc_load"] == 3   # September complaint is outside Q4
+    assert load.loc["C3", "svc_load"] == 1   # praise does not count
     assert "C2" not in load.index
     margins = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4"],
                             "sales": [100.0, 100.0, 100.0, 100.0],
                             "gross_profit": [5.0, 30.0, 25.0, 20.0],
-                            "margin_rate": [0.05, 0.30, 0.25, 0.20]})
+                            "gross_margin_rate": [0.05, 0.30, 0.25, 0.20]})
     out = mg.over_served(margins, load.reset_index()).set_index("customer_id")
     # margin 25% quantile = 0.1625 -> C1 low; load 75% quantile of (3, 1) = 2.5 -> C1 high
-    assert out["over_served"].to_dict() == {"C1": True, "C2": False, "C3": False, "C4": False}
-    assert out.loc["C1", "profit_per_contact"] == pytest.approx(5 / 3)
-    assert math.isnan(out.loc["C4", "profit_per_contact"])
+    assert out["svc_over_served"].to_dict() == {"C1": True, "C2": False, "C3": False, "C4": False}
+    assert out.loc["C1", "svc_profit_per_contact"] == pytest.approx(5 / 3)
+    assert math.isnan(out.loc["C4", "svc_profit_per_contact"])

@@ -31,13 +31,13 @@ def products():
 def test_product_sales_sums_and_unknown_products(tx, products):
     out = pm.product_sales(tx, products, unknown_category="未分类").set_index("product_id")
     assert list(out.index) == ["P1", "P3", "P2", "P9", "(none)"]  # by sales 500, 150, 80, 50, 20
-    assert out.loc["P1", "sales"] == 500.0 and out.loc["P1", "quantity"] == 5.0
+    assert out.loc["P1", "sales"] == 500.0 and out.loc["P1", "quantity_sold"] == 5.0
     # P2: 100 - 20 return = 80 net; profit (100-60) + (-20+12) = 32; rate 32 / 80 = 0.4
     assert out.loc["P2", "sales"] == 80.0 and out.loc["P2", "gross_profit"] == 32.0
-    assert out.loc["P2", "margin_rate"] == pytest.approx(0.4)
-    assert out.loc["P2", "returns_amount"] == 20.0
+    assert out.loc["P2", "gross_margin_rate"] == pytest.approx(0.4)
+    assert out.loc["P2", "returns"] == 20.0
     # P9 sold but not in the catalogue: kept as its own id, category unknown
-    assert out.loc["P9", "name"] == "P9" and out.loc["P9", "category"] == "未分类"
+    assert out.loc["P9", "product_name"] == "P9" and out.loc["P9", "category"] == "未分类"
     assert not out.loc["P9", "in_catalogue"] and out.loc["P1", "in_catalogue"]
     assert out.loc["(none)", "category"] == "未分类"
     assert out["sales"].sum() == pytest.approx(tx["amount"].sum())  # nothing dropped
@@ -48,12 +48,12 @@ def test_product_sales_without_catalogue_cost_or_quantity(tx):
     bare = tx.drop(columns=["cost", "quantity"])
     out = pm.product_sales(bare)
     assert (out["category"] == pm.UNKNOWN_CATEGORY).all()
-    assert out["margin_rate"].isna().all() and out["quantity"].isna().all()
+    assert out["gross_margin_rate"].isna().all() and out["quantity_sold"].isna().all()
 
 
 def test_product_sales_keep_ids_adds_zero_rows(tx, products):
     out = pm.product_sales(tx, products, keep_ids=["P4", "P1"]).set_index("product_id")
-    assert out.loc["P4", "sales"] == 0.0 and out.loc["P4", "name"] == "丁"
+    assert out.loc["P4", "sales"] == 0.0 and out.loc["P4", "product_name"] == "丁"
     assert out.loc["P1", "sales"] == 500.0  # an id already sold is not duplicated
     assert out.index.is_unique
 
@@ -63,7 +63,7 @@ def test_sales_ranking_cumulative_share(tx, products):
     # total 800: shares 500/800, 150/800, 80/800, 50/800, 20/800
     assert ranked["share"].tolist() == pytest.approx([0.625, 0.1875, 0.1, 0.0625, 0.025])
     assert ranked["cum_share"].tolist() == pytest.approx([0.625, 0.8125, 0.9125, 0.975, 1.0])
-    assert ranked["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert ranked["sales_rank"].tolist() == [1, 2, 3, 4, 5]
 
 
 def test_sales_ranking_ties_by_id_and_zero_total():
@@ -78,8 +78,8 @@ def test_category_subtotals(tx, products):
     out = out.set_index("category")
     # 药: P1 500 + P2 80 = 580; profit 150 + 32 = 182; 器械: P3 150, profit 60
     assert out.loc["药", "sales"] == 580.0 and out.loc["药", "products"] == 2
-    assert out.loc["药", "margin_rate"] == pytest.approx(182 / 580)
-    assert out.loc["器械", "margin_rate"] == pytest.approx(60 / 150)
+    assert out.loc["药", "gross_margin_rate"] == pytest.approx(182 / 580)
+    assert out.loc["器械", "gross_margin_rate"] == pytest.approx(60 / 150)
     assert out.loc["未分类", "sales"] == 70.0  # P9 50 + the line without id 20
     assert out["share"].sum() == pytest.approx(1.0)
     assert out.index[0] == "药"
@@ -111,8 +111,8 @@ def test_mix_shift_new_dropped_and_points():
     # P1 share 0.60 vs 0.50 -> +10 points; P3 0 vs 0.25 -> -25 points
     assert out.loc["P1", "change_pts"] == pytest.approx(0.10)
     assert out.loc["P3", "change_pts"] == pytest.approx(-0.25)
-    assert out.loc["P4", "status"] == "mix_new" and out.loc["P3", "status"] == "mix_dropped"
-    assert out.loc["P2", "status"] == "mix_continuing"
+    assert out.loc["P4", "mix_status"] == "mix_new" and out.loc["P3", "mix_status"] == "mix_dropped"
+    assert out.loc["P2", "mix_status"] == "mix_continuing"
     assert out["change_pts"].sum() == pytest.approx(0.0)
     assert out.index[-1] == "P3"  # largest loss last
 
@@ -125,11 +125,11 @@ def test_sales_vs_target_product_and_category(tx, products):
         "category": [None, "器械", None, None],
         "target": [400.0, 300.0, 0.0, 999.0],
     })
-    out = pm.sales_vs_target(table, targets, "2025Q4").set_index("key")
+    out = pm.sales_vs_target(table, targets, "2025Q4").set_index("target_key")
     assert len(out) == 3  # Q3 target ignored
-    assert out.loc["P1", "achievement"] == pytest.approx(500 / 400) and out.loc["P1", "level"] == "product"
-    assert out.loc["器械", "achievement"] == pytest.approx(0.5) and out.loc["器械", "gap"] == -150.0
-    assert math.isnan(out.loc["P7", "achievement"]) and out.loc["P7", "sales"] == 0.0
+    assert out.loc["P1", "target_achievement"] == pytest.approx(500 / 400) and out.loc["P1", "target_level"] == "product"
+    assert out.loc["器械", "target_achievement"] == pytest.approx(0.5) and out.loc["器械", "target_gap"] == -150.0
+    assert math.isnan(out.loc["P7", "target_achievement"]) and out.loc["P7", "sales"] == 0.0
     assert out.index[0] == "器械"  # least achieved first
 
 

@@ -26,7 +26,8 @@ import pandas as pd
 __all__ = [
     "margin_rate", "margin_by", "overall_margin_rate", "loss_makers",
     "average_inventory", "stock_turnover", "cross_ratios", "margin_turnover_quadrant",
-    "QUADRANTS", "receivable_indicators", "class_financials", "service_load", "over_served",
+    "QUADRANTS", "QUADRANT_SPLITS", "FIN_COLUMNS", "receivable_indicators", "class_financials",
+    "service_load", "over_served",
 ]
 
 # margin high/low x turnover high/low -> action (label keys in labels/product.yaml)
@@ -78,10 +79,10 @@ def margin_by(tx: pd.DataFrame, by: str | Sequence[str], *, amount_col: str = "a
     Returns
     -------
     DataFrame
-        One row per group: the ``by`` columns, ``sales`` (net), ``cost``,
-        ``gross_profit`` = sum(amount - cost), ``margin_rate`` = gross_profit /
-        sales of the lines that carry a cost, ``returns_amount`` (absolute sum
-        of negative lines) and ``n_lines``.  Lines without a cost are left out
+        One row per group: the ``by`` columns, ``sales`` (net),
+        ``cost_of_sales``, ``gross_profit`` = sum(amount - cost),
+        ``gross_margin_rate`` = gross_profit / sales of the lines that carry a
+        cost, ``returns`` (absolute sum of negative lines) and ``sales_lines``.  Lines without a cost are left out
         of the profit and the rate, not counted as zero cost.
     """
     keys = [by] if isinstance(by, str) else list(by)
@@ -97,13 +98,13 @@ def margin_by(tx: pd.DataFrame, by: str | Sequence[str], *, amount_col: str = "a
     g = work.groupby(keys, dropna=False, sort=True)
     out = pd.DataFrame({
         "sales": g["_sales"].sum(),
-        "cost": g["_cost"].sum(min_count=1),
+        "cost_of_sales": g["_cost"].sum(min_count=1),
         "gross_profit": g["_gp"].sum(min_count=1),
         "costed_sales": g["_costed_sales"].sum(min_count=1),
-        "returns_amount": g["_ret"].sum(),
-        "n_lines": g.size(),
+        "returns": g["_ret"].sum(),
+        "sales_lines": g.size(),
     })
-    out = out.assign(margin_rate=margin_rate(out["gross_profit"], out["costed_sales"]))
+    out = out.assign(gross_margin_rate=margin_rate(out["gross_profit"], out["costed_sales"]))
     return out.drop(columns="costed_sales").reset_index()
 
 
@@ -136,14 +137,15 @@ def average_inventory(inventory: pd.DataFrame, start, end, *, date_col: str = "d
       ``end`` (the exclusive end, so both month-end and month-start counts work);
     - average inventory = (opening + closing) / 2; when one of the two snapshots
       is missing the other alone is used (``inventory_rule`` says
-      ``opening_only`` or ``closing_only``), i.e. stock is assumed unchanged
+      ``inv_opening_only`` or ``inv_closing_only``), i.e. stock is assumed unchanged
       since the last count; with neither the product has no row.
 
     Returns
     -------
     DataFrame
         product_id, opening_date, opening_stock, closing_date, closing_stock,
-        avg_inventory, inventory_rule (``both`` / ``opening_only`` / ``closing_only``).
+        avg_inventory, inventory_rule (``inv_both`` / ``inv_opening_only`` /
+        ``inv_closing_only``, label keys).
     """
     _require(inventory, [date_col, product_col, value_col], "inventory")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
@@ -162,7 +164,8 @@ def average_inventory(inventory: pd.DataFrame, start, end, *, date_col: str = "d
     has_open, has_close = out["opening_stock"].notna(), out["closing_stock"].notna()
     out = out.assign(
         avg_inventory=out[["opening_stock", "closing_stock"]].mean(axis=1, skipna=True),
-        inventory_rule=np.select([has_open & has_close, has_open], ["both", "opening_only"], "closing_only"),
+        inventory_rule=np.select([has_open & has_close, has_open], ["inv_both", "inv_opening_only"],
+                                 "inv_closing_only"),
     )
     cols = ["opening_date", "opening_stock", "closing_date", "closing_stock", "avg_inventory", "inventory_rule"]
     return out[cols].reset_index()
@@ -170,14 +173,14 @@ def average_inventory(inventory: pd.DataFrame, start, end, *, date_col: str = "d
 
 def stock_turnover(products: pd.DataFrame, avg_inventory: pd.DataFrame, *, days: int,
                    product_col: str = "product_id", sales_col: str = "sales",
-                   cost_col: str = "cost") -> pd.DataFrame:
+                   cost_col: str = "cost_of_sales") -> pd.DataFrame:
     """Turnover and days of inventory per product (products with stock but no sales included).
 
     Parameters
     ----------
     products : DataFrame
-        One row per product with net ``sales`` and (optionally) ``cost`` of
-        goods sold for the period, e.g. from :func:`analysis.product_mix.product_sales`.
+        One row per product with net ``sales`` and (optionally) ``cost_of_sales``
+        (cost of goods sold) for the period, e.g. from :func:`analysis.product_mix.product_sales`.
     avg_inventory : DataFrame
         From :func:`average_inventory`.
     days : int
@@ -186,10 +189,11 @@ def stock_turnover(products: pd.DataFrame, avg_inventory: pd.DataFrame, *, days:
     Returns
     -------
     DataFrame
-        ``products`` outer-joined with the inventory columns, plus ``turnover``
-        = flow / avg_inventory, ``days_of_inventory`` = days x avg_inventory /
-        flow and ``turnover_basis`` (``cost``: flow = cost of goods sold, both
-        at cost; ``sales``: no cost in the data, flow = net sales at price).
+        ``products`` outer-joined with the inventory columns, plus
+        ``stock_turnover`` = flow / avg_inventory, ``days_of_inventory`` = days
+        x avg_inventory / flow and ``turnover_basis`` (``basis_cost``: flow =
+        cost of goods sold, both sides at cost; ``basis_sales``: no cost in the
+        data, flow = net sales at price).
         Turnover is NaN when there is no inventory figure, the average
         inventory is zero (undefined, never inf) or the flow is negative; zero
         sales with stock give turnover 0 and days of inventory NaN (stock that
@@ -207,15 +211,15 @@ def stock_turnover(products: pd.DataFrame, avg_inventory: pd.DataFrame, *, days:
     flow = flow.where(flow >= 0)  # returns exceeding sales: no meaningful turnover
     inv = out["avg_inventory"].astype("float64")
     return out.assign(
-        turnover=_ratio(flow, inv).to_numpy(),
+        stock_turnover=_ratio(flow, inv).to_numpy(),
         days_of_inventory=(days * _ratio(inv, flow)).to_numpy(),
-        turnover_basis="cost" if use_cost else "sales",
+        turnover_basis="basis_cost" if use_cost else "basis_sales",
     )
 
 
 # ------------------------------------------------------- cross/contribution
-def cross_ratios(df: pd.DataFrame, *, sales_col: str = "sales", margin_col: str = "margin_rate",
-                 turnover_col: str = "turnover") -> pd.DataFrame:
+def cross_ratios(df: pd.DataFrame, *, sales_col: str = "sales", margin_col: str = "gross_margin_rate",
+                 turnover_col: str = "stock_turnover") -> pd.DataFrame:
     """Add ``sales_share``, ``cross_ratio`` and ``contribution_ratio``, highest contribution first.
 
     ``sales_share`` is the product's net sales over the total of the table
@@ -233,63 +237,87 @@ def cross_ratios(df: pd.DataFrame, *, sales_col: str = "sales", margin_col: str 
                            kind="stable").reset_index(drop=True)
 
 
-def margin_turnover_quadrant(df: pd.DataFrame, *, margin_split: float | None = None,
-                             turnover_split: float | None = None, margin_col: str = "margin_rate",
-                             turnover_col: str = "turnover") -> pd.DataFrame:
-    """Add ``quadrant`` (push / hold / review / drop as label keys) from margin x turnover.
+QUADRANT_SPLITS = ("median", "overall")
 
-    A value at or above its split counts as high.  The splits default to the
-    medians of the products that have both values.  Products lacking either
-    value get no quadrant (NaN).  The splits used are returned as the
-    columns ``margin_split`` and ``turnover_split`` so a chart can draw them.
+
+def margin_turnover_quadrant(df: pd.DataFrame, *, split: str = "median", margin_split: float | None = None,
+                             turnover_split: float | None = None, margin_col: str = "gross_margin_rate",
+                             turnover_col: str = "stock_turnover", sales_col: str = "sales",
+                             inventory_col: str = "avg_inventory") -> pd.DataFrame:
+    """Add ``quadrant`` (push / hold / review / drop, as label keys) from margin x turnover.
+
+    Parameters
+    ----------
+    split : {"median", "overall"}
+        Where high meets low: the medians of the rated products, or the
+        overall figures (sales-weighted margin rate, inventory-weighted
+        turnover, i.e. the company's own margin and turnover).
+    margin_split, turnover_split : float, optional
+        Explicit splits; override ``split`` for that axis.
+
+    A value at or above its split counts as high.  Products lacking either
+    value get no quadrant (NaN).  The splits used are returned as the columns
+    ``margin_split`` and ``turnover_split`` so that a chart can draw them.
     """
+    if split not in QUADRANT_SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(QUADRANT_SPLITS)}")
     _require(df, [margin_col, turnover_col], "the product table")
     m, t = df[margin_col].astype("float64"), df[turnover_col].astype("float64")
     rated = m.notna() & t.notna()
-    ms = float(m[rated].median()) if margin_split is None else float(margin_split)
-    ts = float(t[rated].median()) if turnover_split is None else float(turnover_split)
+    if split == "median":
+        ms, ts = m[rated].median(), t[rated].median()
+    else:
+        _require(df, [sales_col, inventory_col], "the product table")
+        sales, inv = df.loc[rated, sales_col].clip(lower=0), df.loc[rated, inventory_col]
+        ms = (m[rated] * sales).sum() / sales.sum() if sales.sum() > 0 else np.nan
+        ts = (t[rated] * inv).sum() / inv.sum() if inv.sum() > 0 else np.nan
+    ms = float(ms if margin_split is None else margin_split)
+    ts = float(ts if turnover_split is None else turnover_split)
     quad = pd.Series(
         [QUADRANTS[(bool(a), bool(b))] for a, b in zip(m >= ms, t >= ts)], index=df.index, dtype="object")
     return df.assign(quadrant=quad.where(rated), margin_split=ms, turnover_split=ts)
 
 
 # ------------------------------------------------------------- receivables
+FIN_COLUMNS = ["fin_invoiced", "fin_received", "fin_receipts", "fin_largest_receipt", "fin_avg_receipt",
+               "fin_collection_days", "fin_arrears", "fin_overdue", "fin_arrears_rate"]
+
+
 def receivable_indicators(receivables: pd.DataFrame, start, end, *, id_col: str = "customer_id",
                           invoice_date_col: str = "invoice_date", amount_col: str = "amount",
                           paid_date_col: str = "paid_date", paid_amount_col: str = "paid_amount",
                           due_date_col: str = "due_date") -> pd.DataFrame:
     """Seed 001's financial indicators (财务类指标) per customer for the period ``[start, end)``.
 
-    - ``invoiced``: amount invoiced in the period;
-    - ``received``, ``n_receipts``, ``largest_receipt`` (最大单笔收款额),
-      ``avg_receipt`` (平均收款额): invoices paid in the period (a paid invoice
-      without ``paid_amount`` counts as paid in full);
-    - ``collection_days`` (平均收款周期): paid date - invoice date, averaged over
-      the receipts of the period weighted by the amount received;
-    - ``arrears`` (欠款额): what is still unpaid at ``end`` on every invoice dated
-      before ``end`` (a payment dated on or after ``end`` is not yet made);
-      ``overdue`` the part of it past its due date;
-    - ``arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN without
-      invoicing in the period).
+    - ``fin_invoiced``: amount invoiced in the period;
+    - ``fin_received``, ``fin_receipts`` (count), ``fin_largest_receipt``
+      (最大单笔收款额), ``fin_avg_receipt`` (平均收款额): invoices paid in the
+      period (a paid invoice without ``paid_amount`` counts as paid in full);
+    - ``fin_collection_days`` (平均收款周期): paid date - invoice date, averaged
+      over the receipts of the period weighted by the amount received;
+    - ``fin_arrears`` (欠款额): what is still unpaid at ``end`` on every invoice
+      dated before ``end`` (a payment dated on or after ``end`` is not yet
+      made); ``fin_overdue`` the part of it past its due date;
+    - ``fin_arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN
+      without invoicing in the period).
     """
     _require(receivables, [id_col, invoice_date_col, amount_col], "receivables")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     r = receivables[receivables[invoice_date_col] < end]
     amount = r[amount_col].astype("float64")
-    paid_date = r[paid_date_col] if paid_date_col in r.columns else pd.Series(pd.NaT, index=r.index)
+    none = pd.Series(pd.NaT, index=r.index, dtype="datetime64[ns]")
+    paid_date = r[paid_date_col] if paid_date_col in r.columns else none
+    due = r[due_date_col] if due_date_col in r.columns else none
     paid_amt = (r[paid_amount_col].astype("float64") if paid_amount_col in r.columns
                 else pd.Series(np.nan, index=r.index))
     paid_amt = paid_amt.fillna(amount).where(paid_date.notna(), 0.0)
     paid_by_end = paid_date < end
-    due = r[due_date_col] if due_date_col in r.columns else pd.Series(pd.NaT, index=r.index)
     outstanding = (amount - paid_amt.where(paid_by_end, 0.0)).clip(lower=0)
-    in_period = paid_date.ge(start) & paid_by_end
-    receipt = paid_amt.where(in_period)
+    receipt = paid_amt.where(paid_date.ge(start) & paid_by_end)
     days = (paid_date - r[invoice_date_col]).dt.days.astype("float64")
     work = pd.DataFrame({
         id_col: r[id_col],
         "invoiced": amount.where(r[invoice_date_col] >= start, 0.0),
-        "received": receipt.fillna(0.0),
         "receipt": receipt,
         "weighted_days": (days * receipt).fillna(0.0),
         "arrears": outstanding,
@@ -297,51 +325,53 @@ def receivable_indicators(receivables: pd.DataFrame, start, end, *, id_col: str 
     })
     g = work.groupby(id_col, sort=True)
     out = pd.DataFrame({
-        "invoiced": g["invoiced"].sum(),
-        "received": g["received"].sum(),
-        "n_receipts": g["receipt"].count(),
-        "largest_receipt": g["receipt"].max(),
-        "avg_receipt": g["receipt"].mean(),
+        "fin_invoiced": g["invoiced"].sum(),
+        "fin_received": g["receipt"].sum(),
+        "fin_receipts": g["receipt"].count(),
+        "fin_largest_receipt": g["receipt"].max(),
+        "fin_avg_receipt": g["receipt"].mean(),
         "weighted_days": g["weighted_days"].sum(),
-        "arrears": g["arrears"].sum(),
-        "overdue": g["overdue"].sum(),
+        "fin_arrears": g["arrears"].sum(),
+        "fin_overdue": g["overdue"].sum(),
     })
     return _finish_financials(out).reset_index()
 
 
 def _finish_financials(out: pd.DataFrame) -> pd.DataFrame:
-    return out.assign(
-        collection_days=_ratio(out["weighted_days"], out["received"]).to_numpy(),
-        arrears_rate=_ratio(out["arrears"], out["invoiced"]).to_numpy(),
-    ).drop(columns="weighted_days")
+    out = out.assign(
+        fin_collection_days=_ratio(out["weighted_days"], out["fin_received"]).to_numpy(),
+        fin_arrears_rate=_ratio(out["fin_arrears"], out["fin_invoiced"]).to_numpy(),
+    )
+    return out[[c for c in out.columns if c in FIN_COLUMNS or c == "customers"]]
 
 
-def class_financials(indicators: pd.DataFrame, classes: pd.DataFrame, *, class_col: str = "abc_class",
+def class_financials(indicators: pd.DataFrame, classes: pd.DataFrame, *, class_col: str,
                      id_col: str = "customer_id", unclassified: str = "–") -> pd.DataFrame:
     """Roll :func:`receivable_indicators` up to customer classes.
 
-    Sums add up; ``collection_days`` stays weighted by the amount received,
-    ``arrears_rate`` = class arrears / class invoicing, ``largest_receipt`` is
-    the class maximum and ``avg_receipt`` = received / receipts.  Customers
-    without a class (no sales in the period) form the ``unclassified`` group.
+    Sums add up; ``fin_collection_days`` stays weighted by the amount
+    received, ``fin_arrears_rate`` = class arrears / class invoicing,
+    ``fin_largest_receipt`` is the class maximum and ``fin_avg_receipt`` =
+    received / receipts.  Customers without a class (no sales in the period)
+    form the ``unclassified`` group.
     """
-    _require(indicators, [id_col, "received", "collection_days"], "the indicator table")
+    _require(indicators, [id_col, *FIN_COLUMNS], "the indicator table")
     _require(classes, [id_col, class_col], "the class table")
-    df = indicators.merge(classes[[id_col, class_col]], on=id_col, how="left")
+    df = indicators.merge(classes[[id_col, class_col]].drop_duplicates(id_col), on=id_col, how="left")
     df = df.assign(**{class_col: df[class_col].astype("object").fillna(unclassified),
-                      "weighted_days": df["collection_days"].fillna(0.0) * df["received"]})
+                      "weighted_days": df["fin_collection_days"].fillna(0.0) * df["fin_received"]})
     g = df.groupby(class_col, sort=True)
     out = pd.DataFrame({
         "customers": g[id_col].nunique(),
-        "invoiced": g["invoiced"].sum(),
-        "received": g["received"].sum(),
-        "n_receipts": g["n_receipts"].sum(),
-        "largest_receipt": g["largest_receipt"].max(),
+        "fin_invoiced": g["fin_invoiced"].sum(),
+        "fin_received": g["fin_received"].sum(),
+        "fin_receipts": g["fin_receipts"].sum(),
+        "fin_largest_receipt": g["fin_largest_receipt"].max(),
         "weighted_days": g["weighted_days"].sum(),
-        "arrears": g["arrears"].sum(),
-        "overdue": g["overdue"].sum(),
+        "fin_arrears": g["fin_arrears"].sum(),
+        "fin_overdue": g["fin_overdue"].sum(),
     })
-    out = out.assign(avg_receipt=_ratio(out["received"], out["n_receipts"]).to_numpy())
+    out = out.assign(fin_avg_receipt=_ratio(out["fin_received"], out["fin_receipts"]).to_numpy())
     return _finish_financials(out).reset_index()
 
 
@@ -349,43 +379,44 @@ def class_financials(indicators: pd.DataFrame, classes: pd.DataFrame, *, class_c
 def service_load(interactions: pd.DataFrame, start, end, *, id_col: str = "customer_id",
                  date_col: str = "date", kind_col: str = "kind",
                  kinds: Sequence[str] = ("complaint", "suggestion", "visit", "task")) -> pd.DataFrame:
-    """Interactions per customer in ``[start, end)`` that cost staff time (praise excluded by default).
+    """Interactions per customer in ``[start, end)`` that take staff time (praise left out by default).
 
-    Returns customer_id, ``service_load`` (count of the chosen kinds) and one
-    ``n_<kind>`` column per kind.
+    Returns customer_id, ``svc_load`` (count of the chosen kinds) and one
+    ``svc_<kind>`` count column per kind.
     """
     _require(interactions, [id_col, date_col, kind_col], "interactions")
     rows = interactions[(interactions[date_col] >= pd.Timestamp(start))
                         & (interactions[date_col] < pd.Timestamp(end))
                         & interactions[kind_col].isin(list(kinds))]
     counts = pd.crosstab(rows[id_col], rows[kind_col]).reindex(columns=list(kinds), fill_value=0)
-    counts.columns = [f"n_{k}" for k in counts.columns]
+    counts.columns = [f"svc_{k}" for k in counts.columns]
     counts.columns.name = None
-    return counts.assign(service_load=counts.sum(axis=1)).rename_axis(id_col).reset_index()
+    return counts.assign(svc_load=counts.sum(axis=1)).rename_axis(id_col).reset_index()
 
 
 def over_served(margins: pd.DataFrame, load: pd.DataFrame, *, id_col: str = "customer_id",
-                margin_col: str = "margin_rate", profit_col: str = "gross_profit",
+                margin_col: str = "gross_margin_rate", profit_col: str = "gross_profit",
                 low_margin_quantile: float = 0.25, high_load_quantile: float = 0.75) -> pd.DataFrame:
-    """Customers who cost more service than they earn (过度服务客户, seed 004).
+    """Customers who take more service than they earn (过度服务客户, seed 004).
 
     A customer is over-served when its margin rate is at or below the
     ``low_margin_quantile`` of customers (or its gross profit is negative) and
-    its service load is at or above the ``high_load_quantile`` of customers
-    with any load.  Returns every customer with sales and load, with
-    ``profit_per_contact`` = gross profit / service load and a boolean
-    ``over_served``, over-served first, then by profit per contact ascending.
+    its service load is at or above the ``high_load_quantile`` of the
+    customers with any load.  Returns every customer of ``margins`` with
+    ``svc_load``, ``svc_profit_per_contact`` = gross profit / service load and
+    a boolean ``svc_over_served``; over-served first, then by profit per
+    contact ascending.
     """
     _require(margins, [id_col, margin_col, profit_col], "the customer margin table")
-    _require(load, [id_col, "service_load"], "the service-load table")
-    df = margins.merge(load[[id_col, "service_load"]], on=id_col, how="left")
-    df = df.assign(service_load=df["service_load"].fillna(0).astype("int64"))
+    _require(load, [id_col, "svc_load"], "the service-load table")
+    df = margins.merge(load[[id_col, "svc_load"]], on=id_col, how="left")
+    df = df.assign(svc_load=df["svc_load"].fillna(0).astype("int64"))
     m_cut = df[margin_col].quantile(low_margin_quantile)
-    loaded = df.loc[df["service_load"] > 0, "service_load"]
+    loaded = df.loc[df["svc_load"] > 0, "svc_load"]
     l_cut = loaded.quantile(high_load_quantile) if len(loaded) else np.inf
     low_margin = (df[margin_col] <= m_cut) | (df[profit_col] < 0)
-    flag = low_margin & (df["service_load"] >= l_cut) & (df["service_load"] > 0)
-    out = df.assign(profit_per_contact=_ratio(df[profit_col], df["service_load"]).to_numpy(),
-                    over_served=flag.to_numpy())
-    return out.sort_values(["over_served", "profit_per_contact"], ascending=[False, True],
+    flag = low_margin & (df["svc_load"] >= l_cut) & (df["svc_load"] > 0)
+    out = df.assign(svc_profit_per_contact=_ratio(df[profit_col], df["svc_load"]).to_numpy(),
+                    svc_over_served=flag.to_numpy())
+    return out.sort_values(["svc_over_served", "svc_profit_per_contact"], ascending=[False, True],
                            na_position="last", kind="stable").reset_index(drop=True)

@@ -49,9 +49,10 @@ def product_sales(tx: pd.DataFrame, products: pd.DataFrame | None = None, *,
     Returns
     -------
     DataFrame
-        product_id, name, category, in_catalogue, sales, cost, gross_profit,
-        margin_rate, returns_amount, n_lines, quantity (NaN without a quantity
-        column); sorted by sales descending, then product_id.
+        product_id, product_name, category, in_catalogue, sales, cost_of_sales,
+        gross_profit, gross_margin_rate, returns, sales_lines, quantity_sold
+        (NaN without a quantity column); sorted by sales descending, then
+        product_id.
     """
     _require(tx, [product_col, amount_col], "transactions")
     ids = tx[product_col].astype("string").fillna(missing_id)
@@ -59,15 +60,15 @@ def product_sales(tx: pd.DataFrame, products: pd.DataFrame | None = None, *,
     out = margin_by(lines, product_col, amount_col=amount_col, cost_col=cost_col)
     qty = (lines.groupby(product_col)[quantity_col].sum(min_count=1).astype("float64")
            if quantity_col in lines.columns else None)
-    out = out.assign(quantity=out[product_col].map(qty) if qty is not None else np.nan)
+    out = out.assign(quantity_sold=out[product_col].map(qty) if qty is not None else np.nan)
     extra = pd.Index(pd.Series(list(keep_ids), dtype="string")).difference(out[product_col])
     if len(extra):
-        zero = pd.DataFrame({product_col: extra, "sales": 0.0, "returns_amount": 0.0, "n_lines": 0})
+        zero = pd.DataFrame({product_col: extra, "sales": 0.0, "returns": 0.0, "sales_lines": 0})
         out = pd.concat([out, zero], ignore_index=True)
     out = _attach_catalogue(out, products, product_col=product_col, name_col=name_col,
                             category_col=category_col, unknown_category=unknown_category)
-    cols = [product_col, "name", "category", "in_catalogue", "sales", "cost", "gross_profit",
-            "margin_rate", "returns_amount", "n_lines", "quantity"]
+    cols = [product_col, "product_name", "category", "in_catalogue", "sales", "cost_of_sales",
+            "gross_profit", "gross_margin_rate", "returns", "sales_lines", "quantity_sold"]
     return out[cols].sort_values(["sales", product_col], ascending=[False, True],
                                  kind="stable").reset_index(drop=True)
 
@@ -76,27 +77,27 @@ def _attach_catalogue(df: pd.DataFrame, products: pd.DataFrame | None, *, produc
                       name_col: str, category_col: str, unknown_category: str) -> pd.DataFrame:
     ids = df[product_col].astype("string")
     if products is None or product_col not in products.columns:
-        cat = pd.DataFrame(columns=[product_col, "name", "category"])
+        cat = pd.DataFrame(columns=[product_col, "product_name", "category"])
     else:
         cat = pd.DataFrame({
             product_col: products[product_col].astype("string"),
-            "name": products[name_col] if name_col in products.columns else pd.NA,
+            "product_name": products[name_col] if name_col in products.columns else pd.NA,
             "category": products[category_col] if category_col in products.columns else pd.NA,
         }).drop_duplicates(product_col)
     cat = cat.set_index(product_col)
     known = ids.isin(cat.index)
-    name = ids.map(cat["name"]).astype("object")
+    name = ids.map(cat["product_name"]).astype("object")
     category = ids.map(cat["category"]).astype("object")
     return df.assign(
         **{product_col: ids},
-        name=name.where(name.notna(), ids.astype("object")),
+        product_name=name.where(name.notna(), ids.astype("object")),
         category=category.where(category.notna(), unknown_category),
         in_catalogue=known.to_numpy(),
     )
 
 
 def sales_ranking(df: pd.DataFrame, *, value_col: str = "sales", id_col: str = "product_id") -> pd.DataFrame:
-    """Rank rows by ``value_col`` (descending, ties by id) with ``rank``, ``share`` and ``cum_share``.
+    """Rank rows by ``value_col`` (descending, ties by id): ``sales_rank``, ``share``, ``cum_share``.
 
     ``share`` = value / total of the table and ``cum_share`` its running sum in
     rank order (NaN when the total is not positive).  Seed 001: "sort products
@@ -107,7 +108,7 @@ def sales_ranking(df: pd.DataFrame, *, value_col: str = "sales", id_col: str = "
     value = out[value_col].astype("float64")
     total = value.sum()
     share = value / total if total > 0 else pd.Series(np.nan, index=out.index)
-    return out.assign(rank=np.arange(1, len(out) + 1), share=share, cum_share=share.cumsum())
+    return out.assign(sales_rank=np.arange(1, len(out) + 1), share=share, cum_share=share.cumsum())
 
 
 def category_subtotals(product_table: pd.DataFrame, *, category_col: str = "category",
@@ -121,11 +122,11 @@ def category_subtotals(product_table: pd.DataFrame, *, category_col: str = "cate
         "sales": g["sales"].sum(),
         "gross_profit": g["gross_profit"].sum(min_count=1) if has_gp else np.nan,
     })
-    if has_gp and "cost" in product_table.columns:
-        costed = product_table[product_table["cost"].notna()].groupby(category_col)["sales"].sum()
-        out = out.assign(margin_rate=_ratio(out["gross_profit"], costed.reindex(out.index)).to_numpy())
+    if has_gp and "cost_of_sales" in product_table.columns:
+        costed = product_table[product_table["cost_of_sales"].notna()].groupby(category_col)["sales"].sum()
+        out = out.assign(gross_margin_rate=_ratio(out["gross_profit"], costed.reindex(out.index)).to_numpy())
     else:
-        out = out.assign(margin_rate=np.nan)
+        out = out.assign(gross_margin_rate=np.nan)
     total = out["sales"].sum()
     out = out.assign(share=out["sales"] / total if total > 0 else np.nan)
     return out.reset_index().sort_values(["sales", category_col], ascending=[False, True],
@@ -199,12 +200,12 @@ def leanings_matrix(leanings: pd.DataFrame, *, group_col: str, category_col: str
 
 
 def mix_shift(current: pd.DataFrame, previous: pd.DataFrame, *, id_col: str = "product_id",
-              value_col: str = "sales", keep: Sequence[str] = ("name", "category")) -> pd.DataFrame:
+              value_col: str = "sales", keep: Sequence[str] = ("product_name", "category")) -> pd.DataFrame:
     """Share points gained or lost per product (or category) between two periods.
 
     Returns one row per id found in either period: ``sales_now``,
     ``sales_before``, ``share_now``, ``share_before``, ``change_pts`` =
-    share_now - share_before (a fraction: 0.012 = 1.2 points) and ``status``:
+    share_now - share_before (a fraction: 0.012 = 1.2 points) and ``mix_status``:
     ``mix_new`` (no positive sales before, some now), ``mix_dropped`` (sales
     before, none now) or ``mix_continuing``.  Sorted by change_pts descending.
     """
@@ -224,7 +225,7 @@ def mix_shift(current: pd.DataFrame, previous: pd.DataFrame, *, id_col: str = "p
     status = np.select([(out["sales_before"] <= 0) & (out["sales_now"] > 0),
                         (out["sales_before"] > 0) & (out["sales_now"] <= 0)],
                        ["mix_new", "mix_dropped"], "mix_continuing")
-    out = out.assign(change_pts=out["share_now"] - out["share_before"], status=status)
+    out = out.assign(change_pts=out["share_now"] - out["share_before"], mix_status=status)
     out = out.merge(info, on=id_col, how="left")
     return out.sort_values(["change_pts", id_col], ascending=[False, True], kind="stable").reset_index(drop=True)
 
@@ -236,9 +237,9 @@ def sales_vs_target(product_table: pd.DataFrame, targets: pd.DataFrame, quarter,
 
     A target row with a ``product_id`` is compared with that product's sales,
     one with only a ``category`` with the category's sales.  Returns
-    ``level`` (``product`` / ``category``), ``key``, ``target``, ``sales``,
-    ``achievement`` = sales / target (NaN for a zero target) and ``gap`` =
-    sales - target; least achieved first.
+    ``target_level`` (``product`` / ``category``, label keys), ``target_key``,
+    ``sales_target``, ``sales``, ``target_achievement`` = sales / target (NaN
+    for a zero target) and ``target_gap`` = sales - target; least achieved first.
     """
     _require(targets, [quarter_col, target_col], "targets")
     q = str(Quarter.parse(quarter))
@@ -253,12 +254,13 @@ def sales_vs_target(product_table: pd.DataFrame, targets: pd.DataFrame, quarter,
     key = pid.where(is_prod, cat)
     sales = np.where(is_prod, pid.map(by_product), cat.map(by_cat))
     out = pd.DataFrame({
-        "level": np.where(is_prod, "product", "category"),
-        "key": key.to_numpy(),
-        "target": t[target_col].astype("float64").to_numpy(),
+        "target_level": np.where(is_prod, "product", "category"),
+        "target_key": key.to_numpy(),
+        "sales_target": t[target_col].astype("float64").to_numpy(),
         "sales": pd.Series(sales, dtype="float64").fillna(0.0).to_numpy(),
     })
-    out = out[out["key"].notna()]
-    out = out.assign(achievement=_ratio(out["sales"], out["target"]).to_numpy(),
-                     gap=out["sales"] - out["target"])
-    return out.sort_values(["achievement", "key"], na_position="last", kind="stable").reset_index(drop=True)
+    out = out[out["target_key"].notna()]
+    out = out.assign(target_achievement=_ratio(out["sales"], out["sales_target"]).to_numpy(),
+                     target_gap=out["sales"] - out["sales_target"])
+    return out.sort_values(["target_achievement", "target_key"], na_position="last",
+                           kind="stable").reset_index(drop=True)
