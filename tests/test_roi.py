@@ -63,7 +63,7 @@ def test_break_even_without_uplift_is_infinite():
 
 def test_waterfall_steps_end_at_v():
     w = roi.value_waterfall(CASE_1)
-    assert list(w["step"]) == ["added_margin", "lead_bonus", "advisor_posts", "value"]
+    assert list(w["step"]) == ["added_margin", "lead_bonus", "advisor_posts", "class_value"]
     assert list(w["amount"]) == [403_200, -80_000, -250_000, 73_200]
     # the lead bonus bar hangs from 403,200 down to 323,200; the posts from 323,200 to 73,200
     assert w.loc[1, ["bottom", "top"]].tolist() == [323_200, 403_200]
@@ -79,10 +79,11 @@ def test_waterfall_negative_value_bar_goes_below_zero():
 def test_target_vs_achieved_table():
     t = roi.target_vs_achieved(CASE_1).set_index("scenario")
     # target: 50.7 x 7,200 = 365,040 of margin, V = 35,040
-    assert t.loc["target", "added_margin"] == pytest.approx(365_040)
-    assert t.loc["target", "value"] == pytest.approx(35_040)
-    assert t.loc["achieved", "value"] == pytest.approx(73_200)
-    assert t.loc["break_even", "value"] == pytest.approx(0, abs=1e-6)
+    assert t.loc["upgrade_target", "added_margin"] == pytest.approx(365_040)
+    assert t.loc["upgrade_target", "class_value"] == pytest.approx(35_040)
+    assert t.loc["upgrade_target", "upgrade_rate"] == pytest.approx(0.15)
+    assert t.loc["upgrade_achieved", "class_value"] == pytest.approx(73_200)
+    assert t.loc["break_even", "class_value"] == pytest.approx(0, abs=1e-6)
 
 
 def test_value_grid_by_hand():
@@ -121,19 +122,19 @@ def test_tornado_rejects_a_swing_in_percent():
 
 
 def test_second_year_all_costs_recur():
-    y = roi.second_year(CASE_1).set_index("year")
+    y = roi.second_year(CASE_1).set_index("projection_year")
     # a full year of upgraded fees: 1,200 x 56 x 12 = 806,400; both costs again: 330,000
     assert y.loc["year_2", "added_margin"] == 806_400
-    assert y.loc["year_2", "value"] == 476_400
+    assert y.loc["year_2", "class_value"] == 476_400
     assert y.loc["year_2", "cumulative_value"] == 73_200 + 476_400
 
 
 def test_second_year_only_salaries_recur_and_some_clients_leave():
-    y = roi.second_year(CASE_1, recurring=["advisor_posts"], retained_rate=0.75).set_index("year")
+    y = roi.second_year(CASE_1, recurring=["advisor_posts"], retained_rate=0.75).set_index("projection_year")
     # 42 clients stay (56 x 0.75): 1,200 x 42 x 12 = 604,800 - 250,000 = 354,800
-    assert y.loc["year_2", "upgraded"] == 42
-    assert y.loc["year_2", "value"] == pytest.approx(354_800)
-    assert y.loc["year_1", "value"] == 73_200
+    assert y.loc["year_2", "upgraded_clients"] == 42
+    assert y.loc["year_2", "class_value"] == pytest.approx(354_800)
+    assert y.loc["year_1", "class_value"] == 73_200
 
 
 def test_second_year_unknown_cost_names_the_valid_ones():
@@ -180,7 +181,7 @@ def test_case_2_class_mix_is_800_clients():
 
 
 def test_case_2_staffing_plan():
-    plan = _case_2_plan().set_index("group")
+    plan = _case_2_plan().set_index("service_group")
     # group 1: 390 / 130 = 3 (supervisor + intern + junior); group 2: 260 / 85 = 3.06 -> 3;
     # group 3: (100 + 50) / 75 = 2
     assert plan["clients"].tolist() == [390, 260, 150]
@@ -205,7 +206,7 @@ def test_efficiency_value_formula():
 
 
 def test_rounding_up_never_exceeds_capacity():
-    plan = _case_2_plan(rounding="up").set_index("group")
+    plan = _case_2_plan(rounding="up").set_index("service_group")
     assert plan.loc["group_2", "heads"] == 4  # ceil(3.06)
     assert _case_2_plan(rounding="none")["heads"].sum() == pytest.approx(3 + 260 / 85 + 2)
     with pytest.raises(ValueError, match="unknown rounding 'ceil'; expected one of nearest, up, none"):
@@ -215,7 +216,7 @@ def test_rounding_up_never_exceeds_capacity():
 def test_per_class_capacity_within_a_group():
     # group 3 at 85 class-3 clients or 50 class-4 clients per head: 100/85 + 50/50 = 2.18 -> 2
     caps = {**roi.CASE_2_CLIENTS_PER_HEAD, "group_3": {"books_and_tax": 85, "books_tax_stock": 50}}
-    plan = roi.staffing_plan(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, caps).set_index("group")
+    plan = roi.staffing_plan(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, caps).set_index("service_group")
     assert plan.loc["group_3", "fte"] == pytest.approx(100 / 85 + 1)
     assert plan.loc["group_3", "heads"] == 2
 
@@ -235,13 +236,13 @@ def test_staffing_plan_checks_every_client_is_served_once():
 def test_capacity_sensitivity_85_to_95():
     s = roi.capacity_sensitivity(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, roi.CASE_2_CLIENTS_PER_HEAD,
                                  groups=["group_2"], capacities=[70, 85, 95, 105], staff_before=10,
-                                 cost_per_head=100_000).set_index("capacity")
+                                 cost_per_head=100_000).set_index("capacity_per_head")
     # group 2's 260 clients: 70 -> 3.71 -> 4 heads (9 in all, saves 1); 85 -> 3.06 and 95 -> 2.74 -> 3
     # heads (saves 2); 105 -> 2.48 -> 2 heads (7 in all, saves 3)
     assert s["staff_after"].tolist() == [9, 8, 8, 7]
-    assert s["value"].tolist() == [100_000, 200_000, 200_000, 300_000]
+    assert s["class_value"].tolist() == [100_000, 200_000, 200_000, 300_000]
     # what the capacity is worth before rounding: 95 -> (10 - 5 - 260/95) x 100,000 = 226,315.79
-    assert s.loc[95, "value_fte"] == pytest.approx(226_315.79, abs=0.01)
+    assert s.loc[95, "class_value_fte"] == pytest.approx(226_315.79, abs=0.01)
     with pytest.raises(ValueError, match=r"unknown groups \['group_9'\]"):
         roi.capacity_sensitivity(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, roi.CASE_2_CLIENTS_PER_HEAD,
                                  groups=["group_9"], capacities=[90], staff_before=10, cost_per_head=1)
@@ -249,11 +250,11 @@ def test_capacity_sensitivity_85_to_95():
 
 def test_new_business_revenue_line():
     t = roi.new_business_revenue({"referrals": 87, "ecommerce": 28}, monthly_fee=500, months=12,
-                                 margin_rate=0.6).set_index("source")
+                                 margin_rate=0.6).set_index("new_business_source")
     # 87 x 500 x 12 = 522,000; 28 x 500 x 12 = 168,000; total 690,000, margin 60% = 414,000
-    assert t.loc["referrals", "revenue"] == 522_000
-    assert t.loc["total", "clients"] == 115
-    assert t.loc["total", "revenue"] == 690_000
-    assert t.loc["total", "margin"] == pytest.approx(414_000)
+    assert t.loc["referrals", "new_revenue"] == 522_000
+    assert t.loc["all_sources", "new_clients"] == 115
+    assert t.loc["all_sources", "new_revenue"] == 690_000
+    assert t.loc["all_sources", "new_margin"] == pytest.approx(414_000)
     zero = roi.new_business_revenue({"referrals": 87}, monthly_fee=0, months=12)
-    assert zero["revenue"].sum() == 0
+    assert zero["new_revenue"].sum() == 0

@@ -164,7 +164,7 @@ def value_waterfall(case: GrowthCase) -> pd.DataFrame:
     -------
     DataFrame
         One row per step: ``step`` (``added_margin``, each investment item,
-        ``value``), ``kind`` (gain / cost / total), ``amount`` (signed), and the
+        ``class_value``), ``kind`` (gain / cost / total), ``amount`` (signed), and the
         bar's ``bottom`` and ``top``.
     """
     added = added_gross_margin(old_fee=case.old_fee, new_fee=case.new_fee, upgraded=case.upgraded,
@@ -174,7 +174,7 @@ def value_waterfall(case: GrowthCase) -> pd.DataFrame:
     for item, cost in case.investment.items():
         rows.append((item, "cost", -float(cost), level - cost, level))
         level -= cost
-    rows.append(("value", "total", level, min(0.0, level), max(0.0, level)))
+    rows.append(("class_value", "total", level, min(0.0, level), max(0.0, level)))
     return pd.DataFrame(rows, columns=["step", "kind", "amount", "bottom", "top"])
 
 
@@ -184,16 +184,18 @@ def target_vs_achieved(case: GrowthCase) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Rows ``break_even``, ``target``, ``achieved``; columns ``scenario``,
-        ``upgrades``, ``rate`` (share of the class), ``added_margin``, ``value``.
+        Rows ``break_even``, ``upgrade_target``, ``upgrade_achieved``; columns
+        ``scenario``, ``upgrades``, ``upgrade_rate`` (share of the class),
+        ``added_margin``, ``class_value`` (V).
     """
     n = case.clients_in_class
     rows = []
     for name, ups in (("break_even", break_even_upgrades(case)),
-                      ("target", case.target_rate * n), ("achieved", case.upgraded)):
+                      ("upgrade_target", case.target_rate * n),
+                      ("upgrade_achieved", case.upgraded)):
         added = case.margin_per_upgrade * ups if math.isfinite(ups) else math.nan
         rows.append((name, float(ups), ups / n if n else math.nan, added, added - case.investment_total))
-    return pd.DataFrame(rows, columns=["scenario", "upgrades", "rate", "added_margin", "value"])
+    return pd.DataFrame(rows, columns=["scenario", "upgrades", "upgrade_rate", "added_margin", "class_value"])
 
 
 def value_grid(case: GrowthCase, *, rates: Sequence[float], uplifts: Sequence[float]) -> pd.DataFrame:
@@ -265,8 +267,9 @@ def second_year(case: GrowthCase, *, recurring: Iterable[str] | None = None,
     Returns
     -------
     DataFrame
-        Rows ``year_1``, ``year_2``: ``year``, ``upgraded``, ``months``,
-        ``added_margin``, ``investment``, ``value``, ``cumulative_value``.
+        Rows ``year_1``, ``year_2``: ``projection_year``, ``upgraded_clients``,
+        ``fee_months``, ``added_margin``, ``investment``, ``class_value`` (V),
+        ``cumulative_value``.
     """
     items = list(case.investment) if recurring is None else list(recurring)
     unknown = sorted(set(items) - set(case.investment))
@@ -280,14 +283,14 @@ def second_year(case: GrowthCase, *, recurring: Iterable[str] | None = None,
     y2_margin = case.fee_uplift * case.margin_rate * months * y2_up
     y2_cost = float(sum(case.investment[i] for i in items))
     out = pd.DataFrame({
-        "year": ["year_1", "year_2"],
-        "upgraded": [float(case.upgraded), float(y2_up)],
-        "months": [float(case.months), float(months)],
+        "projection_year": ["year_1", "year_2"],
+        "upgraded_clients": [float(case.upgraded), float(y2_up)],
+        "fee_months": [float(case.months), float(months)],
         "added_margin": [y1_margin, y2_margin],
         "investment": [case.investment_total, y2_cost],
     })
-    out = out.assign(value=out["added_margin"] - out["investment"])
-    return out.assign(cumulative_value=out["value"].cumsum())
+    out = out.assign(class_value=out["added_margin"] - out["investment"])
+    return out.assign(cumulative_value=out["class_value"].cumsum())
 
 
 def tag_class_profile(customers: pd.DataFrame, *, tags: Sequence[str], min_tags: int = 1,
@@ -374,7 +377,7 @@ def staffing_plan(class_clients: Mapping[str, float], group_classes: Mapping[str
     Returns
     -------
     DataFrame
-        One row per group: ``group``, ``classes`` (``class: clients`` text),
+        One row per group: ``service_group``, ``service_classes`` (``class: clients`` text),
         ``clients``, ``fte`` (workload in accountants), ``heads`` and
         ``clients_per_head`` (load per head after rounding).
     """
@@ -389,7 +392,8 @@ def staffing_plan(class_clients: Mapping[str, float], group_classes: Mapping[str
         clients = float(sum(served.values()))
         rows.append((group, ", ".join(f"{c}: {n:g}" for c, n in served.items()), clients, fte, heads,
                      clients / heads if heads else math.nan))
-    return pd.DataFrame(rows, columns=["group", "classes", "clients", "fte", "heads", "clients_per_head"])
+    return pd.DataFrame(rows, columns=["service_group", "service_classes", "clients", "fte", "heads",
+                                       "clients_per_head"])
 
 
 def _check_groups(class_clients, group_classes, clients_per_head) -> None:
@@ -460,18 +464,20 @@ def new_business_revenue(new_clients: Mapping[str, float], *, monthly_fee: float
     Returns
     -------
     DataFrame
-        One row per source plus ``total``: ``source``, ``clients``,
-        ``revenue`` (clients x monthly fee x months), ``margin`` (x margin rate).
+        One row per source plus ``all_sources``: ``new_business_source``,
+        ``new_clients``, ``new_revenue`` (clients x monthly fee x months) and
+        ``new_margin`` (x margin rate).
     """
     if monthly_fee < 0 or months < 0:
         raise ValueError(f"monthly_fee and months must be >= 0, got {monthly_fee} and {months}")
     if not 0 <= margin_rate <= 1:
         raise ValueError(f"margin_rate must be a share between 0 and 1, got {margin_rate}")
-    out = pd.DataFrame({"source": list(new_clients), "clients": [float(v) for v in new_clients.values()]})
-    out = out.assign(revenue=out["clients"] * monthly_fee * months)
-    out = out.assign(margin=out["revenue"] * margin_rate)
-    total = pd.DataFrame({"source": ["total"], "clients": [out["clients"].sum()],
-                          "revenue": [out["revenue"].sum()], "margin": [out["margin"].sum()]})
+    out = pd.DataFrame({"new_business_source": list(new_clients),
+                        "new_clients": [float(v) for v in new_clients.values()]})
+    out = out.assign(new_revenue=out["new_clients"] * monthly_fee * months)
+    out = out.assign(new_margin=out["new_revenue"] * margin_rate)
+    total = pd.DataFrame({"new_business_source": ["all_sources"], "new_clients": [out["new_clients"].sum()],
+                          "new_revenue": [out["new_revenue"].sum()], "new_margin": [out["new_margin"].sum()]})
     return pd.concat([out, total], ignore_index=True)
 
 
@@ -484,8 +490,9 @@ def capacity_sensitivity(class_clients: Mapping[str, float], group_classes: Mapp
     Returns
     -------
     DataFrame
-        One row per capacity: ``capacity``, ``fte_after``, ``staff_after``,
-        ``staff_saved``, ``value`` (whole heads) and ``value_fte`` (fractional workload).
+        One row per capacity: ``capacity_per_head``, ``fte_after``, ``staff_after``,
+        ``staff_saved``, ``class_value`` (V from whole heads) and ``class_value_fte``
+        (V from the fractional workload).
     """
     unknown = sorted(set(groups) - set(group_classes))
     if unknown:
@@ -496,4 +503,5 @@ def capacity_sensitivity(class_clients: Mapping[str, float], group_classes: Mapp
         s = staffing_summary(staffing_plan(class_clients, group_classes, caps, rounding=rounding),
                              staff_before=staff_before, cost_per_head=cost_per_head)
         rows.append((float(cap), s["fte_after"], s["staff_after"], s["staff_saved"], s["value"], s["value_fte"]))
-    return pd.DataFrame(rows, columns=["capacity", "fte_after", "staff_after", "staff_saved", "value", "value_fte"])
+    return pd.DataFrame(rows, columns=["capacity_per_head", "fte_after", "staff_after", "staff_saved",
+                                       "class_value", "class_value_fte"])

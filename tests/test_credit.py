@@ -1,0 +1,263 @@
+"""Worked case 3 of seed 002 (credit limits by class): the published figures and hand-computed ones."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import credit
+from analysis.aggregate import customer_summary
+
+T = pd.Timestamp
+
+
+# ------------------------------------------------------------- payment record
+@pytest.fixture
+def receivables():
+    return pd.DataFrame({
+        "customer_id": ["X", "X", "X", "Y", "Y", "Y"],
+        "invoice_id": ["i1", "i2", "i3", "i4", "i5", "i6"],
+        "invoice_date": [T("2024-01-10"), T("2024-06-01"), T("2024-12-01"), T("2023-12-01"), T("2024-03-01"),
+                         T("2024-05-01")],
+        "amount": [1000.0, 3000.0, 1000.0, 500.0, 2000.0, 1000.0],
+        # i5 is paid after the as-of date, i6 only in part (400 of 1,000)
+        "paid_date": [T("2024-02-09"), T("2024-07-31"), pd.NaT, pd.NaT, T("2025-01-15"), T("2024-05-31")],
+        "paid_amount": [1000.0, 3000.0, np.nan, np.nan, 2000.0, 400.0],
+    })
+
+
+def test_payment_record_by_hand(receivables):
+    before = receivables.copy()
+    p = credit.payment_record(receivables, as_of="2025-01-01", start="2024-01-01").set_index("customer_id")
+    # X: 5,000 invoiced; paid 1,000 after 30 days and 3,000 after 60: (30x1,000 + 60x3,000)/4,000 = 52.5 days;
+    # 1,000 unpaid -> arrears rate 0.2
+    assert p.loc["X", ["invoiced", "n_invoices", "collection_days", "arrears"]].tolist() == [5000, 3, 52.5, 1000]
+    assert p.loc["X", "arrears_rate"] == pytest.approx(0.2)
+    # Y in 2024: 3,000 invoiced (the 2023 invoice is outside the year); only the 400 part-payment counts
+    # as paid by the as-of date (30 days); arrears 2,000 + 600 = 2,600 -> rate 0.8667
+    assert p.loc["Y", ["invoiced", "collection_days", "arrears"]].tolist() == [3000, 30, 2600]
+    assert p.loc["Y", "arrears_rate"] == pytest.approx(2600 / 3000)
+    pd.testing.assert_frame_equal(receivables, before)
+
+
+def test_outstanding_counts_every_open_invoice(receivables):
+    owed = credit.outstanding_at(receivables, as_of="2025-01-01")
+    # X: i3; Y: i4 (2023) 500 + i5 2,000 (paid later) + i6 600 = 3,100
+    assert owed.to_dict() == {"X": 1000.0, "Y": 3100.0}
+    # after Y's payment on 2025-01-15, only 1,100 is left
+    assert credit.outstanding_at(receivables, as_of="2025-02-01")["Y"] == 1100.0
+
+
+def test_payment_record_needs_its_columns(receivables):
+    with pytest.raises(ValueError, match="Required column invoice_date missing from receivables"):
+        credit.payment_record(receivables.drop(columns="invoice_date"), as_of="2025-01-01")
+
+
+def test_paid_date_without_paid_amount_means_paid_in_full(receivables):
+    rec = receivables.drop(columns="paid_amount")
+    p = credit.payment_record(rec, as_of="2025-01-01", start="2024-01-01").set_index("customer_id")
+    assert p.loc["Y", "arrears"] == 2000  # i6 counted as paid in full
+
+
+# ------------------------------------------------------------------- classes
+def _basis(n=10):
+    # sales 1,000 ... 10,000; payment record the reverse of sales for the first half
+    return pd.DataFrame({
+        "customer_id": [f"c{i:02d}" for i in range(n)],
+        "sales": [1000.0 * (i + 1) for i in range(n)],
+        "collection_days": [30.0] * n,
+        "arrears_rate": [0.0] * n,
+    })
+
+
+def test_credit_classes_20_30_30_20():
+    c = credit.credit_classes(_basis())
+    assert c["credit_class"].value_counts().sort_index().tolist() == [2, 3, 3, 2]
+    # equal payment records: the grade follows sales
+    assert c.loc[c["credit_class"] == "A", "customer_id"].tolist() == ["c09", "c08"]
+    assert c.loc[c["credit_class"] == "D", "customer_id"].tolist() == ["c01", "c00"]
+
+
+def test_poor_payment_pulls_a_big_customer_down():
+    b = _basis().assign(arrears_rate=[0.0] * 9 + [0.9], collection_days=[30.0] * 9 + [200.0])
+    c = credit.credit_classes(b)
+    # c09 sells most (sales score 1.0) but pays worst (payment score 0.1): 0.5 x 1.0 + 0.5 x 0.1 = 0.55.
+    # The nine others tie on payment (average rank 6 of 10 -> 0.6): c08 0.5 x 0.9 + 0.3 = 0.75, c07 0.70,
+    # c06 0.65, c05 0.60, then c09 ties c04 at 0.55 and goes first on sales: 5th of 10, class B
+    assert c["customer_id"].tolist()[:5] == ["c08", "c07", "c06", "c05", "c09"]
+    c = c.set_index("customer_id")
+    assert c.loc["c09", "credit_score"] == pytest.approx(0.55)
+    assert c.loc["c08", "credit_score"] == pytest.approx(0.75)
+    assert c.loc["c09", "credit_class"] == "B"
+    assert credit.credit_classes(b, sales_weight=1.0).set_index("customer_id").loc["c09", "credit_class"] == "A"
+
+
+def test_customer_without_payment_record_is_neutral():
+    b = _basis(4).assign(collection_days=[np.nan, 10, 20, 30], arrears_rate=[np.nan, 0, 0.1, 0.2])
+    c = credit.credit_classes(b).set_index("customer_id")
+    assert c.loc["c00", "payment_score"] == 0.5
+
+
+def test_credit_classes_checks_shares():
+    with pytest.raises(ValueError, match=r"sum to 1, got \[0.2, 0.3, 0.3\]"):
+        credit.credit_classes(_basis(), class_shares=(0.2, 0.3, 0.3), classes=("A", "B", "C"))
+    with pytest.raises(ValueError, match="3 values for 4 classes"):
+        credit.credit_classes(_basis(), class_shares=(0.2, 0.3, 0.5))
+
+
+def test_credit_basis_reuses_customer_summary(receivables):
+    tx = pd.DataFrame({"customer_id": ["X", "X", "Z"], "date": [T("2024-02-01"), T("2024-05-01"), T("2024-03-01")],
+                       "amount": [4000.0, 2000.0, 500.0]})
+    summary = customer_summary(tx, as_of="2025-01-01", start="2024-01-01")
+    pay = credit.payment_record(receivables, as_of="2025-01-01", start="2024-01-01")
+    b = credit.credit_basis(summary, pay).set_index("customer_id")
+    # X sold 6,000; Y has invoices but no sales (0); Z sold 500 without invoices (no payment record)
+    assert b["sales"].to_dict() == {"X": 6000.0, "Y": 0.0, "Z": 500.0}
+    assert np.isnan(b.loc["Z", "arrears_rate"])
+
+
+# -------------------------------------------------------------------- limits
+def test_class_limits():
+    t = credit.class_limits(10_000_000, {"A": 0.5, "B": 0.3, "C": 0.15, "D": 0.05})
+    assert t["class_limit"].tolist() == pytest.approx([5_000_000, 3_000_000, 1_500_000, 500_000])
+    with pytest.raises(ValueError, match=r"sum to 1.*sum 0.9"):
+        credit.class_limits(1, {"A": 0.5, "B": 0.4})
+
+
+def _one_class(arrears=(0.5, 0.0, 0.0)):
+    return pd.DataFrame({"customer_id": ["a", "b", "c"], "credit_class": ["A"] * 3, "sales": [600.0, 300.0, 100.0],
+                         "arrears_rate": list(arrears)})
+
+
+def test_customer_limits_proportional_to_sales():
+    lim = credit.customer_limits(_one_class((0, 0, 0)), credit.class_limits(100, {"A": 1.0})).set_index("customer_id")
+    assert lim["credit_limit"].to_dict() == pytest.approx({"a": 60, "b": 30, "c": 10})
+
+
+def test_customer_limits_capped_by_payment_record():
+    limits = credit.class_limits(150, {"A": 1.0})
+    lim = credit.customer_limits(_one_class(), limits).set_index("customer_id")
+    # a's cap: 600 x 0.25 x (1 - 0.5) = 75 (its share would be 90); the 15 left go to b and c 3:1
+    assert lim.loc["a", "limit_cap"] == 75
+    assert lim["credit_limit"].to_dict() == pytest.approx({"a": 75, "b": 56.25, "c": 18.75})
+
+
+def test_customer_limits_leave_a_reserve_when_everyone_is_capped():
+    limits = credit.class_limits(200, {"A": 1.0})
+    lim = credit.customer_limits(_one_class(), limits)
+    # caps 75 / 75 / 25 = 175 of 200: 25 stay unallocated
+    assert lim.set_index("customer_id")["credit_limit"].to_dict() == pytest.approx({"a": 75, "b": 75, "c": 25})
+    by_class = credit.limits_by_class(lim, limits)
+    assert by_class.loc[0, ["allocated", "unallocated"]].tolist() == pytest.approx([175, 25])
+
+
+def test_customer_limits_need_a_limit_for_every_class():
+    with pytest.raises(ValueError, match=r"no class limit for classes \['A'\]"):
+        credit.customer_limits(_one_class(), credit.class_limits(1, {"B": 1.0}))
+
+
+def test_full_chain_keeps_the_total():
+    c = credit.credit_classes(_basis(40).assign(sales=np.linspace(1000, 40000, 40)))
+    limits = credit.class_limits(20_000, {"A": 0.5, "B": 0.3, "C": 0.15, "D": 0.05})
+    lim = credit.customer_limits(c, limits)
+    by_class = credit.limits_by_class(lim, limits)
+    assert by_class["allocated"].sum() + by_class["unallocated"].sum() == pytest.approx(20_000)
+    assert by_class["customers"].tolist() == [8, 12, 12, 8]
+    assert (lim["credit_limit"] <= lim["limit_cap"] + 1e-9).all()
+
+
+# ------------------------------------------------------------- concentration
+def _case_3_book():
+    """450 customers shaped like case 3: 100 key customers by sales; the 100 largest debtors owe 7.8M;
+    76 of them are key customers owing 3.2M."""
+    ids, sales, owed = [], [], []
+    for i in range(76):  # key and large debtors: 75 x 42,000 + 50,000 = 3,200,000
+        ids.append(f"K{i:03d}"), sales.append(300_000.0), owed.append(50_000.0 if i == 0 else 42_000.0)
+    for i in range(76, 100):  # key customers owing little
+        ids.append(f"K{i:03d}"), sales.append(250_000.0), owed.append(1_000.0)
+    for i in range(24):  # large debtors that are not key: 23 x 190,000 + 230,000 = 4,600,000
+        ids.append(f"N{i:03d}"), sales.append(20_000.0), owed.append(230_000.0 if i == 0 else 190_000.0)
+    for i in range(326):  # the rest: small sales, small debts
+        ids.append(f"R{i:03d}"), sales.append(10_000.0), owed.append(6_000.0)
+    return pd.Series(owed, index=ids), pd.Series(sales, index=ids)
+
+
+def test_concentration_reproduces_case_3():
+    owed, sales = _case_3_book()
+    assert len(owed) == 450
+    c = credit.receivables_concentration(owed, sales)
+    assert c["top_debtors"] == 100
+    assert c["top_debtors_owed"] == 7_800_000  # seed 002: the 100 largest debtors owe 780万
+    assert c["overlap"] == 76  # only 76 of them are key customers
+    assert c["overlap_owed"] == 3_200_000  # and they owe 320万
+    assert c["non_key_owed"] == 4_600_000
+    assert c["overlap_share_of_top"] == pytest.approx(3.2 / 7.8)
+    # 7.8M + 24 x 1,000 + 326 x 6,000 = 9,780,000 ("about 10M")
+    assert c["receivables_total"] == 9_780_000
+    # key sales: 76 x 300,000 + 24 x 250,000 = 28.8M of 28.8M + 0.48M + 3.26M = 32.54M
+    assert c["key_sales_share"] == pytest.approx(28.8 / 32.54)
+
+
+def test_concentration_with_fewer_customers_than_top_n():
+    owed = pd.Series({"a": 10.0, "b": 0.0, "c": 5.0})
+    sales = pd.Series({"a": 1.0, "b": 100.0, "c": 0.0})
+    c = credit.receivables_concentration(owed, sales, top_debtors=100, key_customers=1)
+    # b owes nothing and c sold nothing: debtors a, c; the one key customer is b
+    assert (c["top_debtors"], c["key_customers"], c["overlap"], c["overlap_owed"]) == (2, 1, 0, 0.0)
+
+
+def test_concentration_vs_case_quotes_the_source():
+    owed, sales = _case_3_book()
+    t = credit.concentration_vs_case(credit.receivables_concentration(owed, sales)).set_index("metric")
+    assert t.loc["overlap", "case_figure"] == 76
+    assert t.loc["overlap_owed", "case_figure"] == 3_200_000
+    assert t.loc["top_debtors_owed", "case_figure"] == 7_800_000
+    assert t.loc["overlap", "our_figure"] == 76
+
+
+# -------------------------------------------------------------------- ledger
+def test_case_adjustment_balances():
+    r = credit.check_adjustments(credit.CASE_3_ADJUSTMENT)
+    # C7 +100,000 = B117 20,000 + C3 30,000 + D24 50,000
+    assert (r["raised"], r["cut"], r["net"], r["balanced"]) == (100_000, -100_000, 0, True)
+    assert r["message"] == "adjustments balance: +100,000 raised vs -100,000 cut"
+
+
+def test_unbalanced_adjustment_names_the_imbalance():
+    bad = {**credit.CASE_3_ADJUSTMENT, "D24": -40_000}
+    with pytest.raises(ValueError, match="adjustments do not balance: [+]100,000 raised vs -90,000 cut, net [+]10,000"):
+        credit.check_adjustments(bad)
+    r = credit.check_adjustments(bad, strict=False)
+    assert r["balanced"] is False and r["net"] == 10_000
+
+
+def test_over_cut_adjustment_shows_a_negative_net():
+    with pytest.raises(ValueError, match="net -5,000"):
+        credit.check_adjustments({"C7": 100_000, "B117": -105_000})
+
+
+def test_adjustments_as_a_table():
+    table = pd.DataFrame({"customer_id": list(credit.CASE_3_ADJUSTMENT),
+                          "change": list(credit.CASE_3_ADJUSTMENT.values())})
+    assert credit.check_adjustments(table)["balanced"]
+    ledger = credit.adjustment_ledger(table)
+    assert ledger["customer_id"].tolist() == ["C7", "B117", "C3", "D24"]
+    assert ledger["direction"].tolist() == ["limit_raise"] + ["limit_cut"] * 3
+    with pytest.raises(ValueError, match="Required column change missing"):
+        credit.check_adjustments(table.rename(columns={"change": "amount"}))
+
+
+def test_apply_adjustments_keeps_the_total():
+    limits = pd.DataFrame({"customer_id": ["C7", "B117", "C3", "D24", "A1"],
+                           "credit_limit": [200_000.0, 100_000.0, 80_000.0, 60_000.0, 500_000.0]})
+    out = credit.apply_adjustments(limits, credit.CASE_3_ADJUSTMENT).set_index("customer_id")
+    assert out["credit_limit"].to_dict() == {"C7": 300_000, "B117": 80_000, "C3": 50_000, "D24": 10_000,
+                                             "A1": 500_000}
+    assert out["credit_limit"].sum() == limits["credit_limit"].sum()
+    assert limits["credit_limit"].tolist()[0] == 200_000  # input untouched
+    with pytest.raises(ValueError, match=r"customers without a limit: \['X9'\]"):
+        credit.apply_adjustments(limits, {"X9": 10.0, "A1": -10.0})
+    with pytest.raises(ValueError, match=r"below zero the limit of \['D24'\]"):
+        credit.apply_adjustments(limits, {"A1": 70_000, "D24": -70_000})
+    with pytest.raises(ValueError, match="do not balance"):
+        credit.apply_adjustments(limits, {"A1": 1_000})
