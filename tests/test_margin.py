@@ -193,11 +193,11 @@ def test_quadrants_by_median_and_explicit_splits():
     out = mg.margin_turnover_quadrant(df).set_index("product_id")
     # medians over A-D: margin (0.10 + 0.35) / 2 = 0.225, turnover (1 + 5) / 2 = 3
     assert out.loc["A", "margin_split"] == pytest.approx(0.225)
-    assert out.loc[list("ABCD"), "quadrant"].tolist() == [
+    assert out.loc[list("ABCD"), "product_quadrant"].tolist() == [
         "quadrant_push", "quadrant_hold", "quadrant_review", "quadrant_drop"]
-    assert pd.isna(out.loc["E", "quadrant"])  # no turnover: not rated
+    assert pd.isna(out.loc["E", "product_quadrant"])  # no turnover: not rated
     fixed = mg.margin_turnover_quadrant(df, margin_split=0.05, turnover_split=0.5)
-    assert (fixed["quadrant"].iloc[:4] == "quadrant_push").all()  # at the split counts as high
+    assert (fixed["product_quadrant"].iloc[:4] == "quadrant_push").all()  # at the split counts as high
 
 
 def test_quadrant_overall_split():
@@ -207,7 +207,7 @@ def test_quadrant_overall_split():
     # margin (0.4*100 + 0.1*300) / 400 = 0.175; turnover (1*30 + 4*10) / 40 = 1.75
     assert out.loc[0, "margin_split"] == pytest.approx(0.175)
     assert out.loc[0, "turnover_split"] == pytest.approx(1.75)
-    assert out["quadrant"].tolist() == ["quadrant_review", "quadrant_hold"]
+    assert out["product_quadrant"].tolist() == ["quadrant_review", "quadrant_hold"]
     with pytest.raises(ValueError, match="expected one of median, overall"):
         mg.margin_turnover_quadrant(df, split="mean")
 
@@ -231,16 +231,16 @@ def test_receivable_indicators_by_customer(receivables):
     out = mg.receivable_indicators(receivables, Q4_START, Q4_END).set_index("customer_id")
     c1, c2 = out.loc["C1"], out.loc["C2"]
     # C1 invoiced in Q4: 200 + 50; receipts in Q4: I1 100 after 71 days, I2 150 after 30 days
-    assert c1["fin_invoiced"] == 250.0 and c1["fin_received"] == 250.0 and c1["fin_receipts"] == 2
-    assert c1["fin_collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)
-    assert c1["fin_largest_receipt"] == 150.0 and c1["fin_avg_receipt"] == 125.0
+    assert c1["invoiced"] == 250.0 and c1["received"] == 250.0 and c1["n_receipts"] == 2
+    assert c1["collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)
+    assert c1["largest_receipt"] == 150.0 and c1["avg_receipt"] == 125.0
     # arrears at 1 Jan: I2 short-paid 50 + I3 unpaid 50; both past due (9 Nov, 1 Dec)
-    assert c1["fin_arrears"] == 100.0 and c1["fin_overdue"] == 100.0
-    assert c1["fin_arrears_rate"] == pytest.approx(100 / 250)
+    assert c1["arrears"] == 100.0 and c1["overdue"] == 100.0
+    assert c1["arrears_rate"] == pytest.approx(100 / 250)
     # C2: I4 paid after the quarter -> still owed at 1 Jan (overdue); I5 not yet due
-    assert c2["fin_received"] == 0.0 and math.isnan(c2["fin_collection_days"])
-    assert c2["fin_arrears"] == 400.0 and c2["fin_overdue"] == 300.0
-    assert c2["fin_arrears_rate"] == pytest.approx(1.0)
+    assert c2["received"] == 0.0 and math.isnan(c2["collection_days"])
+    assert c2["arrears"] == 400.0 and c2["overdue"] == 300.0
+    assert c2["arrears_rate"] == pytest.approx(1.0)
 
 
 def test_class_financials_weighted(receivables):
@@ -248,10 +248,10 @@ def test_class_financials_weighted(receivables):
     classes = pd.DataFrame({"customer_id": ["C1", "C2"], "abc_class": ["A", "A"]})
     out = mg.class_financials(ind, classes, class_col="abc_class").set_index("abc_class")
     a = out.loc["A"]
-    assert a["customers"] == 2 and a["fin_arrears"] == 500.0
-    assert a["fin_arrears_rate"] == pytest.approx(500 / 650)       # (100 + 400) / (250 + 400)
-    assert a["fin_collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)  # only C1 received
-    assert a["fin_largest_receipt"] == 150.0
+    assert a["customers"] == 2 and a["arrears"] == 500.0
+    assert a["arrears_rate"] == pytest.approx(500 / 650)       # (100 + 400) / (250 + 400)
+    assert a["collection_days"] == pytest.approx((71 * 100 + 30 * 150) / 250)  # only C1 received
+    assert a["largest_receipt"] == 150.0
     unclassified = mg.class_financials(ind, classes.iloc[:1], class_col="abc_class")
     assert set(unclassified["abc_class"]) == {"A", "–"}
 
@@ -266,8 +266,8 @@ def test_service_load_and_over_served():
         "kind": ["complaint", "visit", "task", "complaint", "praise", "visit", "praise"],
     })
     load = mg.service_load(inter, Q4_START, Q4_END).set_index("customer_id")
-    assert load.loc["C1", "svc_load"] == 3   # September complaint is outside Q4
-    assert load.loc["C3", "svc_load"] == 1   # praise does not count
+    assert load.loc["C1", "service_load"] == 3   # September complaint is outside Q4
+    assert load.loc["C3", "service_load"] == 1   # praise does not count
     assert "C2" not in load.index
     margins = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4"],
                             "sales": [100.0, 100.0, 100.0, 100.0],
@@ -275,6 +275,6 @@ def test_service_load_and_over_served():
                             "gross_margin_rate": [0.05, 0.30, 0.25, 0.20]})
     out = mg.over_served(margins, load.reset_index()).set_index("customer_id")
     # margin 25% quantile = 0.1625 -> C1 low; load 75% quantile of (3, 1) = 2.5 -> C1 high
-    assert out["svc_over_served"].to_dict() == {"C1": True, "C2": False, "C3": False, "C4": False}
-    assert out.loc["C1", "svc_profit_per_contact"] == pytest.approx(5 / 3)
-    assert math.isnan(out.loc["C4", "svc_profit_per_contact"])
+    assert out["over_served"].to_dict() == {"C1": True, "C2": False, "C3": False, "C4": False}
+    assert out.loc["C1", "profit_per_contact"] == pytest.approx(5 / 3)
+    assert math.isnan(out.loc["C4", "profit_per_contact"])

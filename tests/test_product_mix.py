@@ -58,19 +58,26 @@ def test_product_sales_keep_ids_adds_zero_rows(tx, products):
     assert out.index.is_unique
 
 
-def test_sales_ranking_cumulative_share(tx, products):
-    ranked = pm.sales_ranking(pm.product_sales(tx, products))
+def test_product_abc_reuses_customer_rule(tx, products):
+    ranked = pm.product_abc(pm.product_sales(tx, products), cutoffs=(0.75, 0.95))
     # total 800: shares 500/800, 150/800, 80/800, 50/800, 20/800
-    assert ranked["share"].tolist() == pytest.approx([0.625, 0.1875, 0.1, 0.0625, 0.025])
+    assert ranked["product_id"].tolist() == ["P1", "P3", "P2", "P9", "(none)"]
     assert ranked["cum_share"].tolist() == pytest.approx([0.625, 0.8125, 0.9125, 0.975, 1.0])
-    assert ranked["sales_rank"].tolist() == [1, 2, 3, 4, 5]
+    # A: nothing before P1 (0 < 0.75), P3 has 62.5% before -> A; P2 81.25% before -> B;
+    # P9 91.25% before -> B; (none) 97.5% before -> C
+    assert ranked["abc_class"].tolist() == ["A", "A", "B", "B", "C"]
+    assert ranked["rank"].tolist() == [1, 2, 3, 4, 5]
 
 
-def test_sales_ranking_ties_by_id_and_zero_total():
-    df = pd.DataFrame({"product_id": ["B", "A"], "sales": [0.0, 0.0]})
-    out = pm.sales_ranking(df)
-    assert out["product_id"].tolist() == ["A", "B"]
-    assert out["share"].isna().all()
+def test_customer_abc_by_quarter_sales():
+    d = pd.to_datetime
+    tx = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C1", "C3"],
+                       "date": d(["2025-10-02", "2025-10-03", "2025-11-04", "2025-09-30", "2026-01-01"]),
+                       "amount": [80.0, 15.0, 5.0, 1000.0, 1000.0], "cost": [50.0, 10.0, 1.0, 0.0, 0.0]})
+    out = pm.customer_abc(tx, "2025-10-01", "2026-01-01").set_index("customer_id")
+    # only Q4 lines: 80 / 15 / 5 of 100 -> A (0 before), B (80% before), C (95% before)
+    assert out["abc_class"].to_dict() == {"C1": "A", "C2": "B", "C3": "C"}
+    assert out.loc["C1", "monetary"] == 80.0 and out.loc["C1", "gross_profit"] == 30.0
 
 
 def test_category_subtotals(tx, products):

@@ -244,7 +244,7 @@ def margin_turnover_quadrant(df: pd.DataFrame, *, split: str = "median", margin_
                              turnover_split: float | None = None, margin_col: str = "gross_margin_rate",
                              turnover_col: str = "stock_turnover", sales_col: str = "sales",
                              inventory_col: str = "avg_inventory") -> pd.DataFrame:
-    """Add ``quadrant`` (push / hold / review / drop, as label keys) from margin x turnover.
+    """Add ``product_quadrant`` (push / hold / review / drop, as label keys) from margin x turnover.
 
     Parameters
     ----------
@@ -275,12 +275,12 @@ def margin_turnover_quadrant(df: pd.DataFrame, *, split: str = "median", margin_
     ts = float(ts if turnover_split is None else turnover_split)
     quad = pd.Series(
         [QUADRANTS[(bool(a), bool(b))] for a, b in zip(m >= ms, t >= ts)], index=df.index, dtype="object")
-    return df.assign(quadrant=quad.where(rated), margin_split=ms, turnover_split=ts)
+    return df.assign(product_quadrant=quad.where(rated), margin_split=ms, turnover_split=ts)
 
 
 # ------------------------------------------------------------- receivables
-FIN_COLUMNS = ["fin_invoiced", "fin_received", "fin_receipts", "fin_largest_receipt", "fin_avg_receipt",
-               "fin_collection_days", "fin_arrears", "fin_overdue", "fin_arrears_rate"]
+FIN_COLUMNS = ["invoiced", "received", "n_receipts", "largest_receipt", "avg_receipt",
+               "collection_days", "arrears", "overdue", "arrears_rate"]
 
 
 def receivable_indicators(receivables: pd.DataFrame, start, end, *, id_col: str = "customer_id",
@@ -289,16 +289,16 @@ def receivable_indicators(receivables: pd.DataFrame, start, end, *, id_col: str 
                           due_date_col: str = "due_date") -> pd.DataFrame:
     """Seed 001's financial indicators (财务类指标) per customer for the period ``[start, end)``.
 
-    - ``fin_invoiced``: amount invoiced in the period;
-    - ``fin_received``, ``fin_receipts`` (count), ``fin_largest_receipt``
-      (最大单笔收款额), ``fin_avg_receipt`` (平均收款额): invoices paid in the
+    - ``invoiced``: amount invoiced in the period;
+    - ``received``, ``n_receipts`` (count), ``largest_receipt``
+      (最大单笔收款额), ``avg_receipt`` (平均收款额): invoices paid in the
       period (a paid invoice without ``paid_amount`` counts as paid in full);
-    - ``fin_collection_days`` (平均收款周期): paid date - invoice date, averaged
+    - ``collection_days`` (平均收款周期): paid date - invoice date, averaged
       over the receipts of the period weighted by the amount received;
-    - ``fin_arrears`` (欠款额): what is still unpaid at ``end`` on every invoice
+    - ``arrears`` (欠款额): what is still unpaid at ``end`` on every invoice
       dated before ``end`` (a payment dated on or after ``end`` is not yet
-      made); ``fin_overdue`` the part of it past its due date;
-    - ``fin_arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN
+      made); ``overdue`` the part of it past its due date;
+    - ``arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN
       without invoicing in the period).
     """
     _require(receivables, [id_col, invoice_date_col, amount_col], "receivables")
@@ -325,22 +325,22 @@ def receivable_indicators(receivables: pd.DataFrame, start, end, *, id_col: str 
     })
     g = work.groupby(id_col, sort=True)
     out = pd.DataFrame({
-        "fin_invoiced": g["invoiced"].sum(),
-        "fin_received": g["receipt"].sum(),
-        "fin_receipts": g["receipt"].count(),
-        "fin_largest_receipt": g["receipt"].max(),
-        "fin_avg_receipt": g["receipt"].mean(),
+        "invoiced": g["invoiced"].sum(),
+        "received": g["receipt"].sum(),
+        "n_receipts": g["receipt"].count(),
+        "largest_receipt": g["receipt"].max(),
+        "avg_receipt": g["receipt"].mean(),
         "weighted_days": g["weighted_days"].sum(),
-        "fin_arrears": g["arrears"].sum(),
-        "fin_overdue": g["overdue"].sum(),
+        "arrears": g["arrears"].sum(),
+        "overdue": g["overdue"].sum(),
     })
     return _finish_financials(out).reset_index()
 
 
 def _finish_financials(out: pd.DataFrame) -> pd.DataFrame:
     out = out.assign(
-        fin_collection_days=_ratio(out["weighted_days"], out["fin_received"]).to_numpy(),
-        fin_arrears_rate=_ratio(out["fin_arrears"], out["fin_invoiced"]).to_numpy(),
+        collection_days=_ratio(out["weighted_days"], out["received"]).to_numpy(),
+        arrears_rate=_ratio(out["arrears"], out["invoiced"]).to_numpy(),
     )
     return out[[c for c in out.columns if c in FIN_COLUMNS or c == "customers"]]
 
@@ -349,9 +349,9 @@ def class_financials(indicators: pd.DataFrame, classes: pd.DataFrame, *, class_c
                      id_col: str = "customer_id", unclassified: str = "–") -> pd.DataFrame:
     """Roll :func:`receivable_indicators` up to customer classes.
 
-    Sums add up; ``fin_collection_days`` stays weighted by the amount
-    received, ``fin_arrears_rate`` = class arrears / class invoicing,
-    ``fin_largest_receipt`` is the class maximum and ``fin_avg_receipt`` =
+    Sums add up; ``collection_days`` stays weighted by the amount
+    received, ``arrears_rate`` = class arrears / class invoicing,
+    ``largest_receipt`` is the class maximum and ``avg_receipt`` =
     received / receipts.  Customers without a class (no sales in the period)
     form the ``unclassified`` group.
     """
@@ -359,19 +359,19 @@ def class_financials(indicators: pd.DataFrame, classes: pd.DataFrame, *, class_c
     _require(classes, [id_col, class_col], "the class table")
     df = indicators.merge(classes[[id_col, class_col]].drop_duplicates(id_col), on=id_col, how="left")
     df = df.assign(**{class_col: df[class_col].astype("object").fillna(unclassified),
-                      "weighted_days": df["fin_collection_days"].fillna(0.0) * df["fin_received"]})
+                      "weighted_days": df["collection_days"].fillna(0.0) * df["received"]})
     g = df.groupby(class_col, sort=True)
     out = pd.DataFrame({
         "customers": g[id_col].nunique(),
-        "fin_invoiced": g["fin_invoiced"].sum(),
-        "fin_received": g["fin_received"].sum(),
-        "fin_receipts": g["fin_receipts"].sum(),
-        "fin_largest_receipt": g["fin_largest_receipt"].max(),
+        "invoiced": g["invoiced"].sum(),
+        "received": g["received"].sum(),
+        "n_receipts": g["n_receipts"].sum(),
+        "largest_receipt": g["largest_receipt"].max(),
         "weighted_days": g["weighted_days"].sum(),
-        "fin_arrears": g["fin_arrears"].sum(),
-        "fin_overdue": g["fin_overdue"].sum(),
+        "arrears": g["arrears"].sum(),
+        "overdue": g["overdue"].sum(),
     })
-    out = out.assign(fin_avg_receipt=_ratio(out["fin_received"], out["fin_receipts"]).to_numpy())
+    out = out.assign(avg_receipt=_ratio(out["received"], out["n_receipts"]).to_numpy())
     return _finish_financials(out).reset_index()
 
 
@@ -381,17 +381,17 @@ def service_load(interactions: pd.DataFrame, start, end, *, id_col: str = "custo
                  kinds: Sequence[str] = ("complaint", "suggestion", "visit", "task")) -> pd.DataFrame:
     """Interactions per customer in ``[start, end)`` that take staff time (praise left out by default).
 
-    Returns customer_id, ``svc_load`` (count of the chosen kinds) and one
-    ``svc_<kind>`` count column per kind.
+    Returns customer_id, ``service_load`` (count of the chosen kinds) and one
+    ``n_<kind>`` count column per kind.
     """
     _require(interactions, [id_col, date_col, kind_col], "interactions")
     rows = interactions[(interactions[date_col] >= pd.Timestamp(start))
                         & (interactions[date_col] < pd.Timestamp(end))
                         & interactions[kind_col].isin(list(kinds))]
     counts = pd.crosstab(rows[id_col], rows[kind_col]).reindex(columns=list(kinds), fill_value=0)
-    counts.columns = [f"svc_{k}" for k in counts.columns]
+    counts.columns = [f"n_{k}" for k in counts.columns]
     counts.columns.name = None
-    return counts.assign(svc_load=counts.sum(axis=1)).rename_axis(id_col).reset_index()
+    return counts.assign(service_load=counts.sum(axis=1)).rename_axis(id_col).reset_index()
 
 
 def over_served(margins: pd.DataFrame, load: pd.DataFrame, *, id_col: str = "customer_id",
@@ -403,20 +403,20 @@ def over_served(margins: pd.DataFrame, load: pd.DataFrame, *, id_col: str = "cus
     ``low_margin_quantile`` of customers (or its gross profit is negative) and
     its service load is at or above the ``high_load_quantile`` of the
     customers with any load.  Returns every customer of ``margins`` with
-    ``svc_load``, ``svc_profit_per_contact`` = gross profit / service load and
-    a boolean ``svc_over_served``; over-served first, then by profit per
+    ``service_load``, ``profit_per_contact`` = gross profit / service load and
+    a boolean ``over_served``; over-served first, then by profit per
     contact ascending.
     """
     _require(margins, [id_col, margin_col, profit_col], "the customer margin table")
-    _require(load, [id_col, "svc_load"], "the service-load table")
-    df = margins.merge(load[[id_col, "svc_load"]], on=id_col, how="left")
-    df = df.assign(svc_load=df["svc_load"].fillna(0).astype("int64"))
+    _require(load, [id_col, "service_load"], "the service-load table")
+    df = margins.merge(load[[id_col, "service_load"]], on=id_col, how="left")
+    df = df.assign(service_load=df["service_load"].fillna(0).astype("int64"))
     m_cut = df[margin_col].quantile(low_margin_quantile)
-    loaded = df.loc[df["svc_load"] > 0, "svc_load"]
+    loaded = df.loc[df["service_load"] > 0, "service_load"]
     l_cut = loaded.quantile(high_load_quantile) if len(loaded) else np.inf
     low_margin = (df[margin_col] <= m_cut) | (df[profit_col] < 0)
-    flag = low_margin & (df["svc_load"] >= l_cut) & (df["svc_load"] > 0)
-    out = df.assign(svc_profit_per_contact=_ratio(df[profit_col], df["svc_load"]).to_numpy(),
-                    svc_over_served=flag.to_numpy())
-    return out.sort_values(["svc_over_served", "svc_profit_per_contact"], ascending=[False, True],
+    flag = low_margin & (df["service_load"] >= l_cut) & (df["service_load"] > 0)
+    out = df.assign(profit_per_contact=_ratio(df[profit_col], df["service_load"]).to_numpy(),
+                    over_served=flag.to_numpy())
+    return out.sort_values(["over_served", "profit_per_contact"], ascending=[False, True],
                            na_position="last", kind="stable").reset_index(drop=True)

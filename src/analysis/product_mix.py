@@ -1,8 +1,10 @@
 """Product sales composition (商品销售构成分析, seed 001).
 
-Products ranked by net sales with cumulative share, category subtotals, the
-product leanings of customer classes and channels, the mix shift against an
-earlier period, and sales against targets.
+Products ranked by net sales with cumulative share and ABC class (the ranking
+and the classes come from :func:`analysis.classification.abc_classes`, the same
+rule as for customers), category subtotals, the product leanings of customer
+classes and channels, the mix shift against an earlier period, and sales
+against targets.
 
 A ``product_id`` that is not in the ``products`` table still counts, as its
 own id in the ``unknown_category`` (未分类); transaction lines without a
@@ -15,11 +17,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .aggregate import customer_summary
+from .classification import abc_classes
 from .margin import _ratio, _require, margin_by
 from .periods import Quarter
 
 __all__ = [
-    "UNKNOWN_CATEGORY", "MISSING_ID", "product_sales", "sales_ranking", "category_subtotals",
+    "UNKNOWN_CATEGORY", "MISSING_ID", "product_sales", "product_abc", "customer_abc", "category_subtotals",
     "category_leanings", "leanings_matrix", "mix_shift", "sales_vs_target",
 ]
 
@@ -96,19 +100,31 @@ def _attach_catalogue(df: pd.DataFrame, products: pd.DataFrame | None, *, produc
     )
 
 
-def sales_ranking(df: pd.DataFrame, *, value_col: str = "sales", id_col: str = "product_id") -> pd.DataFrame:
-    """Rank rows by ``value_col`` (descending, ties by id): ``sales_rank``, ``share``, ``cum_share``.
+def product_abc(product_table: pd.DataFrame, *, cutoffs: Sequence[float] = (0.75, 0.95),
+                product_col: str = "product_id", value_col: str = "sales") -> pd.DataFrame:
+    """Products ranked by ``value_col`` with ``rank``, ``share``, ``cum_share`` and ``abc_class``.
 
-    ``share`` = value / total of the table and ``cum_share`` its running sum in
-    rank order (NaN when the total is not positive).  Seed 001: "sort products
-    by sales from high to low, cumulate, compute each one's share".
+    The same ABC rule as for customers (:func:`analysis.classification.abc_classes`,
+    seed 001: A closes at about 75% of sales, B at 95%); a product with zero or
+    negative net sales is C.
     """
-    _require(df, [value_col, id_col], "the table to rank")
-    out = df.sort_values([value_col, id_col], ascending=[False, True], kind="stable").reset_index(drop=True)
-    value = out[value_col].astype("float64")
-    total = value.sum()
-    share = value / total if total > 0 else pd.Series(np.nan, index=out.index)
-    return out.assign(sales_rank=np.arange(1, len(out) + 1), share=share, cum_share=share.cumsum())
+    return abc_classes(product_table, value_col, cutoffs=cutoffs, id_col=product_col)
+
+
+def customer_abc(tx: pd.DataFrame, start, end, *, cutoffs: Sequence[float] = (0.75, 0.95),
+                 id_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount",
+                 cost_col: str = "cost") -> pd.DataFrame:
+    """Customer ABC classes by net sales in ``[start, end)``: customer_id, monetary, gross_profit, abc_class.
+
+    Built on :func:`analysis.aggregate.customer_summary` and
+    :func:`analysis.classification.abc_classes` so that the classes match the
+    customer composition page.
+    """
+    summary = customer_summary(tx, start=start, as_of=end, date_col=date_col, id_col=id_col,
+                               amount_col=amount_col, cost_col=cost_col)
+    classes = abc_classes(summary, "monetary", cutoffs=cutoffs, id_col="customer_id")
+    return classes[["customer_id", "monetary", "gross_profit", "abc_class"]].rename(
+        columns={"customer_id": id_col})
 
 
 def category_subtotals(product_table: pd.DataFrame, *, category_col: str = "category",
