@@ -7,6 +7,7 @@ import pytest
 
 from analysis import credit
 from analysis.aggregate import customer_summary
+from analysis.margin import receivable_indicators
 
 T = pd.Timestamp
 
@@ -26,37 +27,30 @@ def receivables():
     })
 
 
-def test_payment_record_by_hand(receivables):
+def test_credit_basis_joins_sales_and_payment_record(receivables):
+    tx = pd.DataFrame({"customer_id": ["X", "X", "Z"], "date": [T("2024-02-01"), T("2024-05-01"), T("2024-03-01")],
+                       "amount": [4000.0, 2000.0, 500.0]})
     before = receivables.copy()
-    p = credit.payment_record(receivables, as_of="2025-01-01", start="2024-01-01").set_index("customer_id")
-    # X: 5,000 invoiced; paid 1,000 after 30 days and 3,000 after 60: (30x1,000 + 60x3,000)/4,000 = 52.5 days;
-    # 1,000 unpaid -> arrears rate 0.2
-    assert p.loc["X", ["invoiced", "n_invoices", "collection_days", "arrears"]].tolist() == [5000, 3, 52.5, 1000]
-    assert p.loc["X", "arrears_rate"] == pytest.approx(0.2)
-    # Y in 2024: 3,000 invoiced (the 2023 invoice is outside the year); only the 400 part-payment counts
-    # as paid by the as-of date (30 days); arrears 2,000 + 600 = 2,600 -> rate 0.8667
-    assert p.loc["Y", ["invoiced", "collection_days", "arrears"]].tolist() == [3000, 30, 2600]
-    assert p.loc["Y", "arrears_rate"] == pytest.approx(2600 / 3000)
+    summary = customer_summary(tx, as_of="2025-01-01", start="2024-01-01")
+    ind = receivable_indicators(receivables, "2024-01-01", "2025-01-01")
+    b = credit.credit_basis(summary, ind).set_index("customer_id")
+    # X sold 6,000; Y has invoices but no sales (0); Z sold 500 without invoices (no payment record)
+    assert b["sales"].to_dict() == {"X": 6000.0, "Y": 0.0, "Z": 500.0}
+    # X paid 1,000 after 30 days and 3,000 after 60: (30 x 1,000 + 60 x 3,000) / 4,000 = 52.5 days;
+    # 1,000 of 5,000 invoiced still open -> arrears rate 0.2
+    assert b.loc["X", ["collection_days", "arrears", "arrears_rate"]].tolist() == pytest.approx([52.5, 1000, 0.2])
+    # Y owes its 2023 invoice 500 + 2,000 paid only after the year + 600 short-paid = 3,100
+    assert b.loc["Y", "arrears"] == 3100
+    assert np.isnan(b.loc["Z", "arrears_rate"]) and b.loc["Z", "arrears"] == 0
     pd.testing.assert_frame_equal(receivables, before)
 
 
-def test_outstanding_counts_every_open_invoice(receivables):
-    owed = credit.outstanding_at(receivables, as_of="2025-01-01")
-    # X: i3; Y: i4 (2023) 500 + i5 2,000 (paid later) + i6 600 = 3,100
-    assert owed.to_dict() == {"X": 1000.0, "Y": 3100.0}
-    # after Y's payment on 2025-01-15, only 1,100 is left
-    assert credit.outstanding_at(receivables, as_of="2025-02-01")["Y"] == 1100.0
-
-
-def test_payment_record_needs_its_columns(receivables):
-    with pytest.raises(ValueError, match="Required column invoice_date missing from receivables"):
-        credit.payment_record(receivables.drop(columns="invoice_date"), as_of="2025-01-01")
-
-
-def test_paid_date_without_paid_amount_means_paid_in_full(receivables):
-    rec = receivables.drop(columns="paid_amount")
-    p = credit.payment_record(rec, as_of="2025-01-01", start="2024-01-01").set_index("customer_id")
-    assert p.loc["Y", "arrears"] == 2000  # i6 counted as paid in full
+def test_credit_basis_without_receivables():
+    summary = pd.DataFrame({"customer_id": ["a", "b"], "monetary": [10.0, 20.0]})
+    b = credit.credit_basis(summary)
+    assert b["sales"].tolist() == [10.0, 20.0] and b["collection_days"].isna().all()
+    with pytest.raises(ValueError, match="Required column collection_days missing from the receivable indicators"):
+        credit.credit_basis(summary, pd.DataFrame({"customer_id": ["a"]}))
 
 
 # ------------------------------------------------------------------- classes
@@ -103,17 +97,6 @@ def test_credit_classes_checks_shares():
         credit.credit_classes(_basis(), class_shares=(0.2, 0.3, 0.3), classes=("A", "B", "C"))
     with pytest.raises(ValueError, match="3 values for 4 classes"):
         credit.credit_classes(_basis(), class_shares=(0.2, 0.3, 0.5))
-
-
-def test_credit_basis_reuses_customer_summary(receivables):
-    tx = pd.DataFrame({"customer_id": ["X", "X", "Z"], "date": [T("2024-02-01"), T("2024-05-01"), T("2024-03-01")],
-                       "amount": [4000.0, 2000.0, 500.0]})
-    summary = customer_summary(tx, as_of="2025-01-01", start="2024-01-01")
-    pay = credit.payment_record(receivables, as_of="2025-01-01", start="2024-01-01")
-    b = credit.credit_basis(summary, pay).set_index("customer_id")
-    # X sold 6,000; Y has invoices but no sales (0); Z sold 500 without invoices (no payment record)
-    assert b["sales"].to_dict() == {"X": 6000.0, "Y": 0.0, "Z": 500.0}
-    assert np.isnan(b.loc["Z", "arrears_rate"])
 
 
 # -------------------------------------------------------------------- limits

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from analysis import roi
+from analysis import roi, tags
 from analysis.roi import CASE_1, GrowthCase
 
 
@@ -156,18 +156,24 @@ def test_functions_do_not_touch_the_case():
     assert CASE_1.investment == before
 
 
-def test_tag_class_profile():
+def test_tag_class_profile_uses_the_tag_rules():
     customers = pd.DataFrame({
         "customer_id": ["a", "b", "c", "d"],
         "tags": ["关注外账;有财税意识", "需出入库单", None, "高新科技; 关注外账"],
         "monthly_fee": [1800.0, 1000.0, 900.0, 2200.0],
     })
-    p = roi.tag_class_profile(customers, tags=["关注外账", "高新科技"])
+    rules = tags.parse_tag_rules({
+        "approved_tags": {t: {"en": t} for t in ["关注外账", "有财税意识", "需出入库单", "高新科技"]},
+        "classes": [{"key": "value_mining", "zh": "价值挖掘类客户", "en": "Value-mining client",
+                     "any_of": ["关注外账", "高新科技"], "min_any": 1}],
+    })
+    classes = tags.tag_classes(customers, rules)
+    p = roi.tag_class_profile(customers, classes, class_key="value_mining")
     # a and d carry a value tag: 2 of 4 clients, fee (1,800 + 2,200) / 2 = 2,000
     assert p == {"clients": 2, "share": 0.5, "avg_fee": 2000.0}
-    assert roi.tag_class_profile(customers, tags=["关注外账", "高新科技"], min_tags=2)["clients"] == 1
-    with pytest.raises(ValueError, match="Required column monthly_fee missing"):
-        roi.tag_class_profile(customers.drop(columns="monthly_fee"), tags=["x"])
+    assert roi.tag_class_profile(customers, classes, class_key="other")["clients"] == 0
+    with pytest.raises(ValueError, match="Required column monthly_fee missing from customers"):
+        roi.tag_class_profile(customers.drop(columns="monthly_fee"), classes, class_key="value_mining")
 
 
 # ------------------------------------------------------------------ case 2

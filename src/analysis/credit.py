@@ -3,7 +3,7 @@
 The flow of the case:
 
 1. grade customers A/B/C/D on last year's sales and payment record
-   (:func:`payment_record`, :func:`credit_classes`);
+   (:func:`credit_basis`, :func:`credit_classes`);
 2. split next year's total credit limit over the classes (:func:`class_limits`,
    each class's share a parameter), then within a class over its customers in
    proportion to sales, capped by the payment record (:func:`customer_limits`);
@@ -12,7 +12,9 @@ The flow of the case:
 4. during the year a quarterly adjustment may move limit between customers but
    must keep the total fixed (:func:`check_adjustments`, :func:`apply_adjustments`).
 
-Sales per customer come from :func:`analysis.aggregate.customer_summary`.
+Sales per customer come from :func:`analysis.aggregate.customer_summary` and the
+payment record (collection days, arrears, arrears rate) from
+:func:`analysis.margin.receivable_indicators`, so that neither is aggregated twice.
 """
 from __future__ import annotations
 
@@ -23,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "CREDIT_CLASSES", "CASE_3_CONCENTRATION", "CASE_3_ADJUSTMENT", "payment_record", "outstanding_at",
-    "credit_basis", "credit_classes", "class_limits", "customer_limits", "receivables_concentration",
+    "CREDIT_CLASSES", "CASE_3_CONCENTRATION", "CASE_3_ADJUSTMENT", "credit_basis", "credit_classes", "class_limits", "customer_limits", "receivables_concentration",
     "limits_by_class", "concentration_vs_case", "adjustment_ledger", "check_adjustments", "apply_adjustments",
 ]
 
@@ -42,108 +43,49 @@ CASE_3_ADJUSTMENT = {"C7": 100_000, "B117": -20_000, "C3": -30_000, "D24": -50_0
 """Case 3's quarterly adjustment: C7 raised by 100,000, paid for by B117, C3 and D24."""
 
 
-# ------------------------------------------------------------- payment record
-def _paid_part(rec: pd.DataFrame, as_of: pd.Timestamp, amount_col: str, paid_date_col: str,
-               paid_amount_col: str) -> tuple[pd.Series, pd.Series]:
-    """(paid by as_of, paid flag): a paid_date on or after as_of is still unpaid at as_of."""
-    amount = rec[amount_col].astype("float64")
-    paid_date = rec[paid_date_col] if paid_date_col in rec.columns else pd.Series(pd.NaT, index=rec.index)
-    is_paid = paid_date.notna() & (paid_date < as_of)
-    if paid_amount_col in rec.columns:
-        # a paid_date without a paid_amount means paid in full
-        paid = rec[paid_amount_col].astype("float64").fillna(amount)
-    else:
-        paid = amount
-    return paid.where(is_paid, 0.0).clip(upper=amount.clip(lower=0)), is_paid
-
-
-def outstanding_at(receivables: pd.DataFrame, *, as_of, id_col: str = "customer_id",
-                   invoice_date_col: str = "invoice_date", amount_col: str = "amount",
-                   paid_date_col: str = "paid_date", paid_amount_col: str = "paid_amount") -> pd.Series:
-    """Amount each customer owes at ``as_of``: invoices issued before it, less what was paid before it.
-
-    Returns
-    -------
-    Series
-        Outstanding amount indexed by customer id (customers owing nothing included at 0).
-    """
-    as_of = pd.Timestamp(as_of)
-    rec = receivables[receivables[invoice_date_col] < as_of]
-    paid, _ = _paid_part(rec, as_of, amount_col, paid_date_col, paid_amount_col)
-    owed = (rec[amount_col].astype("float64") - paid).clip(lower=0)
-    return owed.groupby(rec[id_col]).sum().rename("outstanding").rename_axis(id_col)
-
-
-def payment_record(receivables: pd.DataFrame, *, as_of, start=None, id_col: str = "customer_id",
-                   invoice_date_col: str = "invoice_date", amount_col: str = "amount",
-                   paid_date_col: str = "paid_date", paid_amount_col: str = "paid_amount") -> pd.DataFrame:
-    """Each customer's payment record over the invoices issued in ``[start, as_of)``.
-
-    Definitions (seed 001's financial indicators):
-
-    - ``invoiced``: amount invoiced; ``n_invoices``: number of invoices;
-    - ``collection_days`` (平均收款周期): amount-weighted mean days from invoice to
-      payment over the invoices paid before ``as_of`` (NaN when none is paid);
-    - ``arrears`` (欠款): the part of these invoices still unpaid at ``as_of``;
-    - ``arrears_rate`` (欠款率): arrears / invoiced.
-
-    Returns
-    -------
-    DataFrame
-        One row per customer: ``customer_id``, ``invoiced``, ``n_invoices``,
-        ``collection_days``, ``arrears``, ``arrears_rate``.
-    """
-    for col in (id_col, invoice_date_col, amount_col):
-        if col not in receivables.columns:
-            raise ValueError(f"Required column {col} missing from receivables")
-    as_of = pd.Timestamp(as_of)
-    rec = receivables[receivables[invoice_date_col] < as_of]
-    if start is not None:
-        rec = rec[rec[invoice_date_col] >= pd.Timestamp(start)]
-    amount = rec[amount_col].astype("float64")
-    paid, is_paid = _paid_part(rec, as_of, amount_col, paid_date_col, paid_amount_col)
-    days = ((rec[paid_date_col] - rec[invoice_date_col]).dt.days.astype("float64")
-            if paid_date_col in rec.columns else pd.Series(np.nan, index=rec.index))
-    work = pd.DataFrame({
-        "customer_id": rec[id_col].to_numpy(),
-        "invoiced": amount.to_numpy(),
-        "arrears": (amount - paid).clip(lower=0).to_numpy(),
-        "w_days": (days * paid).where(is_paid, 0.0).to_numpy(),
-        "w": paid.where(is_paid, 0.0).to_numpy(),
-    })
-    g = work.groupby("customer_id", sort=True)
-    out = pd.DataFrame({
-        "invoiced": g["invoiced"].sum(),
-        "n_invoices": g.size().astype("int64"),
-        "collection_days": g["w_days"].sum() / g["w"].sum().replace(0.0, np.nan),
-        "arrears": g["arrears"].sum(),
-    }).reset_index()
-    rate = out["arrears"] / out["invoiced"].where(out["invoiced"] > 0)
-    return out.assign(arrears_rate=rate)[
-        ["customer_id", "invoiced", "n_invoices", "collection_days", "arrears", "arrears_rate"]]
-
-
 # ------------------------------------------------------------------- classes
-def credit_basis(summary: pd.DataFrame, payment: pd.DataFrame | None = None, *,
-                 sales_col: str = "monetary") -> pd.DataFrame:
-    """Sales (from :func:`~analysis.aggregate.customer_summary`) joined with the payment record.
+def credit_basis(summary: pd.DataFrame, indicators: pd.DataFrame | None = None, *,
+                 sales_col: str = "monetary", days_col: str = "collection_days",
+                 arrears_rate_col: str = "arrears_rate", arrears_col: str = "arrears",
+                 id_col: str = "customer_id") -> pd.DataFrame:
+    """Last year's sales joined with the payment record: the basis of credit classes.
 
-    Customers in either table are kept; a customer without sales has 0, one
-    without invoices has no payment record (NaN).
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per customer from :func:`analysis.aggregate.customer_summary`
+        over last year (its ``monetary`` is the sales).
+    indicators : DataFrame, optional
+        Seed 001's financial indicators per customer over the same year, from
+        :func:`analysis.margin.receivable_indicators`: average collection days
+        (平均收款周期), arrears at the end (欠款额) and arrears rate (欠款率).
+        ``None`` when there is no receivables table.
+
+    Customers in either table are kept: a customer without sales has 0, one
+    without invoices has no payment record (NaN) and owes nothing.
 
     Returns
     -------
     DataFrame
-        ``customer_id``, ``sales`` and the payment columns of :func:`payment_record`.
+        ``customer_id``, ``sales``, ``collection_days``, ``arrears_rate``, ``arrears``.
     """
     if sales_col not in summary.columns:
         raise ValueError(f"Required column {sales_col} missing from the customer summary")
-    sales = summary[["customer_id", sales_col]].rename(columns={sales_col: "sales"})
-    if payment is None:
-        payment = pd.DataFrame(columns=["customer_id", "invoiced", "n_invoices", "collection_days",
-                                        "arrears", "arrears_rate"])
-    out = sales.merge(payment, on="customer_id", how="outer", sort=True)
-    return out.assign(sales=out["sales"].astype("float64").fillna(0.0))
+    sales = pd.DataFrame({"customer_id": summary[id_col].to_numpy(),
+                          "sales": summary[sales_col].astype("float64").to_numpy()})
+    if indicators is None:
+        pay = pd.DataFrame({"customer_id": pd.Series(dtype="object"), "collection_days": pd.Series(dtype="float64"),
+                            "arrears_rate": pd.Series(dtype="float64"), "arrears": pd.Series(dtype="float64")})
+    else:
+        missing = [c for c in (id_col, days_col, arrears_rate_col, arrears_col) if c not in indicators.columns]
+        if missing:
+            raise ValueError(f"Required column {missing[0]} missing from the receivable indicators")
+        pay = pd.DataFrame({"customer_id": indicators[id_col].to_numpy(),
+                            "collection_days": indicators[days_col].astype("float64").to_numpy(),
+                            "arrears_rate": indicators[arrears_rate_col].astype("float64").to_numpy(),
+                            "arrears": indicators[arrears_col].astype("float64").to_numpy()})
+    out = sales.merge(pay, on="customer_id", how="outer", sort=True)
+    return out.assign(sales=out["sales"].fillna(0.0), arrears=out["arrears"].fillna(0.0))
 
 
 def credit_classes(basis: pd.DataFrame, *, sales_weight: float = 0.5,
@@ -285,7 +227,8 @@ def receivables_concentration(outstanding: pd.Series, sales: pd.Series, *, top_d
     Parameters
     ----------
     outstanding : Series
-        Amount owed per customer (indexed by customer id), e.g. :func:`outstanding_at`.
+        Amount owed per customer (indexed by customer id), e.g. the ``arrears`` of
+        :func:`analysis.margin.receivable_indicators` at the year's end.
     sales : Series
         Sales per customer (indexed by customer id) over the same year.
     top_debtors, key_customers : int

@@ -293,31 +293,35 @@ def second_year(case: GrowthCase, *, recurring: Iterable[str] | None = None,
     return out.assign(cumulative_value=out["class_value"].cumsum())
 
 
-def tag_class_profile(customers: pd.DataFrame, *, tags: Sequence[str], min_tags: int = 1,
-                      tags_col: str = "tags", fee_col: str = "monthly_fee", sep: str = ";") -> dict:
-    """Size and average monthly fee of the class defined by a tag rule.
+def tag_class_profile(customers: pd.DataFrame, classes: pd.DataFrame, *, class_key: str,
+                      id_col: str = "customer_id", fee_col: str = "monthly_fee",
+                      classes_col: str = "tag_classes") -> dict:
+    """Size and average monthly fee of one tag class of the firm's own client book.
 
-    A client belongs to the class when it carries at least ``min_tags`` of
-    ``tags`` (the case's "value-mining clients" carry the value tags). Written
-    here because no shared tag-rule helper existed when case 1 was built.
+    Parameters
+    ----------
+    customers : DataFrame
+        The customers table (``customer_id``, ``monthly_fee``).
+    classes : DataFrame
+        Tag classes per customer from :func:`analysis.tags.tag_classes` (the
+        tag rules of notebook 01); ``tag_classes`` lists every class a client is in.
+    class_key : str
+        The class to profile, e.g. ``"value_mining"`` (价值挖掘类客户).
 
     Returns
     -------
     dict
-        ``clients`` (in the class), ``share`` (of all clients), ``avg_fee``
-        (mean monthly fee of the class, NaN when none has a fee).
+        ``clients`` (in the class), ``share`` (of all clients) and ``avg_fee``
+        (mean monthly fee of the class; NaN when none of them has a fee).
     """
-    for col in (tags_col, fee_col):
+    for col, where in ((fee_col, "customers"), (id_col, "customers")):
         if col not in customers.columns:
-            raise ValueError(f"Required column {col} missing from customers")
-    wanted = {t.strip() for t in tags if t.strip()}
-    if not wanted:
-        raise ValueError("tags is empty: name at least one tag of the class")
-    if min_tags < 1:
-        raise ValueError(f"min_tags must be >= 1, got {min_tags}")
-    carried = customers[tags_col].fillna("").astype(str).str.split(sep)
-    hits = carried.map(lambda ts: len(wanted & {t.strip() for t in ts}))
-    member = hits >= min_tags
+            raise ValueError(f"Required column {col} missing from {where}")
+    if classes_col not in classes.columns:
+        raise ValueError(f"Required column {classes_col} missing from the tag classes")
+    member_ids = classes.loc[classes[classes_col].fillna("").astype(str).str.split(";")
+                             .map(lambda ks: class_key in ks), id_col]
+    member = customers[id_col].isin(set(member_ids))
     fee = pd.to_numeric(customers.loc[member, fee_col], errors="coerce")
     n = len(customers)
     return {"clients": int(member.sum()), "share": float(member.sum() / n) if n else math.nan,
