@@ -1,0 +1,42 @@
+"""Every report notebook is committed clean and follows the skeleton (STYLE.md)."""
+import nbformat
+import pytest
+
+from analysis.config import NOTEBOOK_DIR
+from analysis.report import STANDARD_PARAMS, discover_notebooks, notebook_parameters
+
+ALL = sorted(NOTEBOOK_DIR.rglob("*.ipynb"))
+REPORT = discover_notebooks()
+
+
+def test_there_are_report_notebooks():
+    assert "00_data_overview" in REPORT
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(NOTEBOOK_DIR)))
+def test_committed_without_outputs(path):
+    nb = nbformat.read(str(path), as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("name", REPORT)
+def test_one_parameters_cell_of_typed_documented_literals(name):
+    nb = nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    lines = [ln for ln in tagged[0].source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    params = notebook_parameters(name)
+    assert len(params) == len(lines), "a parameter line papermill cannot parse (a second '=' in a comment?)"
+    assert list(params)[:4] == list(STANDARD_PARAMS)
+    for key, spec in params.items():
+        assert spec["type"] != "None", f"{name}: parameter {key} has no type annotation"
+        assert spec["help"], f"{name}: parameter {key} has no help comment"
+
+
+@pytest.mark.parametrize("name", REPORT)
+def test_sets_up_and_records(name):
+    src = "\n".join(c.source for c in nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4).cells
+                    if c.cell_type == "code")
+    assert f'setup("{name}"' in src and "ctx.record(" in src
+    assert "def " not in src and "class " not in src, "functions belong in src/analysis"
