@@ -211,15 +211,15 @@ _RAW_COLUMNS = ["customer_id", "first_day", "last_day", "recency_days", "tenure_
                 "n_returns", "avg_interval_days"]
 
 
-def finish_sql_result(raw: pd.DataFrame, *, id_dtype=None, date_dtype="datetime64[ns]") -> pd.DataFrame:
+def finish_sql_result(raw: pd.DataFrame, *, date_dtype="datetime64[ns]") -> pd.DataFrame:
     """SQL result (days as integers) to the pandas reference's columns and dtypes."""
     out = {}
-    ids = raw["customer_id"]
-    if id_dtype is not None:
-        ids = ids.astype(id_dtype)
-    elif ids.dtype == object:
-        ids = ids.astype("str")
-    out["customer_id"] = ids.reset_index(drop=True)
+    ids = raw["customer_id"].reset_index(drop=True)
+    if not (pd.api.types.is_numeric_dtype(ids) or pd.api.types.is_bool_dtype(ids)):
+        # the reference groups on the ids' numpy values, so pandas infers the key
+        # dtype afresh ("str" for text, object when empty): do the same
+        ids = pd.Series(pd.Index(ids.to_numpy(dtype=object)), copy=False)
+    out["customer_id"] = ids
     for day_col, date_col in (("first_day", "first_date"), ("last_day", "last_date")):
         days = pd.to_numeric(raw[day_col], errors="raise").astype("float64").to_numpy()
         # int64 days -> datetime64 through timedelta: exact, NaN -> NaT
@@ -265,14 +265,13 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
             pattern = parquet_files(tx).replace("'", "''")
             source = f"read_parquet('{pattern}')"
             columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-            id_dtype, date_dtype = None, "datetime64[ns]"
+            date_dtype = "datetime64[ns]"
         else:
             needed = [c for c in (kw["id_col"], kw["date_col"], kw["amount_col"], kw["cost_col"])
                       if c in tx.columns]
             _check_columns(tx, kw)
             con.register("ccm_tx", pa.Table.from_pandas(tx[needed], preserve_index=False))
             source, columns = "ccm_tx", needed
-            id_dtype = tx[kw["id_col"]].dtype
             date_dtype = tx[kw["date_col"]].dtype if str(tx[kw["date_col"]].dtype).startswith(
                 "datetime64") else "datetime64[ns]"
         sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
@@ -280,7 +279,7 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
     finally:
         if own:
             con.close()
-    return finish_sql_result(raw, id_dtype=id_dtype, date_dtype=date_dtype)
+    return finish_sql_result(raw, date_dtype=date_dtype)
 
 
 # ---------------------------------------------------------------- pandas reference
