@@ -1,18 +1,15 @@
 """Shared fixtures: tiny datasets written to tmp folders, and a real papermill notebook runner."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-from analysis import io as aio  # noqa: E402
-from analysis.config import SAMPLE_DIR  # noqa: E402
-from analysis.report import run_one  # noqa: E402
+from analysis import io as aio
+from analysis.config import SAMPLE_DIR
+from analysis.report import run_one
 
 
 def make_tiny_transactions(n_customers: int = 40, seed: int = 7, start="2023-01-01",

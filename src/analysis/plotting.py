@@ -9,14 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker as mticker  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import pandas as pd
+import seaborn as sns
+from matplotlib import font_manager
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
@@ -107,7 +104,9 @@ def bar_line(x, bars, line=None, *, bar_label: str, line_label: str | None = Non
     """Bars (amounts) with an optional line on a second axis (rate or cumulative share)."""
     ax = _ax(ax)
     ax.bar(range(len(x)), bars, color=sns.color_palette()[0], label=bar_label)
-    ax.set_xticks(range(len(x)), [str(v) for v in x], rotation=45, ha="right")
+    step = max(1, len(x) // 16)  # at most ~16 tick labels stay readable
+    ax.set_xticks(range(0, len(x), step), [str(v) for v in list(x)[::step]], rotation=45, ha="right")
+    ax.grid(axis="x", visible=False)
     ax.set_ylabel(bar_label)
     money_axis(ax)
     if line is not None:

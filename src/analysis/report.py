@@ -171,7 +171,6 @@ def execute(name: str, out_dir: Path, parameters: dict, *, nb_dir: Path = NOTEBO
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    os.environ.setdefault("MPLBACKEND", "Agg")
     t0 = time.perf_counter()
     target = Path(out_dir) / f"{name}.ipynb"
     try:
