@@ -278,3 +278,21 @@ def test_service_load_and_over_served():
     assert out["over_served"].to_dict() == {"C1": True, "C2": False, "C3": False, "C4": False}
     assert out.loc["C1", "profit_per_contact"] == pytest.approx(5 / 3)
     assert math.isnan(out.loc["C4", "profit_per_contact"])
+
+
+def test_customer_margins_with_class_and_name(three_products):
+    tx, _ = three_products
+    classes = pd.DataFrame({"customer_id": ["C1", "C2"], "abc_class": ["A", "B"]})
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["甲公司", "乙公司"]})
+    out = mg.customer_margins(tx, classes, customers)
+    # C1 profit 70 > C2 profit 40
+    assert out["customer_id"].tolist() == ["C1", "C2"]
+    assert out["customer_name"].tolist() == ["甲公司", "乙公司"] and out["abc_class"].tolist() == ["A", "B"]
+
+
+def test_quadrant_counts_every_quadrant():
+    df = pd.DataFrame({"product_quadrant": ["quadrant_push", "quadrant_push", "quadrant_drop", np.nan],
+                       "sales": [30.0, 20.0, 10.0, 40.0]})
+    out = mg.quadrant_counts(df).set_index("product_quadrant")
+    assert out["products"].tolist() == [2, 0, 0, 1]
+    assert out.loc["quadrant_push", "sales_share"] == pytest.approx(0.5)  # 50 of 100 (unrated count in total)

@@ -27,7 +27,7 @@ __all__ = [
     "margin_rate", "margin_by", "overall_margin_rate", "loss_makers",
     "average_inventory", "stock_turnover", "cross_ratios", "margin_turnover_quadrant",
     "QUADRANTS", "QUADRANT_SPLITS", "FIN_COLUMNS", "receivable_indicators", "class_financials",
-    "service_load", "over_served",
+    "service_load", "over_served", "customer_margins", "quadrant_counts",
 ]
 
 # margin high/low x turnover high/low -> action (label keys in labels/product.yaml)
@@ -122,6 +122,24 @@ def loss_makers(df: pd.DataFrame, *, profit_col: str = "gross_profit") -> pd.Dat
     """Rows whose gross profit is negative, worst first."""
     _require(df, [profit_col], "the margin table")
     return df[df[profit_col] < 0].sort_values(profit_col, kind="stable").reset_index(drop=True)
+
+
+def customer_margins(tx: pd.DataFrame, classes: pd.DataFrame | None = None,
+                     customers: pd.DataFrame | None = None, *, id_col: str = "customer_id",
+                     class_col: str = "abc_class", name_col: str = "name", amount_col: str = "amount",
+                     cost_col: str = "cost") -> pd.DataFrame:
+    """Gross margin per customer (:func:`margin_by`) with its class and name when given.
+
+    Sorted by gross profit, largest first.
+    """
+    out = margin_by(tx, id_col, amount_col=amount_col, cost_col=cost_col)
+    if classes is not None:
+        out = out.merge(classes[[id_col, class_col]].drop_duplicates(id_col), on=id_col, how="left")
+    if customers is not None and name_col in customers.columns:
+        names = customers[[id_col, name_col]].drop_duplicates(id_col).rename(columns={name_col: "customer_name"})
+        out = out.merge(names, on=id_col, how="left")
+    return out.sort_values(["gross_profit", id_col], ascending=[False, True], na_position="last",
+                           kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------- inventory
@@ -276,6 +294,19 @@ def margin_turnover_quadrant(df: pd.DataFrame, *, split: str = "median", margin_
     quad = pd.Series(
         [QUADRANTS[(bool(a), bool(b))] for a, b in zip(m >= ms, t >= ts)], index=df.index, dtype="object")
     return df.assign(product_quadrant=quad.where(rated), margin_split=ms, turnover_split=ts)
+
+
+def quadrant_counts(df: pd.DataFrame, *, quadrant_col: str = "product_quadrant",
+                    sales_col: str = "sales") -> pd.DataFrame:
+    """Products and sales per quadrant (push, hold, review, drop; every quadrant gets a row)."""
+    _require(df, [quadrant_col, sales_col], "the quadrant table")
+    keys = list(QUADRANTS.values())
+    g = df.groupby(quadrant_col)
+    out = pd.DataFrame({quadrant_col: keys})
+    out = out.assign(products=out[quadrant_col].map(g.size()).fillna(0).astype("int64"),
+                     sales=out[quadrant_col].map(g[sales_col].sum()).fillna(0.0))
+    total = df[sales_col].sum()
+    return out.assign(sales_share=out["sales"] / total if total > 0 else np.nan)
 
 
 # ------------------------------------------------------------- receivables

@@ -24,7 +24,8 @@ from .periods import Quarter
 
 __all__ = [
     "UNKNOWN_CATEGORY", "MISSING_ID", "product_sales", "product_abc", "customer_abc", "category_subtotals",
-    "category_leanings", "leanings_matrix", "mix_shift", "sales_vs_target",
+    "category_leanings", "leanings_matrix", "strongest_leanings", "mix_shift", "sales_vs_target",
+    "largest_shifts", "top_records", "json_number", "mix_headlines",
 ]
 
 UNKNOWN_CATEGORY = "unknown"
@@ -215,6 +216,18 @@ def leanings_matrix(leanings: pd.DataFrame, *, group_col: str, category_col: str
     return mat.sort_values("all", ascending=False, kind="stable")
 
 
+def strongest_leanings(leanings: pd.DataFrame, *, n: int = 10, min_share: float = 0.01) -> pd.DataFrame:
+    """The ``n`` group x category cells that deviate most from the average mix (either direction).
+
+    Categories below ``min_share`` of all sales are left out: a small category
+    swings by chance.  Sorted by the absolute lean in points, largest first.
+    """
+    _require(leanings, ["lean_pts", "overall_share"], "the leanings table")
+    rows = leanings[leanings["overall_share"] >= min_share]
+    order = rows["lean_pts"].abs().sort_values(ascending=False, kind="stable").index
+    return rows.loc[order].head(n).reset_index(drop=True)
+
+
 def mix_shift(current: pd.DataFrame, previous: pd.DataFrame, *, id_col: str = "product_id",
               value_col: str = "sales", keep: Sequence[str] = ("product_name", "category")) -> pd.DataFrame:
     """Share points gained or lost per product (or category) between two periods.
@@ -244,6 +257,14 @@ def mix_shift(current: pd.DataFrame, previous: pd.DataFrame, *, id_col: str = "p
     out = out.assign(change_pts=out["share_now"] - out["share_before"], mix_status=status)
     out = out.merge(info, on=id_col, how="left")
     return out.sort_values(["change_pts", id_col], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def largest_shifts(shift: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
+    """The ``n`` largest gains and the ``n`` largest losses of share from :func:`mix_shift` (gains first)."""
+    _require(shift, ["change_pts"], "the mix-shift table")
+    s = shift.sort_values("change_pts", ascending=False, kind="stable")
+    gains, losses = s[s["change_pts"] > 0].head(n), s[s["change_pts"] < 0].tail(n)
+    return pd.concat([gains, losses]).reset_index(drop=True)
 
 
 def sales_vs_target(product_table: pd.DataFrame, targets: pd.DataFrame, quarter, *,
@@ -280,3 +301,40 @@ def sales_vs_target(product_table: pd.DataFrame, targets: pd.DataFrame, quarter,
                      target_gap=out["sales"] - out["sales_target"])
     return out.sort_values(["target_achievement", "target_key"], na_position="last",
                            kind="stable").reset_index(drop=True)
+
+
+def json_number(v):
+    """A float for summary.json: NaN and inf become None, numpy scalars plain Python."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def top_records(df: pd.DataFrame, cols: Sequence[str], *, n: int = 5) -> list[dict]:
+    """The first ``n`` rows as JSON-serialisable dicts (for ``ctx.record``)."""
+    out = []
+    for row in df[list(cols)].head(n).to_dict("records"):
+        out.append({k: (json_number(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                        else (None if pd.isna(v) else str(v))) for k, v in row.items()})
+    return out
+
+
+def mix_headlines(ranked: pd.DataFrame | None, tx: pd.DataFrame, *, top: int = 5, amount_col: str = "amount",
+                  cost_col: str = "cost") -> dict:
+    """The product-mix page's numbers for summary.json.
+
+    ``gross_margin_rate`` (a fraction, None without cost) from the period's
+    lines ``tx``; from ``ranked`` (:func:`product_abc`, None when the data have
+    no product id): ``n_products`` with positive sales,
+    ``product_abc_counts`` and ``top_products_by_sales``.
+    """
+    from .margin import overall_margin_rate
+
+    out = {"gross_margin_rate": json_number(overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col))}
+    if ranked is None:
+        return {**out, "n_products": None, "product_abc_counts": None, "top_products_by_sales": []}
+    counts = ranked["abc_class"].value_counts().reindex(["A", "B", "C"], fill_value=0)
+    return {**out, "n_products": int((ranked["sales"] > 0).sum()),
+            "product_abc_counts": {k: int(v) for k, v in counts.items()},
+            "top_products_by_sales": top_records(ranked, ["product_id", "product_name", "sales", "share"], n=top)}
