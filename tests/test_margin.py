@@ -1,6 +1,7 @@
 """Gross margin, turnover, cross and contribution ratios, receivables: hand-computed cases."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -288,6 +289,8 @@ def test_customer_margins_with_class_and_name(three_products):
     # C1 profit 70 > C2 profit 40
     assert out["customer_id"].tolist() == ["C1", "C2"]
     assert out["customer_name"].tolist() == ["甲公司", "乙公司"] and out["abc_class"].tolist() == ["A", "B"]
+    bare = mg.customer_margins(tx)
+    assert bare["customer_name"].isna().all() and bare["abc_class"].isna().all()
 
 
 def test_quadrant_counts_every_quadrant():
@@ -296,3 +299,21 @@ def test_quadrant_counts_every_quadrant():
     out = mg.quadrant_counts(df).set_index("product_quadrant")
     assert out["products"].tolist() == [2, 0, 0, 1]
     assert out.loc["quadrant_push", "sales_share"] == pytest.approx(0.5)  # 50 of 100 (unrated count in total)
+
+
+def test_margin_headlines(three_products):
+    tx, inv = three_products
+    products = mg.margin_by(tx, "product_id")
+    turn = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92)
+    cross = mg.margin_turnover_quadrant(mg.cross_ratios(turn))
+    by_class = mg.margin_by(tx.assign(abc_class=["A", "A", "B", "B", "B"]), "abc_class")
+    head = mg.margin_headlines(tx, by_class=by_class, cross=cross, turnover=turn, products=products, top=1)
+    assert head["gross_margin_rate"] == pytest.approx(0.275)
+    assert head["margin_rate_by_class"] == pytest.approx({"A": 70 / 220, "B": 40 / 180})
+    assert head["median_turnover"] == pytest.approx(3.0)  # median of 3, 3, 2
+    assert head["top_products_by_contribution"] == [
+        {"product_id": "P2", "cross_ratio": pytest.approx(0.75), "contribution_ratio": pytest.approx(0.375)}]
+    assert sum(head["quadrant_counts"].values()) == 3 and head["n_loss_making_products"] == 0
+    bare = mg.margin_headlines(tx.drop(columns="cost"))
+    assert bare["gross_margin_rate"] is None and bare["median_turnover"] is None
+    json.dumps(head)  # serialisable as is

@@ -172,3 +172,8 @@ def test_largest_shifts_and_headlines(tx, products):
     assert head["product_abc_counts"] == {"A": 2, "B": 2, "C": 1}
     assert [r["product_id"] for r in head["top_products_by_sales"]] == ["P1", "P3"]
     assert pm.mix_headlines(None, tx.drop(columns="cost"))["gross_margin_rate"] is None
+
+
+def test_mix_counts():
+    shift = pd.DataFrame({"mix_status": ["mix_new", "mix_new", "mix_dropped", "mix_continuing"]})
+    assert pm.mix_counts(shift) == {"new": 2, "dropped": 1}

@@ -27,7 +27,8 @@ __all__ = [
     "margin_rate", "margin_by", "overall_margin_rate", "loss_makers",
     "average_inventory", "stock_turnover", "cross_ratios", "margin_turnover_quadrant",
     "QUADRANTS", "QUADRANT_SPLITS", "FIN_COLUMNS", "receivable_indicators", "class_financials",
-    "service_load", "over_served", "customer_margins", "quadrant_counts",
+    "service_load", "over_served", "customer_margins", "quadrant_counts", "json_number", "top_records",
+    "margin_headlines",
 ]
 
 # margin high/low x turnover high/low -> action (label keys in labels/product.yaml)
@@ -128,16 +129,21 @@ def customer_margins(tx: pd.DataFrame, classes: pd.DataFrame | None = None,
                      customers: pd.DataFrame | None = None, *, id_col: str = "customer_id",
                      class_col: str = "abc_class", name_col: str = "name", amount_col: str = "amount",
                      cost_col: str = "cost") -> pd.DataFrame:
-    """Gross margin per customer (:func:`margin_by`) with its class and name when given.
+    """Gross margin per customer (:func:`margin_by`) with ``customer_name`` and its class.
 
-    Sorted by gross profit, largest first.
+    The name comes from ``customers`` and the class from ``classes`` (NaN
+    when not given).  Sorted by gross profit, largest first.
     """
     out = margin_by(tx, id_col, amount_col=amount_col, cost_col=cost_col)
-    if classes is not None:
-        out = out.merge(classes[[id_col, class_col]].drop_duplicates(id_col), on=id_col, how="left")
+    ids = out[id_col]
     if customers is not None and name_col in customers.columns:
-        names = customers[[id_col, name_col]].drop_duplicates(id_col).rename(columns={name_col: "customer_name"})
-        out = out.merge(names, on=id_col, how="left")
+        names = customers.drop_duplicates(id_col).set_index(id_col)[name_col]
+        out = out.assign(customer_name=ids.map(names).to_numpy())
+    else:
+        out = out.assign(customer_name=np.nan)
+    cls = (ids.map(classes.drop_duplicates(id_col).set_index(id_col)[class_col]) if classes is not None
+           else pd.Series(np.nan, index=out.index))
+    out = out.assign(**{class_col: cls.to_numpy()})
     return out.sort_values(["gross_profit", id_col], ascending=[False, True], na_position="last",
                            kind="stable").reset_index(drop=True)
 
@@ -451,3 +457,55 @@ def over_served(margins: pd.DataFrame, load: pd.DataFrame, *, id_col: str = "cus
                     over_served=flag.to_numpy())
     return out.sort_values(["over_served", "profit_per_contact"], ascending=[False, True],
                            na_position="last", kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------------- headlines
+def json_number(v):
+    """A float for summary.json: NaN and inf become None, numpy scalars plain Python."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def top_records(df: pd.DataFrame, cols: Sequence[str], *, n: int = 5) -> list[dict]:
+    """The first ``n`` rows as JSON-serialisable dicts (for ``ctx.record``)."""
+    def clean(v):
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, float, np.number)):
+            return json_number(v)
+        return None if pd.isna(v) else str(v)
+
+    return [{k: clean(v) for k, v in row.items()} for row in df[list(cols)].head(n).to_dict("records")]
+
+
+def margin_headlines(tx: pd.DataFrame, *, by_class: pd.DataFrame | None = None,
+                     cross: pd.DataFrame | None = None, turnover: pd.DataFrame | None = None,
+                     products: pd.DataFrame | None = None, class_col: str = "abc_class", top: int = 5,
+                     amount_col: str = "amount", cost_col: str = "cost") -> dict:
+    """The margin page's numbers for summary.json (None where the data lack what they need).
+
+    ``gross_margin_rate`` (a fraction) of the period's lines ``tx``;
+    ``margin_rate_by_class`` from :func:`margin_by` per class;
+    ``median_turnover`` of the products whose turnover is defined;
+    ``top_products_by_contribution`` and ``quadrant_counts`` from
+    :func:`margin_turnover_quadrant` output; ``n_loss_making_products`` from a
+    product margin table.
+    """
+    out = {"gross_margin_rate": json_number(overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col))}
+    out["margin_rate_by_class"] = (None if by_class is None else
+                                   {str(k): json_number(v) for k, v in
+                                    by_class.set_index(class_col)["gross_margin_rate"].items()})
+    out["median_turnover"] = None if turnover is None else json_number(turnover["stock_turnover"].median())
+    out["turnover_basis"] = None if turnover is None else str(turnover["turnover_basis"].iloc[0])
+    if cross is None:
+        out.update(top_products_by_contribution=[], quadrant_counts=None)
+    else:
+        cols = [c for c in ("product_id", "product_name", "cross_ratio", "contribution_ratio") if c in cross.columns]
+        counts = quadrant_counts(cross).set_index("product_quadrant")["products"]
+        out.update(top_products_by_contribution=top_records(cross, cols, n=top),
+                   quadrant_counts={k.removeprefix("quadrant_"): int(v) for k, v in counts.items()})
+    if products is not None:
+        out["n_loss_making_products"] = int((products["gross_profit"] < 0).sum())
+    return out

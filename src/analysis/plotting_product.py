@@ -13,7 +13,8 @@ from .labels import label, relabel
 from .margin import QUADRANTS
 from .plotting import bar_line, fmt_cny, money_axis, pct_axis
 
-__all__ = ["fmt_pts", "with_points", "pareto_chart", "profit_chart", "note", "loss_note", "category_chart", "leanings_heatmap", "share_change_chart", "margin_bars",
+__all__ = ["fmt_pts", "fmt_ratio", "with_points", "pareto_chart", "profit_chart", "note", "loss_note",
+           "over_served_note", "category_chart", "leanings_heatmap", "share_change_chart", "margin_bars",
            "quadrant_chart", "class_financials_chart", "over_served_chart"]
 
 _CLASS_COLOURS = {"A": 0, "B": 1, "C": 7}
@@ -32,9 +33,14 @@ def fmt_pts(x) -> str:
     return "–" if x is None or pd.isna(x) else f"{x * 100:+.1f} pt"
 
 
-def with_points(sty, cols):
-    """Format the named columns of a Styler (from :func:`analysis.plotting.styled`) as points."""
-    return sty.format(fmt_pts, subset=[c for c in cols if c in sty.data.columns])
+def fmt_ratio(x, decimals: int = 3) -> str:
+    """A small ratio with enough decimals to rank by: 0.01234 -> '0.012'; NaN -> '–'."""
+    return "–" if x is None or pd.isna(x) else f"{x:,.{decimals}f}"
+
+
+def with_points(sty, cols, fmt=fmt_pts):
+    """Re-format the named columns of a Styler (from :func:`analysis.plotting.styled`), as points by default."""
+    return sty.format(fmt, subset=[c for c in cols if c in sty.data.columns])
 
 
 def pareto_chart(ranked: pd.DataFrame, *, lang: str = "zh", cutoffs=(0.75, 0.95), name_col: str = "product_name",
@@ -96,6 +102,12 @@ def loss_note(losers: pd.DataFrame, *, what_key: str, lang: str = "zh", profit_c
     return note(label("mr_loss_makers", lang, what=what, n=len(losers), total=fmt_cny(losers[profit_col].sum())))
 
 
+def over_served_note(served: pd.DataFrame, *, lang: str = "zh"):
+    """The call-out for over-served customers: how many and the gross profit they bring."""
+    flagged = served[served["over_served"]]
+    return note(label("mr_over_served_count", lang, n=len(flagged), profit=fmt_cny(flagged["gross_profit"].sum())))
+
+
 def category_chart(subtotals: pd.DataFrame, *, lang: str = "zh", ax=None):
     """Category sales as bars, the gross margin rate as a line when known."""
     rate = subtotals["gross_margin_rate"] if subtotals["gross_margin_rate"].notna().any() else None
@@ -148,25 +160,31 @@ def margin_bars(df: pd.DataFrame, key_col: str, *, lang: str = "zh", title_key: 
 
 def quadrant_chart(df: pd.DataFrame, *, lang: str = "zh", label_top: int = 8, name_col: str = "product_name",
                    ax=None):
-    """Margin rate (y) against stock turnover (x), bubbles sized by sales, split lines and quadrant names."""
+    """Margin rate (y) against stock turnover (x, log scale when all positive), bubbles sized by sales,
+    the split lines and the quadrant names in the legend."""
+    from matplotlib.lines import Line2D
+
     ax = _ax(ax, (9, 6))
     rated = df[df["product_quadrant"].notna()]
     pal = sns.color_palette()
-    size = 20 + 400 * rated["sales"].clip(lower=0) / max(rated["sales"].max(), 1)
-    for i, key in enumerate(QUADRANTS.values()):
-        part = rated["product_quadrant"] == key
-        ax.scatter(rated.loc[part, "stock_turnover"], rated.loc[part, "gross_margin_rate"], s=size[part],
-                   alpha=0.6, color=pal[[2, 0, 1, 3][i]], label=label(key, lang))
+    colours = dict(zip(QUADRANTS.values(), [pal[2], pal[0], pal[1], pal[3]]))
+    size = 15 + 400 * rated["sales"].clip(lower=0) / max(rated["sales"].max(), 1)
+    ax.scatter(rated["stock_turnover"], rated["gross_margin_rate"], s=size, alpha=0.6,
+               color=[colours[k] for k in rated["product_quadrant"]])
     if len(rated):
         ax.axvline(rated["turnover_split"].iloc[0], color="grey", ls="--", lw=1)
         ax.axhline(rated["margin_split"].iloc[0], color="grey", ls="--", lw=1)
+        if (rated["stock_turnover"] > 0).all():
+            ax.set_xscale("log")
     for _, r in rated.nlargest(label_top, "sales").iterrows():
         ax.annotate(_short([r[name_col]])[0], (r["stock_turnover"], r["gross_margin_rate"]), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")
     pct_axis(ax)
     ax.set_xlabel(label("stock_turnover", lang))
     ax.set_ylabel(label("gross_margin_rate", lang))
-    ax.legend(fontsize=8, loc="best")
+    handles = [Line2D([], [], ls="", marker="o", ms=8, alpha=0.6, color=c, label=label(k, lang))
+               for k, c in colours.items()]
+    ax.legend(handles=handles, fontsize=8, loc="best")
     ax.set_title(label("mr_quadrant_title", lang))
     return ax
 

@@ -19,13 +19,13 @@ import pandas as pd
 
 from .aggregate import customer_summary
 from .classification import abc_classes
-from .margin import _ratio, _require, margin_by
+from .margin import _ratio, _require, json_number, margin_by, overall_margin_rate, top_records
 from .periods import Quarter
 
 __all__ = [
     "UNKNOWN_CATEGORY", "MISSING_ID", "product_sales", "product_abc", "customer_abc", "category_subtotals",
     "category_leanings", "leanings_matrix", "strongest_leanings", "mix_shift", "sales_vs_target",
-    "largest_shifts", "top_records", "json_number", "mix_headlines",
+    "largest_shifts", "mix_counts", "top_records", "json_number", "mix_headlines",
 ]
 
 UNKNOWN_CATEGORY = "unknown"
@@ -267,6 +267,12 @@ def largest_shifts(shift: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
     return pd.concat([gains, losses]).reset_index(drop=True)
 
 
+def mix_counts(shift: pd.DataFrame) -> dict[str, int]:
+    """How many products are new and how many were dropped in a :func:`mix_shift` table."""
+    status = shift["mix_status"]
+    return {"new": int((status == "mix_new").sum()), "dropped": int((status == "mix_dropped").sum())}
+
+
 def sales_vs_target(product_table: pd.DataFrame, targets: pd.DataFrame, quarter, *,
                     product_col: str = "product_id", category_col: str = "category",
                     quarter_col: str = "quarter", target_col: str = "target") -> pd.DataFrame:
@@ -303,23 +309,6 @@ def sales_vs_target(product_table: pd.DataFrame, targets: pd.DataFrame, quarter,
                            kind="stable").reset_index(drop=True)
 
 
-def json_number(v):
-    """A float for summary.json: NaN and inf become None, numpy scalars plain Python."""
-    if v is None:
-        return None
-    v = float(v)
-    return v if np.isfinite(v) else None
-
-
-def top_records(df: pd.DataFrame, cols: Sequence[str], *, n: int = 5) -> list[dict]:
-    """The first ``n`` rows as JSON-serialisable dicts (for ``ctx.record``)."""
-    out = []
-    for row in df[list(cols)].head(n).to_dict("records"):
-        out.append({k: (json_number(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-                        else (None if pd.isna(v) else str(v))) for k, v in row.items()})
-    return out
-
-
 def mix_headlines(ranked: pd.DataFrame | None, tx: pd.DataFrame, *, top: int = 5, amount_col: str = "amount",
                   cost_col: str = "cost") -> dict:
     """The product-mix page's numbers for summary.json.
@@ -329,8 +318,6 @@ def mix_headlines(ranked: pd.DataFrame | None, tx: pd.DataFrame, *, top: int = 5
     no product id): ``n_products`` with positive sales,
     ``product_abc_counts`` and ``top_products_by_sales``.
     """
-    from .margin import overall_margin_rate
-
     out = {"gross_margin_rate": json_number(overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col))}
     if ranked is None:
         return {**out, "n_products": None, "product_abc_counts": None, "top_products_by_sales": []}
