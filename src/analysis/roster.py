@@ -1,0 +1,61 @@
+"""The customer roster (客户名册): one row per customer with every class assigned in notebook 01.
+
+Seed 001's analysis flow ends with "register the roster" (客户名册登记): staff
+get one table listing each customer with its classes, so that visits,
+credit and service follow the classification.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from .classification import header, label_values
+
+__all__ = ["build_roster", "roster_for_staff"]
+
+
+def build_roster(base: pd.DataFrame, parts: Iterable[pd.DataFrame | None], *, id_col: str = "customer_id",
+                 columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Left-join each part onto ``base`` by ``id_col``; a column already present is not taken again.
+
+    Parameters
+    ----------
+    base : DataFrame
+        One row per customer: the roster's rows (customers missing from a part
+        get NaN there).
+    parts : iterable of DataFrame or None
+        Tables with ``id_col`` and one row per customer; None entries (a
+        section that was skipped) are ignored.
+    columns : sequence of str, optional
+        Keep only these columns (in this order), where present.
+
+    Raises
+    ------
+    ValueError
+        when ``base`` or a part repeats a customer.
+    """
+    if id_col not in base.columns:
+        raise KeyError(f"Required column {id_col} missing from the roster base")
+    out = base
+    for i, part in enumerate(p for p in parts if p is not None):
+        if id_col not in part.columns:
+            raise KeyError(f"Required column {id_col} missing from roster part {i + 1}")
+        if part[id_col].duplicated().any():
+            raise ValueError(f"roster part {i + 1} has more than one row for a customer")
+        new = [c for c in part.columns if c not in out.columns]
+        out = out.merge(part[[id_col, *new]], on=id_col, how="left")
+    if out[id_col].duplicated().any():
+        raise ValueError("the roster base has more than one row for a customer")
+    if columns is not None:
+        out = out[[c for c in columns if c in out.columns]]
+    return out.reset_index(drop=True)
+
+
+def roster_for_staff(roster: pd.DataFrame, lang: str, *, coded: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The roster in ``lang``: class codes named (``coded`` maps column -> class kind, e.g.
+    ``{"tier": "tier"}``) and headers labelled (see :func:`analysis.classification.header`)."""
+    coded = dict(coded or {})
+    out = roster.assign(**{c: label_values(roster[c], kind, lang) for c, kind in coded.items() if c in roster.columns})
+    out.columns = [header(c, lang) for c in out.columns]
+    return out

@@ -1,0 +1,88 @@
+"""Annual screening (筛选管理, seed 001) and the strategy per tier (seeds 002, 003).
+
+Once a year every customer is screened on seed 001's five grounds: annual
+purchases (全年购买额, here the pyramid tier), profitability (收益性, gross
+profit or net sales), safety (安全性, the credit grade), future (未来性, the
+potential value of the scorecard) and cooperation (合作性, folded into the
+credit grade and the potential).  The decision, tested in this order:
+
+1. **drop** (淘汰): no profit (value <= 0) and no potential; or poor credit
+   (a grade in ``drop_grades``) without being a key or major customer;
+2. **keep** (保留): key or major customers (with a warning on poor credit);
+3. **nurture** (培养): potential at or above the split;
+4. **re-price** (提价降本): the rest: ordinary customers without potential get
+   less service at lower cost, small ones a higher price or lower cost.
+
+Each decision comes with a reason (a code, label ``cls_reason_<code>``) so staff can see why.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .classification import TIERS
+
+__all__ = ["DECISIONS", "REASONS", "annual_screening", "strategy_table"]
+
+DECISIONS = ("keep", "nurture", "reprice", "drop")
+REASONS = ("no_profit", "poor_credit", "top_tier_watch_credit", "top_tier", "potential", "small_no_potential",
+           "ordinary_no_potential")
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"Required column {missing[0]} missing from {what} "
+                       f"(columns present: {', '.join(map(str, df.columns))})")
+
+
+def annual_screening(df: pd.DataFrame, *, tier_col: str = "tier", value_col: str = "monetary",
+                     potential_col: str = "potential_value", credit_col: str | None = None,
+                     potential_split: float = 50.0, drop_grades: Sequence[str] = ("D",),
+                     watch_grades: Sequence[str] = ("C", "D"),
+                     top_tiers: Sequence[str] = TIERS[:2]) -> pd.DataFrame:
+    """Add ``decision`` (keep / nurture / reprice / drop) and ``reason`` (codes; labels
+    ``cls_decision_<code>`` and ``cls_reason_<code>``).
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per customer with its tier, value (gross profit or net sales)
+        and potential value; optionally a credit grade.
+    credit_col : str, optional
+        Column with credit grades A-D; None when there are no receivables.
+    """
+    cols = [tier_col, value_col, potential_col] + ([credit_col] if credit_col else [])
+    _require(df, cols, "the customer table")
+    top = df[tier_col].isin(list(top_tiers))
+    no_profit = df[value_col].astype("float64").fillna(0.0).le(0)
+    potential = df[potential_col].astype("float64").ge(potential_split)
+    credit = df[credit_col] if credit_col else pd.Series(np.nan, index=df.index, dtype="object")
+    poor = credit.isin(list(drop_grades))
+    watch = credit.isin(list(watch_grades))
+    small = df[tier_col].eq(TIERS[3])
+    conds = [no_profit & ~potential, poor & ~top, top & watch, top, potential, small]
+    decisions = ["drop", "drop", "keep", "keep", "nurture", "reprice"]
+    return df.assign(decision=np.select(conds, decisions, "reprice"),
+                     reason=np.select(conds, list(REASONS[:6]), REASONS[6]))
+
+
+def strategy_table(screened: pd.DataFrame, *, tier_col: str = "tier", value_col: str = "monetary") -> pd.DataFrame:
+    """Per tier (key first): customers, value and its share, customers per decision (``decision_<code>``),
+    and ``strategy``
+    (the tier code; its text, label ``cls_strategy_<tier>``, runs from dedicated staff for key
+    customers to a higher price or lower cost for small ones)."""
+    _require(screened, [tier_col, value_col, "decision"], "the screened table")
+    v = screened[value_col].astype("float64")
+    total = v.sum()
+    counts = pd.crosstab(screened[tier_col], screened["decision"]).reindex(
+        index=list(TIERS), columns=list(DECISIONS), fill_value=0)
+    out = pd.DataFrame({tier_col: list(TIERS)})
+    out["customers"] = out[tier_col].map(screened[tier_col].value_counts()).fillna(0).astype("int64")
+    out[value_col] = out[tier_col].map(v.groupby(screened[tier_col]).sum()).fillna(0.0)
+    out[f"{value_col}_share"] = out[value_col] / total if total > 0 else np.nan
+    for d in DECISIONS:
+        out[f"decision_{d}"] = counts[d].to_numpy().astype("int64")
+    return out.assign(strategy=out[tier_col])
