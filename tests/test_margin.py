@@ -317,3 +317,11 @@ def test_margin_headlines(three_products):
     bare = mg.margin_headlines(tx.drop(columns="cost"))
     assert bare["gross_margin_rate"] is None and bare["median_turnover"] is None
     json.dumps(head)  # serialisable as is
+
+
+def test_class_margins(three_products):
+    tx, _ = three_products
+    classes = pd.DataFrame({"customer_id": ["C1", "C2"], "abc_class": ["A", "B"]})
+    out = mg.class_margins(tx, classes).set_index("abc_class")
+    # A = C1: (220 - 150) / 220; B = C2: (180 - 140) / 180
+    assert out["gross_margin_rate"].to_dict() == pytest.approx({"A": 70 / 220, "B": 40 / 180})

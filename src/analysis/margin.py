@@ -27,7 +27,7 @@ __all__ = [
     "margin_rate", "margin_by", "overall_margin_rate", "loss_makers",
     "average_inventory", "stock_turnover", "cross_ratios", "margin_turnover_quadrant",
     "QUADRANTS", "QUADRANT_SPLITS", "FIN_COLUMNS", "receivable_indicators", "class_financials",
-    "service_load", "over_served", "customer_margins", "quadrant_counts", "json_number", "top_records",
+    "service_load", "over_served", "customer_margins", "class_margins", "quadrant_counts", "json_number", "top_records",
     "margin_headlines",
 ]
 
@@ -146,6 +146,14 @@ def customer_margins(tx: pd.DataFrame, classes: pd.DataFrame | None = None,
     out = out.assign(**{class_col: cls.to_numpy()})
     return out.sort_values(["gross_profit", id_col], ascending=[False, True], na_position="last",
                            kind="stable").reset_index(drop=True)
+
+
+def class_margins(tx: pd.DataFrame, classes: pd.DataFrame, *, id_col: str = "customer_id",
+                  class_col: str = "abc_class", amount_col: str = "amount", cost_col: str = "cost") -> pd.DataFrame:
+    """:func:`margin_by` per customer class; lines of customers without a class form the group NaN."""
+    _require(classes, [id_col, class_col], "the class table")
+    cls = tx[id_col].map(classes.drop_duplicates(id_col).set_index(id_col)[class_col])
+    return margin_by(tx.assign(**{class_col: cls.to_numpy()}), class_col, amount_col=amount_col, cost_col=cost_col)
 
 
 # --------------------------------------------------------------- inventory
