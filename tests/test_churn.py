@@ -118,6 +118,7 @@ def test_financial_contact_and_customer_features_by_hand(small):
     assert a["overdue_share"] == pytest.approx(200 / 600)
     # the complaint on the cutoff day and the one over a year old do not count
     assert (a["complaints_12m"], a["praises_12m"]) == (1, 1)
+    assert a["complaints_recent"] == 1  # 2025-02-01 is within the last 30 days
     assert a["channel"] == "retail" and a["customer_age_days"] == 90  # 2025-03-01 - 2024-12-01
 
 

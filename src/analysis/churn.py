@@ -40,7 +40,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .churn_features import churn_features, churn_labels
+from .churn_features import churn_features, churn_labels, clean_customer_table
 from .classification import abc_classes
 from .labels import label
 from .plotting import _ax, pct_axis, styled

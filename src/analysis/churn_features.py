@@ -154,12 +154,14 @@ def _receivable_features(ar: pd.DataFrame, cutoff) -> pd.DataFrame:
     return out.assign(overdue_share=share).drop(columns="invoiced_12m")
 
 
-def _interaction_features(inter: pd.DataFrame, cutoff) -> pd.DataFrame:
-    """Counts per kind in the year before the cutoff."""
+def _interaction_features(inter: pd.DataFrame, cutoff, recent_days: int) -> pd.DataFrame:
+    """Counts per kind in the year before the cutoff, and complaints in the last ``recent_days``."""
     w = inter[(inter["date"] < cutoff) & (inter["date"] >= cutoff - _YEAR)]
     kinds = w["kind"].astype("string").str.strip().str.lower()
     counts = pd.crosstab(w["customer_id"], kinds).reindex(columns=list(INTERACTION_KINDS), fill_value=0)
-    return counts.rename(columns={k: f"{k}s_12m" for k in INTERACTION_KINDS}).astype("float64")
+    recent = (kinds == "complaint") & (w["date"] >= cutoff - pd.Timedelta(days=recent_days))
+    counts["complaints_recent"] = recent.groupby(w["customer_id"]).sum()
+    return counts.rename(columns={k: f"{k}s_12m" for k in INTERACTION_KINDS}).fillna(0).astype("float64")
 
 
 def _customer_attributes(customers: pd.DataFrame, cutoff) -> pd.DataFrame:
@@ -187,7 +189,8 @@ def churn_features(tx: pd.DataFrame, cutoff, *, customers: pd.DataFrame | None =
     customers, receivables, interactions : optional canonical tables; their
         families of features are added when given.
     active_days : who is scored (see :func:`active_customers`).
-    trend_days : length of the "last" and "previous" periods of the trend features.
+    trend_days : length of the "last" and "previous" periods of the trend features
+        (and of the recent-complaints window).
 
     Returns
     -------
@@ -227,7 +230,7 @@ def churn_features(tx: pd.DataFrame, cutoff, *, customers: pd.DataFrame | None =
         rf = _receivable_features(receivables, cutoff)
         parts.append(rf.reindex(ids).fillna({"arrears": 0.0, "overdue_amount": 0.0}))
     if interactions is not None and len(interactions):
-        parts.append(_interaction_features(interactions, cutoff).reindex(ids).fillna(0.0))
+        parts.append(_interaction_features(interactions, cutoff, trend_days).reindex(ids).fillna(0.0))
     if customers is not None and len(customers):
         parts.append(_customer_attributes(customers, cutoff))
     out = pd.concat([p.reindex(ids) for p in parts], axis=1)
