@@ -177,3 +177,29 @@ def test_largest_shifts_and_headlines(tx, products):
 def test_mix_counts():
     shift = pd.DataFrame({"mix_status": ["mix_new", "mix_new", "mix_dropped", "mix_continuing"]})
     assert pm.mix_counts(shift) == {"new": 2, "dropped": 1}
+
+
+def test_product_sales_of_an_empty_period(tx, products):
+    out = pm.product_sales(tx.iloc[0:0], products)
+    assert out.empty and out["quantity_sold"].dtype == "float64"
+    shift = pm.mix_shift(pm.product_sales(tx, products), out)
+    assert (shift["mix_status"] == "mix_new").sum() == 5 and shift["share_before"].isna().all()
+
+
+def test_product_labels_are_complete_pairs():
+    """Every entry of labels/product.yaml is exactly {zh, en} (an unquoted comma in a flow
+    mapping silently cuts the English text), and every key the product pages emit resolves."""
+    from pathlib import Path
+
+    import yaml
+
+    from analysis import margin as mg
+    from analysis.labels import label
+
+    path = Path(pm.__file__).with_name("labels") / "product.yaml"
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert {k: sorted(v) for k, v in entries.items() if set(v) != {"zh", "en"}} == {}
+    emitted = [*mg.QUADRANTS.values(), *pm.MIX_STATUS, "inv_both", "inv_opening_only", "inv_closing_only",
+               "basis_cost", "basis_sales", "category_unknown"]
+    for key in emitted:
+        assert label(key, "zh") and label(key, "en")

@@ -387,7 +387,7 @@ def _finish_financials(out: pd.DataFrame) -> pd.DataFrame:
         collection_days=_ratio(out["weighted_days"], out["received"]).to_numpy(),
         arrears_rate=_ratio(out["arrears"], out["invoiced"]).to_numpy(),
     )
-    return out[[c for c in out.columns if c in FIN_COLUMNS or c == "customers"]]
+    return out[[c for c in ["customers", *FIN_COLUMNS] if c in out.columns]]
 
 
 def class_financials(indicators: pd.DataFrame, classes: pd.DataFrame, *, class_col: str,

@@ -65,7 +65,7 @@ def product_sales(tx: pd.DataFrame, products: pd.DataFrame | None = None, *,
     out = margin_by(lines, product_col, amount_col=amount_col, cost_col=cost_col)
     qty = (lines.groupby(product_col)[quantity_col].sum(min_count=1).astype("float64")
            if quantity_col in lines.columns else None)
-    out = out.assign(quantity_sold=out[product_col].map(qty) if qty is not None else np.nan)
+    out = out.assign(quantity_sold=out[product_col].map(qty).astype("float64") if qty is not None else np.nan)
     extra = pd.Index(pd.Series(list(keep_ids), dtype="string")).difference(out[product_col])
     if len(extra):
         zero = pd.DataFrame({product_col: extra, "sales": 0.0, "returns": 0.0, "sales_lines": 0})
