@@ -107,6 +107,15 @@ def test_class_limits():
         credit.class_limits(1, {"A": 0.5, "B": 0.4})
 
 
+def test_resolve_total_limit():
+    assert credit.resolve_total_limit(5e6) == 5e6
+    # 0: this year's limits (30 + 50 = 80), else what is outstanding (12)
+    assert credit.resolve_total_limit(0, current_limits=pd.Series([30.0, 50.0]), outstanding=pd.Series([12.0])) == 80
+    assert credit.resolve_total_limit(0, current_limits=None, outstanding=pd.Series([5.0, 7.0])) == 12
+    with pytest.raises(ValueError, match="set total_limit"):
+        credit.resolve_total_limit(0)
+
+
 def _one_class(arrears=(0.5, 0.0, 0.0)):
     return pd.DataFrame({"customer_id": ["a", "b", "c"], "credit_class": ["A"] * 3, "sales": [600.0, 300.0, 100.0],
                          "arrears_rate": list(arrears)})
@@ -114,24 +123,30 @@ def _one_class(arrears=(0.5, 0.0, 0.0)):
 
 def test_customer_limits_proportional_to_sales():
     lim = credit.customer_limits(_one_class((0, 0, 0)), credit.class_limits(100, {"A": 1.0})).set_index("customer_id")
-    assert lim["credit_limit"].to_dict() == pytest.approx({"a": 60, "b": 30, "c": 10})
+    assert lim["new_credit_limit"].to_dict() == pytest.approx({"a": 60, "b": 30, "c": 10})
 
 
 def test_customer_limits_capped_by_payment_record():
     limits = credit.class_limits(150, {"A": 1.0})
-    lim = credit.customer_limits(_one_class(), limits).set_index("customer_id")
+    lim = credit.customer_limits(_one_class(), limits, cap_sales_share=0.25).set_index("customer_id")
     # a's cap: 600 x 0.25 x (1 - 0.5) = 75 (its share would be 90); the 15 left go to b and c 3:1
     assert lim.loc["a", "limit_cap"] == 75
-    assert lim["credit_limit"].to_dict() == pytest.approx({"a": 75, "b": 56.25, "c": 18.75})
+    assert lim["new_credit_limit"].to_dict() == pytest.approx({"a": 75, "b": 56.25, "c": 18.75})
 
 
 def test_customer_limits_leave_a_reserve_when_everyone_is_capped():
     limits = credit.class_limits(200, {"A": 1.0})
-    lim = credit.customer_limits(_one_class(), limits)
+    lim = credit.customer_limits(_one_class(), limits, cap_sales_share=0.25)
     # caps 75 / 75 / 25 = 175 of 200: 25 stay unallocated
-    assert lim.set_index("customer_id")["credit_limit"].to_dict() == pytest.approx({"a": 75, "b": 75, "c": 25})
+    assert lim.set_index("customer_id")["new_credit_limit"].to_dict() == pytest.approx({"a": 75, "b": 75, "c": 25})
     by_class = credit.limits_by_class(lim, limits)
     assert by_class.loc[0, ["allocated", "unallocated"]].tolist() == pytest.approx([175, 25])
+
+
+def test_customer_limits_arrears_rate_above_one_means_no_room():
+    # an arrears rate above 1 (old debts larger than the year's invoicing) caps the limit at 0
+    lim = credit.customer_limits(_one_class((1.7, 0.0, 0.0)), credit.class_limits(100, {"A": 1.0}))
+    assert lim.set_index("customer_id")["new_credit_limit"].to_dict() == pytest.approx({"a": 0, "b": 75, "c": 25})
 
 
 def test_customer_limits_need_a_limit_for_every_class():
@@ -146,7 +161,7 @@ def test_full_chain_keeps_the_total():
     by_class = credit.limits_by_class(lim, limits)
     assert by_class["allocated"].sum() + by_class["unallocated"].sum() == pytest.approx(20_000)
     assert by_class["customers"].tolist() == [8, 12, 12, 8]
-    assert (lim["credit_limit"] <= lim["limit_cap"] + 1e-9).all()
+    assert (lim["new_credit_limit"] <= lim["limit_cap"] + 1e-9).all()
 
 
 # ------------------------------------------------------------- concentration
@@ -191,7 +206,7 @@ def test_concentration_with_fewer_customers_than_top_n():
 
 def test_concentration_vs_case_quotes_the_source():
     owed, sales = _case_3_book()
-    t = credit.concentration_vs_case(credit.receivables_concentration(owed, sales)).set_index("metric")
+    t = credit.concentration_vs_case(credit.receivables_concentration(owed, sales)).set_index("kpi")
     assert t.loc["overlap", "case_figure"] == 76
     assert t.loc["overlap_owed", "case_figure"] == 3_200_000
     assert t.loc["top_debtors_owed", "case_figure"] == 7_800_000
@@ -221,23 +236,23 @@ def test_over_cut_adjustment_shows_a_negative_net():
 
 def test_adjustments_as_a_table():
     table = pd.DataFrame({"customer_id": list(credit.CASE_3_ADJUSTMENT),
-                          "change": list(credit.CASE_3_ADJUSTMENT.values())})
+                          "limit_change": list(credit.CASE_3_ADJUSTMENT.values())})
     assert credit.check_adjustments(table)["balanced"]
     ledger = credit.adjustment_ledger(table)
     assert ledger["customer_id"].tolist() == ["C7", "B117", "C3", "D24"]
-    assert ledger["direction"].tolist() == ["limit_raise"] + ["limit_cut"] * 3
-    with pytest.raises(ValueError, match="Required column change missing"):
-        credit.check_adjustments(table.rename(columns={"change": "amount"}))
+    assert ledger["limit_direction"].tolist() == ["limit_raise"] + ["limit_cut"] * 3
+    with pytest.raises(ValueError, match="Required column limit_change missing"):
+        credit.check_adjustments(table.rename(columns={"limit_change": "amount"}))
 
 
 def test_apply_adjustments_keeps_the_total():
     limits = pd.DataFrame({"customer_id": ["C7", "B117", "C3", "D24", "A1"],
-                           "credit_limit": [200_000.0, 100_000.0, 80_000.0, 60_000.0, 500_000.0]})
+                           "new_credit_limit": [200_000.0, 100_000.0, 80_000.0, 60_000.0, 500_000.0]})
     out = credit.apply_adjustments(limits, credit.CASE_3_ADJUSTMENT).set_index("customer_id")
-    assert out["credit_limit"].to_dict() == {"C7": 300_000, "B117": 80_000, "C3": 50_000, "D24": 10_000,
+    assert out["new_credit_limit"].to_dict() == {"C7": 300_000, "B117": 80_000, "C3": 50_000, "D24": 10_000,
                                              "A1": 500_000}
-    assert out["credit_limit"].sum() == limits["credit_limit"].sum()
-    assert limits["credit_limit"].tolist()[0] == 200_000  # input untouched
+    assert out["new_credit_limit"].sum() == limits["new_credit_limit"].sum()
+    assert limits["new_credit_limit"].tolist()[0] == 200_000  # input untouched
     with pytest.raises(ValueError, match=r"customers without a limit: \['X9'\]"):
         credit.apply_adjustments(limits, {"X9": 10.0, "A1": -10.0})
     with pytest.raises(ValueError, match=r"below zero the limit of \['D24'\]"):

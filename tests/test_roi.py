@@ -172,6 +172,9 @@ def test_tag_class_profile_uses_the_tag_rules():
     # a and d carry a value tag: 2 of 4 clients, fee (1,800 + 2,200) / 2 = 2,000
     assert p == {"clients": 2, "share": 0.5, "avg_fee": 2000.0}
     assert roi.tag_class_profile(customers, classes, class_key="other")["clients"] == 0
+    side = roi.class_vs_case(p, CASE_1).set_index("kpi")
+    assert side.loc["firm_class_clients"].tolist() == [338, 2]
+    assert side.loc["firm_class_avg_fee"].tolist() == [1800, 2000]
     with pytest.raises(ValueError, match="Required column monthly_fee missing from customers"):
         roi.tag_class_profile(customers.drop(columns="monthly_fee"), classes, class_key="value_mining")
 
@@ -194,6 +197,8 @@ def test_case_2_staffing_plan():
     assert plan["heads"].tolist() == [3, 3, 2]
     assert plan.loc["group_2", "fte"] == pytest.approx(260 / 85)
     assert plan.loc["group_3", "clients_per_head"] == 75
+    named = _case_2_plan(class_names={"books_and_tax": "有账有税"}).set_index("service_group")
+    assert named.loc["group_3", "service_classes"] == "有账有税: 100, books_tax_stock: 50"
 
 
 def test_case_2_value_is_200000():

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "CREDIT_CLASSES", "CASE_3_CONCENTRATION", "CASE_3_ADJUSTMENT", "credit_basis", "credit_classes", "class_limits", "customer_limits", "receivables_concentration",
+    "CREDIT_CLASSES", "CASE_3_CONCENTRATION", "CASE_3_ADJUSTMENT", "credit_basis", "resolve_total_limit", "credit_classes", "class_limits", "customer_limits", "receivables_concentration",
     "limits_by_class", "concentration_vs_case", "adjustment_ledger", "check_adjustments", "apply_adjustments",
 ]
 
@@ -130,6 +130,25 @@ def credit_classes(basis: pd.DataFrame, *, sales_weight: float = 0.5,
 
 
 # -------------------------------------------------------------------- limits
+def resolve_total_limit(total_limit: float, *, current_limits: pd.Series | None = None,
+                        outstanding: pd.Series | None = None) -> float:
+    """Next year's total credit limit: the one given, else this year's total, else the receivables.
+
+    ``total_limit > 0`` is used as given; ``0`` means the sum of the customers'
+    current ``credit_limit`` when there is one, otherwise the receivables
+    outstanding (the credit actually extended).
+    """
+    if total_limit < 0:
+        raise ValueError(f"total_limit must be >= 0 (0 = this year's total), got {total_limit}")
+    if total_limit > 0:
+        return float(total_limit)
+    for source in (current_limits, outstanding):
+        if source is not None and source.notna().any() and float(source.sum()) > 0:
+            return float(source.sum())
+    raise ValueError("total_limit is 0 and the data hold neither credit limits nor receivables: "
+                     "set total_limit to next year's total credit limit")
+
+
 def class_limits(total_limit: float, class_shares: Mapping[str, float]) -> pd.DataFrame:
     """Next year's limit of each class: its share of the total limit.
 
@@ -167,12 +186,13 @@ def _capped_proportional(weights: np.ndarray, caps: np.ndarray, total: float) ->
     return alloc
 
 
-def customer_limits(classes: pd.DataFrame, limits: pd.DataFrame, *, cap_sales_share: float = 0.25,
+def customer_limits(classes: pd.DataFrame, limits: pd.DataFrame, *, cap_sales_share: float = 0.5,
                     sales_col: str = "sales", arrears_col: str = "arrears_rate") -> pd.DataFrame:
     """Each customer's limit: its class's limit in proportion to sales, capped by its payment record.
 
     A customer's cap is ``sales x cap_sales_share x (1 - arrears rate)`` (by
-    default three months of last year's sales, less the share it left unpaid).
+    default half a year of last year's sales, less the share it left unpaid;
+    the arrears rate counts as at most 1).
     What a capped customer cannot take is shared among the others of its class;
     what no one can take stays unallocated (a reserve for quarterly adjustments).
     Customers with no sales get no limit.
@@ -180,7 +200,8 @@ def customer_limits(classes: pd.DataFrame, limits: pd.DataFrame, *, cap_sales_sh
     Returns
     -------
     DataFrame
-        ``classes`` plus ``limit_cap`` and ``credit_limit``, sorted by class then limit.
+        ``classes`` plus ``limit_cap`` and ``new_credit_limit`` (next year's limit),
+        sorted by class then limit.
     """
     if cap_sales_share <= 0:
         raise ValueError(f"cap_sales_share must be > 0, got {cap_sales_share}")
@@ -194,9 +215,9 @@ def customer_limits(classes: pd.DataFrame, limits: pd.DataFrame, *, cap_sales_sh
     per_class = limits.set_index("credit_class")["class_limit"]
     for cls, idx in classes.groupby("credit_class").groups.items():
         alloc[idx] = _capped_proportional(sales[idx].to_numpy(), cap[idx].to_numpy(), per_class[cls])
-    out = classes.assign(limit_cap=cap, credit_limit=alloc)
+    out = classes.assign(limit_cap=cap, new_credit_limit=alloc)
     order = {c: i for i, c in enumerate(limits["credit_class"])}
-    return out.sort_values(["credit_class", "credit_limit", "customer_id"],
+    return out.sort_values(["credit_class", "new_credit_limit", "customer_id"],
                            key=lambda s: s.map(order) if s.name == "credit_class" else s,
                            ascending=[True, False, True], kind="stable").reset_index(drop=True)
 
@@ -211,7 +232,7 @@ def limits_by_class(customer_limit: pd.DataFrame, limits: pd.DataFrame) -> pd.Da
         ``allocated``, ``unallocated``.
     """
     g = customer_limit.groupby("credit_class")
-    got = pd.DataFrame({"customers": g.size(), "sales": g["sales"].sum(), "allocated": g["credit_limit"].sum()})
+    got = pd.DataFrame({"customers": g.size(), "sales": g["sales"].sum(), "allocated": g["new_credit_limit"].sum()})
     out = limits.merge(got, left_on="credit_class", right_index=True, how="left")
     out = out.assign(customers=out["customers"].fillna(0).astype("int64"),
                      sales=out["sales"].fillna(0.0), allocated=out["allocated"].fillna(0.0))
@@ -280,26 +301,26 @@ def concentration_vs_case(ours: Mapping, case: Mapping = CASE_3_CONCENTRATION) -
     Returns
     -------
     DataFrame
-        ``metric`` (a label key), ``case_figure``, ``our_figure``.
+        ``kpi`` (a label key), ``case_figure``, ``our_figure``.
     """
     metrics = ["receivables_total", "top_debtors", "top_debtors_owed", "top_debtors_share", "key_customers",
                "key_sales_share", "overlap", "overlap_owed", "overlap_share_of_top"]
     case = {**case, "top_debtors_share": case["top_debtors_owed"] / case["receivables_total"],
             "overlap_share_of_top": case["overlap_owed"] / case["top_debtors_owed"]}
-    return pd.DataFrame({"metric": metrics, "case_figure": [float(case[m]) for m in metrics],
+    return pd.DataFrame({"kpi": metrics, "case_figure": [float(case[m]) for m in metrics],
                          "our_figure": [float(ours[m]) for m in metrics]})
 
 
 # -------------------------------------------------------------------- ledger
 def _as_changes(adjustments) -> pd.Series:
     if isinstance(adjustments, pd.DataFrame):
-        missing = [c for c in ("customer_id", "change") if c not in adjustments.columns]
+        missing = [c for c in ("customer_id", "limit_change") if c not in adjustments.columns]
         if missing:
             raise ValueError(f"Required column {missing[0]} missing from the adjustments")
-        s = adjustments.set_index("customer_id")["change"]
+        s = adjustments.set_index("customer_id")["limit_change"]
     else:
         s = pd.Series(dict(adjustments), dtype="float64")
-    return s.astype("float64").rename("change").rename_axis("customer_id")
+    return s.astype("float64").rename("limit_change").rename_axis("customer_id")
 
 
 def adjustment_ledger(adjustments) -> pd.DataFrame:
@@ -308,12 +329,12 @@ def adjustment_ledger(adjustments) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``customer_id``, ``change`` (signed CNY) and ``direction``
+        ``customer_id``, ``limit_change`` (signed CNY) and ``limit_direction``
         (``limit_raise`` / ``limit_cut``).
     """
     s = _as_changes(adjustments)
-    out = s.reset_index().assign(direction=np.where(s.to_numpy() >= 0, "limit_raise", "limit_cut"))
-    return out.sort_values("change", ascending=False, kind="stable").reset_index(drop=True)
+    out = s.reset_index().assign(limit_direction=np.where(s.to_numpy() >= 0, "limit_raise", "limit_cut"))
+    return out.sort_values("limit_change", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _money(x: float) -> str:
@@ -329,7 +350,7 @@ def check_adjustments(adjustments, *, strict: bool = True, tolerance: float = 0.
     Parameters
     ----------
     adjustments : mapping or DataFrame
-        ``{customer_id: change}`` or a frame with ``customer_id`` and ``change``.
+        ``{customer_id: change}`` or a frame with ``customer_id`` and ``limit_change``.
     strict : bool, default True
         Raise ``ValueError`` naming the imbalance when the changes do not net
         to zero; with False, return the verdict instead.
@@ -355,7 +376,7 @@ def check_adjustments(adjustments, *, strict: bool = True, tolerance: float = 0.
     return {"raised": raised, "cut": cut, "net": net, "balanced": bool(balanced), "message": msg}
 
 
-def apply_adjustments(limits: pd.DataFrame, adjustments, *, limit_col: str = "credit_limit") -> pd.DataFrame:
+def apply_adjustments(limits: pd.DataFrame, adjustments, *, limit_col: str = "new_credit_limit") -> pd.DataFrame:
     """Apply a balanced adjustment to per-customer limits (the total stays the same).
 
     Raises ``ValueError`` when the adjustment does not balance, names a customer

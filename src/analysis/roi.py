@@ -28,7 +28,7 @@ import pandas as pd
 __all__ = [
     "GrowthCase", "CASE_1", "added_gross_margin", "growth_value", "break_even_upgrades",
     "value_waterfall", "target_vs_achieved", "value_grid", "tornado", "second_year",
-    "tag_class_profile",
+    "tag_class_profile", "class_vs_case",
     "CASE_2_CLASSES", "CASE_2_GROUPS", "CASE_2_CLIENTS_PER_HEAD", "staffing_plan",
     "efficiency_value", "staffing_summary", "new_business_revenue", "capacity_sensitivity",
 ]
@@ -328,6 +328,19 @@ def tag_class_profile(customers: pd.DataFrame, classes: pd.DataFrame, *, class_k
             "avg_fee": float(fee.mean()) if fee.notna().any() else math.nan}
 
 
+def class_vs_case(profile: Mapping, case: GrowthCase) -> pd.DataFrame:
+    """The firm's own class (:func:`tag_class_profile`) beside the case's inputs.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi`` (``firm_class_clients``, ``firm_class_avg_fee``), ``case_figure``, ``our_figure``.
+    """
+    return pd.DataFrame({"kpi": ["firm_class_clients", "firm_class_avg_fee"],
+                         "case_figure": [float(case.clients_in_class), float(case.old_fee)],
+                         "our_figure": [float(profile["clients"]), float(profile["avg_fee"])]})
+
+
 # ============================================================ case 2: efficiency
 CASE_2_CLASSES = {"zero_filing": 240, "books_no_tax": 150, "books_and_tax": 360, "books_tax_stock": 50}
 """Worked case 2: 800 clients in four service classes."""
@@ -358,7 +371,7 @@ def _heads(fte: float, rounding: str) -> float:
 
 def staffing_plan(class_clients: Mapping[str, float], group_classes: Mapping[str, Mapping[str, float]],
                   clients_per_head: Mapping[str, float | Mapping[str, float]], *,
-                  rounding: str = "nearest") -> pd.DataFrame:
+                  rounding: str = "nearest", class_names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Accountants needed per group from the class mix and the capacity per head.
 
     Parameters
@@ -377,6 +390,8 @@ def staffing_plan(class_clients: Mapping[str, float], group_classes: Mapping[str
         Heads from workload: "nearest" reads capacity as an average load, as
         the case does (260 clients at about 85 each = 3 people); "up" never
         exceeds capacity; "none" keeps fractional FTE.
+    class_names : mapping, optional
+        Display names of the classes in ``service_classes`` (e.g. zh labels).
 
     Returns
     -------
@@ -394,7 +409,8 @@ def staffing_plan(class_clients: Mapping[str, float], group_classes: Mapping[str
         fte = sum(n / (cap[c] if isinstance(cap, Mapping) else cap) for c, n in served.items())
         heads = _heads(fte, rounding)
         clients = float(sum(served.values()))
-        rows.append((group, ", ".join(f"{c}: {n:g}" for c, n in served.items()), clients, fte, heads,
+        names = class_names or {}
+        rows.append((group, ", ".join(f"{names.get(c, c)}: {n:g}" for c, n in served.items()), clients, fte, heads,
                      clients / heads if heads else math.nan))
     return pd.DataFrame(rows, columns=["service_group", "service_classes", "clients", "fte", "heads",
                                        "clients_per_head"])

@@ -1,0 +1,110 @@
+"""Notebooks 05-07 (the worked cases) executed through papermill; their summary.json is checked."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import io as aio
+from analysis.config import PARAMS_DIR
+from analysis.report import resolve_params
+
+CASES = ["05_case_value_mining_roi", "06_case_efficiency_roi", "07_credit_limits"]
+EXAMPLE = PARAMS_DIR / "example_firm_scenario.yaml"
+
+
+def _section(name: str) -> dict:
+    return aio.read_yaml(EXAMPLE)[name]
+
+
+def test_example_scenario_matches_the_notebooks():
+    # papermill only warns on an unknown parameter: check names and types against the parameters cells
+    conf = aio.read_yaml(EXAMPLE)
+    params = resolve_params(CASES, conf, source=EXAMPLE.name)
+    assert set(params) == set(CASES)
+    assert all(set(_section(nb)) <= set(params[nb]) for nb in CASES)
+
+
+@pytest.fixture(scope="module")
+def firm_dir(tmp_path_factory):
+    """A bookkeeping firm's data: a few clients with tags and monthly fees (and their transactions)."""
+    d = tmp_path_factory.mktemp("firm")
+    ids = ["F1", "F2", "F3", "F4"]
+    customers = pd.DataFrame({"customer_id": ids,
+                              "tags": ["关注外账;有财税意识", "", "高新科技", "新开业"],
+                              "monthly_fee": [1800.0, 900.0, 2200.0, 1000.0]})
+    days = pd.date_range("2024-01-15", "2025-12-15", freq="MS") + pd.Timedelta(days=14)
+    tx = pd.DataFrame([(c, d_, fee) for c, fee in zip(ids, customers["monthly_fee"]) for d_ in days],
+                      columns=["customer_id", "date", "amount"])
+    aio.write_tables({"customers": customers, "transactions": tx}, d)
+    return d
+
+
+@pytest.mark.notebook
+def test_05_reproduces_case_1(run_notebook, tiny_tx_dir):
+    s = run_notebook("05_case_value_mining_roi", tiny_tx_dir)
+    assert s["added_margin"] == 403_200  # (3,000 - 1,800) x 56 x 6
+    assert s["value"] == 73_200  # 403,200 - 80,000 - 250,000
+    assert s["break_even_clients"] == 46  # 330,000 / 7,200 = 45.8
+    assert s["target_met"] is True
+    assert s["value_year_2"] == 476_400  # 1,200 x 56 x 12 - 330,000
+    assert s["firm_class"] is None
+    assert [x["section"] for x in s["skipped_sections"]] == ["firm_class"]
+
+
+@pytest.mark.notebook
+def test_05_firm_scenario_and_own_class(run_notebook, firm_dir):
+    s = run_notebook("05_case_value_mining_roi", firm_dir, **_section("05_case_value_mining_roi"))
+    # (2,400 - 1,500) x 22 x 6 x 0.9 = 106,920 of margin - 110,000 = -3,080: no pay-back in the half-year;
+    # year two: 900 x 0.9 x 12 x 22 x 0.85 = 181,764 - 80,000 (the posts only) = 101,764
+    assert s["added_margin"] == pytest.approx(106_920)
+    assert s["value"] == pytest.approx(-3_080)
+    assert s["value_year_2"] == pytest.approx(101_764)
+    # value-mining tags: F1 (关注外账, 有财税意识) and F3 (高新科技); fee (1,800 + 2,200) / 2
+    assert s["firm_class"] == {"clients": 2, "share": 0.5, "avg_fee": 2000.0}
+    assert s["skipped_sections"] == []
+
+
+@pytest.mark.notebook
+def test_06_reproduces_case_2(run_notebook, tiny_tx_dir):
+    s = run_notebook("06_case_efficiency_roi", tiny_tx_dir)
+    assert s["value"] == 200_000  # (10 - 8) x 100,000
+    assert (s["clients"], s["staff_after"], s["staff_saved"]) == (800, 8, 2)
+    assert s["new_business_revenue"] == 0  # the case gives no fee for the 87 + 28 new clients
+
+
+@pytest.mark.notebook
+def test_06_firm_scenario(run_notebook, tiny_tx_dir):
+    s = run_notebook("06_case_efficiency_roi", tiny_tx_dir, **_section("06_case_efficiency_roi"))
+    # group 1: 150 / 150 = 1 person; group 2: 130/85 + 20/50 = 1.93 -> 2 (rounded up): 3 instead of 5
+    assert s["staff_after"] == 3
+    assert s["value"] == 180_000  # 2 x 90,000
+    assert s["new_business_revenue"] == 192_000  # 20 x 800 x 12
+
+
+@pytest.mark.notebook
+def test_07_without_receivables_still_checks_the_ledger(run_notebook, tiny_tx_dir):
+    s = run_notebook("07_credit_limits", tiny_tx_dir)
+    assert s["ledger_balanced"] is True  # C7 +100,000 = B117 20,000 + C3 30,000 + D24 50,000
+    assert s["ledger_net"] == 0
+    assert "overlap" not in s
+    assert s["skipped_sections"] == [{"section": "credit_limits", "needs": "table 'receivables'"}]
+
+
+@pytest.mark.notebook
+def test_07_unbalanced_adjustment_is_reported(run_notebook, tiny_tx_dir):
+    bad = {"C7": 100_000.0, "B117": -20_000.0, "C3": -30_000.0, "D24": -40_000.0}
+    s = run_notebook("07_credit_limits", tiny_tx_dir, adjustments=bad)
+    assert s["ledger_balanced"] is False
+    assert s["ledger_net"] == 10_000
+
+
+@pytest.mark.notebook
+def test_07_on_the_sample_company(run_notebook, sample_dir):
+    s = run_notebook("07_credit_limits", sample_dir)
+    assert s["ledger_balanced"] is True
+    assert s["top_debtors"] == 100 and s["key_customers"] == 100
+    assert 0 <= s["overlap"] <= 100
+    assert 0 < s["overlap_owed"] <= s["top_debtors_owed"] <= s["receivables_total"]
+    # the case's figures are quoted beside ours
+    assert (s["case_overlap"], s["case_overlap_owed"], s["case_top_debtors_owed"]) == (76, 3_200_000, 7_800_000)
+    assert s["skipped_sections"] == []
