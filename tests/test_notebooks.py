@@ -1,4 +1,6 @@
 """Every report notebook is committed clean and follows the skeleton (STYLE.md)."""
+import ast
+
 import nbformat
 import pytest
 
@@ -36,7 +38,10 @@ def test_one_parameters_cell_of_typed_documented_literals(name):
 
 @pytest.mark.parametrize("name", REPORT)
 def test_sets_up_and_records(name):
-    src = "\n".join(c.source for c in nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4).cells
-                    if c.cell_type == "code")
+    cells = [c.source for c in nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4).cells
+             if c.cell_type == "code"]
+    src = "\n".join(cells)
     assert f'setup("{name}"' in src and "ctx.record(" in src
-    assert "def " not in src and "class " not in src, "functions belong in src/analysis"
+    for cell in cells:
+        defs = [n for n in ast.walk(ast.parse(cell)) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
+        assert not defs, f"{name}: functions and classes belong in src/analysis, not in a notebook cell"

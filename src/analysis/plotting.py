@@ -38,7 +38,8 @@ def use_style(lang: str = "zh") -> None:
     plt.rcParams["axes.unicode_minus"] = False
     plt.rcParams["figure.figsize"] = (9, 4.5)
     plt.rcParams["figure.dpi"] = 100
-    plt.rcParams["axes.titleweight"] = "bold"
+    plt.rcParams["axes.titleweight"] = "normal"  # the bundled CJK font has no bold face
+    plt.rcParams["axes.titlesize"] = "large"
 
 
 # ------------------------------------------------------------- number formats
