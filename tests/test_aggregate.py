@@ -40,6 +40,7 @@ def tx() -> pd.DataFrame:
 WINDOWS = [
     {},                                                # as_of = day after the last line
     {"as_of": "2025-03-01"},                           # drops K02 and K06's zero line
+    {"start": "2025-01-01"},                           # as_of from all lines, K06 keeps its zero line
     {"start": "2025-01-01", "as_of": "2025-04-01"},    # drops K06's purchase
     {"start": "2025-01-03 12:00", "as_of": "2025-02-10 11:00"},  # times inside days
 ]

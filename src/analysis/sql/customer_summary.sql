@@ -12,16 +12,7 @@
 --   {window}     extra WHERE conditions: "AND {date} >= TIMESTAMP '...'" etc., or empty
 --   {as_of_day}  day number of as_of, or the dialect-neutral default below
 -- Days are integers (days since 1970-01-01), so date arithmetic is plain subtraction.
-WITH lines AS (
-    SELECT
-        {id} AS customer_id,
-        {day} AS day,
-        CAST({amount} AS DOUBLE) AS amount,
-        {gp} AS gp
-    FROM {source}
-    WHERE {id} IS NOT NULL {window}
-),
-bounds AS (
+WITH bounds AS (
     SELECT {as_of_day} AS as_of_day
 ),
 per_customer AS (
@@ -36,7 +27,16 @@ per_customer AS (
         SUM(gp) AS gross_profit,
         SUM(CASE WHEN amount < 0 THEN -amount ELSE 0.0 END) AS returns_amount,
         SUM(CASE WHEN amount < 0 THEN 1 ELSE 0 END) AS n_returns
-    FROM lines
+    FROM (
+        -- the lines as a subquery, not a CTE: DuckDB would materialise a CTE
+        SELECT
+            {id} AS customer_id,
+            {day} AS day,
+            CAST({amount} AS DOUBLE) AS amount,
+            {gp} AS gp
+        FROM {source}
+        WHERE {id} IS NOT NULL {window}
+    ) AS lines
     GROUP BY customer_id
 )
 SELECT
