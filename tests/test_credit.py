@@ -206,11 +206,10 @@ def test_concentration_with_fewer_customers_than_top_n():
 
 def test_concentration_vs_case_quotes_the_source():
     owed, sales = _case_3_book()
-    t = credit.concentration_vs_case(credit.receivables_concentration(owed, sales)).set_index("kpi")
-    assert t.loc["overlap", "case_figure"] == 76
-    assert t.loc["overlap_owed", "case_figure"] == 3_200_000
-    assert t.loc["top_debtors_owed", "case_figure"] == 7_800_000
-    assert t.loc["overlap", "our_figure"] == 76
+    t = credit.concentration_vs_case(credit.receivables_concentration(owed, sales)).set_index("figure_source")
+    assert t.loc["case_figure", ["overlap", "overlap_owed", "top_debtors_owed"]].tolist() == [76, 3_200_000, 7_800_000]
+    assert t.loc["case_figure", "overlap_share_of_top"] == pytest.approx(3.2 / 7.8)  # 41%
+    assert t.loc["our_figure", "overlap"] == 76
 
 
 # -------------------------------------------------------------------- ledger

@@ -172,9 +172,9 @@ def test_tag_class_profile_uses_the_tag_rules():
     # a and d carry a value tag: 2 of 4 clients, fee (1,800 + 2,200) / 2 = 2,000
     assert p == {"clients": 2, "share": 0.5, "avg_fee": 2000.0}
     assert roi.tag_class_profile(customers, classes, class_key="other")["clients"] == 0
-    side = roi.class_vs_case(p, CASE_1).set_index("kpi")
-    assert side.loc["firm_class_clients"].tolist() == [338, 2]
-    assert side.loc["firm_class_avg_fee"].tolist() == [1800, 2000]
+    side = roi.class_vs_case(p, CASE_1).set_index("figure_source")
+    assert side["firm_class_clients"].tolist() == [338, 2]
+    assert side["firm_class_avg_fee"].tolist() == [1800, 2000]
     with pytest.raises(ValueError, match="Required column monthly_fee missing from customers"):
         roi.tag_class_profile(customers.drop(columns="monthly_fee"), classes, class_key="value_mining")
 

@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "CREDIT_CLASSES", "CASE_3_CONCENTRATION", "CASE_3_ADJUSTMENT", "credit_basis", "resolve_total_limit", "credit_classes", "class_limits", "customer_limits", "receivables_concentration",
-    "limits_by_class", "concentration_vs_case", "adjustment_ledger", "check_adjustments", "apply_adjustments",
+    "CREDIT_CLASSES", "CASE_3_CONCENTRATION", "CASE_3_ADJUSTMENT", "CONCENTRATION_METRICS", "credit_basis",
+    "resolve_total_limit", "credit_classes", "class_limits", "customer_limits", "limits_by_class",
+    "receivables_concentration", "concentration_vs_case", "adjustment_ledger", "check_adjustments",
+    "apply_adjustments",
 ]
 
 CREDIT_CLASSES = ("A", "B", "C", "D")
@@ -236,7 +238,8 @@ def limits_by_class(customer_limit: pd.DataFrame, limits: pd.DataFrame) -> pd.Da
     out = limits.merge(got, left_on="credit_class", right_index=True, how="left")
     out = out.assign(customers=out["customers"].fillna(0).astype("int64"),
                      sales=out["sales"].fillna(0.0), allocated=out["allocated"].fillna(0.0))
-    out = out.assign(unallocated=out["class_limit"] - out["allocated"])
+    left = out["class_limit"] - out["allocated"]
+    out = out.assign(unallocated=left.where(left.abs() > 1e-6, 0.0))  # no "-0" from float noise
     return out[["credit_class", "customers", "sales", "limit_share", "class_limit", "allocated", "unallocated"]]
 
 
@@ -295,20 +298,24 @@ def _top(values: pd.Series, n: int) -> pd.Series:
     return values[keep]
 
 
+CONCENTRATION_METRICS = ("receivables_total", "top_debtors", "top_debtors_owed", "top_debtors_share",
+                         "key_customers", "key_sales_share", "overlap", "overlap_owed", "overlap_share_of_top")
+
+
 def concentration_vs_case(ours: Mapping, case: Mapping = CASE_3_CONCENTRATION) -> pd.DataFrame:
     """Our concentration figures beside case 3's published ones.
 
     Returns
     -------
     DataFrame
-        ``kpi`` (a label key), ``case_figure``, ``our_figure``.
+        Two rows, ``figure_source`` = ``case_figure`` and ``our_figure``, and one
+        column per figure of :func:`receivables_concentration` (counts, amounts, shares).
     """
-    metrics = ["receivables_total", "top_debtors", "top_debtors_owed", "top_debtors_share", "key_customers",
-               "key_sales_share", "overlap", "overlap_owed", "overlap_share_of_top"]
     case = {**case, "top_debtors_share": case["top_debtors_owed"] / case["receivables_total"],
             "overlap_share_of_top": case["overlap_owed"] / case["top_debtors_owed"]}
-    return pd.DataFrame({"kpi": metrics, "case_figure": [float(case[m]) for m in metrics],
-                         "our_figure": [float(ours[m]) for m in metrics]})
+    rows = [{"figure_source": name, **{m: float(src[m]) for m in CONCENTRATION_METRICS}}
+            for name, src in (("case_figure", case), ("our_figure", ours))]
+    return pd.DataFrame(rows)
 
 
 # -------------------------------------------------------------------- ledger

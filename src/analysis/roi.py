@@ -334,11 +334,12 @@ def class_vs_case(profile: Mapping, case: GrowthCase) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``kpi`` (``firm_class_clients``, ``firm_class_avg_fee``), ``case_figure``, ``our_figure``.
+        Rows ``figure_source`` = ``case_figure`` and ``our_figure``; columns
+        ``firm_class_clients`` and ``firm_class_avg_fee``.
     """
-    return pd.DataFrame({"kpi": ["firm_class_clients", "firm_class_avg_fee"],
-                         "case_figure": [float(case.clients_in_class), float(case.old_fee)],
-                         "our_figure": [float(profile["clients"]), float(profile["avg_fee"])]})
+    return pd.DataFrame({"figure_source": ["case_figure", "our_figure"],
+                         "firm_class_clients": [float(case.clients_in_class), float(profile["clients"])],
+                         "firm_class_avg_fee": [float(case.old_fee), float(profile["avg_fee"])]})
 
 
 # ============================================================ case 2: efficiency
