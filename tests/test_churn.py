@@ -249,12 +249,12 @@ def test_labels_parse_and_reject():
 def test_model_probabilities_reasons_and_reproducible():
     X, y, _ = clean_customer_table(_mixed_table(), label_col="churn", id_col="id")
     one = ("logistic_c0.1",)
-    runs = [churn.table_study(X, y, random_state=5, cv_folds=3, candidates=one) for _ in range(2)]
+    runs = [churn.table_study(X, y, random_state=5, cv_folds=2, candidates=one) for _ in range(2)]
     p = runs[0].predictions["model"]
     assert ((p >= 0) & (p <= 1)).all() and runs[0].metrics.loc["model", "auc"] > 0.7
     pd.testing.assert_frame_equal(runs[0].predictions, runs[1].predictions)
     assert runs[0].predictions["churned"].mean() == pytest.approx(y.mean(), abs=0.03)  # stratified
-    other = churn.table_study(X, y, random_state=6, cv_folds=3, candidates=one).predictions
+    other = churn.table_study(X, y, random_state=6, cv_folds=2, candidates=one).predictions
     assert not other.index.equals(runs[0].predictions.index)
     reasons = churn.explain(runs[0].model, X.head(20), lang="en")
     assert reasons["reason_1"].str.len().gt(0).any()
@@ -270,6 +270,28 @@ def test_boosted_trees_reproducible_with_nan_and_categories():
     np.testing.assert_array_equal(a.predict_proba(Xm), b.predict_proba(Xm))
     with pytest.raises(ValueError, match="expected one of logistic_c0.1"):
         churn.fit_churn_model(X, y, random_state=1, force="forest")
+
+
+def test_forced_trees_still_explained_by_the_logistic_model():
+    X, y, _ = clean_customer_table(_mixed_table(), label_col="churn", id_col="id")
+    m = churn.fit_churn_model(X, y, random_state=1, cv_folds=2, force="gradient_boosting")
+    assert m.name == "gradient_boosting" and m.explainer.named_steps["clf"].__class__.__name__ == "LogisticRegression"
+    assert churn.explain(m, X.head(5), lang="zh")["reasons"].str.len().gt(0).all()
+
+
+def test_customer_table_entry_value_and_risk_list():
+    raw = _mixed_table()
+    with pytest.raises(DataError, match="value column 'contract' is not a numeric column"):
+        churn.from_customer_table(raw, label_col="churn", id_col="id", value_col="contract")
+    res = churn.from_customer_table(raw, label_col="churn", id_col="id", value_col="fee", cv_folds=2,
+                                    random_state=0)
+    assert res.mode == "table" and [n["action"] for n in res.notes].count("to_number") == 3
+    scored = churn.risk_scores(res, lang="en")
+    stayed = raw.loc[raw["churn"] == "No", "id"]
+    assert sorted(scored["customer_id"]) == sorted(stayed)  # only customers not yet lost are listed
+    fee = raw.set_index("id")["fee"].str.replace(",", "").astype(float)
+    row = scored.iloc[0]
+    assert row["expected_lost_sales"] == pytest.approx(row["churn_probability"] * fee[row["customer_id"]])
 
 
 def _synthetic_tx(n=90, seed=11):
@@ -299,6 +321,7 @@ def test_backtest_and_risk_list_on_transactions():
     scored = churn.risk_scores(bt, lang="zh")
     assert scored["churn_probability"].is_monotonic_decreasing
     assert (scored["expected_lost_sales"] <= scored["sales_12m"].clip(lower=0) + 1e-9).all()
+    assert scored["customer_class"].isin(["A", "B", "C"]).all()
     top = churn.risk_list(scored, top_n=5)
     assert len(top) == 5 and top["reasons"].str.len().gt(0).all()
     by_class = churn.churn_by_class(scored, bt)
@@ -308,7 +331,7 @@ def test_backtest_and_risk_list_on_transactions():
 def test_verdict_is_computed_from_the_metrics():
     m = pd.DataFrame({"auc": [0.70, 0.75, 0.60]}, index=list(churn.SCORES))
     en = churn.verdict(m, "en")
-    assert "falls short of the Baseline: recency rule (0.750)" in en and "beats the Baseline: BG/NBD" in en
+    assert "falls short of the recency rule (0.750)" in en and "beats the BG/NBD" in en
     assert "高于" in churn.verdict(m.assign(auc=[0.9, 0.7, 0.6]), "zh")
 
 

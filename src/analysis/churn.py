@@ -49,12 +49,17 @@ from .validation import DataError
 __all__ = [
     "BetaGeoModel", "ChurnModel", "ChurnResult", "backtest", "table_study", "risk_scores",
     "risk_list", "score_metrics", "gains_table", "calibration_table", "churn_by_class", "verdict",
-    "feature_tables", "summary_record", "plot_calibration", "plot_gains", "SCORES", "abc_of", "table_view",
+    "feature_tables", "summary_record", "plot_calibration", "plot_gains", "SCORES", "FEATURE_TABLES", "RISK_COLUMNS", "abc_of", "table_view",
     "explain", "fit_churn_model", "candidate_models", "bgnbd_churn_probability", "metrics_table",
-    "label_windows", "from_customer_table", "notes_table",
+    "label_windows", "from_customer_table", "notes_table", "model_choice_table",
 ]
 
 SCORES = ("model", "baseline_recency", "baseline_alive")
+#: optional tables whose feature families are added when present
+FEATURE_TABLES = ("customers", "receivables", "interactions")
+#: columns of the risk list shown in the report
+RISK_COLUMNS = ("customer_id", "name", "customer_class", "churn_probability", "sales_12m", "customer_value",
+                "expected_lost_sales", "reasons")
 METRICS = ("auc", "pr_auc", "brier", "lift_top_decile")
 _INTERVAL_FEATURES = ("avg_interval_days", "recency_ratio", "interval_cv")
 _PCT_FEATURES = {"return_rate", "margin_rate", "overdue_share", "sales_trend"}
@@ -339,7 +344,7 @@ class ChurnResult:
 
 def feature_tables(ds) -> dict:
     """The optional tables of a :class:`~analysis.io.Dataset` that churn features use."""
-    return {name: ds.get(name) for name in ("customers", "receivables", "interactions") if ds.get(name) is not None}
+    return {name: ds.get(name) for name in FEATURE_TABLES if ds.get(name) is not None}
 
 
 def _window(tx, cutoff, *, horizon_days, active_days, trend_days, tables):
@@ -464,8 +469,8 @@ def risk_scores(result: ChurnResult, *, lang: str = "zh", n_reasons: int = 3,
     Returns
     -------
     DataFrame sorted by churn probability: customer_id, churn_probability,
-    sales_12m (or value), expected_lost_sales, customer_class (ABC by
-    sales_12m with ``abc_cutoffs``; "–" without values), recency_days
+    sales_12m (table: customer_value), expected_lost_sales, customer_class (ABC
+    by that value with ``abc_cutoffs``; "–" without values), recency_days
     (transactions), reasons (``; ``-joined text) and reason_1..n.
     """
     st = result.settings
@@ -491,7 +496,8 @@ def risk_scores(result: ChurnResult, *, lang: str = "zh", n_reasons: int = 3,
         extra = {}
     reasons = explain(model, X_now, lang=lang, n_reasons=n_reasons)
     value = value.astype("float64")
-    out = pd.DataFrame({"churn_probability": prob, "sales_12m": value,
+    value_name = "sales_12m" if result.mode == "transactions" else "customer_value"
+    out = pd.DataFrame({"churn_probability": prob, value_name: value,
                         "expected_lost_sales": prob * value.clip(lower=0),
                         "customer_class": abc_of(value, abc_cutoffs), **extra},
                        index=X_now.index).join(reasons)
@@ -501,10 +507,7 @@ def risk_scores(result: ChurnResult, *, lang: str = "zh", n_reasons: int = 3,
 
 
 def _feature_label(name: str, lang: str) -> str:
-    try:
-        return label(f"churn_feat_{name}", lang)
-    except KeyError:
-        return str(name)
+    return _label_or(f"churn_feat_{name}", str(name), lang)
 
 
 def _fmt_value(name: str, v) -> str:
@@ -591,19 +594,35 @@ def churn_by_class(scored: pd.DataFrame, result: ChurnResult, *,
     return out.reset_index()
 
 
-def table_view(df: pd.DataFrame, lang: str = "zh", *, money=(), pct=(), ints=(), decimals=()):
-    """A formatted table with headers in ``lang`` (labels ``churn_col_<column>`` where defined)."""
+def table_view(df: pd.DataFrame, lang: str = "zh", *, money=(), pct=(), ints=(), decimals=(), precise=()):
+    """A formatted table with headers in ``lang`` (labels ``churn_col_<column>`` where defined).
+
+    ``precise`` columns show three decimals (AUCs and Brier scores differ in the third).
+    """
     names = {c: _column_label(c, lang) for c in df.columns}
     pick = lambda cols: [names[c] for c in cols if c in names]  # noqa: E731
-    return styled(df.rename(columns=names), money=pick(money), pct=pick(pct), ints=pick(ints),
-                  decimals=pick(decimals))
+    sty = styled(df.rename(columns=names), money=pick(money), pct=pick(pct), ints=pick(ints),
+                 decimals=pick(decimals))
+    cols = pick(precise)
+    return sty.format(lambda v: "–" if pd.isna(v) else f"{v:.3f}", subset=cols) if cols else sty
+
+
+def model_choice_table(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:
+    """The candidates' cross-validated AUC on the training window, named in ``lang``, chosen one ticked."""
+    cv = result.model.cv_scores
+    return cv.assign(model=cv["model"].map(lambda m: _label_or(f"churn_cand_{m}", m, lang)),
+                     chosen=np.where(cv["chosen"], "✓", ""))
+
+
+def _label_or(key: str, default: str, lang: str) -> str:
+    try:
+        return label(key, lang)
+    except KeyError:
+        return default
 
 
 def _column_label(col, lang: str) -> str:
-    try:
-        return label(f"churn_col_{col}", lang)
-    except KeyError:
-        return str(col)
+    return _label_or(f"churn_col_{col}", str(col), lang)
 
 
 # ------------------------------------------------------------------ report text and record
@@ -616,7 +635,7 @@ def verdict(metrics: pd.DataFrame, lang: str = "zh", *, tol: float = 0.005) -> s
         if pd.isna(b) or pd.isna(m):
             continue
         key = "churn_verdict_beats" if m > b + tol else ("churn_verdict_matches" if m >= b - tol else "churn_verdict_loses")
-        parts.append(label(key, lang, model=f"{m:.3f}", baseline=label(f"churn_{base}", lang), base=f"{b:.3f}"))
+        parts.append(label(key, lang, model=f"{m:.3f}", baseline=label(f"churn_short_{base}", lang), base=f"{b:.3f}"))
     if not parts:
         return label("churn_verdict_no_baseline", lang, model="–" if pd.isna(m) else f"{m:.3f}")
     return " ".join(parts)
