@@ -63,7 +63,7 @@ def test_class_counts_include_customers_in_no_class():
     df = pd.DataFrame({"customer_id": list("abc"), "tags": ["x;y", "z", "w;q"]})
     counts = tag_class_counts(tag_classes(df, rules()), rules(), lang="en").set_index("tag_class")
     assert counts["customers"].to_dict() == {"both": 1, "two_of": 1, "any": 2, "": 0}
-    assert counts.loc["both", "name"] == "Both"
+    assert counts.loc["both", "class_name"] == "Both" and counts.loc["", "class_name"] == "In no class"
 
 
 @pytest.mark.parametrize("conf, msg", [

@@ -39,7 +39,7 @@ ROSTER_COLUMNS = [
     "tag_classes", "unapproved_tags", "decision", "reason",
 ]
 #: roster column -> class kind whose names replace the codes (labels cls_<kind>_<code>)
-ROSTER_CODED = {"tier": "tier", "quadrant": "quadrant", "credit_sales": "credit_sales", "rfm_segment": "rfm_segment",
+ROSTER_CODED = {"active_12m": "bool", "tier": "tier", "quadrant": "quadrant", "credit_sales": "credit_sales", "rfm_segment": "rfm_segment",
                 "value_group": "value_group", "class_before": "class", "move": "move", "decision": "decision",
                 "reason": "reason"}
 

@@ -202,12 +202,13 @@ def tag_class_names(classes: pd.DataFrame, rules: TagRules, lang: str = "zh") ->
 
 
 def tag_class_counts(classes: pd.DataFrame, rules: TagRules, *, lang: str = "zh") -> pd.DataFrame:
-    """Customers per class (a customer in two classes counts in both), plus those in none."""
+    """Customers per class (a customer in two classes counts in both), plus those in none:
+    tag_class (key, "" for none), class_name (in ``lang``), customers, customer_share."""
     n = len(classes)
     member = classes["tag_classes"].fillna("").map(lambda s: set(s.split(";")) - {""})
-    rows = [{"tag_class": r["key"], "name": rules.class_name(r["key"], lang),
+    rows = [{"tag_class": r["key"], "class_name": rules.class_name(r["key"], lang),
              "customers": int(member.map(lambda m, k=r["key"]: k in m).sum())} for r in rules.classes]
-    rows.append({"tag_class": "", "name": label("cls_tag_class_none", lang),
+    rows.append({"tag_class": "", "class_name": label("cls_tag_class_none", lang),
                  "customers": int(member.map(len).eq(0).sum())})
     out = pd.DataFrame(rows)
     return out.assign(customer_share=out["customers"] / n if n else np.nan)
