@@ -345,8 +345,9 @@ def run_one(name: str, *, data_dir, out_dir, params: dict | None = None, quarter
 
     Used by the tests and by ``ccm run``-like callers that want the numbers back.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # the kernel runs in notebooks/, so relative paths would break
     out_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(data_dir).resolve()
     conf = dict(params or {})
     checked = resolve_params([name], {k: v for k, v in conf.items() if k not in RUNNER_PARAMS},
                              nb_dir=nb_dir, source="params")[name]
