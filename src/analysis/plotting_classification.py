@@ -62,7 +62,7 @@ def pareto_chart(abc: pd.DataFrame, value_col: str, *, lang: str, basis: str = "
             ax.fill_between(x, 0, np.where(m, v, np.nan), step="pre", color=ABC_COLORS[cls], label=lab)
     basis_txt = label(f"cls_basis_{basis}", lang)
     ax.set_xlabel(label("cls_customers_ranked", lang, basis=basis_txt))
-    ax.set_ylabel(basis_txt)
+    ax.set_ylabel(basis_txt[:1].upper() + basis_txt[1:])
     money_axis(ax)
     pct_axis(ax, "x")
     ax2 = ax.twinx()
