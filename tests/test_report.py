@@ -139,3 +139,12 @@ def test_data_error_stops_before_any_notebook(nb_dir, tmp_path):
     with pytest.raises(DataError, match="not valid dates"):
         build_report(bad, out=tmp_path / "r", nb_dir=nb_dir, progress=False, params_dir=None)
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_index_headlines_are_labelled_and_formatted():
+    from analysis.report import _headlines
+
+    shown = dict(_headlines({"sales": 1234567.8, "gross_margin_rate": 0.1477, "orders": 12000, "auc": 0.9004,
+                             "ledger_balanced": True, "quarter": "2025Q4", "tables": ["x"]}, "en"))
+    assert shown == {"Sales": "¥1,234,568", "Gross margin rate": "14.8%", "Orders": "12,000", "auc": "0.900",
+                     "ledger_balanced": "✓"}

@@ -213,30 +213,43 @@ def write_index(stage: Path, quarter: str, notebooks: list[str], summary: dict, 
 
     env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
                       autoescape=select_autoescape())
-    env.filters["num"] = _fmt_headline
     page = env.get_template("index.html.j2").render(
         quarter=quarter, notebooks=notebooks, summary=summary, data_dir=str(data_dir), lang=lang,
         timings=timings, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        headlines={nb: _headlines(summary.get(nb, {})) for nb in notebooks})
+        headlines={nb: _headlines(summary.get(nb, {}), lang) for nb in notebooks})
     path = stage / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
 
 
-def _headlines(values: dict, limit: int = 10) -> list[tuple[str, object]]:
+def _headlines(values: dict, lang: str, limit: int = 10) -> list[tuple[str, str]]:
+    """The first scalar numbers of a notebook's summary, labelled and formatted for the index page."""
+    from .labels import column_labels
+
     skip = {"quarter", "skipped_sections"}
-    return [(k, v) for k, v in values.items()
-            if k not in skip and isinstance(v, (int, float, str, bool)) and v is not None][:limit]
+    items = [(k, v) for k, v in values.items()
+             if k not in skip and isinstance(v, (int, float, str, bool)) and v is not None][:limit]
+    names = column_labels([k for k, _ in items], lang)
+    return [(name, _fmt_headline(k, v)) for name, (k, v) in zip(names, items)]
 
 
-def _fmt_headline(v):
-    if isinstance(v, bool) or isinstance(v, str):
+_MONEY_WORDS = ("sales", "margin", "value", "owed", "revenue", "investment", "profit", "receivable", "limit")
+
+
+def _fmt_headline(key: str, v) -> str:
+    from .plotting import fmt_cny, fmt_pct
+
+    if isinstance(v, bool):
+        return "✓" if v else "✗"
+    if isinstance(v, str):
         return v
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 10 else f"{v:,.0f}"
-    return v
+    if key.endswith(("_rate", "_share", "share")) or key in ("churn_rate",):
+        return fmt_pct(v)
+    if any(w in key for w in _MONEY_WORDS) and abs(v) >= 100:
+        return fmt_cny(v)
+    if isinstance(v, int) or float(v).is_integer():
+        return f"{v:,.0f}"
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:,.1f}"
 
 
 def _swap_into_place(stage: Path, final: Path) -> None:
