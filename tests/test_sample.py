@@ -19,7 +19,7 @@ from analysis.io import load_dataset
 from analysis.schema import INTERACTION_KINDS, TABLES
 
 END = pd.Timestamp("2025-12-31")
-TABLE_NAMES = ["transactions", "customers", "products", "inventory", "receivables", "interactions"]
+TABLE_NAMES = ["transactions", "customers", "products", "inventory", "receivables", "interactions", "targets"]
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +208,15 @@ def test_product_ids_and_categories(ds):
     assert set(ds.transactions["product_id"]) <= set(prod["product_id"])
     assert (prod["unit_cost"] < prod["unit_price"]).all()
     assert np.isclose(ds.transactions["amount"].round(2), ds.transactions["amount"]).all()
+
+
+def test_targets_are_last_years_quarter_plus_growth():
+    # 2025Q4 target of a category = its 2024Q4 sales x 1.08, rounded to 10,000 CNY
+    ds = load_dataset(SAMPLE_DIR)
+    tx, products, targets = ds["transactions"], ds["products"], ds["targets"]
+    cat = tx["product_id"].map(products.set_index("product_id")["category"])
+    in_q = (tx["date"] >= "2024-10-01") & (tx["date"] < "2025-01-01") & (cat == "处方药")
+    expected = round(tx.loc[in_q, "amount"].sum() * 1.08 / 10_000) * 10_000
+    got = targets.loc[(targets["quarter"] == "2025Q4") & (targets["category"] == "处方药"), "target"].item()
+    assert got == expected
+    assert targets["quarter"].min() == "2023Q1" and targets["quarter"].max() == "2025Q4"

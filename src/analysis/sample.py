@@ -165,7 +165,7 @@ def generate(seed: int = 2025, *, n_customers: int = 450, start="2022-01-01",
     -------
     dict of DataFrame
         ``transactions``, ``customers``, ``products``, ``inventory``,
-        ``receivables`` and ``interactions`` with the canonical columns of
+        ``receivables``, ``interactions`` and ``targets`` (per category and quarter) with the canonical columns of
         :mod:`analysis.schema`; dates as ``datetime64``, money rounded to cents.
     """
     if n_customers < 1:
@@ -185,7 +185,24 @@ def generate(seed: int = 2025, *, n_customers: int = 450, start="2022-01-01",
         "inventory": _inventory(r_inv, tx, products, months),
         "receivables": _receivables(r_rec, tx, prof, months, end),
         "interactions": _interactions(r_int, prof, months, end),
+        "targets": _targets(tx, products),
     }
+
+
+TARGET_GROWTH = 0.08  # the sales plan: last year's quarter per category plus 8%
+
+
+def _targets(tx: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Quarterly sales targets per category, set from the same quarter of the year before."""
+    cat = tx["product_id"].map(products.set_index("product_id")["category"])
+    q = tx["date"].dt.to_period("Q")
+    actual = tx.groupby([q.rename("q"), cat.rename("category")])["amount"].sum()
+    plan = (actual * (1 + TARGET_GROWTH) / 10_000).round() * 10_000
+    plan.index = plan.index.set_levels(plan.index.levels[0] + 4, level=0)
+    plan = plan[plan.index.get_level_values(0) <= q.max()]
+    out = plan.rename("target").reset_index()
+    return pd.DataFrame({"quarter": out["q"].astype(str), "category": out["category"],
+                         "target": out["target"].astype(float)})
 
 
 def write_sample(out_dir=None, seed: int = 2025, **kwargs) -> list[Path]:
