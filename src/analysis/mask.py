@@ -23,6 +23,9 @@ Kept as they are: dates, channel, region, industry, tags, categories, quantities
 Tags come from the firm's approved list and define the tag classes; a firm whose
 tags hold names must clean them first.
 
+This is masking for teaching, not anonymisation: the kept dates, regions and
+amounts can still point to a client for someone who knows the firm well.
+
 Pseudonyms are drawn by a seeded permutation (``seed``), so the numbering does
 not follow the original ids' order and the same seed gives the same copy.
 """
