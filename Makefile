@@ -9,7 +9,7 @@ LANG_  ?= zh
 JOBS   ?= 2
 EXTRAS ?= dev,spark
 
-.PHONY: help env report test lab sample bench clean
+.PHONY: help env report test lab sample workshop bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -36,6 +36,9 @@ lab: $(STAMP) ## open JupyterLab on the notebooks
 
 sample: $(STAMP) ## regenerate the bundled sample company into data/sample
 	$(BIN)/ccm sample --out data/sample
+
+workshop: $(STAMP) ## regenerate the workshop's student notebooks, answer key and glossary (after label changes)
+	$(BIN)/ccm workshop build
 
 clean: ## remove the environment and generated reports (keeps reports/README.md)
 	rm -rf $(VENV) reports/*/ reports/.*building* .pytest_cache

@@ -91,3 +91,20 @@ def test_excel_and_parquet_exports_give_a_report(tmp_path, fmt):
     summary = json.loads((tmp_path / "reports" / "2025Q4" / "summary.json").read_text())
     assert summary["00_data_overview"]["sales"] == pytest.approx(
         zh.loc[pd.to_datetime(zh["业务日期"]) >= "2025-10-01", "销售净额"].sum())
+
+
+def test_mask_command_writes_a_pseudonymised_copy(tmp_path, tiny_tx_dir):
+    res = ccm("mask", "--data-dir", tiny_tx_dir, "--out", tmp_path / "masked", "--scale", "0.5")
+    assert res.returncode == 0, res.stderr
+    orig = pd.read_csv(tiny_tx_dir / "transactions.csv")
+    masked = pd.read_csv(tmp_path / "masked" / "transactions.csv")
+    assert not set(orig["customer_id"]) & set(masked["customer_id"])
+    assert masked["amount"].sum() == pytest.approx(orig["amount"].sum() * 0.5, rel=1e-6)
+    again = ccm("mask", "--data-dir", tiny_tx_dir, "--out", tiny_tx_dir)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+
+
+def test_workshop_build_command(tmp_path):
+    res = ccm("workshop", "build", "--out", tmp_path / "student")
+    assert res.returncode == 0, res.stderr
+    assert len(list((tmp_path / "student").glob("*.ipynb"))) == 7

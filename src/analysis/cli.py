@@ -112,6 +112,43 @@ def params(notebook):
         click.echo(f"{name:22s} {spec['type']:6s} default {spec['default']:<12s} {spec['help']}")
 
 
+@cli.group()
+def workshop():
+    """Workshop kit: student notebooks, answer key and glossary."""
+
+
+@workshop.command("build")
+@click.option("--src", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="teacher notebooks; default notebooks/workshop")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="student notebooks; default <src>/student")
+def workshop_build(src, out):
+    """Generate the student notebooks, docs/workshop-answer-key.md and docs/glossary.md."""
+    from .workshop import WORKSHOP_DIR, build
+
+    paths = _guard(build, src or WORKSHOP_DIR, out_dir=out)
+    click.echo(f"wrote {len(paths)} files")
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="new folder for the masked copy")
+@click.option("--scale", type=float, default=None, help="multiply every amount by this factor")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True)
+@click.option("--mask-product-ids", is_flag=True, help="also replace product ids")
+@click.option("--key-file", type=click.Path(path_type=Path), default=None,
+              help="write original id -> pseudonym here (outside --out)")
+def mask(data_dir, out, scale, seed, lang, mask_product_ids, key_file):
+    """Write a masked copy of a data directory for teaching (names, ids, notes replaced)."""
+    from .mask import mask_directory
+
+    res = _guard(mask_directory, data_dir, out, seed=seed, scale=scale, lang=lang,
+                 mask_product_ids=mask_product_ids, key_file=key_file)
+    dropped = f"; dropped columns {res['dropped_columns']}" if res["dropped_columns"] else ""
+    click.echo(f"masked copy written to {out}: {res['customers']} customers pseudonymised{dropped}")
+
+
 def main(argv=None):
     return cli.main(args=argv, prog_name="ccm")
 
