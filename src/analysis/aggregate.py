@@ -215,7 +215,7 @@ def finish_sql_result(raw: pd.DataFrame, *, date_dtype="datetime64[ns]") -> pd.D
     """SQL result (days as integers) to the pandas reference's columns and dtypes."""
     out = {}
     ids = raw["customer_id"].reset_index(drop=True)
-    if not (pd.api.types.is_numeric_dtype(ids) or pd.api.types.is_bool_dtype(ids)):
+    if ids.dtype == object or len(ids) == 0 and not pd.api.types.is_numeric_dtype(ids):
         # the reference groups on the ids' numpy values, so pandas infers the key
         # dtype afresh ("str" for text, object when empty): do the same
         ids = pd.Series(pd.Index(ids.to_numpy(dtype=object)), copy=False)
@@ -252,7 +252,11 @@ def duckdb_connect(*, threads: int | None = None, memory_limit: str | None = DUC
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = int(threads)
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    # DuckDB's rewrite of COUNT(DISTINCT) next to plain aggregates materialises every
+    # line in a CTE (spilled under the memory limit); one hash aggregate is ~20% faster
+    con.execute("SET disabled_optimizers = 'distinct_aggregate_rewrite'")
+    return con
 
 
 def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
@@ -275,7 +279,7 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
             date_dtype = tx[kw["date_col"]].dtype if str(tx[kw["date_col"]].dtype).startswith(
                 "datetime64") else "datetime64[ns]"
         sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
-        raw = con.execute(sql).df()
+        raw = con.sql(sql).to_arrow_table().to_pandas()
     finally:
         if own:
             con.close()

@@ -26,7 +26,7 @@ per_customer AS (
         SUM(amount) AS monetary,
         SUM(gp) AS gross_profit,
         SUM(CASE WHEN amount < 0 THEN -amount ELSE 0.0 END) AS returns_amount,
-        SUM(CASE WHEN amount < 0 THEN 1 ELSE 0 END) AS n_returns
+        COUNT(CASE WHEN amount < 0 THEN 1 END) AS n_returns
     FROM (
         -- the lines as a subquery, not a CTE: DuckDB would materialise a CTE
         SELECT
