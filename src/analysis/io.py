@@ -223,6 +223,20 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, *, fmt: s
     return written
 
 
+def write_text(text: str, path: str | Path) -> Path:
+    """Write UTF-8 text with Unix line ends (HTML pages, generated notebooks and docs)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return path
+
+
+def read_notebook(path: str | Path):
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)
+
+
 def write_json(obj, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

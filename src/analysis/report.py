@@ -187,15 +187,11 @@ def execute(name: str, out_dir: Path, parameters: dict, *, nb_dir: Path = NOTEBO
 
 def to_html(executed: Path) -> Path:
     """HTML with code hidden (inputs and prompts excluded) next to the executed notebook."""
-    import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    nb = nbformat.read(str(executed), as_version=4)
-    body, _ = exporter.from_notebook_node(nb)
-    target = Path(executed).with_suffix(".html")
-    target.write_text(body, encoding="utf-8")
-    return target
+    body, _ = exporter.from_notebook_node(aio.read_notebook(executed))
+    return aio.write_text(body, Path(executed).with_suffix(".html"))
 
 
 def collect_summary(stage: Path, notebooks: list[str]) -> dict:
@@ -217,9 +213,7 @@ def write_index(stage: Path, quarter: str, notebooks: list[str], summary: dict, 
         quarter=quarter, notebooks=notebooks, summary=summary, data_dir=str(data_dir), lang=lang,
         timings=timings, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         headlines={nb: _headlines(summary.get(nb, {}), lang) for nb in notebooks})
-    path = stage / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return aio.write_text(page, stage / "index.html")
 
 
 def _headlines(values: dict, lang: str, limit: int = 10) -> list[tuple[str, str]]:

@@ -566,16 +566,15 @@ def student_notebook(nb, *, name: str = ""):
 
 
 def _read_nb(path: Path):
-    import nbformat
+    from .io import read_notebook
 
-    return nbformat.read(str(path), as_version=4)
+    return read_notebook(path)
 
 
 def _write_text(text: str, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
-    return path
+    from .io import write_text
+
+    return write_text(text, path)
 
 
 def build_student(src_dir: str | Path = WORKSHOP_DIR, out_dir: str | Path | None = None) -> list[Path]:
