@@ -148,3 +148,15 @@ def test_index_headlines_are_labelled_and_formatted():
                              "ledger_balanced": True, "quarter": "2025Q4", "tables": ["x"]}, "en"))
     assert shown == {"Sales": "¥1,234,568", "Gross margin rate": "14.8%", "Orders": "12,000", "auc": "0.900",
                      "ledger_balanced": "✓"}
+
+
+@pytest.mark.notebook
+def test_run_one_notebook_keeps_the_other_pages(nb_dir, tiny_tx_dir, tmp_path):
+    out = tmp_path / "r"
+    build_report(tiny_tx_dir, out=out, nb_dir=nb_dir, notebooks=["00_first"], progress=False, params_dir=None)
+    final = build_report(tiny_tx_dir, out=out, nb_dir=nb_dir, notebooks=["01_second"], merge=True,
+                         overrides={"top_n": "3"}, progress=False, params_dir=None)
+    summary = json.loads((final / "summary.json").read_text())
+    assert set(summary) == {"00_first", "01_second"} and summary["01_second"]["top_n"] == 3
+    index = (final / "index.html").read_text()
+    assert 'href="00_first.html"' in index and 'href="01_second.html"' in index
