@@ -168,6 +168,29 @@ def test_auto_engine_agrees_on_a_larger_frame():
                                   ref[["monetary", "returns_amount"]], rtol=1e-12)
 
 
+def test_duckdb_retries_with_more_memory_when_a_query_does_not_fit(monkeypatch):
+    import analysis.aggregate as agg
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    tx = pd.DataFrame({
+        "customer_id": pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, n)], dtype="str"),
+        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 730, n), unit="D"),
+        "amount": rng.integers(-5, 100, n).astype("float64"),
+    })
+    used, connect = [], agg.duckdb_connect
+
+    def spy(**kw):
+        used.append(kw.get("memory_limit"))
+        return connect(**kw)
+
+    monkeypatch.setattr(agg, "duckdb_connect", spy)
+    monkeypatch.setattr(agg, "DUCKDB_MEMORY_LIMIT", "1MB")  # too small for anything
+    got = customer_summary(tx, engine="duckdb", abc=(0.75, 0.95))
+    assert used == ["1MB", "2GB"]
+    pd.testing.assert_frame_equal(got, customer_summary(tx, engine="pandas", abc=(0.75, 0.95)))
+
+
 def test_sql_is_one_definition():
     text = load_sql("customer_summary")
     assert "COUNT(DISTINCT CASE WHEN amount > 0 THEN day END)" in text

@@ -34,8 +34,10 @@ SUMMARY_COLUMNS = [
 ENGINES = ("auto", "pandas", "duckdb", "spark")
 #: frames at least this long go to DuckDB under ``engine="auto"``
 AUTO_MIN_ROWS = 50_000
-#: DuckDB's buffer limit for the fast path; past it DuckDB spills to a temp folder
+#: DuckDB's buffer limit for the fast path; past it DuckDB spills to a temp folder.
+#: Inputs over LARGE_ROWS lines, or a query that does not fit, get 2 GB, then half the RAM.
 DUCKDB_MEMORY_LIMIT = "512MB"
+LARGE_ROWS = 20_000_000
 #: a cumulative share within this of a cut-off counts as reaching it (as in classification)
 ABC_EPS = 1e-12
 SQL_DIR = Path(__file__).with_name("sql")
@@ -205,7 +207,7 @@ def summary_sql(dialect: str, source: str, *, columns, as_of=None, start=None,
     return f"SELECT * FROM ({sql}) AS summary ORDER BY customer_id"
 
 
-# columns of customer_summary.sql (days as integers); _finish turns them into SUMMARY_COLUMNS
+# columns of customer_summary.sql (days as integers); finish_sql_result makes SUMMARY_COLUMNS
 _RAW_COLUMNS = ["customer_id", "first_day", "last_day", "recency_days", "tenure_days",
                 "frequency", "n_lines", "monetary", "gross_profit", "returns_amount",
                 "n_returns", "avg_interval_days"]
@@ -259,30 +261,68 @@ def duckdb_connect(*, threads: int | None = None, memory_limit: str | None = DUC
     return con
 
 
+def _memory_ladder(n_rows: int) -> list[str]:
+    """DuckDB memory limits to try in turn: bounded first, more only when needed.
+
+    Past the limit DuckDB spills to disk, but its hash aggregate still needs room
+    that grows with the number of customers (5M customers do not fit in 1 GB).
+    """
+    try:
+        half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 // 2**20
+        top = f"{max(2048, half)}MB"
+    except (ValueError, OSError, AttributeError):
+        top = "8GB"
+    ladder = [DUCKDB_MEMORY_LIMIT, "2GB", top]
+    return ladder[1:] if n_rows > LARGE_ROWS else ladder
+
+
 def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
+    import duckdb
     import pyarrow as pa
 
-    own = con is None
-    con = duckdb_connect() if own else con
-    try:
-        if isinstance(tx, (str, os.PathLike)):
-            pattern = parquet_files(tx).replace("'", "''")
-            source = f"read_parquet('{pattern}')"
-            columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-            date_dtype = "datetime64[ns]"
+    if isinstance(tx, (str, os.PathLike)):
+        pattern = parquet_files(tx).replace("'", "''")
+        source = f"read_parquet('{pattern}')"
+        data, date_dtype = None, "datetime64[ns]"
+    else:
+        _check_columns(tx, kw)
+        needed = [c for c in (kw["id_col"], kw["date_col"], kw["amount_col"], kw["cost_col"])
+                  if c in tx.columns]
+        data, source = pa.Table.from_pandas(tx[needed], preserve_index=False), "ccm_tx"
+        date_dtype = tx[kw["date_col"]].dtype if str(tx[kw["date_col"]].dtype).startswith(
+            "datetime64") else "datetime64[ns]"
+
+    def run(con):
+        if data is not None:
+            con.register("ccm_tx", data)
+            columns, n_rows = data.column_names, data.num_rows
         else:
-            needed = [c for c in (kw["id_col"], kw["date_col"], kw["amount_col"], kw["cost_col"])
-                      if c in tx.columns]
-            _check_columns(tx, kw)
-            con.register("ccm_tx", pa.Table.from_pandas(tx[needed], preserve_index=False))
-            source, columns = "ccm_tx", needed
-            date_dtype = tx[kw["date_col"]].dtype if str(tx[kw["date_col"]].dtype).startswith(
-                "datetime64") else "datetime64[ns]"
+            columns = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+            n_rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]  # from metadata
+        return columns, n_rows
+
+    if con is not None:
+        columns, _ = run(con)
         sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
         raw = con.sql(sql).to_arrow_table().to_pandas()
-    finally:
-        if own:
-            con.close()
+    else:
+        limits, raw = None, None
+        while raw is None:
+            con = duckdb_connect(memory_limit=limits[0] if limits else DUCKDB_MEMORY_LIMIT)
+            try:
+                columns, n_rows = run(con)
+                if limits is None:
+                    limits = _memory_ladder(n_rows)
+                    if limits[0] != DUCKDB_MEMORY_LIMIT:
+                        continue  # a large input: start at its first step
+                sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
+                raw = con.sql(sql).to_arrow_table().to_pandas()
+            except duckdb.OutOfMemoryException:
+                if len(limits) == 1:
+                    raise
+                limits = limits[1:]
+            finally:
+                con.close()
     return finish_sql_result(raw, date_dtype=date_dtype)
 
 
