@@ -181,13 +181,13 @@ def test_duckdb_retries_with_more_memory_when_a_query_does_not_fit(monkeypatch):
     used, connect = [], agg.duckdb_connect
 
     def spy(**kw):
-        used.append(kw.get("memory_limit"))
+        used.append((kw.get("memory_limit"), kw.get("one_pass")))
         return connect(**kw)
 
     monkeypatch.setattr(agg, "duckdb_connect", spy)
     monkeypatch.setattr(agg, "DUCKDB_MEMORY_LIMIT", "1MB")  # too small for anything
     got = customer_summary(tx, engine="duckdb", abc=(0.75, 0.95))
-    assert used == ["1MB", "2GB"]
+    assert used == [("1MB", True), ("2GB", False)]
     pd.testing.assert_frame_equal(got, customer_summary(tx, engine="pandas", abc=(0.75, 0.95)))
 
 
