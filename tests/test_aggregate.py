@@ -149,6 +149,16 @@ def test_duckdb_reads_parquet_without_pandas(tx, tmp_path):
     for src in (path, tmp_path, str(tmp_path / "*.parquet")):
         got = customer_summary(src, as_of="2025-04-01", abc=(0.75, 0.95))  # auto -> DuckDB
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
+        small = customer_summary(src, as_of="2025-04-01", abc=(0.75, 0.95), engine="pandas")
+        pd.testing.assert_frame_equal(small, ref, check_exact=True)
+
+
+def test_duckdb_takes_ids_as_loaded_by_io(tx):
+    # analysis.io gives ids the nullable "string" dtype
+    t = tx.assign(customer_id=tx["customer_id"].astype("string"))
+    pd.testing.assert_frame_equal(customer_summary(t, engine="duckdb", abc=(0.75, 0.95)),
+                                  customer_summary(t, engine="pandas", abc=(0.75, 0.95)),
+                                  check_exact=True)
 
 
 def test_auto_engine_agrees_on_a_larger_frame():

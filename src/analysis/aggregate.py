@@ -111,8 +111,8 @@ def customer_summary(tx, *, as_of=None, start=None, date_col: str = "date",
         return customer_summary_spark(tx, abc=abc, **kw)
     if engine == "duckdb":
         return _summary_duckdb(tx, abc=abc, **kw)
-    if is_path:
-        tx = pd.read_parquet(parquet_files(tx))
+    if is_path:  # the reference on a path: small data only, it loads every line
+        tx = _read_parquet_lines(tx)
     out = _summary_pandas(tx, **kw)
     return out if abc is None else _abc_pandas(out, *abc)
 
@@ -142,6 +142,18 @@ def parquet_files(path) -> str:
     if not any(ch in str(path) for ch in "*?[") and not p.exists():
         raise FileNotFoundError(f"no Parquet file or folder at {path}")
     return str(path)
+
+
+def _read_parquet_lines(path) -> pd.DataFrame:
+    import glob
+
+    p = Path(path)
+    if p.exists():
+        return pd.read_parquet(p)
+    files = sorted(glob.glob(parquet_files(path), recursive=True))
+    if not files:
+        raise FileNotFoundError(f"no Parquet file matches {path}")
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 
 # ---------------------------------------------------------------- shared SQL
