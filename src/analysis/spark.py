@@ -31,7 +31,16 @@ def local_session(master: str = "local[1]", *, shuffle_partitions: int = 2,
     ``getOrCreate`` returns an already running session unchanged apart from the
     SQL settings set here.
     """
-    from pyspark.sql import SparkSession
+    import warnings
+
+    with warnings.catch_warnings():
+        # we hand data over through Arrow, not pyspark's pandas converter
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        from pyspark.sql import SparkSession
+        try:  # imported lazily by pyspark later, warning again: import it here, once
+            from pyspark.testing import utils  # noqa: F401
+        except ImportError:
+            pass
 
     # a local session talks to itself only: bind the driver to the loopback address
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -60,6 +69,9 @@ def customer_summary_spark(tx, *, as_of=None, start=None, date_col: str = "date"
     ----------
     tx : pandas DataFrame, Spark DataFrame, str or Path
         Transaction lines, or a Parquet path (file, folder or glob) read by Spark.
+        Spark reads Parquet timestamps in milli- or microseconds, not nanoseconds
+        (write them with ``coerce_timestamps="us"``).  Days are taken in the
+        session time zone (UTC in :func:`local_session`).
     as_of, start, date_col, id_col, amount_col, cost_col, abc
         As in :func:`analysis.aggregate.customer_summary`.
     spark : SparkSession, optional
