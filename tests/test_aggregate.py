@@ -161,7 +161,13 @@ def test_duckdb_takes_ids_as_loaded_by_io(tx):
                                   check_exact=True)
 
 
-def test_auto_engine_agrees_on_a_larger_frame():
+def test_auto_engine_agrees_on_a_larger_frame(monkeypatch):
+    import analysis.aggregate as agg
+
+    calls = []
+    duck = agg._summary_duckdb
+    monkeypatch.setattr(agg, "_summary_duckdb", lambda *a, **k: calls.append(1) or duck(*a, **k))
+    monkeypatch.setattr(agg, "AUTO_MIN_ROWS", 50_000)  # keep the test data small
     rng = np.random.default_rng(3)
     n = 60_000  # above AUTO_MIN_ROWS: DuckDB
     tx = pd.DataFrame({
@@ -171,6 +177,9 @@ def test_auto_engine_agrees_on_a_larger_frame():
     })
     ref = customer_summary(tx, engine="pandas", abc=(0.75, 0.95))
     fast = customer_summary(tx, abc=(0.75, 0.95))
+    assert calls == [1]
+    customer_summary(tx.iloc[:1000])  # below AUTO_MIN_ROWS: pandas
+    assert calls == [1]
     pd.testing.assert_frame_equal(fast.drop(columns=["monetary", "returns_amount"]),
                                   ref.drop(columns=["monetary", "returns_amount"]), check_exact=True)
     # sums of cents in another order: equal to the last bits
