@@ -37,6 +37,9 @@ lab: $(STAMP) ## open JupyterLab on the notebooks
 sample: $(STAMP) ## regenerate the bundled sample company into data/sample
 	$(BIN)/ccm sample --out data/sample
 
+bench: $(STAMP) ## time the customer summary vs DuckDB SQL, lifetimes, pymc-marketing at 1M and 10M lines (docs/benchmark.md)
+	nice -n 10 $(BIN)/python bench/run.py --rows 1000000 10000000 --repeat 3
+
 workshop: $(STAMP) ## regenerate the workshop's student notebooks, answer key and glossary (after label changes)
 	$(BIN)/ccm workshop build
 
