@@ -6,7 +6,6 @@ tests read the committed files in data/sample, so they fail if the data drift.
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -58,10 +57,8 @@ def test_same_seed_same_tables_other_seed_other_tables():
     assert not a["transactions"].equals(c["transactions"])
 
 
-def test_small_company_is_fast_complete_and_canonical():
-    t0 = time.perf_counter()
+def test_small_company_is_complete_and_canonical():
     tables = sample.generate(3, n_customers=40)
-    assert time.perf_counter() - t0 < 2.0
     assert list(tables) == TABLE_NAMES
     for name, df in tables.items():
         assert len(df) > 0, name
