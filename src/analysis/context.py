@@ -44,7 +44,7 @@ class ReportContext:
         else:
             return True
         self.skipped.append({"section": section, "needs": need})
-        _show_note(self.t("section_skipped", needs=need))
+        _show_note(self.t("section_skipped", section=section, needs=need))
         return False
 
     def save_table(self, df: pd.DataFrame, name: str) -> list[Path]:

@@ -1,0 +1,31 @@
+"""The notebook context: loading, quarter, skip notes and recorded numbers."""
+import json
+
+import pytest
+
+from analysis.context import setup
+
+
+def test_setup_resolves_the_latest_quarter_and_records(tiny_tx_dir, tmp_path):
+    ctx = setup("99_test", data_dir=str(tiny_tx_dir), lang="en", output_dir=str(tmp_path))
+    assert str(ctx.quarter) == "2025Q4" and ctx.t("sales") == "Sales"
+    assert ctx.needs("1 overview", column="amount") is True
+    assert ctx.needs("6 credit grades", table="receivables") is False
+    assert ctx.needs("4 by channel", column="channel", column_table="customers") is False
+    path = ctx.record({"n": 3})
+    saved = json.loads(path.read_text())
+    assert saved["n"] == 3 and saved["quarter"] == "2025Q4"
+    assert saved["skipped_sections"] == [
+        {"section": "6 credit grades", "needs": "table 'receivables'"},
+        {"section": "4 by channel", "needs": "column 'channel' in customers"}]
+
+
+def test_skip_note_names_the_section(tiny_tx_dir, tmp_path, capsys):
+    ctx = setup("99_test", data_dir=str(tiny_tx_dir), lang="zh", output_dir=str(tmp_path))
+    assert ctx.t("section_skipped", section="8 服务", needs="table 'interactions'") == \
+        "已跳过（8 服务）：需要table 'interactions'。"
+
+
+def test_unknown_language_is_refused(tiny_tx_dir):
+    with pytest.raises(ValueError, match="expected one of zh, en"):
+        setup("99_test", data_dir=str(tiny_tx_dir), lang="fr")
