@@ -174,8 +174,10 @@ def execute(name: str, out_dir: Path, parameters: dict, *, nb_dir: Path = NOTEBO
     t0 = time.perf_counter()
     target = Path(out_dir) / f"{name}.ipynb"
     try:
+        # the kernel listens on loopback only; its "TCP without encryption" warning is noise here
         papermill.execute_notebook(str(notebook_path(name, nb_dir)), str(target), parameters=parameters,
-                                   cwd=str(nb_dir), progress_bar=False, kernel_name="python3")
+                                   cwd=str(nb_dir), progress_bar=False, kernel_name="python3",
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
         return NotebookResult(name, time.perf_counter() - t0)
     except PapermillExecutionError as exc:
         last = (exc.evalue or "").strip().splitlines()
