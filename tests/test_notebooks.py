@@ -45,3 +45,12 @@ def test_sets_up_and_records(name):
     for cell in cells:
         defs = [n for n in ast.walk(ast.parse(cell)) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
         assert not defs, f"{name}: functions and classes belong in src/analysis, not in a notebook cell"
+
+
+@pytest.mark.parametrize("name", REPORT)
+def test_code_cells_stay_short(name):
+    # STYLE: a cell over ~10 lines belongs in src/analysis (the parameters cell is the exception)
+    nb = nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4)
+    long = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and "parameters" not in c.metadata.get("tags", []) and len(c.source.splitlines()) > 10]
+    assert not long, f"{name}: cells {long} are longer than 10 lines"
