@@ -145,9 +145,10 @@ def test_index_headlines_are_labelled_and_formatted():
     from analysis.report import _headlines
 
     shown = dict(_headlines({"sales": 1234567.8, "gross_margin_rate": 0.1477, "orders": 12000, "auc": 0.9004,
-                             "ledger_balanced": True, "quarter": "2025Q4", "tables": ["x"]}, "en"))
+                             "ledger_balanced": True, "sales_change_vs_previous": 0.2925, "quarter": "2025Q4",
+                             "tables": ["x"]}, "en"))
     assert shown == {"Sales": "¥1,234,568", "Gross margin rate": "14.8%", "Orders": "12,000", "auc": "0.900",
-                     "ledger_balanced": "✓"}
+                     "ledger_balanced": "✓", "sales_change_vs_previous": "+29.2%"}
 
 
 @pytest.mark.notebook

@@ -37,3 +37,21 @@ def test_overview_page_shows_no_code_and_a_chinese_chart(sample_report):
         executed = nbformat.read(str(sample_report / f"{nb}.ipynb"), as_version=4)
         text = json.dumps([c.get("outputs", []) for c in executed.cells], ensure_ascii=False)
         assert "missing from font" not in text, f"{nb}: a glyph is missing from the CJK font"
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("sample_report")
+def test_pages_carry_the_cjk_font_for_every_character_they_use(sample_report):
+    # Chinese in the HTML text (not only in chart images) must render from the project's font
+    import html
+
+    from fontTools.ttLib import TTFont
+
+    from analysis.report import FONT_FILE
+
+    cmap = TTFont(str(sample_report / FONT_FILE)).getBestCmap()
+    for page in sample_report.glob("*.html"):
+        text = html.unescape(page.read_text())
+        assert 'id="ccm-cjk-font"' in text and "unicode-range" in text, page.name
+        cjk = {ch for ch in text if 0x2E80 <= ord(ch) <= 0x9FFF or 0xFF00 <= ord(ch) <= 0xFFEF}
+        assert cjk and not {ch for ch in cjk if ord(ch) not in cmap}, page.name

@@ -231,6 +231,17 @@ def write_text(text: str, path: str | Path) -> Path:
     return path
 
 
+def write_bytes(data: bytes, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def read_text(path: str | Path) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
 def read_notebook(path: str | Path):
     import nbformat
 

@@ -18,16 +18,44 @@ from matplotlib import font_manager
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
 
-@lru_cache(maxsize=1)
-def cjk_font_name() -> str:
-    """Register the bundled CJK font with matplotlib and return its family name."""
+def cjk_font_path() -> Path:
+    """The CJK font file installed with the project (Noto Sans CJK SC from mplfonts)."""
     import mplfonts
 
     path = Path(mplfonts.__file__).with_name("fonts") / CJK_FONT_FILE
     if not path.exists():
         raise RuntimeError(f"CJK font missing: {path}. Reinstall the project (make report).")
+    return path
+
+
+@lru_cache(maxsize=1)
+def cjk_font_name() -> str:
+    """Register the bundled CJK font with matplotlib and return its family name."""
+    path = cjk_font_path()
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def cjk_font_subset(text: str) -> bytes:
+    """The bundled CJK font cut down to the characters of ``text`` (an OpenType file's bytes).
+
+    Report pages embed it so that Chinese text renders as glyphs in any browser,
+    including on machines without a Chinese system font.
+    """
+    import io as _io
+
+    from fontTools import subset
+
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    font = subset.load_font(str(cjk_font_path()), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    buf = _io.BytesIO()
+    subset.save_font(font, buf, options)
+    return buf.getvalue()
 
 
 def use_style(lang: str = "zh") -> None:

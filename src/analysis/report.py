@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import html as _html
 import multiprocessing as mp
 import os
 import shutil
@@ -196,6 +197,40 @@ def to_html(executed: Path) -> Path:
     return aio.write_text(body, Path(executed).with_suffix(".html"))
 
 
+FONT_FILE = "assets/cjk-font.otf"
+FONT_FAMILY = "CCM CJK"
+# The font comes first but only for CJK code points (unicode-range), so Latin text keeps the
+# reader's fonts; listed after system fonts, Chromium on Linux drew boxes for some characters.
+_CJK_RANGE = "U+2E80-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF"
+_FONT_CSS = f"""<style id="ccm-cjk-font">
+@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{FONT_FILE}") format("opentype"); unicode-range: {_CJK_RANGE}; }}
+:root {{ --jp-content-font-family: "{FONT_FAMILY}", system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+         --jp-ui-font-family: "{FONT_FAMILY}", system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+         --jp-code-font-family: "{FONT_FAMILY}", Menlo, Consolas, "DejaVu Sans Mono", monospace; }}
+body, p, li, td, th, h1, h2, h3, h4, caption {{ font-family: var(--jp-content-font-family); }}
+pre, code {{ font-family: var(--jp-code-font-family); }}
+</style>
+"""
+
+
+def embed_cjk_font(stage: Path) -> Path:
+    """Give every page of a report the project's CJK font, cut to the characters the pages use.
+
+    Chinese text then renders as glyphs in any browser, whatever fonts the reader's
+    machine has (charts are images and carry their glyphs already).
+    """
+    from .plotting import cjk_font_subset
+
+    pages = sorted(Path(stage).glob("*.html"))
+    texts = {p: aio.read_text(p) for p in pages}
+    chars = sorted({ch for text in texts.values() for ch in _html.unescape(text) if ord(ch) > 0x7F})
+    font = aio.write_bytes(cjk_font_subset("".join(chars)), Path(stage) / FONT_FILE)
+    for page, text in texts.items():
+        if 'id="ccm-cjk-font"' not in text:
+            aio.write_text(text.replace("</head>", _FONT_CSS + "</head>", 1), page)
+    return font
+
+
 def collect_summary(stage: Path, notebooks: list[str]) -> dict:
     summary = {}
     for nb in notebooks:
@@ -239,7 +274,9 @@ def _fmt_headline(key: str, v) -> str:
         return "✓" if v else "✗"
     if isinstance(v, str):
         return v
-    if key.endswith(("_rate", "_share", "share")) or key in ("churn_rate",):
+    if "change" in key:
+        return f"{v * 100:+.1f}%"
+    if key.endswith(("_rate", "_share", "share")):
         return fmt_pct(v)
     if any(w in key for w in _MONEY_WORDS) and abs(v) >= 100:
         return fmt_cny(v)
@@ -341,6 +378,7 @@ def build_report(data_dir: str | Path, *, quarter: str = "", out: str | Path = "
     report_lang = params[notebooks[0]].get("lang") or "zh"
     write_index(stage, q, pages, summary, data_dir=data_dir, lang=report_lang,
                 timings={r.name: r.seconds for r in results})
+    embed_cjk_font(stage)
     _swap_into_place(stage, final)
     stale = out / f"{q}.failed"
     if stale.exists():
