@@ -119,6 +119,7 @@ def test_html_hides_code(nb_dir, tiny_tx_dir, tmp_path):
     assert "ctx.record" not in html and "from analysis.context import setup" not in html
     index = (final / "index.html").read_text()
     assert 'href="00_first.html"' in index and "01_second" not in index
+    assert ">00_first</a>" in index  # the page title: the notebook's first heading
 
 
 def test_to_html_of_an_executed_notebook(tmp_path):

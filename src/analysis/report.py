@@ -249,8 +249,20 @@ def write_index(stage: Path, quarter: str, notebooks: list[str], summary: dict, 
     page = env.get_template("index.html.j2").render(
         quarter=quarter, notebooks=notebooks, summary=summary, data_dir=str(data_dir), lang=lang,
         timings=timings, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        headlines={nb: _headlines(summary.get(nb, {}), lang) for nb in notebooks})
+        headlines={nb: _headlines(summary.get(nb, {}), lang) for nb in notebooks},
+        titles={nb: page_title(stage / f"{nb}.ipynb", nb) for nb in notebooks})
     return aio.write_text(page, stage / "index.html")
+
+
+def page_title(executed: Path, default: str) -> str:
+    """A page's title: the first heading of its notebook (e.g. '00 数据概览 · Data overview')."""
+    if not Path(executed).exists():
+        return default
+    for cell in aio.read_notebook(executed).cells:
+        if cell.cell_type == "markdown":
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            return first.lstrip("#").strip() or default
+    return default
 
 
 def _headlines(values: dict, lang: str, limit: int = 10) -> list[tuple[str, str]]:
