@@ -98,8 +98,9 @@ def resolve_params(notebooks: list[str], conf: dict | None = None, overrides: di
     wrong type raises ReportError (papermill itself would only warn).
     """
     conf = dict(conf or {})
-    declared = {nb: notebook_parameters(nb, nb_dir) for nb in notebooks}
-    all_names = {nb for nb in discover_notebooks(nb_dir)}
+    all_names = set(discover_notebooks(nb_dir))
+    # every notebook is inspected once: the unknown-key check looks beyond this run's notebooks
+    declared = {nb: notebook_parameters(nb, nb_dir) for nb in sorted(all_names | set(notebooks))}
     result: dict[str, dict] = {nb: {} for nb in notebooks}
     errors = []
 
@@ -119,7 +120,7 @@ def resolve_params(notebooks: list[str], conf: dict | None = None, overrides: di
     sections = {k: conf.pop(k) for k in list(conf) if k in all_names}
     for key, value in conf.items():
         users = [nb for nb in notebooks if key in declared[nb]]
-        if not users and not any(key in notebook_parameters(nb, nb_dir) for nb in all_names):
+        if not users and not any(key in declared[nb] for nb in all_names):
             errors.append(f"{source}: unknown key '{key}' (no notebook declares it; notebook "
                           f"sections must be named after a notebook: {', '.join(sorted(all_names))})")
         for nb in users:

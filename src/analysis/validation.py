@@ -86,6 +86,13 @@ def _clean_ids(raw: pd.Series) -> pd.Series:
     return raw.map(one).astype("string")
 
 
+# column type -> (parser returning (values, bad raw values), what is wrong, what was expected)
+_PARSERS = {
+    NUMBER: (parse_numbers, "are not numbers", "Expected a number such as 1234.5 (negative for returns)."),
+    DATE: (parse_dates, "are not valid dates", "Expected a calendar date such as 2025-03-31."),
+}
+
+
 def validate_table(df: pd.DataFrame, spec: TableSpec | str, *, file=None) -> pd.DataFrame:
     """Check one table against its spec and return a typed copy.
 
@@ -109,18 +116,12 @@ def validate_table(df: pd.DataFrame, spec: TableSpec | str, *, file=None) -> pd.
     for col in df.columns:
         kind = spec.columns.get(col)
         raw = df[col]
-        if kind == NUMBER:
-            values, bad = parse_numbers(raw)
+        if kind in _PARSERS:
+            parse, problem, expected = _PARSERS[kind]
+            values, bad = parse(raw)
             if len(bad):
-                raise DataError(f"{len(bad)} value(s) are not numbers: {_show(bad)}. Expected a number "
-                                f"such as 1234.5 (negative for returns).", file=file, column=col,
-                                rows=_lines(bad.index))
-        elif kind == DATE:
-            values, bad = parse_dates(raw)
-            if len(bad):
-                raise DataError(f"{len(bad)} value(s) are not valid dates: {_show(bad)}. Expected a "
-                                f"calendar date such as 2025-03-31.", file=file, column=col,
-                                rows=_lines(bad.index))
+                raise DataError(f"{len(bad)} value(s) {problem}: {_show(bad)}. {expected}", file=file,
+                                column=col, rows=_lines(bad.index))
         elif kind == ID:
             values = _clean_ids(raw)
         elif kind is not None:
