@@ -2,46 +2,79 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
 DATA   ?= data/sample
 QUARTER ?=
 LANG_  ?= zh
 JOBS   ?= 2
-EXTRAS ?= dev,spark
+PIP    := $(BIN)/python -m pip install --quiet --no-compile
+# One stamp per lock file: `make report` installs the runtime only, `make test` adds the test tools and
+# Spark, `make lab` adds JupyterLab.  The lock files pin the tested versions (regenerate: make lock).
+REPORT_STAMP := $(VENV)/.report-stamp
+TEST_STAMP   := $(VENV)/.test-stamp
+LAB_STAMP    := $(VENV)/.lab-stamp
 
-.PHONY: help env report test lab sample workshop bench clean
+.PHONY: help env report test check lint format lab sample workshop bench lock size clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(PYTHON) -m venv $(VENV)
+
+$(REPORT_STAMP): requirements/report.txt pyproject.toml | $(BIN)/python
+	$(PIP) -r requirements/report.txt
+	$(PIP) --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name ccm --display-name "Python (ccm)" >/dev/null
-	@touch $(STAMP)
+	@touch $@
 
-env: $(STAMP) ## create .venv and install the project (done by report/test/lab too)
+$(TEST_STAMP): requirements/test.txt $(REPORT_STAMP)
+	$(PIP) -r requirements/test.txt
+	@touch $@
 
-report: $(STAMP) ## build the environment and regenerate the default quarter's report from data/sample
+$(LAB_STAMP): requirements/lab.txt $(REPORT_STAMP)
+	$(PIP) -r requirements/lab.txt
+	@touch $@
+
+env: $(REPORT_STAMP) ## create .venv with the runtime packages (done by report/test/lab too)
+
+report: $(REPORT_STAMP) ## build the environment and regenerate the default quarter's report from data/sample
 	$(BIN)/ccm report --data-dir $(DATA) $(if $(QUARTER),--quarter $(QUARTER)) --jobs $(JOBS)
 
-test: $(STAMP) ## run the whole test suite (notebooks executed through papermill)
+test: $(TEST_STAMP) ## lint, then the whole test suite (notebooks through papermill, Spark): what CI runs
+	$(BIN)/ruff check src tests notebooks bench
+	$(BIN)/ruff format --check src tests notebooks bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-lab: $(STAMP) ## open JupyterLab on the notebooks
+check: $(TEST_STAMP) ## the quick loop: lint and unit tests (no notebooks, no Spark, nothing slow), under a minute
+	$(BIN)/ruff check src tests notebooks bench
+	$(BIN)/python -m pytest -n 2 -q -m "not notebook and not slow and not spark"
+
+format: $(TEST_STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests notebooks bench
+	$(BIN)/ruff format src tests notebooks bench
+
+lab: $(LAB_STAMP) ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir notebooks
 
-sample: $(STAMP) ## regenerate the bundled sample company into data/sample
+sample: $(REPORT_STAMP) ## regenerate the bundled sample company into data/sample
 	$(BIN)/ccm sample --out data/sample
 
-bench: $(STAMP) ## time the customer summary vs DuckDB SQL, lifetimes, pymc-marketing at 1M and 10M lines (docs/benchmark.md)
+bench: $(TEST_STAMP) ## time the customer summary vs DuckDB SQL, lifetimes, pymc-marketing at 1M and 10M lines (docs/benchmark.md)
 	nice -n 10 $(BIN)/python bench/run.py --rows 1000000 10000000 --repeat 3
 
-workshop: $(STAMP) ## regenerate the workshop's student notebooks, answer key and glossary (after label changes)
+workshop: $(REPORT_STAMP) ## regenerate the workshop's student notebooks, answer key and glossary (after label changes)
 	$(BIN)/ccm workshop build
+
+lock: $(REPORT_STAMP) ## re-resolve requirements/*.txt from pyproject.toml's ranges (then run make test)
+	$(PIP) uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header -q -o requirements/report.txt
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header -q --extra dev --extra spark -o requirements/test.txt
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header -q --extra lab -o requirements/lab.txt
+
+size: ## disk size of the environment
+	@du -sh $(VENV)
 
 clean: ## remove the environment and generated reports (keeps reports/README.md)
 	rm -rf $(VENV) reports/*/ reports/.*building* .pytest_cache

@@ -1,7 +1,8 @@
 """Chart style, the CJK font, number formats, and shared chart helpers.
 
-The Chinese font is Noto Sans CJK SC shipped by the ``mplfonts`` package, which
-pip installs with the project, so Chinese renders as glyphs on any machine.
+The Chinese font is Noto Sans CJK SC (SIL Open Font License) from the PyPI package
+``noto-cjk-sans-otc``, installed with the project (see :mod:`analysis.fonts`), so Chinese
+renders as glyphs on any machine.
 Chart helpers take ``ax=None`` and return the Axes.
 """
 from __future__ import annotations
@@ -15,17 +16,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib import font_manager
 
-CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
-
-
-def cjk_font_path() -> Path:
-    """The CJK font file installed with the project (Noto Sans CJK SC from mplfonts)."""
-    import mplfonts
-
-    path = Path(mplfonts.__file__).with_name("fonts") / CJK_FONT_FILE
-    if not path.exists():
-        raise RuntimeError(f"CJK font missing: {path}. Reinstall the project (make report).")
-    return path
+from .fonts import CJK_FONT_FILE, cjk_font_path  # noqa: F401  (Noto Sans CJK SC, OFL)
 
 
 @lru_cache(maxsize=1)
