@@ -230,6 +230,7 @@ def spark():
     session.stop()
 
 
+@pytest.mark.spark
 def test_spark_equals_reference(tx, spark):
     from analysis.spark import customer_summary_spark
 
@@ -239,6 +240,7 @@ def test_spark_equals_reference(tx, spark):
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
 
 
+@pytest.mark.spark
 def test_spark_engine_from_parquet_without_cost(tx, spark, tmp_path):
     t = tx.drop(columns="cost")
     # Spark reads Parquet timestamps in micro- or milliseconds, not nanoseconds
