@@ -5,7 +5,7 @@ import pytest
 
 from analysis.classification import (abc_classes, abc_summary, class_migration, credit_grades,
                                      credit_sales_cross, credit_terms, largest_moves, loyalty_scores,
-                                     migration_matrix, months_active, pyramid_tiers, rfm_scores, rfm_segments,
+                                     key_customer_share, migration_matrix, months_active, pyramid_tiers, rfm_scores, rfm_segments,
                                      sales_loyalty_quadrants, tier_summary)
 
 
@@ -127,37 +127,53 @@ def test_abc_empty_table():
 
 
 # ------------------------------------------------------------------ pyramid
-def test_pyramid_default_shares_of_twenty_customers():
-    # bounds 0.05*20 = 1, 0.20*20 = 4, 0.50*20 = 10 customers ranked above
+def test_pyramid_key_customers_are_the_top_twenty_percent_by_default():
+    # 《客户分类案例》: the key customers (重要 + 次要客户) are the top 20% of customers.
+    # 100 customers 100..1: bounds 0.01*100 = 1, 0.20*100 = 20, 0.50*100 = 50 customers ranked above
+    out = pyramid_tiers(frame(range(100, 0, -1)), "monetary")
+    assert out["tier"].value_counts().to_dict() == {"small": 50, "ordinary": 30, "secondary": 19, "important": 1}
+    assert out["key_customer"].sum() == 20 and out["key_customer"].head(20).all()
+    assert out.loc[19, "tier"] == "secondary" and out.loc[20, "tier"] == "ordinary"
+    # 20 customers: 0.01 x 20 = 0.2, so only the largest (nobody above it) is important; 4 key in all
     out = pyramid_tiers(frame(range(20, 0, -1)), "monetary")
-    counts = out["tier"].value_counts()
-    assert counts.to_dict() == {"small": 10, "ordinary": 6, "major": 3, "key": 1}
-    assert out.loc[0, "tier"] == "key" and out.loc[4, "tier"] == "ordinary" and out.loc[10, "tier"] == "small"
+    assert out["tier"].value_counts().to_dict() == {"small": 10, "ordinary": 6, "secondary": 3, "important": 1}
+    assert out["key_customer"].tolist() == [True] * 4 + [False] * 16
+
+
+def test_pyramid_split_is_a_parameter():
+    out = pyramid_tiers(frame(range(20, 0, -1)), "monetary", key_share=0.25, important_share=0.05,
+                        ordinary_share=0.25)
+    assert out["tier"].value_counts().to_dict() == {"small": 10, "ordinary": 5, "secondary": 4, "important": 1}
+    assert key_customer_share(out, "monetary") == {
+        "key_customers": 5, "key_count_share": 0.25, "key_value_share": pytest.approx((20 + 19 + 18 + 17 + 16) / 210)}
 
 
 def test_pyramid_ties_one_customer_zero_and_negative():
-    # two equal top customers both have nobody above -> both key
-    out = pyramid_tiers(frame([50, 50] + [1] * 18), "monetary")
-    assert out["tier"].tolist()[:2] == ["key", "key"]
-    assert pyramid_tiers(frame([7]), "monetary")["tier"].tolist() == ["key"]
+    # two equal top customers both have nobody above -> both important
+    out = pyramid_tiers(frame([50, 50] + [1] * 198), "monetary")
+    assert out["tier"].tolist()[:2] == ["important", "important"]
+    assert pyramid_tiers(frame([7]), "monetary")["tier"].tolist() == ["important"]
     assert set(pyramid_tiers(frame([0, 0]), "monetary")["tier"]) == {"small"}
-    out = pyramid_tiers(frame([10, -5, 3, 2]), "monetary", shares=(0.25, 0.25, 0.25))
-    assert out["tier"].tolist() == ["key", "small", "major", "ordinary"]
+    out = pyramid_tiers(frame([10, -5, 3, 2]), "monetary", key_share=0.5, important_share=0.25, ordinary_share=0.25)
+    assert out["tier"].tolist() == ["important", "small", "secondary", "ordinary"]
     assert out["tier_rank"].tolist() == [1, 4, 2, 3]
 
 
 def test_pyramid_rejects_bad_shares():
     with pytest.raises(ValueError, match="at most 1"):
-        pyramid_tiers(frame([1, 2]), "monetary", shares=(0.5, 0.5, 0.5))
-    with pytest.raises(ValueError, match="key, major and ordinary"):
-        pyramid_tiers(frame([1, 2]), "monetary", shares=(0.5, 0.5))
+        pyramid_tiers(frame([1, 2]), "monetary", key_share=0.5, important_share=0.1, ordinary_share=0.6)
+    with pytest.raises(ValueError, match="part of the key customers"):
+        pyramid_tiers(frame([1, 2]), "monetary", important_share=0.3)
+    with pytest.raises(ValueError, match="key_share"):
+        pyramid_tiers(frame([1, 2]), "monetary", key_share=0.0)
 
 
 def test_tier_summary_count_and_profit_pyramids():
     df = frame([10, -5, 3, 2]).assign(gross_profit=[4.0, -1.0, 1.0, 1.0])
-    s = tier_summary(pyramid_tiers(df, "gross_profit", shares=(0.25, 0.25, 0.25))).set_index("tier")
-    assert s.index.tolist() == ["key", "major", "ordinary", "small"]
-    # by profit 4, -1, 1, 1: the two 1s both have one customer above (< 0.5 x 4) -> both major
+    s = tier_summary(pyramid_tiers(df, "gross_profit", key_share=0.5, important_share=0.25,
+                                   ordinary_share=0.25)).set_index("tier")
+    assert s.index.tolist() == ["important", "secondary", "ordinary", "small"]
+    # by profit 4, -1, 1, 1: the two 1s both have one customer above (< 0.5 x 4) -> both secondary
     assert s["count"].tolist() == [1, 2, 0, 1]
     assert s["count_share"].tolist() == pytest.approx([0.25, 0.5, 0.0, 0.25])
     assert s["gross_profit"].tolist() == pytest.approx([4.0, 2.0, 0.0, -1.0])
@@ -328,7 +344,7 @@ def test_migration_rejects_unknown_classes():
 def test_class_names_and_headers_in_both_languages():
     from analysis.classification import class_label, header, label_values
 
-    assert class_label("tier", "key", "zh") == "关键客户" and class_label("tier", "key", "en") == "Key"
+    assert class_label("tier", "important", "zh") == "重要客户" and class_label("tier", "secondary", "en") == "Secondary"
     assert class_label("quadrant", "A", "zh").startswith("A 核心客户")
     assert class_label("channel", "批发商", "zh") == "批发商"  # no label: the code itself
     assert class_label("tier", np.nan, "zh") == "–"

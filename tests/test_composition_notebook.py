@@ -54,12 +54,13 @@ def expected(tx: pd.DataFrame, quarter: str, a: float = 0.75, b: float = 0.95) -
     lorenz = np.concatenate([[0.0], np.cumsum(x)]) / x.sum()
     out["gini"] = 1 - np.sum(lorenz[1:] + lorenz[:-1]) / n  # 1 - 2 x trapezoid area
     out["top20_share"] = x[::-1][: (n + 4) // 5].sum() / x.sum()
-    # pyramid on gross profit (sales without cost): customers strictly above, against 5% / 20% / 50% of n
+    # pyramid on gross profit (sales without cost): customers strictly above, against 1% / 20% / 50% of n
+    # (the key customers, important + secondary, are the top 20%: 《客户分类案例》)
     v = _window_sales(tx, start, end, "gross_profit")[1] if "cost" in tx.columns else sales
     above = n - np.searchsorted(np.sort(v), v, side="right")
-    tier = np.where(v <= 0, "small", np.where(above * 100 < 5 * n, "key", np.where(
-        above * 100 < 20 * n, "major", np.where(above * 100 < 50 * n, "ordinary", "small"))))
-    out["pyramid"] = {t: int((tier == t).sum()) for t in ("key", "major", "ordinary", "small")}
+    tier = np.where(v <= 0, "small", np.where(above * 100 < 1 * n, "important", np.where(
+        above * 100 < 20 * n, "secondary", np.where(above * 100 < 50 * n, "ordinary", "small"))))
+    out["pyramid"] = {t: int((tier == t).sum()) for t in ("important", "secondary", "ordinary", "small")}
     # loyalty: tenure over the whole history, months with a purchase in the window
     buys = tx[(tx["amount"] > 0) & (tx["date"] < end)]
     first = buys.groupby("customer_id")["date"].min()
@@ -134,7 +135,9 @@ def test_on_sample_every_section_runs(run_notebook, sample_dir, tmp_path):
     roster = pd.read_csv(tmp_path / "out" / "customer_roster.csv", dtype=str)
     assert len(roster) == s["roster_rows"] >= s["n_customers"]
     assert roster["客户编号"].is_unique and {"ABC类别", "客户层级", "筛选结论", "理由"} <= set(roster.columns)
-    assert set(roster["客户层级"].dropna()) == {"关键客户", "主要客户", "普通客户", "小客户"}
+    assert set(roster["客户层级"].dropna()) == {"重要客户", "次要客户", "普通客户", "小客户"}
+    # the key customers (重要 + 次要) are the top 20% of the customers ranked by profit
+    assert s["key_customers"]["key_customers"] == pytest.approx(0.2 * s["n_customers"], abs=1)
     assert (tmp_path / "out" / "customer_roster.xlsx").exists()
 
 

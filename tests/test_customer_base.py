@@ -82,7 +82,7 @@ def test_headline_numbers():
     base = pd.DataFrame({"customer_id": list("abcd"), "monetary": [50.0, 30, 15, 5], "gross_profit": np.nan,
                          "monetary_quarter": [0.0, 10, 10, 0]})
     a12 = cl.abc_classes(base, "monetary")
-    tiers = cl.pyramid_tiers(a12, "monetary", shares=(0.25, 0.25, 0.25))
+    tiers = cl.pyramid_tiers(a12, "monetary", key_share=0.5, important_share=0.25, ordinary_share=0.25)
     quads = cl.sales_loyalty_quadrants(a12.assign(loyalty=[1.0, 0.0, 1.0, 0.0]))
     moves = cl.class_migration(a12.head(3), a12)
     out = headline(abc=a12, value_col="monetary", basis="sales", cutoffs=(0.75, 0.95),
@@ -91,7 +91,7 @@ def test_headline_numbers():
                    extra={"note": "x"})
     assert out["n_customers"] == 4 and out["total_sales"] == 100.0 and out["total_gross_profit"] is None
     assert out["A"]["customers"] == 2 and out["C"]["sales_share"] == pytest.approx(0.05)
-    assert out["pyramid"] == {"key": 1, "major": 1, "ordinary": 1, "small": 1}
+    assert out["pyramid"] == {"important": 1, "secondary": 1, "ordinary": 1, "small": 1}
     assert out["quadrants"] == {"A": 1, "B": 1, "C": 1, "D": 1}
     assert out["migration"] == {"up": 0, "down": 0, "same": 3, "entered": 1, "left": 0}
     assert out["quarter_abc"]["total_sales"] == 20.0 and out["note"] == "x"

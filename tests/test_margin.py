@@ -134,7 +134,7 @@ def test_average_inventory_month_start_counts():
 
 
 def test_three_product_turnover_cross_and_contribution(three_products):
-    """The worked example (all figures by hand).
+    """The worked example on the cost basis (the project's alternative; all figures by hand).
 
     product  sales  cost  margin  avg inv        turnover (COGS/inv)  cross  share  contribution
     P1       100     60   0.40    (10+30)/2=20   60/20 = 3            1.20   0.25   0.300
@@ -143,7 +143,7 @@ def test_three_product_turnover_cross_and_contribution(three_products):
     """
     tx, inv = three_products
     products = mg.margin_by(tx, "product_id")
-    turn = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92)
+    turn = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92, basis="cost")
     out = mg.cross_ratios(turn).set_index("product_id")
     assert out["stock_turnover"].to_dict() == pytest.approx({"P1": 3.0, "P2": 3.0, "P3": 2.0})
     assert out["cross_ratio"].to_dict() == pytest.approx({"P1": 1.2, "P2": 0.75, "P3": 0.4})
@@ -152,7 +152,63 @@ def test_three_product_turnover_cross_and_contribution(three_products):
     assert list(out.index) == ["P2", "P1", "P3"]  # ranked by contribution
     # days of inventory = 92 x 20 / 60 for P1
     assert out.loc["P1", "days_of_inventory"] == pytest.approx(92 * 20 / 60)
-    assert (out["turnover_basis"] == "basis_cost").all()
+    assert (out["turnover_basis"] == "basis_cost").all() and (out["turnover_period"] == "period_whole").all()
+
+
+def test_sales_basis_is_the_default_and_the_cross_ratio_is_gross_profit_over_stock(three_products):
+    """《如何做好客户分类管理》: turnover = sales / average stock; cross ratio = margin x turnover.
+
+    product  sales  profit  margin  avg inv  turnover (sales/inv)  cross = profit / avg inv
+    P1       100     40     0.40    20       5                     2.0  = 40 / 20
+    P2       200     50     0.25    50       4                     1.0  = 50 / 50
+    P3       100     20     0.20    40       2.5                   0.5  = 20 / 40
+    """
+    tx, inv = three_products
+    turn = mg.stock_turnover(mg.margin_by(tx, "product_id"), mg.average_inventory(inv, Q4_START, Q4_END), days=92)
+    out = mg.cross_ratios(turn).set_index("product_id")
+    assert out["stock_turnover"].to_dict() == pytest.approx({"P1": 5.0, "P2": 4.0, "P3": 2.5})
+    assert out["cross_ratio"].to_dict() == pytest.approx({"P1": 2.0, "P2": 1.0, "P3": 0.5})
+    assert out["cross_ratio"].to_dict() == pytest.approx((out["gross_profit"] / out["avg_inventory"]).to_dict())
+    assert out.loc["P1", "days_of_inventory"] == pytest.approx(92 * 20 / 100)
+    assert (out["turnover_basis"] == "basis_sales").all()
+
+
+def test_monthly_turnover_from_monthly_counts():
+    """Monthly counts at cost: Sep 30 = 100, Oct 31 = 140, Nov 30 = 60, Dec 31 = 100.
+
+    monthly averages: Oct (100 + 140) / 2 = 120, Nov (140 + 60) / 2 = 100, Dec (60 + 100) / 2 = 80 -> mean 100.
+    Q4 sales 300, cost 240: monthly turnover on sales = 300 / 3 / 100 = 1.0, on cost = 240 / 3 / 100 = 0.8;
+    margin 60 / 300 = 0.2 -> cross ratio 0.2 (= monthly gross profit 20 / average stock 100) or 0.16 on cost.
+    The quarter's own turnover from the two quarter-end counts alone: 300 / ((100 + 100) / 2) = 3.0.
+    """
+    inv = pd.DataFrame({"date": pd.to_datetime(["2025-09-30", "2025-10-31", "2025-11-30", "2025-12-31"]),
+                        "product_id": ["P"] * 4, "stock_value": [100.0, 140.0, 60.0, 100.0]})
+    products = pd.DataFrame({"product_id": ["P"], "sales": [300.0], "cost_of_sales": [240.0],
+                             "gross_margin_rate": [0.2]})
+    assert mg.has_monthly_counts(inv, Q4_START, Q4_END)
+    assert mg.turnover_months(inv, Q4_START, Q4_END) == 3
+    assert mg.turnover_months(inv, Q4_START, Q4_END, period="quarter") is None
+    monthly = mg.monthly_average_inventory(inv, Q4_START, Q4_END)
+    assert monthly.loc[0, "avg_inventory"] == pytest.approx(100.0)
+    assert monthly.loc[0, "inventory_rule"] == "inv_monthly" and monthly.loc[0, "inventory_months"] == 3
+    on_sales = mg.cross_ratios(mg.stock_turnover(products, monthly, days=92, months=3))
+    assert on_sales.loc[0, "stock_turnover"] == pytest.approx(1.0)
+    assert on_sales.loc[0, "cross_ratio"] == pytest.approx(0.2)
+    assert on_sales.loc[0, "turnover_period"] == "period_month"
+    on_cost = mg.cross_ratios(mg.stock_turnover(products, monthly, days=92, months=3, basis="cost"))
+    assert on_cost.loc[0, "stock_turnover"] == pytest.approx(0.8) and on_cost.loc[0, "cross_ratio"] == pytest.approx(0.16)
+    whole = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92)
+    assert whole.loc[0, "stock_turnover"] == pytest.approx(3.0)
+
+
+def test_quarter_end_counts_are_not_monthly():
+    inv = pd.DataFrame({"date": pd.to_datetime(["2025-09-30", "2025-12-31"]), "product_id": ["P"] * 2,
+                        "stock_value": [10.0, 30.0]})
+    assert not mg.has_monthly_counts(inv, Q4_START, Q4_END)
+    assert mg.turnover_months(inv, Q4_START, Q4_END) is None
+    assert mg.turnover_months(inv, Q4_START, Q4_END, period="month") == 3
+    with pytest.raises(ValueError, match="auto, month, quarter"):
+        mg.turnover_months(inv, Q4_START, Q4_END, period="year")
 
 
 def test_turnover_on_sales_basis_without_cost(three_products):
@@ -162,6 +218,10 @@ def test_turnover_on_sales_basis_without_cost(three_products):
     turn = turn.set_index("product_id")
     assert turn.loc["P1", "stock_turnover"] == pytest.approx(100 / 20)  # sales / average stock
     assert (turn["turnover_basis"] == "basis_sales").all()
+    with pytest.raises(ValueError, match="basis 'cost' needs cost_of_sales"):
+        mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92, basis="cost")
+    with pytest.raises(ValueError, match="expected one of sales, cost"):
+        mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92, basis="price")
 
 
 def test_turnover_zero_inventory_zero_sales_and_dead_stock():
@@ -304,7 +364,7 @@ def test_quadrant_counts_every_quadrant():
 def test_margin_headlines(three_products):
     tx, inv = three_products
     products = mg.margin_by(tx, "product_id")
-    turn = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92)
+    turn = mg.stock_turnover(products, mg.average_inventory(inv, Q4_START, Q4_END), days=92, basis="cost")
     cross = mg.margin_turnover_quadrant(mg.cross_ratios(turn))
     by_class = mg.margin_by(tx.assign(abc_class=["A", "A", "B", "B", "B"]), "abc_class")
     head = mg.margin_headlines(tx, by_class=by_class, cross=cross, turnover=turn, products=products, top=1)
@@ -314,6 +374,7 @@ def test_margin_headlines(three_products):
     assert head["top_products_by_contribution"] == [
         {"product_id": "P2", "cross_ratio": pytest.approx(0.75), "contribution_ratio": pytest.approx(0.375)}]
     assert sum(head["quadrant_counts"].values()) == 3 and head["n_loss_making_products"] == 0
+    assert head["turnover_basis"] == "basis_cost" and head["turnover_period"] == "period_whole"
     bare = mg.margin_headlines(tx.drop(columns="cost"))
     assert bare["gross_margin_rate"] is None and bare["median_turnover"] is None
     json.dumps(head)  # serialisable as is

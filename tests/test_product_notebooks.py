@@ -38,13 +38,22 @@ def test_02_on_sample(run_notebook, sample_dir):
     assert {x["needs"] for x in s["skipped_sections"]} <= {"table 'targets'"}
 
 
-def test_03_on_sample(run_notebook, sample_dir):
+def test_03_on_sample(run_notebook, sample_dir, tmp_path):
     s = run_notebook("03_margin_ranking", sample_dir, lang="en")
     tx = aio.load_dataset(sample_dir).transactions
     assert s["gross_margin_rate"] == pytest.approx(quarter_margin(tx, s["quarter"]))
     assert set(s["margin_rate_by_class"]) == {"A", "B", "C"}
     assert all(0 < v < 1 for v in s["margin_rate_by_class"].values())
-    assert s["median_turnover"] > 0 and s["turnover_basis"] == "basis_cost"
+    # 《如何做好客户分类管理》: sales / average stock, per month (the sample counts stock at every month end)
+    assert s["median_turnover"] > 0 and s["turnover_basis"] == "basis_sales" and s["turnover_period"] == "period_month"
+    turn = pd.read_csv(tmp_path / "out" / "stock_turnover.csv", dtype={"product_id": str})
+    ok = (turn["avg_inventory"] > 0) & (turn["sales"] >= 0)
+    assert turn.loc[ok, "stock_turnover"].to_numpy() == pytest.approx(
+        (turn.loc[ok, "sales"] / 3 / turn.loc[ok, "avg_inventory"]).to_numpy())
+    cross = pd.read_csv(tmp_path / "out" / "cross_ratios.csv", dtype={"product_id": str}).dropna(subset=["cross_ratio"])
+    # on the sales basis the cross ratio is gross profit / average stock (per month)
+    assert cross["cross_ratio"].to_numpy() == pytest.approx(
+        (cross["gross_profit"] / 3 / cross["avg_inventory"]).to_numpy())
     assert len(s["top_products_by_contribution"]) == 5
     ratios = [x["contribution_ratio"] for x in s["top_products_by_contribution"]]
     assert ratios == sorted(ratios, reverse=True)

@@ -26,9 +26,9 @@ def test_build_roster_rejects_repeated_customers():
 
 
 def test_roster_for_staff_labels_headers_and_values():
-    df = pd.DataFrame({"customer_id": ["a", "b"], "tier": ["key", None], "move": ["left", "up"], "x": [1, 2]})
+    df = pd.DataFrame({"customer_id": ["a", "b"], "tier": ["important", None], "move": ["left", "up"], "x": [1, 2]})
     zh = roster_for_staff(df, "zh", coded={"tier": "tier", "move": "move"})
     assert zh.columns.tolist() == ["客户编号", "客户层级", "迁移方向", "x"]
-    assert zh.iloc[0, 1] == "关键客户" and pd.isna(zh.iloc[1, 1])
+    assert zh.iloc[0, 1] == "重要客户" and pd.isna(zh.iloc[1, 1])
     en = roster_for_staff(df, "en", coded={"tier": "tier", "move": "move"})
     assert en.columns.tolist()[:2] == ["Customer ID", "Tier"] and en.iloc[1, 2] == "Up"

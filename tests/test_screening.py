@@ -9,7 +9,7 @@ from analysis.screening import annual_screening, strategy_table
 def customers():
     return pd.DataFrame({
         "customer_id": ["k", "kd", "m", "o1", "o2", "s1", "s2", "sd"],
-        "tier": ["key", "key", "major", "ordinary", "ordinary", "small", "small", "small"],
+        "tier": ["important", "important", "secondary", "ordinary", "ordinary", "small", "small", "small"],
         "monetary": [500.0, 400.0, 200.0, 50.0, 40.0, 10.0, -5.0, 8.0],
         "potential_value": [20.0, 30.0, 80.0, 70.0, 10.0, 10.0, 20.0, 90.0],
         "credit_grade": ["A", "D", "B", "A", "B", "A", "A", "D"],
@@ -38,13 +38,13 @@ def test_missing_potential_counts_as_none():
 
 def test_strategy_table_per_tier():
     t = strategy_table(annual_screening(customers(), credit_col="credit_grade")).set_index("tier")
-    assert t.index.tolist() == ["key", "major", "ordinary", "small"]
+    assert t.index.tolist() == ["important", "secondary", "ordinary", "small"]
     assert t["customers"].tolist() == [2, 1, 2, 3]
     # sales 900, 200, 90, 13 of 1203
     assert t["monetary"].tolist() == pytest.approx([900, 200, 90, 13])
     assert t["monetary_share"].tolist() == pytest.approx([900 / 1203, 200 / 1203, 90 / 1203, 13 / 1203])
     assert t.loc["small", ["decision_keep", "decision_nurture", "decision_reprice", "decision_drop"]].tolist() == [0, 0, 1, 2]
-    assert t.loc["key", "strategy"] == "key"
+    assert t.loc["important", "strategy"] == "important"
 
 
 def test_missing_column_is_named():

@@ -2,7 +2,7 @@
 
 Every function takes one row per customer (usually built from
 :func:`analysis.aggregate.customer_summary`) and returns a new frame with the
-class added; inputs are never modified.  Class values are short codes ("key",
+class added; inputs are never modified.  Class values are short codes ("important",
 "A", "up" ...); their Chinese and English names are the labels
 ``cls_<kind>_<code>`` in ``labels/classification.yaml`` (see
 :func:`class_label`).
@@ -30,9 +30,9 @@ from .labels import label
 
 __all__ = [
     "class_label", "label_values", "header",
-    "ABC_CLASSES", "TIERS", "QUADRANTS", "CREDIT_GRADES", "CREDIT_SALES",
+    "ABC_CLASSES", "TIERS", "KEY_TIERS", "QUADRANTS", "CREDIT_GRADES", "CREDIT_SALES",
     "RFM_SEGMENTS", "MOVES", "NO_CLASS",
-    "abc_classes", "class_summary", "abc_summary", "pyramid_tiers", "tier_summary",
+    "abc_classes", "class_summary", "abc_summary", "pyramid_tiers", "tier_summary", "key_customer_share",
     "months_active", "loyalty_scores", "sales_loyalty_quadrants", "credit_terms", "credit_grades",
     "credit_sales_cross", "rfm_scores", "rfm_segments",
     "class_migration", "migration_matrix", "largest_moves",
@@ -40,8 +40,13 @@ __all__ = [
 
 EPS = 1e-12
 ABC_CLASSES = ("A", "B", "C")
-TIERS = ("key", "major", "ordinary", "small")  # 关键 / 主要 / 普通 / 小客户
-# (high sales, high loyalty) -> quadrant letter of seed 001
+# The tiers of the two pyramids in 《客户分类案例》: 重要客户 and 次要客户 together are the
+# key customers (关键客户), then 普通客户 and 小客户 (docs/methods.md#customer-pyramid).
+TIERS = ("important", "secondary", "ordinary", "small")  # 重要 / 次要 / 普通 / 小客户
+KEY_TIERS = TIERS[:2]  # 关键客户 = 重要客户 + 次要客户
+# (high sales, high loyalty) -> quadrant letter.  《如何做好客户分类管理》 only names the four
+# quadrants A-D of sales volume x loyalty; which letter is which, and the meanings below, are the
+# project's choice (docs/methods.md#sales-loyalty-quadrants).
 QUADRANTS = {
     (True, True): "A",     # 核心客户 core: keep and reward
     (True, False): "B",    # 摇摆大客户 big but not loyal: secure them
@@ -156,7 +161,9 @@ def abc_classes(df: pd.DataFrame, value_col: str, *, cutoffs: Sequence[float] = 
     value_col : str
         The value to rank by (net sales, gross profit ...).
     cutoffs : (float, float)
-        Cumulative shares closing class A and class B; seed 001 uses (0.75, 0.95).
+        Cumulative shares closing class A and class B; (0.75, 0.95) reads the
+        A ≈ 75%, B ≈ 20%, C ≈ 5% of 《如何做好客户分类管理》's customer analysis as
+        shares of sales (docs/methods.md#abc-pareto).
     id_col, class_col : str
         Identifier column and name of the class column to add.
 
@@ -242,41 +249,76 @@ def abc_summary(classes: pd.DataFrame, value_cols: Sequence[str] = ("monetary",)
 
 
 # ------------------------------------------------------------------ pyramid
-def pyramid_tiers(df: pd.DataFrame, value_col: str, *, shares: Sequence[float] = (0.05, 0.15, 0.30),
-                  id_col: str = "customer_id", tier_col: str = "tier") -> pd.DataFrame:
-    """Customer pyramid tiers (客户金字塔, seed 002): key / major / ordinary / small.
+def _check_pyramid(key_share: float, important_share: float, ordinary_share: float) -> list[float]:
+    shares = [float(important_share), float(key_share) - float(important_share), float(ordinary_share)]
+    if not 0 < key_share <= 1:
+        raise ValueError(f"key_share must be a share of customers in (0, 1], e.g. 0.2; got {key_share!r}")
+    if not 0 <= important_share <= key_share:
+        raise ValueError(f"important_share must be between 0 and key_share ({key_share}): the important "
+                         f"customers are part of the key customers; got {important_share!r}")
+    if ordinary_share < 0 or key_share + ordinary_share > 1 + EPS:
+        raise ValueError(f"ordinary_share must be >= 0 and key_share + ordinary_share at most 1 "
+                         f"(the rest are small); got {key_share!r} + {ordinary_share!r}")
+    return shares
 
-    Customers are ranked by ``value_col`` (profit when known); the top
-    ``shares[0]`` of the customer count are key (关键客户), the next
-    ``shares[1]`` major (主要客户), the next ``shares[2]`` ordinary (普通客户) and
-    the rest small (小客户).  Key + major = 20% by default: seed 002's 20% of
-    customers that bring 80% of profit.  A customer is in a tier when the
-    number of customers with a strictly larger value is below the tier's
-    cumulative bound (e.g. key when fewer than 0.05 n rank above it), so ties
-    share a tier; a value of zero or less is always small.
+
+def pyramid_tiers(df: pd.DataFrame, value_col: str, *, key_share: float = 0.20, important_share: float = 0.01,
+                  ordinary_share: float = 0.30, id_col: str = "customer_id",
+                  tier_col: str = "tier") -> pd.DataFrame:
+    """Customer pyramid tiers (客户金字塔): important / secondary / ordinary / small.
+
+    《客户分类案例》: the key customers (关键客户) are the top 20% of customers and
+    bring about 80% of profit; its two pyramids (customer count, profit) name
+    the tiers 重要客户 and 次要客户 (together the key customers), 普通客户 and
+    小客户, but give no shares beyond the key 20%.  So ``key_share`` (0.20) is
+    the source's; the split of the key customers into important
+    (``important_share`` of all customers, default 1%) and secondary (the rest
+    of ``key_share``) and the share of ordinary customers (``ordinary_share``,
+    default 30%; the rest are small) are the project's choice, a common textbook
+    split of 1% / 19% / 30% / 50% (docs/methods.md#customer-pyramid).
+
+    Customers are ranked by ``value_col`` (profit when known).  A customer is
+    in a tier when the number of customers with a strictly larger value is
+    below the tier's cumulative bound (e.g. key when fewer than 0.2 n rank
+    above it), so ties share a tier; a value of zero or less is always small.
 
     Returns
     -------
     DataFrame
-        ``df`` (same order) with ``tier_rank`` (1 = largest, ties share) and ``tier_col``.
+        ``df`` (same order) with ``tier_rank`` (1 = largest, ties share),
+        ``tier_col`` and ``key_customer`` (True for the important and
+        secondary tiers).
     """
     _require(df, [id_col, value_col], "the table to tier")
-    if len(shares) != 3:
-        raise ValueError(f"shares must give the key, major and ordinary shares of customers "
-                         f"(the rest are small), e.g. (0.05, 0.15, 0.30); got {shares!r}")
+    shares = _check_pyramid(key_share, important_share, ordinary_share)
     _unique_ids(df, id_col)
     v = _values(df, value_col)
     before = _n_before(v)
     b1, b2, b3 = _cum_bounds(shares, len(df), "pyramid shares")
     tier = np.select([v.le(0).to_numpy(), (before < b1).to_numpy(), (before < b2).to_numpy(),
                       (before < b3).to_numpy()], [TIERS[3], TIERS[0], TIERS[1], TIERS[2]], TIERS[3])
-    return df.assign(tier_rank=(before + 1).astype("int64"), **{tier_col: tier})
+    return df.assign(tier_rank=(before + 1).astype("int64"), **{tier_col: tier},
+                     key_customer=np.isin(tier, KEY_TIERS))
 
 
 def tier_summary(tiers: pd.DataFrame, value_cols: Sequence[str] = ("monetary", "gross_profit"), *,
                  tier_col: str = "tier") -> pd.DataFrame:
-    """Count and value per tier, key first (the two pyramids of seed 002)."""
+    """Count and value per tier, important first (the two pyramids of 《客户分类案例》)."""
     return class_summary(tiers, tier_col, TIERS, value_cols)
+
+
+def key_customer_share(tiers: pd.DataFrame, value_col: str, *, tier_col: str = "tier") -> dict:
+    """The key customers (重要 + 次要客户) against all: their count, share of customers and share of value.
+
+    The check of 《客户分类案例》's rule of thumb: the top 20% of customers bring about 80% of profit.
+    """
+    _require(tiers, [tier_col, value_col], "the tier table")
+    key = tiers[tier_col].isin(KEY_TIERS)
+    v = tiers[value_col].astype("float64")
+    total = float(v.sum())
+    return {"key_customers": int(key.sum()),
+            "key_count_share": float(key.mean()) if len(tiers) else float("nan"),
+            "key_value_share": float(v[key].sum()) / total if total > 0 else float("nan")}
 
 
 # ------------------------------------------------------------------ loyalty and quadrants
@@ -316,7 +358,11 @@ def loyalty_scores(df: pd.DataFrame, *, months_col: str = "months_active", tenur
 def sales_loyalty_quadrants(df: pd.DataFrame, *, sales_col: str = "monetary", loyalty_col: str = "loyalty",
                             sales_split: float | None = None, loyalty_split: float | None = None,
                             quadrant_col: str = "quadrant") -> pd.DataFrame:
-    """Sales volume x loyalty quadrants A-D (销量×忠诚度四象限, seed 001).
+    """Sales volume x loyalty quadrants A-D (销量×忠诚度四象限).
+
+    《如何做好客户分类管理》 names the method and the four quadrants A-D and no
+    more; the loyalty measure, the splits and the meaning of each letter are
+    the project's choice (docs/methods.md#sales-loyalty-quadrants).
 
     High sales: at or above ``sales_split`` (default: the median of the table)
     and above zero.  High loyalty: at or above ``loyalty_split`` (default: the
@@ -367,7 +413,10 @@ def credit_grades(indicators: pd.DataFrame, *, days_limits: Sequence[float] = (5
                   terms_col: str | None = "terms_days", default_terms: float = 30.0,
                   overdue_col: str = "overdue", invoiced_col: str = "invoiced",
                   grade_col: str = "credit_grade") -> pd.DataFrame:
-    """Credit grades A-D from payment behaviour (信用等级, seed 001).
+    """Credit grades A-D from payment behaviour (信用等级).
+
+    《如何做好客户分类管理》 grades customers by credit from high to low; the two
+    measures and their limits are the project's choice (docs/methods.md#credit-grades).
 
     Two measures, each graded against three limits (at or below the first = A,
     the second = B, the third = C, beyond = D):
@@ -414,7 +463,7 @@ def credit_grades(indicators: pd.DataFrame, *, days_limits: Sequence[float] = (5
 def credit_sales_cross(df: pd.DataFrame, *, credit_col: str = "credit_grade", sales_class_col: str = "abc_class",
                        good_grades: Sequence[str] = ("A", "B"), strong_classes: Sequence[str] = ("A",),
                        cross_col: str = "credit_sales") -> pd.DataFrame:
-    """Cross credit with sales (seed 001): both good, strong sales but poor credit, good credit but weak
+    """Cross credit with sales (《如何做好客户分类管理》's three types plus "both weak"): both good, strong sales but poor credit, good credit but weak
     sales, both weak.  Unrated customers (no credit grade) get NaN."""
     _require(df, [credit_col, sales_class_col], "the customer table")
     good = df[credit_col].isin(list(good_grades))

@@ -1,17 +1,23 @@
 """Gross margin, stock turnover, cross and contribution ratios, receivables by class.
 
-Seed 001's gross-margin analysis (毛利率分析) and its follow-ups:
+The gross-margin analysis (毛利率分析) of 《如何做好客户分类管理》 and its follow-ups
+(docs/methods.md, *Gross margin*, *Stock turnover*, *Cross and contribution ratios*):
 
 - gross margin rate (毛利率) = sum(amount - cost) / sum(amount) over the lines of
   a group; a group whose net sales are zero or negative has no rate (NaN);
-- stock turnover (商品周转率) = flow / average inventory, average inventory =
-  (opening + closing stock) / 2.  Stock is valued at cost, so the flow is the
-  cost of goods sold when transactions carry ``cost`` (both sides at cost) and
-  net sales otherwise (then the turnover is overstated by the mark-up; the
-  ``turnover_basis`` column says which was used);
+- stock turnover (商品周转率) = flow / average inventory.  The source divides
+  sales by the average stock (将销售额除以平均库存量), month by month: the
+  default ``basis="sales"``.  ``basis="cost"`` (cost of sales over stock at
+  cost, both at cost) is the accounting alternative, the project's choice.
+  With monthly stock counts the turnover is per month (the flow of the period
+  / its months over the mean of the monthly average stocks); otherwise it is
+  for the whole period with average inventory = (opening + closing) / 2.  The
+  ``turnover_basis`` and ``turnover_period`` columns say which was used;
 - days of inventory (库存天数) = days in the period x average inventory / flow;
-- cross ratio (交叉比率) = margin rate x turnover;
-- contribution ratio (贡献比率) = cross ratio x the product's share of sales.
+- cross ratio (交叉比率) = margin rate x turnover: it follows the basis, so
+  with the sales basis it equals gross profit / average stock;
+- contribution ratio (贡献比率) = cross ratio x the product's share of sales
+  (the source writes "x sales"; the share is the project's choice).
 
 An undefined ratio (zero inventory, no sales, negative net sales) is NaN, never
 ``inf``; tables show it as "–".
@@ -25,7 +31,8 @@ import pandas as pd
 
 __all__ = [
     "margin_rate", "margin_by", "overall_margin_rate", "loss_makers",
-    "average_inventory", "stock_turnover", "cross_ratios", "margin_turnover_quadrant",
+    "average_inventory", "monthly_average_inventory", "has_monthly_counts", "TURNOVER_BASES",
+    "TURNOVER_PERIODS", "turnover_months", "stock_turnover", "cross_ratios", "margin_turnover_quadrant",
     "QUADRANTS", "QUADRANT_SPLITS", "FIN_COLUMNS", "receivable_indicators", "class_financials",
     "service_load", "over_served", "customer_margins", "class_margins", "quadrant_counts", "json_number", "top_records",
     "margin_headlines",
@@ -203,49 +210,135 @@ def average_inventory(inventory: pd.DataFrame, start, end, *, date_col: str = "d
     return out[cols].reset_index()
 
 
-def stock_turnover(products: pd.DataFrame, avg_inventory: pd.DataFrame, *, days: int,
-                   product_col: str = "product_id", sales_col: str = "sales",
+def _month_bounds(start, end) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    edges = [start, *[d for d in pd.date_range(start, end, freq="MS") if start < d < end], end]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def has_monthly_counts(inventory: pd.DataFrame, start, end, *, date_col: str = "date") -> bool:
+    """True when the inventory holds a stock count in every month of ``[start, end)``.
+
+    A count belongs to a month when it is dated after the month's first day and
+    on or before the next month's first day (the closing count of the month, as
+    in :func:`average_inventory`), so month-end and month-start counts both work.
+    """
+    _require(inventory, [date_col], "inventory")
+    dates = inventory[date_col]
+    return all(((dates > a) & (dates <= b)).any() for a, b in _month_bounds(start, end))
+
+
+def monthly_average_inventory(inventory: pd.DataFrame, start, end, *, date_col: str = "date",
+                              product_col: str = "product_id", value_col: str = "stock_value") -> pd.DataFrame:
+    """Average stock per product over ``[start, end)`` from monthly counts.
+
+    Each calendar month gets its own average, (opening + closing) / 2 with the
+    rules of :func:`average_inventory` (月初库存 and 月末库存: the source's
+    monthly turnover); ``avg_inventory`` is the mean of the months' averages
+    over the months in which the product has a count.  With counts at the end
+    of September, October, November and December, Q4's average stock is
+    ((S9 + S10) / 2 + (S10 + S11) / 2 + (S11 + S12) / 2) / 3.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`average_inventory` (opening of the first month,
+        closing of the last, ``inventory_rule`` = ``inv_monthly`` when every
+        month had both counts, else the first incomplete month's rule) and
+        ``inventory_months`` (months averaged).
+    """
+    parts = [average_inventory(inventory, a, b, date_col=date_col, product_col=product_col, value_col=value_col)
+             .assign(_month=i) for i, (a, b) in enumerate(_month_bounds(start, end))]
+    months = pd.concat(parts, ignore_index=True).sort_values([product_col, "_month"], kind="stable")
+    g = months.groupby(product_col, sort=True)
+    incomplete = months[months["inventory_rule"] != "inv_both"].groupby(product_col)["inventory_rule"].first()
+    out = pd.DataFrame({
+        "opening_date": g["opening_date"].first(), "opening_stock": g["opening_stock"].first(),
+        "closing_date": g["closing_date"].last(), "closing_stock": g["closing_stock"].last(),
+        "avg_inventory": g["avg_inventory"].mean(), "inventory_months": g.size(),
+    })
+    rule = pd.Series(out.index.map(incomplete), index=out.index, dtype="object")
+    out = out.assign(inventory_rule=rule.where(rule.notna(), "inv_monthly").to_numpy())
+    cols = ["opening_date", "opening_stock", "closing_date", "closing_stock", "avg_inventory", "inventory_rule",
+            "inventory_months"]
+    return out[cols].rename_axis(product_col).reset_index()
+
+
+TURNOVER_BASES = ("sales", "cost")
+TURNOVER_PERIODS = ("auto", "month", "quarter")
+
+
+def turnover_months(inventory: pd.DataFrame, start, end, *, period: str = "auto", date_col: str = "date") -> int | None:
+    """How many months the turnover is expressed per: the months of the period, or None for the whole period.
+
+    ``period="month"`` always gives monthly turnover (the source's), ``"quarter"``
+    the turnover of the whole period (the project's earlier choice), ``"auto"``
+    monthly when :func:`has_monthly_counts` finds a count in every month.
+    """
+    if period not in TURNOVER_PERIODS:
+        raise ValueError(f"unknown turnover period {period!r}; expected one of {', '.join(TURNOVER_PERIODS)}")
+    monthly = period == "month" or (period == "auto" and has_monthly_counts(inventory, start, end, date_col=date_col))
+    return len(_month_bounds(start, end)) if monthly else None
+
+
+def stock_turnover(products: pd.DataFrame, avg_inventory: pd.DataFrame, *, days: int, basis: str = "sales",
+                   months: int | None = None, product_col: str = "product_id", sales_col: str = "sales",
                    cost_col: str = "cost_of_sales") -> pd.DataFrame:
     """Turnover and days of inventory per product (products with stock but no sales included).
 
     Parameters
     ----------
     products : DataFrame
-        One row per product with net ``sales`` and (optionally) ``cost_of_sales``
-        (cost of goods sold) for the period, e.g. from :func:`analysis.product_mix.product_sales`.
+        One row per product with net ``sales`` and (for ``basis="cost"``)
+        ``cost_of_sales`` (cost of goods sold) for the period, e.g. from
+        :func:`analysis.product_mix.product_sales`.
     avg_inventory : DataFrame
-        From :func:`average_inventory`.
+        From :func:`average_inventory` or :func:`monthly_average_inventory`.
     days : int
         Days in the period (92 for Q4), for days of inventory.
+    basis : {"sales", "cost"}
+        The flow: net sales (销售额, 《如何做好客户分类管理》: 销售额除以平均库存量) or the
+        cost of goods sold (销售成本, both sides at cost: the accounting
+        alternative, the project's choice).  Stock counts are at cost either way.
+    months : int, optional
+        Months in the period: the turnover is then per month (flow / months /
+        average inventory, the source's monthly turnover); None gives the
+        turnover of the whole period.
 
     Returns
     -------
     DataFrame
         ``products`` outer-joined with the inventory columns, plus
-        ``stock_turnover`` = flow / avg_inventory, ``days_of_inventory`` = days
-        x avg_inventory / flow and ``turnover_basis`` (``basis_cost``: flow =
-        cost of goods sold, both sides at cost; ``basis_sales``: no cost in the
-        data, flow = net sales at price).
+        ``stock_turnover``, ``days_of_inventory`` = days x avg_inventory /
+        flow, ``turnover_basis`` (``basis_sales`` / ``basis_cost``) and
+        ``turnover_period`` (``period_month`` / ``period_whole``).
         Turnover is NaN when there is no inventory figure, the average
         inventory is zero (undefined, never inf) or the flow is negative; zero
         sales with stock give turnover 0 and days of inventory NaN (stock that
         does not move has no finite cover).
     """
+    if basis not in TURNOVER_BASES:
+        raise ValueError(f"unknown turnover basis {basis!r}; expected one of {', '.join(TURNOVER_BASES)}")
+    if months is not None and months < 1:
+        raise ValueError(f"months must be at least 1 (or None for the whole period), got {months!r}")
     _require(products, [product_col, sales_col], "the product table")
     _require(avg_inventory, [product_col, "avg_inventory"], "the inventory table")
-    use_cost = cost_col in products.columns and products[cost_col].notna().any()
+    if basis == "cost" and (cost_col not in products.columns or products[cost_col].isna().all()):
+        raise ValueError(f"turnover basis 'cost' needs {cost_col} (a cost column in the transactions); "
+                         f"use basis 'sales'")
+    flow_col = cost_col if basis == "cost" else sales_col
     out = products.merge(avg_inventory, on=product_col, how="outer", sort=False, indicator=True)
     stock_only = out.pop("_merge").eq("right_only")
-    out = out.assign(**{sales_col: out[sales_col].where(~stock_only, 0.0)})
-    if use_cost:
-        out = out.assign(**{cost_col: out[cost_col].where(~stock_only, 0.0)})
-    flow = out[cost_col if use_cost else sales_col].astype("float64")
+    zero_when_unsold = [c for c in dict.fromkeys([sales_col, flow_col, cost_col]) if c in out.columns]
+    out = out.assign(**{c: out[c].where(~stock_only, 0.0) for c in zero_when_unsold})
+    flow = out[flow_col].astype("float64")
     flow = flow.where(flow >= 0)  # returns exceeding sales: no meaningful turnover
     inv = out["avg_inventory"].astype("float64")
     return out.assign(
-        stock_turnover=_ratio(flow, inv).to_numpy(),
+        stock_turnover=_ratio(flow / (months or 1), inv).to_numpy(),
         days_of_inventory=(days * _ratio(inv, flow)).to_numpy(),
-        turnover_basis="basis_cost" if use_cost else "basis_sales",
+        turnover_basis=f"basis_{basis}",
+        turnover_period="period_month" if months else "period_whole",
     )
 
 
@@ -256,8 +349,12 @@ def cross_ratios(df: pd.DataFrame, *, sales_col: str = "sales", margin_col: str 
 
     ``sales_share`` is the product's net sales over the total of the table
     (NaN when the total is not positive); ``cross_ratio`` = margin rate x
-    turnover; ``contribution_ratio`` = cross ratio x sales share.  A product
-    without a margin rate or a turnover has no ratios (NaN).
+    turnover (交叉比率 = 毛利率 × 商品周转率, 《如何做好客户分类管理》), so it follows the
+    turnover's basis: with the sales basis it is gross profit / average stock
+    (per month when the turnover is monthly); ``contribution_ratio`` = cross
+    ratio x sales share (the source: 贡献比率 = 交叉比率 × 销售额; the share keeps it
+    comparable between periods: the project's choice).  A product without a
+    margin rate or a turnover has no ratios (NaN).
     """
     _require(df, [sales_col, margin_col, turnover_col], "the product table")
     sales = df[sales_col].astype("float64")
@@ -332,7 +429,7 @@ def receivable_indicators(receivables: pd.DataFrame, start, end, *, id_col: str 
                           invoice_date_col: str = "invoice_date", amount_col: str = "amount",
                           paid_date_col: str = "paid_date", paid_amount_col: str = "paid_amount",
                           due_date_col: str = "due_date") -> pd.DataFrame:
-    """Seed 001's financial indicators (财务类指标) per customer for the period ``[start, end)``.
+    """The financial indicators (财务类指标) of 《如何做好客户分类管理》 per customer for the period ``[start, end)``.
 
     - ``invoiced``: amount invoiced in the period;
     - ``received``, ``n_receipts`` (count), ``largest_receipt``
@@ -442,7 +539,7 @@ def service_load(interactions: pd.DataFrame, start, end, *, id_col: str = "custo
 def over_served(margins: pd.DataFrame, load: pd.DataFrame, *, id_col: str = "customer_id",
                 margin_col: str = "gross_margin_rate", profit_col: str = "gross_profit",
                 low_margin_quantile: float = 0.25, high_load_quantile: float = 0.75) -> pd.DataFrame:
-    """Customers who take more service than they earn (过度服务客户, seed 004).
+    """Customers who take more service than they earn (过度服务客户, 《客户管理抓住具有价值的“奶油层”客户》).
 
     A customer is over-served when its margin rate is at or below the
     ``low_margin_quantile`` of customers (or its gross profit is negative) and
@@ -507,6 +604,7 @@ def margin_headlines(tx: pd.DataFrame, *, by_class: pd.DataFrame | None = None,
                                     by_class.set_index(class_col)["gross_margin_rate"].items()})
     out["median_turnover"] = None if turnover is None else json_number(turnover["stock_turnover"].median())
     out["turnover_basis"] = None if turnover is None else str(turnover["turnover_basis"].iloc[0])
+    out["turnover_period"] = None if turnover is None else str(turnover["turnover_period"].iloc[0])
     if cross is None:
         out.update(top_products_by_contribution=[], quadrant_counts=None)
     else:
