@@ -12,7 +12,10 @@ import pandas as pd
 
 from .classification import header, label_values
 
-__all__ = ["build_roster", "roster_for_staff"]
+__all__ = ["FORECAST_COLUMNS", "build_roster", "roster_for_staff", "with_value_forecast"]
+
+#: roster columns from the value forecast -> the forecast's column (next 12 months)
+FORECAST_COLUMNS = {"expected_sales_12m": "expected_sales", "expected_gross_profit_12m": "expected_gross_profit"}
 
 
 def build_roster(base: pd.DataFrame, parts: Iterable[pd.DataFrame | None], *, id_col: str = "customer_id",
@@ -59,3 +62,26 @@ def roster_for_staff(roster: pd.DataFrame, lang: str, *, coded: Mapping[str, str
     out = roster.assign(**{c: label_values(roster[c], kind, lang) for c, kind in coded.items() if c in roster.columns})
     out.columns = [header(c, lang) for c in out.columns]
     return out
+
+
+def with_value_forecast(roster: pd.DataFrame, forecast: pd.DataFrame | None, *,
+                        id_col: str = "customer_id") -> pd.DataFrame:
+    """The roster with each customer's expected sales and gross profit over the next 12 months.
+
+    ``forecast`` is :attr:`analysis.value_forecast.ValueForecast.customers` of a
+    365-day forecast (``expected_sales``, ``expected_gross_profit``); it becomes
+    ``expected_sales_12m`` and ``expected_gross_profit_12m`` (:data:`FORECAST_COLUMNS`).
+    Customers without a forecast (not active) get 0 expected sales and NaN profit;
+    None (no forecast could be made) adds nothing.
+    """
+    if forecast is None:
+        return roster
+    for what, df in (("the roster", roster), ("the value forecast", forecast)):
+        if id_col not in df.columns:
+            raise KeyError(f"Required column {id_col} missing from {what}")
+    missing = [c for c in FORECAST_COLUMNS.values() if c not in forecast.columns]
+    if missing:
+        raise KeyError(f"Required column {missing[0]} missing from the value forecast")
+    part = forecast[[id_col, *FORECAST_COLUMNS.values()]].rename(columns={v: k for k, v in FORECAST_COLUMNS.items()})
+    out = build_roster(roster.drop(columns=[c for c in FORECAST_COLUMNS if c in roster.columns]), [part], id_col=id_col)
+    return out.assign(expected_sales_12m=out["expected_sales_12m"].fillna(0.0))

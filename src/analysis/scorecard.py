@@ -15,7 +15,11 @@ rank among the customers (equal values share their average rank):
   complaints, when an interactions table exists.
 
 Current value (现实价值) = mean of financial and sales; potential value (潜在价值)
-= mean of customer and (when known) service.
+= mean of customer and (when known) service.  Where a value forecast is given
+(:mod:`analysis.value_forecast`, backtested on the customer's transactions),
+potential value is instead the percentile of the customer's expected gross
+profit over the next year (expected sales without cost data); customers
+without a forecast keep the proxy above (``potential_basis`` says which).
 
 Value groups (seed 004): value customers (价值型, current value at or above
 the split), over-served customers (过度服务型, not value customers and flagged
@@ -73,9 +77,11 @@ def service_balance(interactions: pd.DataFrame, start, end, *, id_col: str = "cu
 
 
 def value_scorecard(current: pd.DataFrame, previous: pd.DataFrame | None = None,
-                    service: pd.DataFrame | None = None, *, id_col: str = "customer_id",
-                    sales_col: str = "monetary", profit_col: str = "gross_profit",
-                    frequency_col: str = "frequency", service_col: str = "service_balance") -> pd.DataFrame:
+                    service: pd.DataFrame | None = None, *, forecast: pd.DataFrame | None = None,
+                    id_col: str = "customer_id", sales_col: str = "monetary", profit_col: str = "gross_profit",
+                    frequency_col: str = "frequency", service_col: str = "service_balance",
+                    forecast_col: str = "expected_gross_profit",
+                    forecast_sales_col: str = "expected_sales") -> pd.DataFrame:
     """The four family scores, current and potential value per customer of ``current``.
 
     Parameters
@@ -90,13 +96,20 @@ def value_scorecard(current: pd.DataFrame, previous: pd.DataFrame | None = None,
         ``id_col`` and ``service_col`` (see :func:`service_balance`); customers
         missing there have a balance of 0.  Without it the service family is
         not scored.
+    forecast : DataFrame, optional
+        ``id_col`` and ``forecast_col`` (expected gross profit, e.g.
+        :attr:`analysis.value_forecast.ValueForecast.customers`).  Customers of
+        ``current`` with a value get the percentile of it among them as potential
+        value; the others keep the proxy.  When no customer has a
+        ``forecast_col`` value (no cost), ``forecast_sales_col`` is ranked.
 
     Returns
     -------
     DataFrame
         id, ``growth``, ``financial_score``, ``sales_score``, ``customer_score``,
         ``service_score`` (NaN when not scored), ``current_value``,
-        ``potential_value`` (NaN when neither potential family is scored).
+        ``potential_value`` (NaN when neither potential family is scored nor
+        forecast) and, with ``forecast``, ``potential_basis`` ("forecast" or "proxy").
     """
     _require(current, [id_col, sales_col, frequency_col], "the customer table")
     sales = current[sales_col].astype("float64").fillna(0.0)
@@ -119,10 +132,31 @@ def value_scorecard(current: pd.DataFrame, previous: pd.DataFrame | None = None,
     else:
         service_score = pd.Series(np.nan, index=current.index)
     potential = pd.concat([customer, service_score], axis=1).mean(axis=1, skipna=True)
+    basis = {}
+    if forecast is not None:
+        from_forecast = _forecast_percentile(current[id_col], forecast, id_col, forecast_col, forecast_sales_col)
+        basis = {"potential_basis": np.where(from_forecast.notna(), "forecast", "proxy")}
+        potential = from_forecast.fillna(potential)
     out = out.assign(growth=growth, financial_score=financial, sales_score=sales_score,
                      customer_score=customer, service_score=service_score,
-                     current_value=(financial + sales_score) / 2, potential_value=potential)
+                     current_value=(financial + sales_score) / 2, potential_value=potential, **basis)
     return out.reset_index(drop=True)
+
+
+def _forecast_percentile(ids: pd.Series, forecast: pd.DataFrame, id_col: str, profit_col: str,
+                         sales_col: str) -> pd.Series:
+    """Percentile (0-100) of expected gross profit among the customers of ``ids`` that have one."""
+    _require(forecast, [id_col], "the value forecast")
+    if forecast[id_col].duplicated().any():
+        raise ValueError(f"the value forecast has more than one row for a customer ({id_col})")
+    fc = forecast.set_index(id_col)
+    cols = [c for c in (profit_col, sales_col) if c in fc.columns]
+    if not cols:
+        raise KeyError(f"Required column {profit_col} missing from the value forecast "
+                       f"(columns present: {', '.join(map(str, forecast.columns))})")
+    values = {c: ids.map(fc[c]).astype("float64") for c in cols}
+    use = next((c for c in cols if values[c].notna().any()), cols[0])
+    return percentile_score(values[use])
 
 
 def value_groups(card: pd.DataFrame, *, split: float = 50.0, over_served: pd.DataFrame | None = None,

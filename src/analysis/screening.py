@@ -14,6 +14,10 @@ credit grade and the potential).  The decision, tested in this order:
    less service at lower cost, small ones a higher price or lower cost.
 
 Each decision comes with a reason (a code, label ``cls_reason_<code>``) so staff can see why.
+
+Where a value forecast is given (``forecast``, from :mod:`analysis.value_forecast`),
+the future ground follows it: a customer's potential is the percentile of its
+expected gross profit next year instead of the scorecard's proxy.
 """
 from __future__ import annotations
 
@@ -42,7 +46,8 @@ def annual_screening(df: pd.DataFrame, *, tier_col: str = "tier", value_col: str
                      potential_col: str = "potential_value", credit_col: str | None = None,
                      potential_split: float = 50.0, drop_grades: Sequence[str] = ("D",),
                      watch_grades: Sequence[str] = ("C", "D"),
-                     top_tiers: Sequence[str] = TIERS[:2]) -> pd.DataFrame:
+                     top_tiers: Sequence[str] = TIERS[:2], forecast: pd.DataFrame | None = None,
+                     id_col: str = "customer_id") -> pd.DataFrame:
     """Add ``decision`` (keep / nurture / reprice / drop) and ``reason`` (codes; labels
     ``cls_decision_<code>`` and ``cls_reason_<code>``).
 
@@ -53,12 +58,27 @@ def annual_screening(df: pd.DataFrame, *, tier_col: str = "tier", value_col: str
         and potential value; optionally a credit grade.
     credit_col : str, optional
         Column with credit grades A-D; None when there are no receivables.
+    forecast : DataFrame, optional
+        ``id_col`` and ``potential_value`` from the value forecast (e.g.
+        :func:`analysis.value_forecast.potential_value`): where a customer has
+        one it replaces ``potential_col`` for the future ground; the result then
+        gets ``potential_basis`` ("forecast" or "proxy").
     """
     cols = [tier_col, value_col, potential_col] + ([credit_col] if credit_col else [])
     _require(df, cols, "the customer table")
     top = df[tier_col].isin(list(top_tiers))
     no_profit = df[value_col].astype("float64").fillna(0.0).le(0)
-    potential = df[potential_col].astype("float64").ge(potential_split)
+    future = df[potential_col].astype("float64")
+    basis = {}
+    if forecast is not None:
+        _require(df, [id_col], "the customer table")
+        _require(forecast, [id_col, "potential_value"], "the value forecast")
+        if forecast[id_col].duplicated().any():
+            raise ValueError(f"the value forecast has more than one row for a customer ({id_col})")
+        fc = df[id_col].map(forecast.set_index(id_col)["potential_value"]).astype("float64")
+        basis = {"potential_basis": np.where(fc.notna(), "forecast", "proxy")}
+        future = fc.fillna(future)
+    potential = future.ge(potential_split)
     credit = df[credit_col] if credit_col else pd.Series(np.nan, index=df.index, dtype="object")
     poor = credit.isin(list(drop_grades))
     watch = credit.isin(list(watch_grades))
@@ -66,7 +86,7 @@ def annual_screening(df: pd.DataFrame, *, tier_col: str = "tier", value_col: str
     conds = [no_profit & ~potential, poor & ~top, top & watch, top, potential, small]
     decisions = ["drop", "drop", "keep", "keep", "nurture", "reprice"]
     return df.assign(decision=np.select(conds, decisions, "reprice"),
-                     reason=np.select(conds, list(REASONS[:6]), REASONS[6]))
+                     reason=np.select(conds, list(REASONS[:6]), REASONS[6]), **basis)
 
 
 def strategy_table(screened: pd.DataFrame, *, tier_col: str = "tier", value_col: str = "monetary") -> pd.DataFrame:
