@@ -25,7 +25,7 @@ def test_missing_required_column(tmp_path):
 
 def test_text_in_amount(tmp_path):
     _, load = _load(tmp_path, HEADER + "a,2025-01-01,12\nb,2025-01-02,twelve\n")
-    with pytest.raises(DataError, match=r"column 'amount': 1 value\(s\) are not numbers: line 3 'twelve'.*Expected a number"):
+    with pytest.raises(DataError, match=r"column 'amount': 1 value\(s\) are not numbers: line 3 'twelve'.*Expected a finite number"):
         load()
 
 
@@ -55,7 +55,7 @@ def test_binary_file_named_csv(tmp_path):
 
 def test_blank_required_value(tmp_path):
     _, load = _load(tmp_path, HEADER + "a,2025-01-01,1\n,2025-01-01,2\n")
-    with pytest.raises(DataError, match=r"column 'customer_id': 1 row\(s\) have no value: lines 3"):
+    with pytest.raises(DataError, match=r"column 'customer_id': 1 row\(s\) have no value: line 3\b"):
         load()
 
 
@@ -75,7 +75,7 @@ def test_duplicate_keys(tmp_path):
 
 def test_ragged_csv(tmp_path):
     _, load = _load(tmp_path, HEADER + "a,2025-01-01,1\nb,2025-01-01,2,9,9\n")
-    with pytest.raises(DataError, match="cannot be parsed"):
+    with pytest.raises(DataError, match=r"more fields than the header: line 3 has 5 fields; the header has 3"):
         load()
 
 

@@ -76,6 +76,29 @@ TABLES: dict[str, TableSpec] = {
 }
 
 INTERACTION_KINDS = ("complaint", "praise", "suggestion", "visit", "task")
+# Chinese words for the kinds, read as the canonical kind (case and spaces are ignored too).
+INTERACTION_KIND_ALIASES: dict[str, str] = {
+    "投诉": "complaint", "抱怨": "complaint", "表扬": "praise", "好评": "praise", "建议": "suggestion",
+    "拜访": "visit", "走访": "visit", "回访": "visit", "任务": "task",
+}
+# Text columns with a closed vocabulary: (table, column) -> (allowed values, aliases).
+VOCABULARIES: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, str]]] = {
+    ("interactions", "kind"): (INTERACTION_KINDS, INTERACTION_KIND_ALIASES),
+}
+
+# Plausible dates (docs/data-format.md, "Dates").  An ERP export before 1990 is
+# not plausible in this domain, so an earlier date is a typo (0202 for 2020);
+# a customer relationship may be older than the ERP.
+EARLIEST_DATE = "1990-01-01"
+EARLIEST_DATE_BY_COLUMN: dict[str, str] = {"since": "1950-01-01"}
+# A date may lie this many days after the run date: an export made in China
+# (UTC+8) is a day ahead of a machine on UTC until 08:00.
+FUTURE_TOLERANCE_DAYS = 1
+# Planned dates may lie in the future, up to this many years ahead.
+PLANNED_DATE_YEARS: dict[str, int] = {"due_date": 10}
+# A money amount or quantity beyond this is a typing or export error (and sums
+# of such values lose every cent: float64 holds 15-16 significant digits).
+MAX_ABS_NUMBER = 1e15
 
 # Headers that are recognised without a columns.yaml (common Chinese and English
 # spellings in ERP exports).  columns.yaml entries take precedence.
