@@ -286,6 +286,11 @@ def clean_customer_table(raw: pd.DataFrame, *, label_col: str, id_col: str = "",
                             column=col)
     y = parse_label(raw[label_col], column=label_col)
     index = raw[id_col].astype("string").str.strip() if id_col else pd.RangeIndex(len(raw))
+    if id_col and index.duplicated().any():  # one customer twice would sit in both train and test
+        dup = index[index.duplicated(keep=False)]
+        shown = ", ".join(f"line {p + 2} {v!r}" for p, v in zip(np.flatnonzero(index.duplicated(keep=False)), dup))
+        raise DataError(f"{len(dup)} rows share a customer id: {shown[:400]}. Expected each {id_col} once "
+                        f"(lines counted with the header as line 1).", column=id_col)
     notes: list[dict] = []
     cols = {}
     for col in raw.columns:

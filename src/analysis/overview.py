@@ -45,12 +45,14 @@ def monthly_sales(tx: pd.DataFrame) -> pd.DataFrame:
 
 
 def quality_findings(tx: pd.DataFrame, products: pd.DataFrame | None = None, *,
-                     outlier_factor: float = 10.0) -> pd.DataFrame:
-    """Data-quality findings: duplicates, returns, zero lines, gaps, outliers, unknown products.
+                     inventory: pd.DataFrame | None = None, outlier_factor: float = 10.0) -> pd.DataFrame:
+    """Data-quality findings: duplicates, returns, zero lines, gaps, outliers, unknown products, negative stock.
 
     An outlier is a line whose amount exceeds ``outlier_factor`` times the 99th
     percentile of positive amounts: a typing error (an extra zero) more often
-    than a real order.
+    than a real order. Negative stock (负库存: goods shipped before their
+    receipt was booked) is a valid ERP state but makes the average inventory and
+    the turnover of page 03 wrong, so it is counted with its total value.
     """
     findings = []
     dup = tx.duplicated(keep="first")
@@ -68,6 +70,9 @@ def quality_findings(tx: pd.DataFrame, products: pd.DataFrame | None = None, *,
     if products is not None and "product_id" in tx.columns:
         unknown = tx["product_id"].notna() & ~tx["product_id"].isin(products["product_id"])
         findings.append(("unknown_products", int(unknown.sum()), float(tx.loc[unknown, "amount"].sum())))
+    if inventory is not None and "stock_value" in inventory.columns:
+        negative = inventory["stock_value"] < 0
+        findings.append(("negative_stock", int(negative.sum()), float(inventory.loc[negative, "stock_value"].sum())))
     return pd.DataFrame(findings, columns=["finding", "count", "amount"])
 
 
