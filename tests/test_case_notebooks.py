@@ -81,21 +81,32 @@ def test_06_firm_scenario(run_notebook, tiny_tx_dir):
     assert s["new_business_revenue"] == 192_000  # 20 x 800 x 12
 
 
+def _ledger(*changes, quarter=""):
+    return [{"quarter": quarter, "raised_by": "sales_director", "approved_by": "ceo", "filed_with": "cfo",
+             "changes": c} for c in changes]
+
+
 @pytest.mark.notebook
 def test_07_without_receivables_still_checks_the_ledger(run_notebook, tiny_tx_dir):
     s = run_notebook("07_credit_limits", tiny_tx_dir)
     assert s["ledger_balanced"] is True  # C7 +100,000 = B117 20,000 + C3 30,000 + D24 50,000
     assert s["ledger_net"] == 0
-    assert "overlap" not in s
+    # one adjustment, sales director -> CEO -> CFO, raising C7 (a good payer in the case)
+    assert s["ledger_approved"] is True and s["ledger_problems"] == [] and s["ledger_adjustments"] == 1
+    assert "overlap" not in s and s["limits_by_grade"] is None
     assert s["skipped_sections"] == [{"section": "credit_limits", "needs": "table 'receivables'"}]
 
 
 @pytest.mark.notebook
-def test_07_unbalanced_adjustment_is_reported(run_notebook, tiny_tx_dir):
-    bad = {"C7": 100_000.0, "B117": -20_000.0, "C3": -30_000.0, "D24": -40_000.0}
+def test_07_a_ledger_breaking_the_rules_is_reported(run_notebook, tiny_tx_dir):
+    bad = _ledger({"C7": 100_000.0, "B117": -20_000.0, "C3": -30_000.0, "D24": -40_000.0},
+                  {"D24": 10_000.0, "C3": -10_000.0})
     s = run_notebook("07_credit_limits", tiny_tx_dir, adjustments=bad)
-    assert s["ledger_balanced"] is False
+    assert s["ledger_balanced"] is False and s["ledger_approved"] is False
     assert s["ledger_net"] == 10_000
+    assert s["ledger_problems"][0] == f"2 adjustments in {s['quarter']}: limits may be adjusted only once a quarter"
+    assert any("D24 is a poor payer: raises go to good payers only" in p for p in s["ledger_problems"])
+    assert any("net +10,000" in p for p in s["ledger_problems"])
 
 
 @pytest.mark.notebook
@@ -107,4 +118,6 @@ def test_07_on_the_sample_company(run_notebook, sample_dir):
     assert 0 < s["overlap_owed"] <= s["top_debtors_owed"] <= s["receivables_total"]
     # the case's figures are quoted beside ours
     assert (s["case_overlap"], s["case_overlap_owed"], s["case_top_debtors_owed"]) == (76, 3_200_000, 7_800_000)
+    # the credit grade feeds the limits: grade D gets no new limit (《如何做好客户分类管理》)
+    assert s["limits_by_grade"]["D"] == 0 and s["limits_by_grade"]["A"] > 0
     assert s["skipped_sections"] == []

@@ -1,4 +1,4 @@
-"""Worked case 3 of seed 002 (credit limits by class): the published figures and hand-computed ones."""
+"""Worked case 3 of 《客户分类案例》 (credit limits by class): the published figures and hand-computed ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -149,6 +149,32 @@ def test_customer_limits_arrears_rate_above_one_means_no_room():
     assert lim.set_index("customer_id")["new_credit_limit"].to_dict() == pytest.approx({"a": 0, "b": 75, "c": 25})
 
 
+def test_grade_d_gets_no_new_limit():
+    # 《如何做好客户分类管理》: 信用差的则不能授予信用额度. a is grade D: no limit, its share goes to b and c 3:1
+    classes = _one_class((0, 0, 0)).assign(credit_grade=["D", "A", "A"])
+    lim = credit.customer_limits(classes, credit.class_limits(100, {"A": 1.0})).set_index("customer_id")
+    assert lim["new_credit_limit"].to_dict() == pytest.approx({"a": 0, "b": 75, "c": 25})
+    assert lim.loc["a", "grade_factor"] == 0 and lim.loc["a", "limit_cap"] == 0
+    by_grade = credit.limits_by_grade(lim.reset_index()).set_index("credit_grade")
+    assert by_grade["customers"].to_dict() == {"A": 2, "D": 1}
+    assert by_grade.loc["D", "new_credit_limit"] == 0 and by_grade.loc["A", "limit_share"] == pytest.approx(1.0)
+
+
+def test_better_grades_get_more_room():
+    # default factors A 1, B 0.8, C 0.5 (the project's choice), no grade 0.5:
+    # weights 600 x 0.5 = 300 (C), 300 x 1 = 300 (A), 100 x 0.5 = 50 (no grade) -> 60 split 300 : 300 : 50
+    classes = _one_class((0, 0, 0)).assign(credit_grade=["C", "A", np.nan])
+    lim = credit.customer_limits(classes, credit.class_limits(65, {"A": 1.0})).set_index("customer_id")
+    assert lim["grade_factor"].to_dict() == {"a": 0.5, "b": 1.0, "c": 0.5}
+    assert lim["new_credit_limit"].to_dict() == pytest.approx({"a": 30, "b": 30, "c": 5})
+    # the factors are a parameter; an unknown grade is named
+    flat = credit.customer_limits(classes, credit.class_limits(65, {"A": 1.0}),
+                                  grade_factors={"A": 1, "B": 1, "C": 1, "D": 0}, unrated_factor=1)
+    assert flat.set_index("customer_id")["new_credit_limit"].to_dict() == pytest.approx({"a": 39, "b": 19.5, "c": 6.5})
+    with pytest.raises(ValueError, match=r"no grade factor for credit grades \['E'\]"):
+        credit.customer_limits(classes.assign(credit_grade="E"), credit.class_limits(65, {"A": 1.0}))
+
+
 def test_customer_limits_need_a_limit_for_every_class():
     with pytest.raises(ValueError, match=r"no class limit for classes \['A'\]"):
         credit.customer_limits(_one_class(), credit.class_limits(1, {"B": 1.0}))
@@ -258,3 +284,59 @@ def test_apply_adjustments_keeps_the_total():
         credit.apply_adjustments(limits, {"A1": 70_000, "D24": -70_000})
     with pytest.raises(ValueError, match="do not balance"):
         credit.apply_adjustments(limits, {"A1": 1_000})
+
+
+# ---------------------------------------------------------------- governance
+def _entry(changes, quarter="2025Q4", **roles):
+    chain = {"raised_by": "sales_director", "approved_by": "ceo", "filed_with": "cfo", **roles}
+    return {"quarter": quarter, **chain, "changes": changes}
+
+
+def test_case_ledger_is_approved_and_shows_the_chain():
+    v = credit.check_ledger(credit.CASE_3_LEDGER, payers=credit.CASE_3_PAYERS, default_quarter="2025Q4")
+    assert v["approved"] and v["balanced"] and v["net"] == 0 and v["problems"] == []
+    chain = credit.approval_chain(credit.CASE_3_LEDGER, default_quarter="2025Q4")
+    assert chain["approval_step"].tolist() == ["raised_by", "approved_by", "filed_with"]
+    assert chain["required_role"].tolist() == ["sales_director", "ceo", "cfo"] and chain["step_ok"].all()
+    lines = credit.ledger_lines(credit.CASE_3_LEDGER, payers=credit.CASE_3_PAYERS, default_quarter="2025Q4")
+    assert lines.set_index("customer_id")["payment_record"].to_dict() == credit.CASE_3_PAYERS
+    assert (lines["quarter"] == "2025Q4").all()
+
+
+def test_raising_a_poor_payer_fails_with_a_clear_message():
+    bad = [_entry({"D24": 50_000, "C7": -50_000})]
+    with pytest.raises(ValueError, match="raises D24 by 50,000 but D24 is a poor payer: raises go to good payers only"):
+        credit.check_ledger(bad, payers=credit.CASE_3_PAYERS)
+    unknown = [_entry({"X9": 10_000, "C7": -10_000})]
+    with pytest.raises(ValueError, match="X9 is a customer with no payment record"):
+        credit.check_ledger(unknown, payers=credit.CASE_3_PAYERS)
+
+
+def test_a_second_adjustment_in_a_quarter_fails():
+    twice = [_entry(dict(credit.CASE_3_ADJUSTMENT)), _entry({"C7": 10_000, "C3": -10_000})]
+    with pytest.raises(ValueError, match="2 adjustments in 2025Q4: limits may be adjusted only once a quarter"):
+        credit.check_ledger(twice, payers=credit.CASE_3_PAYERS)
+    # one in each of two quarters is fine
+    spread = [_entry(dict(credit.CASE_3_ADJUSTMENT), "2025Q3"), _entry({"C7": 10_000, "C3": -10_000}, "2025Q4")]
+    assert credit.check_ledger(spread, payers=credit.CASE_3_PAYERS)["approved"]
+
+
+def test_a_missing_approval_fails_and_every_broken_rule_is_listed():
+    bad = [_entry({"C7": 100_000, "D24": -90_000}, approved_by="", filed_with="sales_director")]
+    v = credit.check_ledger(bad, payers=credit.CASE_3_PAYERS, strict=False)
+    assert not v["approved"] and not v["balanced"] and v["net"] == 10_000
+    assert v["problems"] == [
+        "adjustment 1 (2025Q4) must be approved by the CEO (approved_by is missing)",
+        "adjustment 1 (2025Q4) must be filed with the CFO (filed_with is 'sales_director')",
+        "adjustment 1 (2025Q4): adjustments do not balance: +100,000 raised vs -90,000 cut, net +10,000"]
+    assert v["message"].startswith("adjustment ledger breaks the rules: adjustment 1 (2025Q4) must be approved")
+    with pytest.raises(ValueError, match=r"must be approved by the CEO \(approved_by is missing\)"):
+        credit.check_ledger(bad, payers=credit.CASE_3_PAYERS)
+    assert not credit.approval_chain(bad).set_index("approval_step")["step_ok"].to_dict()["approved_by"]
+
+
+def test_payment_records_from_credit_grades():
+    grades = pd.Series({"a": "A", "b": "B", "c": "C", "d": "D", "e": np.nan})
+    assert credit.payment_records(grades) == {"a": "good", "b": "good", "c": "poor", "d": "poor"}
+    with pytest.raises(ValueError, match="must be a mapping with 'quarter'"):
+        credit.check_ledger([{"C7": 1}])
