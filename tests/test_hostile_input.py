@@ -196,3 +196,21 @@ def test_churn_customer_table_with_repeated_ids_is_refused():
     raw = pd.DataFrame({"id": ["a", "b", "a"], "x": ["1", "2", "3"], "churn": ["yes", "no", "no"]})
     with pytest.raises(DataError, match=r"column 'id': 2 rows share a customer id: line 2 'a', line 4 'a'"):
         clean_customer_table(raw, label_col="churn", id_col="id")
+
+
+@pytest.mark.parametrize("text, encoding, expected", [
+    ("lang: en\ntop_n: [1\n", "utf-8", r"x\.yaml: not valid YAML at line 3"),
+    ("x: !!python/object/apply:os.system ['echo hi']\n", "utf-8", r"x\.yaml: not valid YAML at line 1.*python"),
+])
+def test_yaml_files_fail_in_one_line_naming_the_line(tmp_path, text, encoding, expected):
+    path = tmp_path / "x.yaml"
+    path.write_bytes(text.encode(encoding))
+    with pytest.raises(DataError, match=expected):
+        aio.read_yaml(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "gbk"])
+def test_yaml_files_in_excel_and_notepad_encodings(tmp_path, encoding):
+    path = tmp_path / "x.yaml"
+    path.write_bytes("lang: en\n标题: 季度报告\n".encode(encoding))
+    assert aio.read_yaml(path) == {"lang": "en", "标题": "季度报告"}

@@ -239,9 +239,14 @@ def _read_grid(path: Path, sheet, header_row) -> _Grid:
                         file=path) from None
 
 
+def _sheet_names(path: Path) -> list[str]:
+    with pd.ExcelFile(path) as book:
+        return list(book.sheet_names)
+
+
 def _missing_sheet(path: Path, sheet) -> DataError:
     try:
-        names = pd.ExcelFile(path).sheet_names
+        names = _sheet_names(path)
     except Exception:  # noqa: BLE001 - the message is the same without the list
         names = []
     return DataError(f"'sheets:' names the sheet {sheet!r} for {path.name}, but the workbook has "
@@ -388,7 +393,7 @@ def _explain_missing(path: Path, table: str, grid: _Grid, idx: int, names, mappi
                         f"{line}}}'.", file=path, rows=[line])
     if grid.kind == "excel" and sheet is None:
         try:
-            sheets = pd.ExcelFile(path).sheet_names
+            sheets = _sheet_names(path)
         except Exception:  # noqa: BLE001 - no hint then
             sheets = []
         for other in sheets[1:]:
@@ -453,17 +458,9 @@ def read_mapping(data_dir: Path) -> dict:
     path = Path(data_dir) / MAPPING_FILE
     if not path.exists():
         return {}
-    text = decode_text(path.read_bytes(), file=path)
-    try:
-        conf = yaml.safe_load(text) or {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DataError(f"not valid YAML{where}: {exc.problem or exc.context}. Expected "
-                        f"'table: {{file header: canonical name}}' entries and the settings {', '.join(SETTINGS)} "
-                        f"(docs/data-format.md).", file=path, rows=[mark.line + 1] if mark else None) from None
-    except yaml.YAMLError as exc:
-        raise DataError(f"not valid YAML ({exc}).", file=path) from None
+    conf = _parse_yaml(decode_text(path.read_bytes(), file=path), path,
+                       f"Expected 'table: {{file header: canonical name}}' entries and the settings "
+                       f"{', '.join(SETTINGS)} (docs/data-format.md)") or {}
     if not isinstance(conf, dict):
         raise DataError("columns.yaml must map table names to {file header: canonical name}.", file=path)
     unknown = [k for k in conf if k not in TABLES and k not in SETTINGS]
@@ -475,6 +472,18 @@ def read_mapping(data_dir: Path) -> dict:
     for key in SETTINGS:
         _check_setting(conf, key, path)
     return conf
+
+
+def _parse_yaml(text: str, path: Path, expected: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise DataError(f"not valid YAML{where}: {exc.problem or exc.context}. {expected}.", file=path,
+                        rows=[mark.line + 1] if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise DataError(f"not valid YAML ({exc}). {expected}.", file=path) from None
 
 
 def _check_table_mapping(mapping, table: str, path: Path) -> None:
@@ -668,7 +677,13 @@ def read_json(path: str | Path):
 
 
 def read_yaml(path: str | Path):
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    """Parse a YAML file (UTF-8, UTF-16 or GBK); DataError naming the file and line when it is not plain YAML.
+
+    ``yaml.safe_load`` refuses ``!!python/...`` tags, so a params file cannot run code.
+    """
+    path = Path(path)
+    return _parse_yaml(decode_text(path.read_bytes(), file=path), path,
+                       "Expected plain YAML: 'key: value' lines, without !!python tags") or {}
 
 
 def _json_default(v):
