@@ -25,6 +25,8 @@ from bs4 import BeautifulSoup  # noqa: E402
 
 from analysis import io as aio  # noqa: E402
 from analysis.churn import table_view  # noqa: E402
+from analysis.escaping import (NO_MATH_CLASS, escape_html, escape_markdown, neutralise_formula,  # noqa: E402
+                               neutralise_formulas, plain_labels, plain_text, styler_label)
 from analysis.plotting import styled  # noqa: E402
 from analysis.plotting_classification import class_table, quadrant_chart  # noqa: E402
 from analysis.plotting_product import pareto_chart as product_pareto_chart  # noqa: E402
@@ -63,6 +65,12 @@ def _write(df: pd.DataFrame, path: Path) -> None:
 def make_hostile_copy(sample: Path, dest: Path) -> Path:
     """A copy of the sample company whose names are injection payloads (the sample is never touched)."""
     shutil.copytree(sample, dest)
+    cust = _read(dest / "customers.csv")
+    ids = {c: (f"{c}{SCRIPT}" if i % 10 == 3 else f"@{c}" if i % 10 == 8 else c)
+           for i, c in enumerate(cust["customer_id"])}
+    for table in ("customers", "transactions", "receivables", "interactions"):
+        df = _read(dest / f"{table}.csv")
+        _write(df.assign(customer_id=df["customer_id"].map(ids)), dest / f"{table}.csv")
     cust = _read(dest / "customers.csv")
     cust["name"] = [f"{HOSTILE[i % len(HOSTILE)]} {i}" for i in range(len(cust))]
     cust["channel"] = cust["channel"].replace(CHANNEL)
@@ -138,11 +146,27 @@ def test_pages_show_the_hostile_names_as_text(hostile_report):
     def text(page):
         return BeautifulSoup((hostile_report / page).read_text(encoding="utf-8"), "html.parser").get_text()
 
-    for page in ("01_customer_composition.html", "03_margin_ranking.html", "04_churn_risk.html"):
-        assert SCRIPT in text(page), f"{page} does not show the customer name as text"
+    for page in ("01_customer_composition.html", "03_margin_ranking.html", "04_churn_risk.html",
+                 "07_credit_limits.html"):
+        assert SCRIPT in text(page), f"{page} does not show the customer name or id as text"
     for page in ("02_product_mix.html", "03_margin_ranking.html"):
         assert f"{SCRIPT} P0" in text(page), f"{page} does not show the product name as text"
     assert "{0} {name}" in text("01_customer_composition.html")  # braces are not format fields
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("hostile_report")
+def test_names_with_dollars_are_not_typeset_by_mathjax(hostile_report):
+    # MathJax typesets $...$ anywhere on a page except in <pre>/<code> and tex2jax_ignore elements
+    exposed = {}
+    for page in sorted(hostile_report.glob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for node in soup.find_all(string=lambda t: "$\\alert$" in t):
+            parents = list(node.parents)
+            if not any(p.name in ("pre", "code", "script", "style") or "tex2jax_ignore" in (p.get("class") or [])
+                       for p in parents):
+                exposed.setdefault(page.name, []).append(str(node)[:40])
+    assert not exposed, f"names MathJax would typeset: {exposed}"
 
 
 @pytest.mark.notebook
@@ -170,7 +194,9 @@ def test_every_csv_export_neutralises_formula_text(hostile_report):
     assert not counts, f"formula-like CSV cells per file: {counts}; e.g. {[v[:2] for v in risky.values() if v][0]}"
     roster = pd.read_csv(hostile_report / "customer_roster.csv", dtype=str, encoding="utf-8-sig")
     assert "'=HYPERLINK(\"http://x\",\"y\") 2" in set(roster.iloc[:, 1])  # prefixed, otherwise unchanged
-    assert roster.iloc[:, 0].str.fullmatch(r"C\d{4}").all()  # ids untouched
+    ids = roster.iloc[:, 0]
+    assert ids[~ids.str.contains("[@<]")].str.fullmatch(r"C\d{4}").all()  # plain ids untouched
+    assert "'@C0009" in set(ids) and f"C0004{SCRIPT}" in set(ids)
 
 
 # ------------------------------------------------------------------ tables on a page
@@ -271,6 +297,7 @@ def test_csv_export_neutralises_formula_text_and_keeps_numbers(tmp_path):
     assert back["name"].tolist()[:5] == ["'=HYPERLINK(\"http://x\",\"y\")", "'=cmd|' /C calc'!A0", "'+1+1",
                                          "'@SUM(A1)", "'-2+3"]
     assert back["sales"].tolist()[:2] == ["1.5", "-20.0"] and back["orders"].tolist()[:2] == ["1", "-2"]
+    assert len(back) == 7 and back["name"].tolist()[5:] == ["'\t=1", "'\r=1"]  # a CR in a value stays in its cell
     assert df["name"].iloc[0] == '=HYPERLINK("http://x","y")'  # the caller's frame is not changed
 
 
@@ -288,3 +315,89 @@ def test_sample_data_writer_is_unchanged(tmp_path):
     df = pd.DataFrame({"customer_id": ["C1"], "name": ["=1+1"]})
     path = aio.write_tables({"customers": df}, tmp_path)[0]
     assert path.read_text(encoding="utf-8") == "customer_id,name\nC1,=1+1\n"
+
+
+# ------------------------------------------------------------------ the escaping helpers
+def test_escape_html_turns_markup_into_entities():
+    assert escape_html(IMG) == "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+    assert escape_html("A&B") == "A&amp;B" and escape_html(12) == "12"
+
+
+def test_escape_markdown_forms_no_link_emphasis_or_html():
+    assert escape_markdown("[x](javascript:alert(1))") == r"\[x\]\(javascript:alert\(1\)\)"
+    assert escape_markdown("*a* <b>_c_</b> $x$") == r"\*a\* &lt;b&gt;\_c\_&lt;/b&gt; \$x\$"
+    assert escape_markdown("客户 12") == "客户 12"
+
+
+def test_note_renders_its_text_literally():
+    from analysis.plotting_product import note
+
+    md = note(f"{SCRIPT} [x](javascript:alert(1)) $y$").data
+    assert "<script>" not in md and "](javascript" not in md
+    assert md.startswith(f'> **<span class="{NO_MATH_CLASS}">') and md.endswith("</span>**")
+
+
+def test_styler_label_escapes_html_and_doubles_braces():
+    assert styler_label("{0} <b>") == "{{0}} &lt;b&gt;"
+    assert styler_label("{0}").format("ignored") == "{0}"  # what Styler.relabel_index does with it
+
+
+def test_plain_text_escapes_every_dollar_once():
+    assert plain_text(r"$\alert$") == r"\$\alert\$"
+    assert plain_labels(["a", 1, "5$"]) == ["a", "1", r"5\$"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+1+1", "'+1+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"), ("-7", "-7"), ("+3.5", "+3.5"), ("-1e3", "-1e3"), ("00123", "00123"), ("a=b", "a=b"),
+    ("", ""), (-5, -5), (None, None)])
+def test_neutralise_formula(value, expected):
+    assert neutralise_formula(value) == expected
+
+
+def test_neutralise_formulas_covers_every_text_dtype_and_header_without_mutating():
+    df = pd.DataFrame({"s": pd.Series(["=a", None], dtype="string"), "o": pd.Series(["@b", 3], dtype=object),
+                       "c": pd.Categorical(["+c", "d"]), "n": [-1.5, 2.0], "=h": ["x", "y"]})
+    out = neutralise_formulas(df)
+    assert out["s"].tolist()[0] == "'=a" and pd.isna(out["s"].tolist()[1])
+    assert out["o"].tolist() == ["'@b", 3] and out["c"].tolist() == ["'+c", "d"]
+    assert out["n"].tolist() == [-1.5, 2.0] and out["n"].dtype == "float64"
+    assert list(out.columns) == ["s", "o", "c", "n", "'=h"]
+    assert df["s"].iloc[0] == "=a" and list(df.columns)[-1] == "=h"
+
+
+def test_neutralise_formulas_handles_duplicate_headers():
+    df = pd.DataFrame([["=a", "=b"]], columns=["x", "x"])
+    assert neutralise_formulas(df).iloc[0].tolist() == ["'=a", "'=b"]
+
+
+def test_styled_tables_are_skipped_by_mathjax():
+    html = styled(pd.DataFrame({"name": ["$x$"]})).to_html()
+    assert f'class="{NO_MATH_CLASS}"' in html
+
+
+def test_use_style_makes_every_styler_escape():
+    from analysis.plotting import use_style
+
+    with pd.option_context("styler.format.escape", None):
+        use_style("en")
+        assert SCRIPT not in pd.DataFrame({"n": [SCRIPT]}).style.to_html()
+
+
+# ------------------------------------------------------------------ more chart helpers
+def test_category_and_class_charts_draw_names_literally():
+    from analysis import plotting_product as pp
+    from analysis.plotting_classification import count_heatmap, segment_chart
+
+    names = [r"$\alert$", "b $1 $2"]
+    cats = pd.DataFrame({"category": names, "sales": [3.0, 2.0], "gross_margin_rate": [0.1, -0.2]})
+    _drawn_literally(pp.category_chart(cats, lang="en"), names)
+    _drawn_literally(pp.margin_bars(cats, "category", lang="en", title_key="mr_category_margin_title"), names)
+    shift = pd.DataFrame({"category": names, "change_pts": [0.01, -0.02]})
+    _drawn_literally(pp.share_change_chart(shift, lang="en"), names)
+    matrix = pd.DataFrame([[0.5, 0.4], [0.5, 0.6]], index=names, columns=[names[0], "all"])
+    _drawn_literally(pp.leanings_heatmap(matrix, lang="en"), names)
+    _drawn_literally(count_heatmap(pd.DataFrame([[1, 2], [3, 4]], index=names, columns=names), lang="en",
+                                   title="t"), names)
+    seg = pd.DataFrame({"cls": names, "count": [2, 1], "monetary_share": [0.6, 0.4]})
+    _drawn_literally(segment_chart(seg, lang="en", kind="none", class_col="cls", title="t"), names)

@@ -598,13 +598,14 @@ def table_view(df: pd.DataFrame, lang: str = "zh", *, money=(), pct=(), ints=(),
     """A formatted table with headers in ``lang`` (labels ``churn_col_<column>`` where defined).
 
     ``precise`` columns show three decimals (AUCs and Brier scores differ in the third).
+    Every value and header is HTML-escaped (:func:`analysis.plotting.styled`).
     """
     names = {c: _column_label(c, lang) for c in df.columns}
     pick = lambda cols: [names[c] for c in cols if c in names]  # noqa: E731
     sty = styled(df.rename(columns=names), money=pick(money), pct=pick(pct), ints=pick(ints),
                  decimals=pick(decimals))
     cols = pick(precise)
-    return sty.format(lambda v: "–" if pd.isna(v) else f"{v:.3f}", subset=cols) if cols else sty
+    return sty.format(lambda v: "–" if pd.isna(v) else f"{v:.3f}", subset=cols, escape="html") if cols else sty
 
 
 def model_choice_table(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:

@@ -231,7 +231,7 @@ def _read_grid(path: Path, sheet, header_row) -> _Grid:
     except DataError:
         raise
     except ValueError as exc:
-        if sheet is not None and "not found" in str(exc):
+        if sheet is not None and "worksheet" in str(exc).lower():
             raise _missing_sheet(path, sheet) from None
         raise DataError(f"the file cannot be read as {suffix[1:]} ({type(exc).__name__}: {exc}).", file=path) from None
     except Exception as exc:  # the readers raise many types for a corrupt file
@@ -511,6 +511,11 @@ def _check_setting(conf: dict, key: str, path: Path) -> None:
         if per_table is not None and table not in TABLES:
             raise DataError(f"'{key}:' names an unknown table '{table}' (expected one of {', '.join(TABLES)}).",
                             file=path)
+        if key == "files" and not isinstance(v, str):
+            raise DataError(f"files: for {table} must be a file name in the data folder, got {v!r}.", file=path)
+        if key == "sheets" and (isinstance(v, bool) or not isinstance(v, (str, int))):
+            raise DataError(f"sheets: for {table} must be a sheet name (or its position from 0), got {v!r}.",
+                            file=path)
         if key == "header_row" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise DataError(f"header_row for {table} must be a whole number from 1 (the line of the header in "
                             f"the file, as Excel numbers rows), got {v!r}.", file=path)
@@ -610,14 +615,26 @@ def load_dataset(data_dir: str | Path, *, today=None) -> Dataset:
 
 # ---------------------------------------------------------------- writing
 def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table for people: .csv as UTF-8 with BOM (opens in Excel), .xlsx, or .parquet."""
+    """Write a table for people: .csv as UTF-8 with BOM (opens in Excel), .xlsx, or .parquet.
+
+    Text stays text in a spreadsheet (OWASP, CSV injection): in .xlsx every string is
+    written as a string cell, never as a formula or hyperlink; in .csv a text cell
+    beginning with ``= + - @``, tab or CR gets a leading ``'``
+    (:func:`analysis.escaping.neutralise_formulas`; numbers and ids such as ``00123`` unchanged)
+    and rows end in CRLF, so that a line break inside a value is always quoted.
+    """
+    from .escaping import neutralise_formulas
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+        # CRLF ends rows (RFC 4180, as Excel writes): a CR inside a value is then quoted, so it
+        # cannot start a new row whose first cell escaped the formula check.
+        neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     elif suffix == ".xlsx":
-        df.to_excel(path, index=False, engine="xlsxwriter")  # several times faster than openpyxl
+        df.to_excel(path, index=False, engine="xlsxwriter",  # several times faster than openpyxl
+                    engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}})
     elif suffix == ".parquet":
         df.to_parquet(path, index=False)
     else:

@@ -3,7 +3,9 @@
 The Chinese font is Noto Sans CJK SC (SIL Open Font License) from the PyPI package
 ``noto-cjk-sans-otc``, installed with the project (see :mod:`analysis.fonts`), so Chinese
 renders as glyphs on any machine.
-Chart helpers take ``ax=None`` and return the Axes.
+Chart helpers take ``ax=None`` and return the Axes.  Data values (names, categories)
+are shown as text: tables escape them as HTML, charts draw them without mathtext
+(see :mod:`analysis.escaping`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
 from matplotlib import font_manager
+
+from .escaping import NO_MATH_CLASS, escape_html, plain_labels, styler_label
 
 from .fonts import CJK_FONT_FILE, cjk_font_path  # noqa: F401  (Noto Sans CJK SC, OFL)
 
@@ -50,7 +54,12 @@ def cjk_font_subset(text: str) -> bytes:
 
 
 def use_style(lang: str = "zh") -> None:
-    """Seaborn theme plus the CJK font (used for both languages so labels mix freely)."""
+    """Seaborn theme plus the CJK font (used for both languages so labels mix freely).
+
+    Also makes every pandas Styler escape its values as HTML by default, so that a table a
+    notebook styles by hand shows names as text too (:func:`styled` escapes explicitly).
+    """
+    pd.set_option("styler.format.escape", "html")
     sns.set_theme(style="whitegrid", context="notebook", palette="deep")
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["font.sans-serif"] = [cjk_font_name(), "DejaVu Sans"]
@@ -88,19 +97,28 @@ def styled(df: pd.DataFrame, *, money=(), pct=(), ints=(), decimals=(), hide_ind
     """A pandas Styler with CNY, % and thousands formats for the named columns.
 
     With ``lang``, column headers that are label keys are shown as their zh/en label.
+    Every cell, header, index label and the caption is HTML-escaped, and the page's MathJax
+    skips the table: data values such as customer names are shown as text, never run as markup.
     """
     fmt = {c: fmt_cny for c in money if c in df.columns}
     fmt.update({c: fmt_pct for c in pct if c in df.columns})
     fmt.update({c: fmt_int for c in ints if c in df.columns})
     fmt.update({c: (lambda v: "–" if pd.isna(v) else f"{v:,.2f}") for c in decimals if c in df.columns})
-    sty = df.style.format(fmt, na_rep="–")
+    sty = (df.style.format(fmt, na_rep="–", escape="html")
+           .format_index(escape="html", axis="index").format_index(escape="html", axis="columns"))
     if lang:
         from .labels import column_labels
 
-        sty = sty.relabel_index(column_labels(df.columns, lang), axis="columns")
+        sty = relabel_columns(sty, column_labels(df.columns, lang))
     if caption:
-        sty = sty.set_caption(caption)
+        sty = sty.set_caption(escape_html(caption))
+    sty = sty.set_table_attributes(f'class="{NO_MATH_CLASS}"')  # a name like "$x$" is not typeset as math
     return sty.hide(axis="index") if hide_index else sty
+
+
+def relabel_columns(sty, labels):
+    """Show ``labels`` as a Styler's column headers, HTML-escaped (and braces kept literal)."""
+    return sty.relabel_index([styler_label(v) for v in labels], axis="columns")
 
 
 def money_axis(ax, axis: str = "y", *, unit: float = 1.0, suffix: str = ""):
@@ -125,7 +143,7 @@ def bar_line(x, bars, line=None, *, bar_label: str, line_label: str | None = Non
     ax = _ax(ax)
     ax.bar(range(len(x)), bars, color=sns.color_palette()[0], label=bar_label)
     step = max(1, len(x) // 16)  # at most ~16 tick labels stay readable
-    ax.set_xticks(range(0, len(x), step), [str(v) for v in list(x)[::step]], rotation=45, ha="right")
+    ax.set_xticks(range(0, len(x), step), plain_labels(list(x)[::step]), rotation=45, ha="right")
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(bar_label)
     money_axis(ax)

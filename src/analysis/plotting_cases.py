@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .escaping import plain_labels, plain_text
 from .labels import label
 from .plotting import money_axis, pct_axis
 
@@ -26,11 +27,12 @@ def _ax(ax, size=None):
 
 
 def _name(key: str, lang: str) -> str:
-    """A label when ``key`` is a label key, else the key itself (a firm's own item names)."""
+    """A label when ``key`` is a label key, else the key itself (a firm's own item names),
+    escaped for matplotlib so that it is drawn literally."""
     try:
-        return label(key, lang)
+        return plain_text(label(key, lang))
     except KeyError:
-        return str(key)
+        return plain_text(key)
 
 
 def plot_waterfall(steps: pd.DataFrame, *, lang: str = "zh", ax=None):
@@ -113,7 +115,7 @@ def plot_class_limits(by_class: pd.DataFrame, *, lang: str = "zh", ax=None):
     ax2.grid(False)
     ax2.set_ylim(0, max(1.0, float(by_class["limit_share"].max()) * 1.1))
     pct_axis(ax2)
-    ax.set_xticks(x, list(by_class["credit_class"]))
+    ax.set_xticks(x, plain_labels(by_class["credit_class"]))
     ax.set_xlabel(label("credit_class", lang))
     ax.set_ylabel(label("case_amount_wan", lang))
     money_axis(ax)

@@ -3,7 +3,8 @@
 Every title and axis label comes from ``labels/classification.yaml`` (or
 ``common.yaml``) in the language asked for.  Chart helpers take ``ax=None``
 (or ``axes=None`` for two panels) and return what they drew on; they never
-call ``plt.show()``.
+call ``plt.show()``.  Tables escape every value as HTML and charts draw names
+literally (:mod:`analysis.escaping`).
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import pandas as pd
 import seaborn as sns
 
 from .classification import ABC_CLASSES, TIERS, class_label, header, label_values
+from .escaping import plain_labels, plain_text
 from .labels import label
 from .scorecard import VALUE_GROUPS
-from .plotting import fmt_pct, money_axis, pct_axis, styled
+from .plotting import fmt_pct, money_axis, pct_axis, relabel_columns, styled
 
 __all__ = ["class_table", "pareto_chart", "lorenz_chart",
            "concentration_trend_chart", "pyramid_chart", "composition_chart", "quadrant_chart",
@@ -30,11 +32,11 @@ ABC_COLORS = {"A": "#c0392b", "B": "#e67e22", "C": "#95a5a6"}
 def class_table(df: pd.DataFrame, lang: str, *, coded: Mapping[str, str] | None = None, money=(), pct=(),
                 ints=(), decimals=(), caption: str | None = None):
     """A formatted table: class codes named (``coded`` maps column -> kind), numbers formatted
-    (CNY, %, thousands), headers in ``lang``."""
+    (CNY, %, thousands), headers in ``lang``; every value and header HTML-escaped."""
     coded = dict(coded or {})
     shown = df.assign(**{c: label_values(df[c], kind, lang) for c, kind in coded.items() if c in df.columns})
     sty = styled(shown, money=money, pct=pct, ints=ints, decimals=decimals, caption=caption)
-    return sty.relabel_index([header(c, lang) for c in shown.columns], axis="columns")
+    return relabel_columns(sty, [header(c, lang) for c in shown.columns])
 
 
 def _ax(ax, figsize=None):
@@ -150,7 +152,7 @@ def composition_chart(comp: pd.DataFrame, *, lang: str, by: str = "channel", ax=
     names = label_values(rows[by], by, lang)
     x = np.arange(len(rows))
     ax.bar(x, rows["sales"], color=sns.color_palette()[0], label=header("sales", lang))
-    ax.set_xticks(x, names, rotation=0)
+    ax.set_xticks(x, plain_labels(names), rotation=0)
     ax.set_ylabel(label("sales", lang))
     money_axis(ax)
     ax2 = ax.twinx()
@@ -189,7 +191,7 @@ def quadrant_chart(df: pd.DataFrame, *, lang: str, sales_col: str = "monetary", 
         hi, lo = np.log10(top[sales_col].max()) + 0.3, np.log10(top[sales_col].min()) - 0.3
         ys = 10 ** np.linspace(hi, lo, len(top)) if len(top) > 1 else [top[sales_col].iloc[0]]
         for (_, r), ty in zip(top.iterrows(), ys):
-            ax.annotate(str(r[name_col])[:14], xy=(r[loyalty_col], r[sales_col]), xytext=(1.03, ty),
+            ax.annotate(plain_text(str(r[name_col])[:14]), xy=(r[loyalty_col], r[sales_col]), xytext=(1.03, ty),
                         textcoords=("axes fraction", "data"), fontsize=7, va="center",
                         arrowprops={"arrowstyle": "-", "color": "#95a5a6", "lw": 0.6})
     ax.set_xlim(-0.02, 1.02)
@@ -225,10 +227,8 @@ def count_heatmap(matrix: pd.DataFrame, *, lang: str, title: str, row_kind: str 
     """Annotated heatmap of a count matrix (e.g. a migration matrix or credit grade x ABC class)."""
     ax = _ax(ax, (6.5, 4.8))
     shown = matrix.copy()
-    if row_kind:
-        shown.index = [class_label(row_kind, v, lang) for v in shown.index]
-    if col_kind:
-        shown.columns = [class_label(col_kind, v, lang) for v in shown.columns]
+    shown.index = plain_labels(class_label(row_kind, v, lang) if row_kind else v for v in shown.index)
+    shown.columns = plain_labels(class_label(col_kind, v, lang) if col_kind else v for v in shown.columns)
     sns.heatmap(shown, annot=True, fmt=",d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
     ax.set_xlabel(header(matrix.columns.name, lang) if matrix.columns.name else "")
     ax.set_ylabel(header(matrix.index.name, lang) if matrix.index.name else "")
@@ -245,7 +245,7 @@ def share_vs_target_chart(actual: pd.Series, target: pd.Series, *, lang: str, ti
     ax.bar(x - 0.2, actual.to_numpy(), width=0.4, label=label("cls_actual_share", lang))
     ax.bar(x + 0.2, target.reindex(actual.index).to_numpy(), width=0.4, label=label("cls_target_share", lang),
            color="#bdc3c7")
-    ax.set_xticks(x, [str(i) for i in actual.index])
+    ax.set_xticks(x, plain_labels(actual.index))
     pct_axis(ax)
     ax.legend(fontsize=8)
     ax.set_title(title)
@@ -257,8 +257,9 @@ def segment_chart(summary: pd.DataFrame, *, lang: str, kind: str, class_col: str
     """Horizontal bars of customers per class, each annotated with its share of sales."""
     ax = _ax(ax, (8, 4.5))
     rows = summary.iloc[::-1]
-    names = [class_label(kind, v, lang) for v in rows[class_col]]
-    ax.barh(names, rows["count"], color=sns.color_palette()[0])
+    names = plain_labels(class_label(kind, v, lang) for v in rows[class_col])
+    ax.barh(range(len(rows)), rows["count"], color=sns.color_palette()[0])
+    ax.set_yticks(range(len(rows)), names)
     for i, (c, s) in enumerate(zip(rows["count"], rows[share_col])):
         ax.text(c, i, f" {c:,} · {fmt_pct(s)}", va="center", fontsize=8)
     ax.set_xlabel(label("customers", lang))
@@ -279,7 +280,7 @@ def decision_chart(table: pd.DataFrame, *, lang: str, tier_col: str = "tier", ax
         ax.bar(x, vals, bottom=bottom, label=class_label("decision", d.removeprefix("decision_"), lang),
                color=colors[d])
         bottom += vals
-    ax.set_xticks(x, [class_label("tier", t, lang) for t in table[tier_col]])
+    ax.set_xticks(x, plain_labels(class_label("tier", t, lang) for t in table[tier_col]))
     ax.set_ylabel(label("customers", lang))
     ax.legend(fontsize=8)
     ax.set_title(label("cls_screening_title", lang))

@@ -1,6 +1,8 @@
 """Charts of the product pages (02_product_mix, 03_margin_ranking).
 
 Every helper takes ``lang`` for its labels and ``ax=None``, and returns the Axes.
+Product and category names are drawn literally (:func:`analysis.escaping.plain_text`);
+notes escape their text for Markdown.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .escaping import NO_MATH_CLASS, escape_markdown, plain_labels, plain_text
 from .labels import label, relabel
 from .margin import QUADRANTS
 from .plotting import bar_line, fmt_cny, money_axis, pct_axis
@@ -40,7 +43,7 @@ def fmt_ratio(x, decimals: int = 3) -> str:
 
 def with_points(sty, cols, fmt=fmt_pts):
     """Re-format the named columns of a Styler (from :func:`analysis.plotting.styled`), as points by default."""
-    return sty.format(fmt, subset=[c for c in cols if c in sty.data.columns])
+    return sty.format(fmt, subset=[c for c in cols if c in sty.data.columns], escape="html")
 
 
 def pareto_chart(ranked: pd.DataFrame, *, lang: str = "zh", cutoffs=(0.75, 0.95), name_col: str = "product_name",
@@ -55,7 +58,7 @@ def pareto_chart(ranked: pd.DataFrame, *, lang: str = "zh", cutoffs=(0.75, 0.95)
     x = np.arange(len(ranked))
     ax.bar(x, ranked["sales"], color=colours, width=0.85)
     if len(ranked) <= max_names:
-        ax.set_xticks(x, _short(ranked[name_col]), rotation=60, ha="right", fontsize=8)
+        ax.set_xticks(x, plain_labels(_short(ranked[name_col])), rotation=60, ha="right", fontsize=8)
     else:
         ax.set_xticks([])
         ax.set_xlabel(label("pm_products_ranked", lang, n=len(ranked)))
@@ -88,10 +91,14 @@ def profit_chart(table: pd.DataFrame, *, lang: str = "zh", top_n: int = 15, name
 
 
 def note(text: str):
-    """A bold one-line note for a notebook (an IPython Markdown object; ``display`` it)."""
+    """A bold one-line note for a notebook (an IPython Markdown object; ``display`` it).
+
+    ``text`` is shown as it is: HTML and Markdown marks in it (from a data value filled into
+    a label) are escaped, never rendered.
+    """
     from IPython.display import Markdown
 
-    return Markdown(f"> **{text}**")
+    return Markdown(f'> **<span class="{NO_MATH_CLASS}">{escape_markdown(text)}</span>**')
 
 
 def loss_note(losers: pd.DataFrame, *, what_key: str, lang: str = "zh", profit_col: str = "gross_profit"):
@@ -120,6 +127,7 @@ def leanings_heatmap(matrix: pd.DataFrame, *, lang: str = "zh", title_key: str =
                      ax=None):
     """Category x group heatmap of sales shares; the last column is the all-customer average."""
     mat = matrix.rename(columns={"all": label("pm_all_customers", lang)})
+    mat = mat.set_axis(plain_labels(mat.index), axis=0).set_axis(plain_labels(mat.columns), axis=1)
     ax = _ax(ax, (1.3 * mat.shape[1] + 3, 0.45 * mat.shape[0] + 1.5))
     sns.heatmap(mat * 100, annot=True, fmt=".1f", cmap="Blues", cbar_kws={"label": "%"}, ax=ax)
     ax.set_ylabel(label("category", lang))
@@ -135,7 +143,8 @@ def share_change_chart(shift: pd.DataFrame, *, lang: str = "zh", other: str = ""
     ax = _ax(ax, (8, 0.4 * len(df) + 1.5))
     pal = sns.color_palette()
     colours = [pal[2] if v >= 0 else pal[3] for v in df["change_pts"]]
-    ax.barh(_short(df[key_col], 16), df["change_pts"] * 100, color=colours)
+    ax.barh(range(len(df)), df["change_pts"] * 100, color=colours)
+    ax.set_yticks(range(len(df)), plain_labels(_short(df[key_col], 16)))
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(label("change_pts", lang) + " (pt)")
     ax.set_title(label("pm_mix_shift_title", lang, other=other))
@@ -149,7 +158,8 @@ def margin_bars(df: pd.DataFrame, key_col: str, *, lang: str = "zh", title_key: 
     ax = _ax(ax, (8, 0.4 * len(d) + 1.5))
     pal = sns.color_palette()
     colours = [pal[3] if v < 0 else pal[0] for v in d[rate_col].fillna(0)]
-    ax.barh(_short(relabel(d[key_col].astype("object"), lang), 16), d[rate_col], color=colours)
+    ax.barh(range(len(d)), d[rate_col], color=colours)
+    ax.set_yticks(range(len(d)), plain_labels(_short(relabel(d[key_col].astype("object"), lang), 16)))
     if overall is not None and pd.notna(overall):
         ax.axvline(overall, color="grey", ls="--", lw=1)
     pct_axis(ax, "x")
@@ -177,7 +187,7 @@ def quadrant_chart(df: pd.DataFrame, *, lang: str = "zh", label_top: int = 8, na
         if (rated["stock_turnover"] > 0).all():
             ax.set_xscale("log")
     for _, r in rated.nlargest(label_top, "sales").iterrows():
-        ax.annotate(_short([r[name_col]])[0], (r["stock_turnover"], r["gross_margin_rate"]), fontsize=7,
+        ax.annotate(plain_text(_short([r[name_col]])[0]), (r["stock_turnover"], r["gross_margin_rate"]), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")
     pct_axis(ax)
     ax.set_xlabel(label("stock_turnover", lang))
