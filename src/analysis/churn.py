@@ -44,6 +44,7 @@ from .churn_features import churn_features, churn_labels, clean_customer_table
 from .classification import abc_classes
 from .labels import label
 from .plotting import _ax, pct_axis, styled
+from .errors import InsufficientData
 from .validation import DataError
 
 __all__ = [
@@ -217,7 +218,7 @@ class ChurnModel:
 def _cv(y: pd.Series, folds: int, random_state: int) -> StratifiedKFold:
     minority = int(min(y.sum(), len(y) - y.sum()))
     if minority < 2:
-        raise DataError(f"too few customers in one class to fit a model ({int(y.sum())} churned, "
+        raise InsufficientData(f"too few customers in one class to fit a model ({int(y.sum())} churned, "
                         f"{int(len(y) - y.sum())} stayed); need at least 2 of each")
     return StratifiedKFold(n_splits=max(2, min(folds, minority)), shuffle=True, random_state=random_state)
 
@@ -371,7 +372,7 @@ def backtest(tx: pd.DataFrame, end, *, horizon_days: int = 90, active_days: int 
     X_tr, y_tr = _window(tx, end - 2 * h, **kw)
     X_te, y_te = _window(tx, end - h, **kw)
     if len(X_tr) == 0 or len(X_te) == 0:
-        raise DataError(f"no active customers before {end - 2 * h:%Y-%m-%d} or {end - h:%Y-%m-%d}: the "
+        raise InsufficientData(f"no active customers before {end - 2 * h:%Y-%m-%d} or {end - h:%Y-%m-%d}: the "
                         f"transactions must cover at least {2 * horizon_days} days before the report end")
     model = fit_churn_model(X_tr, y_tr, cv_folds=cv_folds, random_state=random_state, candidates=candidates)
     rec = LogisticRegression(C=1.0).fit(np.log1p(X_tr[["recency_days"]].to_numpy()), y_tr)
