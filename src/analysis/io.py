@@ -633,13 +633,46 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
         # cannot start a new row whose first cell escaped the formula check.
         neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     elif suffix == ".xlsx":
-        df.to_excel(path, index=False, engine="xlsxwriter",  # several times faster than openpyxl
-                    engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}})
+        _write_xlsx(df, path)
     elif suffix == ".parquet":
         df.to_parquet(path, index=False)
     else:
         raise ValueError(f"cannot write {suffix}; expected .csv, .xlsx or .parquet")
     return path
+
+
+def _xlsx_value(v):
+    """A Python value openpyxl writes as it is: NaN/NA as an empty cell, numpy scalars unwrapped."""
+    if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime().replace(tzinfo=None)
+    return v.item() if hasattr(v, "item") and not isinstance(v, str) else v
+
+
+def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
+    """One sheet through openpyxl (the project's one Excel engine), every string a string cell.
+
+    openpyxl reads a string beginning with ``=`` as a formula; each text cell is therefore
+    marked as text (``data_type = "s"``) after its value is set, so no name ever becomes a
+    live formula or link (OWASP, CSV injection).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet()
+
+    def cell(v):
+        c = WriteOnlyCell(ws, value=_xlsx_value(v))
+        if isinstance(c.value, str):
+            c.data_type = "s"
+        return c
+
+    ws.append([cell(str(c)) for c in df.columns])
+    for row in df.itertuples(index=False, name=None):
+        ws.append([cell(v) for v in row])
+    wb.save(path)
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, *, fmt: str = "csv") -> list[Path]:
