@@ -173,6 +173,12 @@ def _csv_grid(path: Path, header_row: int | None) -> _Grid:
     text = decode_text(data, file=path) if data.strip() else ""
     if not text.strip():
         raise DataError("the file is empty: expected a header row and at least one data row.", file=path)
+    if "\x00" in text:  # a NUL character in text is damage, and csv would read past it
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        raise DataError(f"line {line} holds a NUL character (byte 0x00) after {text[max(0, at - 12):at]!r}: the "
+                        f"file is damaged or not text. Expected text in {_EXPECTED_ENCODINGS}.", file=path,
+                        rows=[line])
     delim = sniff_delimiter(text, header_row)
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delim, skipinitialspace=True, strict=True)
     try:
@@ -265,9 +271,10 @@ def _header_index(grid: _Grid, header_row: int | None, path: Path) -> int:
     hit = np.flatnonzero(grid.lines == header_row)
     if not len(hit) or blank[hit[0]]:
         last = int(grid.lines[-1]) if len(grid.lines) else 0
+        what = ("blank" if len(hit) else f"beyond the end of the file ({last} lines)" if header_row > last
+                else "inside a quoted value that spans lines")
         raise DataError(f"'header_row: {header_row}' for {path.name}, but line {header_row} of that file is "
-                        f"{'blank' if len(hit) else 'not the start of a row'} (the file has {last} lines). "
-                        f"Expected the line number of the header row.", file=path.parent / MAPPING_FILE)
+                        f"{what}. Expected the line number of the header row.", file=path.parent / MAPPING_FILE)
     return int(hit[0])
 
 

@@ -71,6 +71,9 @@ CASES: list[Case] = [
          0, [r"transactions\s+2 rows"]),
     Case("utf16le_no_bom_tab", {"transactions.csv": UNICODE_TEXT.encode("utf-16-le")}, 0, [r"transactions\s+2 rows"]),
     Case("utf32_bom", {"transactions.csv": UNICODE_TEXT.encode("utf-32")}, 0, [r"transactions\s+2 rows"]),
+    Case("nul_byte_after_8k", {"transactions.csv": (GOOD + "C003,2025-01-05,1\n" * 800).encode()
+                               + b"C004,2025-01-\x0002,5\n"}, 2,
+         [r"transactions\.csv", r"line 804", r"NUL"]),
     Case("xlsx_named_csv", {"transactions.csv": b"PK\x03\x04\x14\x00\x06\x00binary\x00\x00junk"}, 2,
          [r"transactions\.csv", r"binary file"]),
     # ----------------------------------------------------------- empty and near-empty
@@ -128,6 +131,9 @@ CASES: list[Case] = [
     Case("csv_title_line_above_header",
          {"transactions.csv": ("2025年销售明细\n" + GOOD).encode()}, 2,
          [r"transactions\.csv", r"line 2", r"header_row:", r"columns\.yaml"]),
+    Case("columns_yaml_header_row_past_the_end",
+         {"transactions.csv": GOOD.encode(), "columns.yaml": _yaml("header_row: 9\n")}, 2,
+         [r"columns\.yaml", r"header_row: 9", r"beyond the end of the file \(3 lines\)"]),
     Case("csv_header_row_set",
          {"transactions.csv": ("2025年销售明细\n" + GOOD).encode(),
           "columns.yaml": _yaml("header_row:\n  transactions: 2\n")}, 0, [r"transactions\s+2 rows"]),
