@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import io as aio
+from analysis import io as aio, roi
 from analysis.config import PARAMS_DIR
 from analysis.report import resolve_params
 
@@ -46,7 +46,7 @@ def test_05_reproduces_case_1(run_notebook, tiny_tx_dir):
     assert s["value"] == 73_200  # 403,200 - 80,000 - 250,000
     assert s["break_even_clients"] == 46  # 330,000 / 7,200 = 45.8
     assert s["target_met"] is True
-    assert s["value_year_2"] == 476_400  # 1,200 x 56 x 12 - 330,000
+    assert s["value_year_2"] == 476_400  # 1,200 x 56 x 12 - 330,000: both costs recur (the project's reading)
     assert s["firm_class"] is None
     assert [x["section"] for x in s["skipped_sections"]] == ["firm_class"]
 
@@ -55,13 +55,31 @@ def test_05_reproduces_case_1(run_notebook, tiny_tx_dir):
 def test_05_firm_scenario_and_own_class(run_notebook, firm_dir):
     s = run_notebook("05_case_value_mining_roi", firm_dir, **_section("05_case_value_mining_roi"))
     # (2,400 - 1,500) x 22 x 6 x 0.9 = 106,920 of margin - 110,000 = -3,080: no pay-back in the half-year;
-    # year two: 900 x 0.9 x 12 x 22 x 0.85 = 181,764 - 80,000 (the posts only) = 101,764
+    # year two: 900 x 0.9 x 12 x 22 x 0.85 = 181,764 - 110,000 (both costs recur, as in the case) = 71,764
     assert s["added_margin"] == pytest.approx(106_920)
     assert s["value"] == pytest.approx(-3_080)
-    assert s["value_year_2"] == pytest.approx(101_764)
+    assert s["value_year_2"] == pytest.approx(71_764)
     # value-mining tags: F1 (关注外账, 有财税意识) and F3 (高新科技); fee (1,800 + 2,200) / 2
     assert s["firm_class"] == {"clients": 2, "share": 0.5, "avg_fee": 2000.0}
     assert s["skipped_sections"] == []
+
+
+SECOND_YEAR = "476,400"  # the case's year two: 806,400 of margin - 80,000 - 250,000 (both costs recur)
+
+
+def test_one_second_year_figure_everywhere():
+    """Page 05, the workshop, its answer key and the example params quote the same year-two value of case 1."""
+    from analysis.config import PROJECT_ROOT
+
+    assert roi.second_year(roi.CASE_1)["class_value"].iloc[1] == 476_400
+    places = [PROJECT_ROOT / "notebooks" / "05_case_value_mining_roi.ipynb",
+              PROJECT_ROOT / "notebooks" / "workshop" / "06_programme_roi.ipynb",
+              PROJECT_ROOT / "docs" / "workshop-answer-key.md", EXAMPLE]
+    for path in places:
+        text = path.read_text(encoding="utf-8")
+        assert SECOND_YEAR in text, f"{path.name} does not quote the second-year value {SECOND_YEAR}"
+        assert "556,400" not in text and "55.6万" not in text, f"{path.name} quotes the other second-year figure"
+    assert "lead_bonus" in _section("05_case_value_mining_roi")["recurring_costs"]
 
 
 @pytest.mark.notebook
@@ -70,6 +88,9 @@ def test_06_reproduces_case_2(run_notebook, tiny_tx_dir):
     assert s["value"] == 200_000  # (10 - 8) x 100,000
     assert (s["clients"], s["staff_after"], s["staff_saved"]) == (800, 8, 2)
     assert s["new_business_revenue"] == 0  # the case gives no fee for the 87 + 28 new clients
+    # the other reading of the staff (原有9个会计, the supervisor out of both counts) gives the same V
+    other = run_notebook("06_case_efficiency_roi", tiny_tx_dir, staff_before=9, heads_outside_count=1)
+    assert (other["staff_after"], other["value"]) == (7, 200_000)
 
 
 @pytest.mark.notebook

@@ -1,4 +1,4 @@
-"""Worked cases 1 and 2 of seed 000: every figure the source publishes, plus hand-computed ones."""
+"""Worked cases 1 and 2 of 《客户分类管理》: every figure the source publishes, plus hand-computed ones."""
 from __future__ import annotations
 
 import math
@@ -204,9 +204,21 @@ def test_case_2_staffing_plan():
 def test_case_2_value_is_200000():
     s = roi.staffing_summary(_case_2_plan(), staff_before=10, cost_per_head=100_000)
     assert s["staff_after"] == 8 and s["staff_saved"] == 2
-    assert s["value"] == 200_000  # seed 000: 2 x 10万 = 20万
+    assert s["value"] == 200_000  # the source: 2 x 10万 = 20万
     # fractional workload 3 + 3.0588 + 2 = 8.0588 -> (10 - 8.0588) x 100,000 = 194,118
     assert s["value_fte"] == pytest.approx(194_117.65, abs=0.01)
+
+
+def test_case_2_readings_of_staff_and_pay():
+    # the other reading of the staff: 原有9个会计 (the nine who carried clients) leaves the supervisor
+    # (one head of group 1, no books) out of the count after as well: 9 -> 7, the same 2 saved
+    nine = roi.staffing_summary(_case_2_plan(), staff_before=9, cost_per_head=100_000, heads_outside_count=1)
+    assert (nine["staff_after"], nine["staff_saved"], nine["value"]) == (7, 2, 200_000)
+    # the pay the source quotes, 7K a month = 84,000 a year, instead of its 10万 per head
+    pay = roi.staffing_summary(_case_2_plan(), staff_before=10, cost_per_head=7_000 * 12)
+    assert pay["value"] == 168_000
+    with pytest.raises(ValueError, match="heads_outside_count"):
+        roi.staffing_summary(_case_2_plan(), staff_before=9, cost_per_head=1, heads_outside_count=20)
 
 
 def test_efficiency_value_formula():

@@ -6,7 +6,9 @@ from analysis.sample import TAGS as SAMPLE_TAGS
 from analysis.tags import (DEFAULT_RULES, load_tag_rules, parse_tag_rules, split_tags, tag_class_counts,
                            tag_classes, unapproved_tags)
 
-SEED_000_TAGS = ["关注外账", "需出入库单", "有财税意识", "稽查经历", "暂估较高", "高新科技", "无票收入高"]
+# 《客户分类管理》's seven tags of a bookkeeping firm; 需出入库单 is a workload tag (case 2's class 4)
+BOOKKEEPING_TAGS = ["关注外账", "需出入库单", "有财税意识", "稽查经历", "暂估较高", "高新科技", "无票收入高"]
+VALUE_TAGS = [t for t in BOOKKEEPING_TAGS if t != "需出入库单"]
 
 
 def rules(**extra):
@@ -18,15 +20,24 @@ def rules(**extra):
     return parse_tag_rules(conf)
 
 
-def test_default_rules_hold_seed_000_value_mining_class_and_sample_tags():
+def test_default_rules_hold_the_value_mining_class_and_sample_tags():
     r = load_tag_rules("")
     assert r.source == DEFAULT_RULES.name
+    assert set(BOOKKEEPING_TAGS) | set(SAMPLE_TAGS) <= set(r.approved)
     vm = next(c for c in r.classes if c["key"] == "value_mining")
-    assert vm["zh"] == "价值挖掘类客户" and sorted(vm["any_of"]) == sorted(SEED_000_TAGS)
-    assert set(SAMPLE_TAGS) <= set(r.approved)
-    # each seed tag alone makes a value-mining client (the seed groups the seven tags into one class)
+    assert vm["zh"] == "价值挖掘类客户" and sorted(vm["any_of"]) == sorted(VALUE_TAGS)
+    # a tax or advice tag makes a value-mining client
     df = pd.DataFrame({"customer_id": ["a", "b"], "tags": ["稽查经历", "医保定点"]})
     assert tag_classes(df, r)["tag_classes"].tolist() == ["value_mining", ""]
+
+
+def test_stock_documents_alone_is_a_workload_tag_not_a_value_mining_client():
+    # 《客户分类管理》 uses 需出入库单 for workload (case 2's class 4: books and tax with stock documents)
+    r = load_tag_rules("")
+    df = pd.DataFrame({"customer_id": ["a", "b"], "tags": ["需出入库单", "需出入库单;高新科技"]})
+    out = tag_classes(df, r).set_index("customer_id")
+    assert out.loc["a", "tag_classes"] == "stock_documents" and out.loc["a", "tag_class"] == "stock_documents"
+    assert out.loc["b", "tag_classes"] == "value_mining;stock_documents"
 
 
 def test_matching_all_of_any_of_min_any_and_none_of():

@@ -1,14 +1,17 @@
-"""What a classification programme is worth: the two value formulas of seed 000.
+"""What a classification programme is worth: the two value formulas of 《客户分类管理》.
 
-Two goals, two formulas (DOMAIN.md, "Why classify customers"):
+Two goals, two formulas (docs/methods.md, *The two value formulas*):
 
-- growth (worked case 1, Suzhou):
-  ``V = added gross margin of the class - investment in the class``, where the
-  added gross margin of moving clients to a dearer package is
+- growth (worked case 1, Suzhou): the source writes
+  ``客户分类价值V = 客户分类收入增长量 - 客户分类投入`` (the class's revenue increase
+  minus the investment in the class: added staff cost + target bonuses); its
+  case counts the increase as added gross margin (年度增收毛利), and so does this
+  module: moving clients to a dearer package adds
   ``(new fee - old fee) x upgraded clients x months`` (all of the fee uplift is
   margin in the case; ``margin_rate`` scales it when it is not);
 - efficiency (worked case 2, Jiaxing):
-  ``V = staff saved at the same workload x yearly cost per head + management cost saved``.
+  ``V = 相同工作量下节约的人力成本 + 管理人员成本`` (staff cost saved at the same
+  workload + management cost saved), computed as staff saved x yearly cost per head.
 
 Case 1 is described by a :class:`GrowthCase`; every growth function takes one,
 so sensitivity and tornado analyses are ``dataclasses.replace`` on the inputs.
@@ -97,7 +100,7 @@ class GrowthCase:
 
 CASE_1 = GrowthCase(clients_in_class=338, old_fee=1800, new_fee=3000, upgraded=56, months=6,
                     investment={"lead_bonus": 80_000, "advisor_posts": 250_000}, target_rate=0.15)
-"""Worked case 1 (seed 000): V = 403,200 - 80,000 - 250,000 = 73,200 CNY."""
+"""Worked case 1 (《客户分类管理》): V = 403,200 - 80,000 - 250,000 = 73,200 CNY."""
 
 
 def added_gross_margin(*, old_fee: float, new_fee: float, upgraded: float, months: float,
@@ -259,6 +262,10 @@ def second_year(case: GrowthCase, *, recurring: Iterable[str] | None = None,
     recurring : iterable of str, optional
         Investment items that are paid again in year two (salaries, yearly
         bonuses); ``None`` = all of them. Unknown names raise ``ValueError``.
+        The source says only that year two's profit is considerable; the
+        project reads both of case 1's items as recurring (the lead's bonus
+        goes with a standing post), so year two is
+        ``1,200 x 56 x 12 - 330,000 = 476,400`` CNY.
     retained_rate : float, default 1
         Share of the upgraded clients still on the package in year two.
     months : float, default 12
@@ -352,7 +359,7 @@ CASE_2_GROUPS = {
     "group_3": {"books_and_tax": 100, "books_tax_stock": 50},
 }
 """Who serves whom in case 2: group 3's two leads carry 50 class-3 + 25 class-4
-clients each; group 2 takes the rest of class 3 (the seed's split is garbled; the
+clients each; group 2 takes the rest of class 3 (the source's split is garbled; the
 totals per class are kept)."""
 
 CASE_2_CLIENTS_PER_HEAD = {"group_1": 130, "group_2": 85, "group_3": 75}
@@ -444,14 +451,24 @@ def efficiency_value(*, staff_before: float, staff_after: float, cost_per_head: 
                      management_cost_saved: float = 0.0) -> float:
     """V of an efficiency programme: staff saved x yearly cost per head + management cost saved.
 
-    Case 2: (10 - 8) x 100,000 = 200,000 CNY.
+    Case 2: (10 - 8) x 100,000 = 200,000 CNY.  The source computes with
+    100,000 per head though it quotes an average pay of about 7,000 a month
+    (84,000 a year, which would give 168,000); the project keeps the source's
+    100,000 (docs/methods.md, *Case 2: efficiency through classes*).
     """
     return float((staff_before - staff_after) * cost_per_head + management_cost_saved)
 
 
 def staffing_summary(plan: pd.DataFrame, *, staff_before: float, cost_per_head: float,
-                     management_cost_saved: float = 0.0) -> dict:
+                     management_cost_saved: float = 0.0, heads_outside_count: float = 0.0) -> dict:
     """Staff before and after, staff saved and V from a :func:`staffing_plan`.
+
+    ``heads_outside_count`` heads of the plan are left out of the staff after,
+    so that it is counted like ``staff_before``: case 2 counts 10 staff
+    (8 lead accountants, a supervisor who keeps no books, an intern) and also
+    says 原有9个会计 carried the clients; with ``staff_before=9`` the
+    supervisor (one head of group 1) leaves the count after as well
+    (``heads_outside_count=1``) and V is the same.
 
     Returns
     -------
@@ -460,8 +477,10 @@ def staffing_summary(plan: pd.DataFrame, *, staff_before: float, cost_per_head: 
         ``staff_saved``, ``value`` (from whole heads) and ``value_fte`` (from the
         fractional workload: what the capacity itself is worth).
     """
-    after = float(plan["heads"].sum())
-    fte = float(plan["fte"].sum())
+    if not 0 <= heads_outside_count <= float(plan["heads"].sum()):
+        raise ValueError(f"heads_outside_count must be between 0 and the plan's heads, got {heads_outside_count}")
+    after = float(plan["heads"].sum()) - heads_outside_count
+    fte = float(plan["fte"].sum()) - heads_outside_count
     return {
         "clients": float(plan["clients"].sum()),
         "staff_before": float(staff_before),
@@ -505,7 +524,7 @@ def new_business_revenue(new_clients: Mapping[str, float], *, monthly_fee: float
 def capacity_sensitivity(class_clients: Mapping[str, float], group_classes: Mapping[str, Mapping[str, float]],
                          clients_per_head: Mapping[str, float], *, groups: Sequence[str],
                          capacities: Sequence[float], staff_before: float, cost_per_head: float,
-                         rounding: str = "nearest") -> pd.DataFrame:
+                         rounding: str = "nearest", heads_outside_count: float = 0.0) -> pd.DataFrame:
     """The saving as the clients per head of some groups change (e.g. 85 -> 95 after tooling).
 
     Returns
@@ -522,7 +541,8 @@ def capacity_sensitivity(class_clients: Mapping[str, float], group_classes: Mapp
     for cap in capacities:
         caps = {**clients_per_head, **{g: cap for g in groups}}
         s = staffing_summary(staffing_plan(class_clients, group_classes, caps, rounding=rounding),
-                             staff_before=staff_before, cost_per_head=cost_per_head)
+                             staff_before=staff_before, cost_per_head=cost_per_head,
+                             heads_outside_count=heads_outside_count)
         rows.append((float(cap), s["fte_after"], s["staff_after"], s["staff_saved"], s["value"], s["value_fte"]))
     return pd.DataFrame(rows, columns=["capacity_per_head", "fte_after", "staff_after", "staff_saved",
                                        "class_value", "class_value_fte"])

@@ -1,4 +1,4 @@
-"""Tag management (标签化管理, seed 000): approved tags and rules mapping tag combinations to classes.
+"""Tag management (标签化管理, 《客户分类管理》): approved tags and rules mapping tag combinations to classes.
 
 Staff tag each customer from an approved list; a new tag needs the management
 team's approval before anyone may use it.  The list and the class rules live
@@ -11,7 +11,7 @@ in a YAML file (default ``analysis/tag_rules.yaml``)::
       - key: value_mining
         zh: 价值挖掘类客户
         en: Value-mining client
-        any_of: [关注外账, 需出入库单, ...]   # carries at least min_any of these
+        any_of: [关注外账, 有财税意识, ...]   # carries at least min_any of these
         min_any: 1
         all_of: []                          # carries every one of these
         none_of: []                         # carries none of these
