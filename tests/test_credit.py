@@ -211,7 +211,7 @@ def test_concentration_reproduces_case_3():
     assert len(owed) == 450
     c = credit.receivables_concentration(owed, sales)
     assert c["top_debtors"] == 100
-    assert c["top_debtors_owed"] == 7_800_000  # seed 002: the 100 largest debtors owe 780万
+    assert c["top_debtors_owed"] == 7_800_000  # 《客户分类案例》: the 100 largest debtors owe 780万
     assert c["overlap"] == 76  # only 76 of them are key customers
     assert c["overlap_owed"] == 3_200_000  # and they owe 320万
     assert c["non_key_owed"] == 4_600_000

@@ -13,7 +13,7 @@ from analysis.roi import CASE_1, GrowthCase
 
 # ------------------------------------------------------------------ case 1
 def test_added_gross_margin_matches_the_case():
-    # seed 000: (3,000 - 1,800) x 56 clients x 6 months = 403,200 CNY ("40.3万")
+    # 《客户分类管理》: (3,000 - 1,800) x 56 clients x 6 months = 403,200 CNY ("40.3万")
     assert roi.added_gross_margin(old_fee=1800, new_fee=3000, upgraded=56, months=6) == 403_200
 
 
@@ -26,7 +26,7 @@ def test_case_1_value_is_73200():
     v = roi.growth_value(CASE_1)
     assert v["added_margin"] == 403_200
     assert v["investment"] == 330_000  # 80,000 lead bonus + 250,000 three advisor posts
-    assert v["value"] == 73_200  # seed 000: V = 40.3 - 8 - 25 = 7.3万 (exact: 73,200)
+    assert v["value"] == 73_200  # 《客户分类管理》: V = 40.3 - 8 - 25 = 7.3万 (exact: 73,200)
     assert v["roi"] == pytest.approx(73_200 / 330_000)
     assert v["fee_uplift"] == 1200
 

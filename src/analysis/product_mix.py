@@ -1,4 +1,4 @@
-"""Product sales composition (商品销售构成分析, seed 001).
+"""Product sales composition (商品销售构成分析, 《如何做好客户分类管理》).
 
 Products ranked by net sales with cumulative share and ABC class (the ranking
 and the classes come from :func:`analysis.classification.abc_classes`, the same
@@ -106,7 +106,7 @@ def product_abc(product_table: pd.DataFrame, *, cutoffs: Sequence[float] = (0.75
     """Products ranked by ``value_col`` with ``rank``, ``share``, ``cum_share`` and ``abc_class``.
 
     The same ABC rule as for customers (:func:`analysis.classification.abc_classes`,
-    seed 001: A closes at about 75% of sales, B at 95%); a product with zero or
+    《如何做好客户分类管理》: A closes at about 75% of sales, B at 95%); a product with zero or
     negative net sales is C.
     """
     return abc_classes(product_table, value_col, cutoffs=cutoffs, id_col=product_col)
