@@ -54,4 +54,4 @@ def test_class_table_names_codes_and_formats_numbers():
     html = pc.class_table(s, "zh", coded={"tier": "tier"}, money=["monetary"], pct=["count_share"]).to_html()
     assert "重要客户" in html and "客户层级" in html and "¥60" in html and "%" in html
     html = pc.class_table(s, "en", coded={"tier": "tier"}, money=["monetary"]).to_html()
-    assert "Key" in html and "Tier" in html
+    assert "Important" in html and "Tier" in html
