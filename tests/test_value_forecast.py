@@ -304,3 +304,14 @@ def test_notebook_on_tiny_transactions(run_notebook, tiny_tx_dir):
     assert s["horizon_days"] == 365 and s["model"] in vf.CANDIDATES
     assert set(s["metrics"]) >= {"run_rate"} and set(s["metrics"]["run_rate"]) == set(vf.METRICS)
     assert s["expected_sales"] > 0 and s["customers"] > 0
+
+
+@pytest.mark.notebook
+def test_notebook_skips_when_history_is_short(run_notebook, tmp_path):
+    from analysis import io as aio
+    from conftest import make_tiny_transactions
+
+    aio.write_tables({"transactions": make_tiny_transactions(start="2025-01-01", end="2025-12-31")}, tmp_path)
+    s = run_notebook("08_value_forecast", tmp_path, lang="en")
+    assert s["skipped"] is True and s["skipped_sections"][0]["section"] == "1-4 value forecast"
+    assert "or earlier" in s["skipped_sections"][0]["needs"]

@@ -72,7 +72,7 @@ __all__ = [
     "score_metrics", "top_decile_capture", "choose_model", "decile_table", "class_forecast",
     "class_moves", "develop_list", "watch_list", "potential_value", "metrics_table", "verdict",
     "summary_record", "table_view", "plot_deciles", "simulate_transactions", "model_name", "history_gap",
-    "windows_table", "move_matrix", "params_table", "staff_table", "STAFF_COLUMNS",
+    "windows_table", "move_matrix", "params_table", "moves_note", "staff_table", "STAFF_COLUMNS",
 ]
 
 CANDIDATES = ("bgnbd_gg", "gradient_boosting", "run_rate")
@@ -806,6 +806,14 @@ def metrics_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
                     chosen=np.where(m["model"] == bt.chosen, "✓", ""))
 
 
+def moves_note(fc: ValueForecast, moves: pd.DataFrame, lang: str = "zh") -> str:
+    """A sentence when the lists are empty: with the run rate chosen (and its window the horizon) the
+    forecast repeats last year, so no customer changes class."""
+    if (moves["move"] != "same").any():
+        return ""
+    return label("vf_moves_none_baseline" if fc.model == BASELINE else "vf_moves_none", lang)
+
+
 def verdict(bt: Backtest, lang: str = "zh") -> str:
     """One sentence: does the chosen model beat the run-rate baseline on MAE and top-decile capture?"""
     m = bt.metrics
@@ -847,9 +855,10 @@ def windows_table(fc: ValueForecast, tx: pd.DataFrame, lang: str = "zh", *, date
                           "customers": n} for k, a, b, n in rows])
 
 
-def params_table(bt: Backtest) -> pd.DataFrame:
+def params_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
     """The fitted BG/NBD (r, alpha in weeks, a, b) and Gamma-Gamma (p, q, gamma) parameters of the backtest."""
-    rows = [{"model": model, "parameter": k, "value": v} for model, ps in bt.params.items() for k, v in ps.items()]
+    rows = [{"model": model_name(model, lang), "parameter": k, "value": v}
+            for model, ps in bt.params.items() for k, v in ps.items()]
     return pd.DataFrame(rows, columns=["model", "parameter", "value"])
 
 
