@@ -12,6 +12,7 @@ intervals) for every customer who ever bought (``active_days=None``: all 500k, t
 ones too, so that 500k customers are forecast and scored in the backtest); its peak memory is the subprocess's maximum resident set size (reading the lines
 included).  Target: at most 60 s on 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-PROCESS = dict(r=0.5, alpha=5.0, a=0.8, b=4.0, p=6.0, q=4.0, gamma=15.0, weeks=156.0, birth_weeks=104.0)
+PROCESS = dict(
+    r=0.5, alpha=5.0, a=0.8, b=4.0, p=6.0, q=4.0, gamma=15.0, weeks=156.0, birth_weeks=104.0
+)
 AS_OF = "2023-01-02"  # 2020-01-06 + 156 weeks: the day after the simulated period
 
 
@@ -37,13 +40,27 @@ def worker(path: Path) -> None:
     tx = pd.read_parquet(path)
     read = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fc = vf.forecast(tx, AS_OF, horizon_days=365, active_days=None)  # every customer who ever bought, lapsed too
+    fc = vf.forecast(
+        tx, AS_OF, horizon_days=365, active_days=None
+    )  # every customer who ever bought, lapsed too
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    print(json.dumps({"seconds": seconds, "read_seconds": read, "peak_bytes": peak, "lines": len(tx),
-                      "customers": int(len(fc.customers)), "model": fc.model,
-                      "metrics": {k: {m: round(float(v), 4) for m, v in row.items()}
-                                  for k, row in fc.backtest.metrics.iterrows()}}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "read_seconds": read,
+                "peak_bytes": peak,
+                "lines": len(tx),
+                "customers": int(len(fc.customers)),
+                "model": fc.model,
+                "metrics": {
+                    k: {m: round(float(v), 4) for m, v in row.items()}
+                    for k, row in fc.backtest.metrics.iterrows()
+                },
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -60,25 +77,34 @@ def main() -> None:
 
     t0 = time.perf_counter()
     tx = vf.simulate_transactions(a.customers, **PROCESS, random_state=a.seed)
-    print(f"generated {len(tx):,} lines of {a.customers:,} customers in {time.perf_counter() - t0:.1f} s "
-          f"({tx['date'].min():%Y-%m-%d} – {tx['date'].max():%Y-%m-%d}); {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"generated {len(tx):,} lines of {a.customers:,} customers in {time.perf_counter() - t0:.1f} s "
+        f"({tx['date'].min():%Y-%m-%d} – {tx['date'].max():%Y-%m-%d}); {os.cpu_count()} CPUs",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tx.parquet"
         tx.to_parquet(path)
         del tx
         runs = []
         for i in range(a.repeat):
-            out = subprocess.run([sys.executable, __file__, "--worker", str(path)], capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", str(path)], capture_output=True, text=True
+            )
             if out.returncode:
                 sys.exit(out.stderr)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             runs.append(r)
-            print(f"run {i + 1}: forecast {r['seconds']:.1f} s (read {r['read_seconds']:.1f} s), "
-                  f"peak {r['peak_bytes'] / 2**30:.2f} GiB, {r['customers']:,} customers forecast, model {r['model']}",
-                  flush=True)
+            print(
+                f"run {i + 1}: forecast {r['seconds']:.1f} s (read {r['read_seconds']:.1f} s), "
+                f"peak {r['peak_bytes'] / 2**30:.2f} GiB, {r['customers']:,} customers forecast, model {r['model']}",
+                flush=True,
+            )
     best = min(runs, key=lambda r: r["seconds"])
-    print(f"\nbest of {len(runs)}: {best['seconds']:.1f} s, peak {max(r['peak_bytes'] for r in runs) / 2**30:.2f} GiB "
-          f"({best['lines']:,} lines); target <= 60 s: {'met' if best['seconds'] <= 60 else 'NOT met'}")
+    print(
+        f"\nbest of {len(runs)}: {best['seconds']:.1f} s, peak {max(r['peak_bytes'] for r in runs) / 2**30:.2f} GiB "
+        f"({best['lines']:,} lines); target <= 60 s: {'met' if best['seconds'] <= 60 else 'NOT met'}"
+    )
     print("backtest metrics:", json.dumps(best["metrics"]))
 
 

@@ -46,6 +46,7 @@ interval (``sales_low``, ``sales_high``) comes from the backtest: within each
 decile of the chosen model's prediction, the quantiles of actual ÷ predicted
 sales, applied to today's prediction in the same decile.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,20 +68,63 @@ from .scorecard import percentile_score
 from .validation import DataError
 
 __all__ = [
-    "CANDIDATES", "BASELINE", "METRICS", "FEATURES", "GammaGammaModel", "BetaGeoGammaGamma", "Backtest", "ValueForecast",
-    "bgnbd_expected_purchases", "customer_features", "holdout_sales", "backtest", "forecast",
-    "score_metrics", "top_decile_capture", "choose_model", "decile_table", "class_forecast",
-    "class_moves", "develop_list", "watch_list", "potential_value", "metrics_table", "verdict",
-    "summary_record", "table_view", "plot_deciles", "simulate_transactions", "model_name", "history_gap",
-    "windows_table", "move_matrix", "params_table", "moves_note", "staff_table", "STAFF_COLUMNS",
+    "CANDIDATES",
+    "BASELINE",
+    "METRICS",
+    "FEATURES",
+    "GammaGammaModel",
+    "BetaGeoGammaGamma",
+    "Backtest",
+    "ValueForecast",
+    "bgnbd_expected_purchases",
+    "customer_features",
+    "holdout_sales",
+    "backtest",
+    "forecast",
+    "score_metrics",
+    "top_decile_capture",
+    "choose_model",
+    "decile_table",
+    "class_forecast",
+    "class_moves",
+    "develop_list",
+    "watch_list",
+    "potential_value",
+    "metrics_table",
+    "verdict",
+    "summary_record",
+    "table_view",
+    "plot_deciles",
+    "simulate_transactions",
+    "model_name",
+    "history_gap",
+    "windows_table",
+    "move_matrix",
+    "params_table",
+    "moves_note",
+    "staff_table",
+    "STAFF_COLUMNS",
 ]
 
 CANDIDATES = ("bgnbd_gg", "gradient_boosting", "run_rate")
 BASELINE = "run_rate"
 METRICS = ("mae", "rmse", "spearman", "top_decile_capture", "bias")
 #: features of the boosted trees (columns of :func:`customer_features`)
-FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "sales_lookback", "days_lookback",
-            "sales_last", "sales_prev", "days_last", "days_prev", "avg_value", "margin_rate", "net_ratio")
+FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "sales_lookback",
+    "days_lookback",
+    "sales_last",
+    "sales_prev",
+    "days_last",
+    "days_prev",
+    "avg_value",
+    "margin_rate",
+    "net_ratio",
+)
 WEEK = 7.0  # BG/NBD runs in weeks, as the churn page and the literature's CDNOW figures
 MIN_TRAIN_DAYS = 28  # the boosted trees need at least four weeks of target window
 
@@ -93,19 +137,21 @@ class _Days:
     ids: pd.Index
     code: np.ndarray
     day: np.ndarray
-    net: np.ndarray      # net sales of the day (returns included)
-    gross: np.ndarray    # positive lines only: the purchase value of the day
-    gp: np.ndarray       # amount - cost over the lines with a cost
-    costed: np.ndarray   # amount of the lines with a cost (margin denominator)
-    buy: np.ndarray      # the day has a line of positive amount
+    net: np.ndarray  # net sales of the day (returns included)
+    gross: np.ndarray  # positive lines only: the purchase value of the day
+    gp: np.ndarray  # amount - cost over the lines with a cost
+    costed: np.ndarray  # amount of the lines with a cost (margin denominator)
+    buy: np.ndarray  # the day has a line of positive amount
     has_cost: bool
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise KeyError(f"Required column {missing[0]} missing from {what} "
-                       f"(columns present: {', '.join(map(str, df.columns))})")
+        raise KeyError(
+            f"Required column {missing[0]} missing from {what} "
+            f"(columns present: {', '.join(map(str, df.columns))})"
+        )
 
 
 def _to_day(value) -> int:
@@ -116,7 +162,9 @@ def _from_day(day: int) -> pd.Timestamp:
     return pd.Timestamp(day, unit="D")
 
 
-def _prepare(tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str, cost_col: str) -> _Days:
+def _prepare(
+    tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str, cost_col: str
+) -> _Days:
     _require(tx, [id_col, date_col, amount_col], "the transactions")
     if not pd.api.types.is_datetime64_any_dtype(tx[date_col]):
         raise DataError(f"column {date_col!r} of the transactions must hold dates", column=date_col)
@@ -124,12 +172,19 @@ def _prepare(tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str, c
     dates = tx[date_col]
     bad = np.flatnonzero(dates.isna().to_numpy() | np.isnan(amount) | tx[id_col].isna().to_numpy())
     if bad.size:
-        raise DataError(f"transactions have a blank customer, date or amount in {bad.size} rows "
-                        f"(first: row {int(bad[0])})", column=amount_col)
+        raise DataError(
+            f"transactions have a blank customer, date or amount in {bad.size} rows "
+            f"(first: row {int(bad[0])})",
+            column=amount_col,
+        )
     code, uniques = pd.factorize(tx[id_col], sort=True)
     day = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     has_cost = cost_col in tx.columns
-    cost = tx[cost_col].to_numpy(dtype="float64", na_value=np.nan) if has_cost else np.full(len(tx), np.nan)
+    cost = (
+        tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)
+        if has_cost
+        else np.full(len(tx), np.nan)
+    )
     with_cost = ~np.isnan(cost)
     d0 = int(day.min()) if len(day) else 0
     span = int(day.max()) - d0 + 1 if len(day) else 1
@@ -137,11 +192,17 @@ def _prepare(tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str, c
     uniq, inv = np.unique(key, return_inverse=True)
     k = len(uniq)
     sums = lambda w: np.bincount(inv, weights=w, minlength=k)  # noqa: E731
-    return _Days(ids=pd.Index(uniques), code=(uniq // span).astype(np.int64), day=uniq % span + d0,
-                 net=sums(amount), gross=sums(np.where(amount > 0, amount, 0.0)),
-                 gp=sums(np.where(with_cost, amount - np.nan_to_num(cost), 0.0)),
-                 costed=sums(np.where(with_cost, amount, 0.0)), buy=sums((amount > 0).astype(float)) > 0,
-                 has_cost=bool(has_cost and with_cost.any()))
+    return _Days(
+        ids=pd.Index(uniques),
+        code=(uniq // span).astype(np.int64),
+        day=uniq % span + d0,
+        net=sums(amount),
+        gross=sums(np.where(amount > 0, amount, 0.0)),
+        gp=sums(np.where(with_cost, amount - np.nan_to_num(cost), 0.0)),
+        costed=sums(np.where(with_cost, amount, 0.0)),
+        buy=sums((amount > 0).astype(float)) > 0,
+        has_cost=bool(has_cost and with_cost.any()),
+    )
 
 
 def _window_sum(d: _Days, values: np.ndarray, lo: int | None, hi: int) -> np.ndarray:
@@ -149,7 +210,9 @@ def _window_sum(d: _Days, values: np.ndarray, lo: int | None, hi: int) -> np.nda
     return np.bincount(d.code[m], weights=values[m], minlength=len(d.ids))
 
 
-def _features(d: _Days, cutoff: int, *, lookback_days: int, active_days: int | None) -> pd.DataFrame:
+def _features(
+    d: _Days, cutoff: int, *, lookback_days: int, active_days: int | None
+) -> pd.DataFrame:
     """One row per customer with a purchase day before ``cutoff`` (days), indexed by customer code."""
     n = len(d.ids)
     before = d.day < cutoff
@@ -171,33 +234,56 @@ def _features(d: _Days, cutoff: int, *, lookback_days: int, active_days: int | N
     f = freq[keep].astype("float64")
     x = f - 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame({
-            "customer_id": d.ids[keep],
-            "frequency": freq[keep],
-            "x": x,
-            "recency_days": cutoff - last[keep],
-            "tenure_days": cutoff - first[keep],
-            "t_x_days": last[keep] - first[keep],
-            "monetary": net[keep],
-            "gross": gross[keep],
-            "avg_value": gross[keep] / f,
-            "repeat_value": np.where(x > 0, (gross[keep] - first_value[keep]) / np.maximum(x, 1), np.nan),
-            "sales_lookback": _window_sum(d, d.net, cutoff - look, cutoff)[keep],
-            "days_lookback": _window_sum(d, buy.astype(float), cutoff - look, cutoff)[keep],
-            "sales_last": _window_sum(d, d.net, cutoff - half, cutoff)[keep],
-            "sales_prev": _window_sum(d, d.net, cutoff - 2 * half, cutoff - half)[keep],
-            "days_last": _window_sum(d, buy.astype(float), cutoff - half, cutoff)[keep],
-            "days_prev": _window_sum(d, buy.astype(float), cutoff - 2 * half, cutoff - half)[keep],
-            "margin_rate": np.where(costed[keep] > 0, gp[keep] / costed[keep], np.nan) if d.has_cost else np.nan,
-            "net_ratio": np.clip(np.where(gross[keep] > 0, net[keep] / gross[keep], 0.0), 0.0, 1.0),
-        }, index=keep)
-    active = np.ones(len(keep), bool) if active_days is None else out["recency_days"].to_numpy() <= active_days
+        out = pd.DataFrame(
+            {
+                "customer_id": d.ids[keep],
+                "frequency": freq[keep],
+                "x": x,
+                "recency_days": cutoff - last[keep],
+                "tenure_days": cutoff - first[keep],
+                "t_x_days": last[keep] - first[keep],
+                "monetary": net[keep],
+                "gross": gross[keep],
+                "avg_value": gross[keep] / f,
+                "repeat_value": np.where(
+                    x > 0, (gross[keep] - first_value[keep]) / np.maximum(x, 1), np.nan
+                ),
+                "sales_lookback": _window_sum(d, d.net, cutoff - look, cutoff)[keep],
+                "days_lookback": _window_sum(d, buy.astype(float), cutoff - look, cutoff)[keep],
+                "sales_last": _window_sum(d, d.net, cutoff - half, cutoff)[keep],
+                "sales_prev": _window_sum(d, d.net, cutoff - 2 * half, cutoff - half)[keep],
+                "days_last": _window_sum(d, buy.astype(float), cutoff - half, cutoff)[keep],
+                "days_prev": _window_sum(d, buy.astype(float), cutoff - 2 * half, cutoff - half)[
+                    keep
+                ],
+                "margin_rate": np.where(costed[keep] > 0, gp[keep] / costed[keep], np.nan)
+                if d.has_cost
+                else np.nan,
+                "net_ratio": np.clip(
+                    np.where(gross[keep] > 0, net[keep] / gross[keep], 0.0), 0.0, 1.0
+                ),
+            },
+            index=keep,
+        )
+    active = (
+        np.ones(len(keep), bool)
+        if active_days is None
+        else out["recency_days"].to_numpy() <= active_days
+    )
     return out.assign(active=active, lookback_days=look)
 
 
-def customer_features(tx: pd.DataFrame, cutoff, *, lookback_days: int = 365, active_days: int | None = 365,
-                      id_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount",
-                      cost_col: str = "cost") -> pd.DataFrame:
+def customer_features(
+    tx: pd.DataFrame,
+    cutoff,
+    *,
+    lookback_days: int = 365,
+    active_days: int | None = 365,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> pd.DataFrame:
     """The forecast's features as of ``cutoff``, from the lines dated before it only.
 
     Parameters
@@ -226,12 +312,20 @@ def customer_features(tx: pd.DataFrame, cutoff, *, lookback_days: int = 365, act
         lookback_days.
     """
     d = _prepare(tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
-    return _features(d, _to_day(cutoff), lookback_days=lookback_days,
-                     active_days=active_days).reset_index(drop=True)
+    return _features(
+        d, _to_day(cutoff), lookback_days=lookback_days, active_days=active_days
+    ).reset_index(drop=True)
 
 
-def holdout_sales(tx: pd.DataFrame, start, end, *, id_col: str = "customer_id", date_col: str = "date",
-                  amount_col: str = "amount") -> pd.Series:
+def holdout_sales(
+    tx: pd.DataFrame,
+    start,
+    end,
+    *,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> pd.Series:
     """Net sales per customer in ``[start, end)`` (index: customer id)."""
     _require(tx, [id_col, date_col, amount_col], "the transactions")
     d = tx[date_col]
@@ -253,8 +347,13 @@ def bgnbd_expected_purchases(params: dict, t, x, t_x, T) -> np.ndarray:
     w = (alpha + T) / (alpha + T + t)
     bracket = 1.0 - w ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, 1.0 - w)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12)
-                        * np.exp(np.minimum((r + x) * np.log((alpha + T) / (alpha + t_x)), 700)), 0.0)
+        odds = np.where(
+            x > 0,
+            a
+            / np.maximum(b + x - 1, 1e-12)
+            * np.exp(np.minimum((r + x) * np.log((alpha + T) / (alpha + t_x)), 700)),
+            0.0,
+        )
     return (a + b + x - 1) / (a - 1) * bracket / (1.0 + odds)
 
 
@@ -262,8 +361,15 @@ def _gg_nll(logp, n, m):
     p, q, g = np.exp(logp)
     pn = p * n
     s = g + n * m
-    ll = (gammaln(pn + q) - gammaln(pn) - gammaln(q) + q * np.log(g) + (pn - 1) * np.log(m)
-          + pn * np.log(n) - (pn + q) * np.log(s))
+    ll = (
+        gammaln(pn + q)
+        - gammaln(pn)
+        - gammaln(q)
+        + q * np.log(g)
+        + (pn - 1) * np.log(m)
+        + pn * np.log(n)
+        - (pn + q) * np.log(s)
+    )
     dp = n * (digamma(pn + q) - digamma(pn) + np.log(m) + np.log(n) - np.log(s))
     dq = digamma(pn + q) - digamma(q) + np.log(g) - np.log(s)
     dg = q / g - (pn + q) / s
@@ -279,17 +385,27 @@ class GammaGammaModel:
     log parameters), all customers in one vectorised pass.
     """
 
-    def fit(self, n, mean_value) -> "GammaGammaModel":
+    def fit(self, n, mean_value) -> GammaGammaModel:
         """Fit on customers with ``n >= 1`` purchase values of positive mean; returns self with ``params_``."""
         n, m = np.asarray(n, dtype="float64"), np.asarray(mean_value, dtype="float64")
         ok = (n >= 1) & np.isfinite(m) & (m > 0)
         if ok.sum() < 3:
-            raise DataError("the Gamma-Gamma spend model needs at least 3 customers with purchases of positive value")
+            raise DataError(
+                "the Gamma-Gamma spend model needs at least 3 customers with purchases of positive value"
+            )
         n, m = n[ok], m[ok]
-        scale = float(np.mean(m))  # fit in units of the mean spend: the optimiser sees numbers near 1
+        scale = float(
+            np.mean(m)
+        )  # fit in units of the mean spend: the optimiser sees numbers near 1
         start = np.log([2.0, 3.0, 2.0])
-        res = minimize(_gg_nll, start, args=(n, m / scale), jac=True, method="L-BFGS-B",
-                       bounds=[(-9.0, 9.0)] * 3)
+        res = minimize(
+            _gg_nll,
+            start,
+            args=(n, m / scale),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-9.0, 9.0)] * 3,
+        )
         p, q, g = np.exp(res.x)
         self.params_ = {"p": float(p), "q": float(q), "gamma": float(g * scale)}
         self.converged_ = bool(res.success)
@@ -313,12 +429,15 @@ class BetaGeoGammaGamma:
     bgnbd: BetaGeoModel | None = None
     gg: GammaGammaModel | None = None
 
-    def fit(self, features: pd.DataFrame, *, max_fit_rows: int = 200_000,
-            random_state: int = 0) -> "BetaGeoGammaGamma":
+    def fit(
+        self, features: pd.DataFrame, *, max_fit_rows: int = 200_000, random_state: int = 0
+    ) -> BetaGeoGammaGamma:
         """BG/NBD on every customer with a purchase (the lapsed too: they carry the dropout), on a seeded
         subsample of ``max_fit_rows`` when larger; Gamma-Gamma on the repeat purchase days of repeat
         buyers (the first purchase left out, as Fader, Hardie & Lee do).  Returns self."""
-        _require(features, ["x", "t_x_days", "tenure_days", "repeat_value"], "the customer features")
+        _require(
+            features, ["x", "t_x_days", "tenure_days", "repeat_value"], "the customer features"
+        )
         f = _subsample(features, max_fit_rows, random_state)
         self.bgnbd = BetaGeoModel().fit(f["x"], f["t_x_days"] / WEEK, f["tenure_days"] / WEEK)
         rep = features[features["x"] > 0]
@@ -327,12 +446,21 @@ class BetaGeoGammaGamma:
 
     @property
     def params_(self) -> dict:
-        return {"bgnbd": {k: float(v) for k, v in self.bgnbd.params_.items()}, "gamma_gamma": dict(self.gg.params_)}
+        return {
+            "bgnbd": {k: float(v) for k, v in self.bgnbd.params_.items()},
+            "gamma_gamma": dict(self.gg.params_),
+        }
 
-    def predict(self, features: pd.DataFrame, horizon_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict(
+        self, features: pd.DataFrame, horizon_days: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(expected purchase days, expected net sales, P(alive)) over the ``horizon_days`` after the cutoff."""
         f = features
-        x, t_x, T = f["x"].to_numpy(float), f["t_x_days"].to_numpy(float) / WEEK, f["tenure_days"].to_numpy(float) / WEEK
+        x, t_x, T = (
+            f["x"].to_numpy(float),
+            f["t_x_days"].to_numpy(float) / WEEK,
+            f["tenure_days"].to_numpy(float) / WEEK,
+        )
         purchases = bgnbd_expected_purchases(self.bgnbd.params_, horizon_days / WEEK, x, t_x, T)
         spend = self.gg.conditional_mean(x, f["repeat_value"].to_numpy(float))
         alive = self.bgnbd.p_alive(x, t_x, T)
@@ -359,22 +487,39 @@ class _RunRateBoosting:
     columns: list = field(default_factory=list)
     floor: float = 1.0
 
-    def fit(self, f: pd.DataFrame, y: np.ndarray, horizon_days: int, *, max_fit_rows: int) -> "_RunRateBoosting":
+    def fit(
+        self, f: pd.DataFrame, y: np.ndarray, horizon_days: int, *, max_fit_rows: int
+    ) -> _RunRateBoosting:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         if len(f) > max_fit_rows:
-            idx = np.sort(np.random.default_rng(self.random_state).choice(len(f), max_fit_rows, replace=False))
+            idx = np.sort(
+                np.random.default_rng(self.random_state).choice(len(f), max_fit_rows, replace=False)
+            )
             f, y = f.iloc[idx], y[idx]
         base = _run_rate(f, horizon_days)[1]
         # customers without sales in the window still get a small exposure: the 5th percentile of the others'
         self.floor = float(np.quantile(base[base > 0], 0.05)) if (base > 0).any() else 1.0
         w = np.maximum(base, self.floor)
-        self.columns = [c for c in FEATURES if f[c].notna().any()]  # an all-blank column breaks the binning
+        self.columns = [
+            c for c in FEATURES if f[c].notna().any()
+        ]  # an all-blank column breaks the binning
         self.model = HistGradientBoostingRegressor(
-            loss="poisson", learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=40,
-            l2_regularization=1.0, early_stopping=False, random_state=self.random_state)
-        with threadpool_limits(limits=1):  # OpenMP threads spin against each other on a small shared machine
-            self.model.fit(f[self.columns].astype("float64"), np.clip(y, 0.0, None) / w, sample_weight=w)
+            loss="poisson",
+            learning_rate=0.05,
+            max_iter=200,
+            max_leaf_nodes=15,
+            min_samples_leaf=40,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+        with threadpool_limits(
+            limits=1
+        ):  # OpenMP threads spin against each other on a small shared machine
+            self.model.fit(
+                f[self.columns].astype("float64"), np.clip(y, 0.0, None) / w, sample_weight=w
+            )
         return self
 
     def predict(self, f: pd.DataFrame, horizon_days: int) -> np.ndarray:
@@ -385,8 +530,10 @@ class _RunRateBoosting:
 
 def _run_rate(f: pd.DataFrame, horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
     look = f["lookback_days"].to_numpy(float)
-    return (f["days_lookback"].to_numpy(float) / look * horizon_days,
-            np.clip(f["sales_lookback"].to_numpy(float) / look * horizon_days, 0.0, None))
+    return (
+        f["days_lookback"].to_numpy(float) / look * horizon_days,
+        np.clip(f["sales_lookback"].to_numpy(float) / look * horizon_days, 0.0, None),
+    )
 
 
 def _boosting_purchases(f: pd.DataFrame, sales: np.ndarray) -> np.ndarray:
@@ -420,25 +567,35 @@ def score_metrics(actual, predicted) -> dict:
     a, p = np.asarray(actual, dtype="float64"), np.asarray(predicted, dtype="float64")
     err = p - a
     rho = spearmanr(p, a).statistic if len(a) > 2 and np.ptp(p) > 0 and np.ptp(a) > 0 else math.nan
-    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
-            "spearman": float(rho), "top_decile_capture": top_decile_capture(a, p),
-            "bias": float(p.sum() / a.sum() - 1) if a.sum() != 0 else math.nan}
+    return {
+        "mae": float(np.abs(err).mean()),
+        "rmse": float(np.sqrt((err**2).mean())),
+        "spearman": float(rho),
+        "top_decile_capture": top_decile_capture(a, p),
+        "bias": float(p.sum() / a.sum() - 1) if a.sum() != 0 else math.nan,
+    }
 
 
 def choose_model(metrics: pd.DataFrame, *, baseline: str = BASELINE) -> tuple[str, bool]:
     """(chosen model, whether it beats the baseline): the lowest MAE among the candidates that beat
     ``baseline`` on both MAE and top-decile capture; the baseline itself when none does."""
     if baseline not in metrics.index:
-        raise ValueError(f"the baseline {baseline!r} has no metrics (models: {', '.join(metrics.index)})")
+        raise ValueError(
+            f"the baseline {baseline!r} has no metrics (models: {', '.join(metrics.index)})"
+        )
     base = metrics.loc[baseline]
     others = metrics.drop(index=baseline)
-    ok = others[(others["mae"] < base["mae"]) & (others["top_decile_capture"] > base["top_decile_capture"])]
+    ok = others[
+        (others["mae"] < base["mae"]) & (others["top_decile_capture"] > base["top_decile_capture"])
+    ]
     if ok.empty:
         return baseline, False
     return str(ok["mae"].idxmin()), True
 
 
-def decile_table(predictions: pd.DataFrame, model: str, *, actual_col: str = "actual", n_bins: int = 10) -> pd.DataFrame:
+def decile_table(
+    predictions: pd.DataFrame, model: str, *, actual_col: str = "actual", n_bins: int = 10
+) -> pd.DataFrame:
     """Predicted against actual per decile of the prediction (1 = the highest predicted tenth).
 
     Customers are ordered by prediction (ties by row order) and cut into
@@ -454,11 +611,18 @@ def decile_table(predictions: pd.DataFrame, model: str, *, actual_col: str = "ac
     order = np.argsort(-p, kind="stable")
     dec = np.empty(len(p), np.int64)
     dec[order] = np.arange(len(p)) * n_bins // max(len(p), 1) + 1
-    g = pd.DataFrame({"decile": dec, "predicted": p, "actual": predictions[actual_col].to_numpy(float)}).groupby("decile")
-    out = g.agg(customers=("predicted", "size"), predicted=("predicted", "sum"), actual=("actual", "sum"))
+    g = pd.DataFrame(
+        {"decile": dec, "predicted": p, "actual": predictions[actual_col].to_numpy(float)}
+    ).groupby("decile")
+    out = g.agg(
+        customers=("predicted", "size"), predicted=("predicted", "sum"), actual=("actual", "sum")
+    )
     total = out["actual"].sum()
-    out = out.assign(predicted_mean=out["predicted"] / out["customers"], actual_mean=out["actual"] / out["customers"],
-                     actual_share=out["actual"] / total if total else np.nan)
+    out = out.assign(
+        predicted_mean=out["predicted"] / out["customers"],
+        actual_mean=out["actual"] / out["customers"],
+        actual_share=out["actual"] / total if total else np.nan,
+    )
     return out.reset_index()
 
 
@@ -521,8 +685,9 @@ def _settings(horizon_days, lookback_days, active_days):
     return int(horizon_days), int(lookback_days or horizon_days), active_days
 
 
-def _boosting_at(d: _Days, cutoff: int, h: int, look: int, active_days, *, random_state: int,
-                 max_fit_rows: int) -> tuple[object | None, int | None]:
+def _boosting_at(
+    d: _Days, cutoff: int, h: int, look: int, active_days, *, random_state: int, max_fit_rows: int
+) -> tuple[object | None, int | None]:
     """Boosted trees that predict the ``h`` days after ``cutoff``, trained on the window just before it."""
     start = int(d.day[d.day < cutoff].min())
     h_t = min(h, (cutoff - start) // 2)
@@ -533,11 +698,22 @@ def _boosting_at(d: _Days, cutoff: int, h: int, look: int, active_days, *, rando
     if len(f_t) < 20:
         return None, None
     y = _window_sum(d, d.net, cutoff - h_t, cutoff)[f_t.index.to_numpy()] * (h / h_t)
-    return _RunRateBoosting(random_state=random_state).fit(f_t, y, h, max_fit_rows=max_fit_rows), h_t
+    return _RunRateBoosting(random_state=random_state).fit(
+        f_t, y, h, max_fit_rows=max_fit_rows
+    ), h_t
 
 
-def _candidates_at(d: _Days, cutoff: int, h: int, look: int, active_days, candidates, *, random_state: int,
-                   max_fit_rows: int) -> tuple[pd.DataFrame, dict, dict, dict, list[str]]:
+def _candidates_at(
+    d: _Days,
+    cutoff: int,
+    h: int,
+    look: int,
+    active_days,
+    candidates,
+    *,
+    random_state: int,
+    max_fit_rows: int,
+) -> tuple[pd.DataFrame, dict, dict, dict, list[str]]:
     """Features of the customers active at ``cutoff`` and each candidate's (purchases, sales, p_alive)."""
     f_all = _features(d, cutoff, lookback_days=look, active_days=active_days)
     f = f_all[f_all["active"]]
@@ -547,19 +723,28 @@ def _candidates_at(d: _Days, cutoff: int, h: int, look: int, active_days, candid
         preds["run_rate"] = (purchases, sales, np.full(len(f), np.nan))
     if "bgnbd_gg" in candidates:
         try:
-            model = BetaGeoGammaGamma().fit(f_all, max_fit_rows=max_fit_rows, random_state=random_state)
+            model = BetaGeoGammaGamma().fit(
+                f_all, max_fit_rows=max_fit_rows, random_state=random_state
+            )
             preds["bgnbd_gg"] = model.predict(f, h)
             params = model.params_
         except (DataError, ValueError) as err:
             notes.append(f"bgnbd_gg: {err}")
     if "gradient_boosting" in candidates:
-        model, h_t = _boosting_at(d, cutoff, h, look, active_days, random_state=random_state,
-                                  max_fit_rows=max_fit_rows)
+        model, h_t = _boosting_at(
+            d, cutoff, h, look, active_days, random_state=random_state, max_fit_rows=max_fit_rows
+        )
         if model is None:
-            notes.append(f"gradient_boosting: less than {2 * MIN_TRAIN_DAYS} days of history before the cutoff")
+            notes.append(
+                f"gradient_boosting: less than {2 * MIN_TRAIN_DAYS} days of history before the cutoff"
+            )
         else:
             sales = model.predict(f, h)
-            preds["gradient_boosting"] = (_boosting_purchases(f, sales), sales, np.full(len(f), np.nan))
+            preds["gradient_boosting"] = (
+                _boosting_purchases(f, sales),
+                sales,
+                np.full(len(f), np.nan),
+            )
             info["train_days"] = h_t
     return f, preds, params, info, notes
 
@@ -571,30 +756,78 @@ def _check_candidates(candidates) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*candidates, BASELINE]))
 
 
-def _backtest_days(d: _Days, cutoff: int, h: int, look: int, active_days, candidates, *, random_state: int,
-                   max_fit_rows: int) -> Backtest:
+def _backtest_days(
+    d: _Days,
+    cutoff: int,
+    h: int,
+    look: int,
+    active_days,
+    candidates,
+    *,
+    random_state: int,
+    max_fit_rows: int,
+) -> Backtest:
     if not (d.day < cutoff).any():
-        raise DataError(f"no transactions before the backtest cutoff {_from_day(cutoff):%Y-%m-%d}: "
-                        f"the data must cover at least {h} days before the forecast date plus some history")
+        raise DataError(
+            f"no transactions before the backtest cutoff {_from_day(cutoff):%Y-%m-%d}: "
+            f"the data must cover at least {h} days before the forecast date plus some history"
+        )
     if d.day.max() < cutoff + h - 1:
-        raise DataError(f"the holdout {_from_day(cutoff):%Y-%m-%d} – {_from_day(cutoff + h - 1):%Y-%m-%d} runs "
-                        f"past the last transaction ({_from_day(int(d.day.max())):%Y-%m-%d})")
-    f, preds, params, info, notes = _candidates_at(d, cutoff, h, look, active_days, candidates,
-                                                   random_state=random_state, max_fit_rows=max_fit_rows)
+        raise DataError(
+            f"the holdout {_from_day(cutoff):%Y-%m-%d} – {_from_day(cutoff + h - 1):%Y-%m-%d} runs "
+            f"past the last transaction ({_from_day(int(d.day.max())):%Y-%m-%d})"
+        )
+    f, preds, params, info, notes = _candidates_at(
+        d,
+        cutoff,
+        h,
+        look,
+        active_days,
+        candidates,
+        random_state=random_state,
+        max_fit_rows=max_fit_rows,
+    )
     actual = _window_sum(d, d.net, cutoff, cutoff + h)[f.index.to_numpy()]
-    table = pd.DataFrame({"customer_id": f["customer_id"].to_numpy(), "actual": actual,
-                          **{k: v[1] for k, v in preds.items()}})
-    metrics = pd.DataFrame({k: score_metrics(actual, v[1]) for k, v in preds.items()}).T[list(METRICS)]
+    table = pd.DataFrame(
+        {
+            "customer_id": f["customer_id"].to_numpy(),
+            "actual": actual,
+            **{k: v[1] for k, v in preds.items()},
+        }
+    )
+    metrics = pd.DataFrame({k: score_metrics(actual, v[1]) for k, v in preds.items()}).T[
+        list(METRICS)
+    ]
     metrics = metrics.reindex([c for c in CANDIDATES if c in metrics.index]).rename_axis("model")
     chosen, beats = choose_model(metrics)
-    return Backtest(cutoff=_from_day(cutoff), horizon_days=h, predictions=table, metrics=metrics, chosen=chosen,
-                    beats_baseline=beats, train_days=info.get("train_days"), params=params, notes=notes)
+    return Backtest(
+        cutoff=_from_day(cutoff),
+        horizon_days=h,
+        predictions=table,
+        metrics=metrics,
+        chosen=chosen,
+        beats_baseline=beats,
+        train_days=info.get("train_days"),
+        params=params,
+        notes=notes,
+    )
 
 
-def backtest(tx: pd.DataFrame, cutoff, *, horizon_days: int = 365, lookback_days: int | None = None,
-             active_days: int | None = 365, candidates: Sequence[str] = CANDIDATES, random_state: int = 0,
-             max_fit_rows: int = 200_000, id_col: str = "customer_id", date_col: str = "date",
-             amount_col: str = "amount", cost_col: str = "cost") -> Backtest:
+def backtest(
+    tx: pd.DataFrame,
+    cutoff,
+    *,
+    horizon_days: int = 365,
+    lookback_days: int | None = None,
+    active_days: int | None = 365,
+    candidates: Sequence[str] = CANDIDATES,
+    random_state: int = 0,
+    max_fit_rows: int = 200_000,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> Backtest:
     """Every candidate fitted on the lines before ``cutoff`` and scored on ``[cutoff, cutoff + horizon_days)``.
 
     Parameters
@@ -624,24 +857,46 @@ def backtest(tx: pd.DataFrame, cutoff, *, horizon_days: int = 365, lookback_days
     """
     h, look, active_days = _settings(horizon_days, lookback_days, active_days)
     d = _prepare(tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
-    return _backtest_days(d, _to_day(cutoff), h, look, active_days, _check_candidates(candidates),
-                          random_state=random_state, max_fit_rows=max_fit_rows)
+    return _backtest_days(
+        d,
+        _to_day(cutoff),
+        h,
+        look,
+        active_days,
+        _check_candidates(candidates),
+        random_state=random_state,
+        max_fit_rows=max_fit_rows,
+    )
 
 
-def _ratio_quantiles(bt: Backtest, quantiles: tuple[float, float], n_bins: int = 10) -> pd.DataFrame:
+def _ratio_quantiles(
+    bt: Backtest, quantiles: tuple[float, float], n_bins: int = 10
+) -> pd.DataFrame:
     """Per decile of the chosen model's prediction: quantiles of actual ÷ predicted (predicted > 0), and
     of actual itself for the customers predicted at zero (row ``decile = 0``)."""
     pred, act = bt.predictions[bt.chosen].to_numpy(float), bt.predictions["actual"].to_numpy(float)
     pos = pred > 0
     rows = []
     if (~pos).any():
-        rows.append({"decile": 0, "low": np.quantile(act[~pos], quantiles[0]), "high": np.quantile(act[~pos], quantiles[1])})
+        rows.append(
+            {
+                "decile": 0,
+                "low": np.quantile(act[~pos], quantiles[0]),
+                "high": np.quantile(act[~pos], quantiles[1]),
+            }
+        )
     dec = _deciles(pred[pos], n_bins)
     ratio = act[pos] / pred[pos]
     for k in range(1, n_bins + 1):
         r = ratio[dec == k]
         if r.size:
-            rows.append({"decile": k, "low": np.quantile(r, quantiles[0]), "high": np.quantile(r, quantiles[1])})
+            rows.append(
+                {
+                    "decile": k,
+                    "low": np.quantile(r, quantiles[0]),
+                    "high": np.quantile(r, quantiles[1]),
+                }
+            )
     return pd.DataFrame(rows, columns=["decile", "low", "high"])
 
 
@@ -652,7 +907,9 @@ def _deciles(p: np.ndarray, n_bins: int = 10) -> np.ndarray:
     return dec
 
 
-def _interval(sales: np.ndarray, table: pd.DataFrame, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def _interval(
+    sales: np.ndarray, table: pd.DataFrame, n_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     t = table.set_index("decile")
     pos = sales > 0
     dec = np.zeros(len(sales), np.int64)
@@ -662,11 +919,22 @@ def _interval(sales: np.ndarray, table: pd.DataFrame, n_bins: int = 10) -> tuple
     return np.clip(low * scale, 0.0, None), np.clip(high * scale, 0.0, None)
 
 
-def forecast(tx: pd.DataFrame, as_of, *, horizon_days: int = 365, lookback_days: int | None = None,
-             active_days: int | None = 365, candidates: Sequence[str] = CANDIDATES,
-             quantiles: tuple[float, float] = (0.1, 0.9), random_state: int = 0, max_fit_rows: int = 200_000,
-             id_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount",
-             cost_col: str = "cost") -> ValueForecast:
+def forecast(
+    tx: pd.DataFrame,
+    as_of,
+    *,
+    horizon_days: int = 365,
+    lookback_days: int | None = None,
+    active_days: int | None = 365,
+    candidates: Sequence[str] = CANDIDATES,
+    quantiles: tuple[float, float] = (0.1, 0.9),
+    random_state: int = 0,
+    max_fit_rows: int = 200_000,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> ValueForecast:
     """Backtest at ``as_of - horizon_days``, choose, refit the chosen model on the lines before ``as_of``
     and forecast every customer active at ``as_of`` for ``horizon_days``.
 
@@ -678,32 +946,73 @@ def forecast(tx: pd.DataFrame, as_of, *, horizon_days: int = 365, lookback_days:
     """
     h, look, active_days = _settings(horizon_days, lookback_days, active_days)
     if not 0 <= quantiles[0] < quantiles[1] <= 1:
-        raise ValueError(f"quantiles must be (low, high) with 0 <= low < high <= 1 (got {quantiles!r})")
+        raise ValueError(
+            f"quantiles must be (low, high) with 0 <= low < high <= 1 (got {quantiles!r})"
+        )
     cands = _check_candidates(candidates)
     d = _prepare(tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
     end = _to_day(as_of)
-    bt = _backtest_days(d, end - h, h, look, active_days, cands, random_state=random_state, max_fit_rows=max_fit_rows)
-    f, preds, params, _, _ = _candidates_at(d, end, h, look, active_days, (bt.chosen,),
-                                            random_state=random_state, max_fit_rows=max_fit_rows)
+    bt = _backtest_days(
+        d,
+        end - h,
+        h,
+        look,
+        active_days,
+        cands,
+        random_state=random_state,
+        max_fit_rows=max_fit_rows,
+    )
+    f, preds, params, _, _ = _candidates_at(
+        d,
+        end,
+        h,
+        look,
+        active_days,
+        (bt.chosen,),
+        random_state=random_state,
+        max_fit_rows=max_fit_rows,
+    )
     purchases, sales, alive = preds[bt.chosen]
     low, high = _interval(sales, _ratio_quantiles(bt, quantiles))
     codes = f.index.to_numpy()
     past = _window_sum(d, d.net, end - h, end)[codes]
     past_gp = np.where(d.has_cost, _window_sum(d, d.gp, end - h, end)[codes], np.nan)
     margin = f["margin_rate"].to_numpy(float)
-    out = pd.DataFrame({"customer_id": f["customer_id"].to_numpy(), "past_sales": past, "past_gross_profit": past_gp,
-                        "expected_purchases": purchases, "expected_sales": sales, "sales_low": low,
-                        "sales_high": high, "margin_rate": margin, "expected_gross_profit": sales * margin,
-                        "p_alive": alive})
+    out = pd.DataFrame(
+        {
+            "customer_id": f["customer_id"].to_numpy(),
+            "past_sales": past,
+            "past_gross_profit": past_gp,
+            "expected_purchases": purchases,
+            "expected_sales": sales,
+            "sales_low": low,
+            "sales_high": high,
+            "margin_rate": margin,
+            "expected_gross_profit": sales * margin,
+            "p_alive": alive,
+        }
+    )
     out = out.assign(potential_value=potential_value(out)["potential_value"].to_numpy())
-    return ValueForecast(as_of=_from_day(end), horizon_days=h, model=bt.chosen, beats_baseline=bt.beats_baseline,
-                         customers=out.reset_index(drop=True), backtest=bt, quantiles=tuple(quantiles),
-                         params=params)
+    return ValueForecast(
+        as_of=_from_day(end),
+        horizon_days=h,
+        model=bt.chosen,
+        beats_baseline=bt.beats_baseline,
+        customers=out.reset_index(drop=True),
+        backtest=bt,
+        quantiles=tuple(quantiles),
+        params=params,
+    )
 
 
 # ------------------------------------------------------------------ classes and potential value
-def potential_value(customers: pd.DataFrame, *, id_col: str = "customer_id", profit_col: str = "expected_gross_profit",
-                    sales_col: str = "expected_sales") -> pd.DataFrame:
+def potential_value(
+    customers: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    profit_col: str = "expected_gross_profit",
+    sales_col: str = "expected_sales",
+) -> pd.DataFrame:
     """Potential value (潜在价值) as the 0-100 percentile of expected gross profit among the customers.
 
     Without any gross profit (no cost in the data) expected sales take its
@@ -711,13 +1020,28 @@ def potential_value(customers: pd.DataFrame, *, id_col: str = "customer_id", pro
     ``basis`` (the column ranked) and ``potential_value``.
     """
     _require(customers, [id_col, sales_col], "the forecast")
-    use = profit_col if profit_col in customers.columns and customers[profit_col].notna().any() else sales_col
-    return pd.DataFrame({id_col: customers[id_col].to_numpy(), "basis": use,
-                         "potential_value": percentile_score(customers[use].to_numpy()).to_numpy()})
+    use = (
+        profit_col
+        if profit_col in customers.columns and customers[profit_col].notna().any()
+        else sales_col
+    )
+    return pd.DataFrame(
+        {
+            id_col: customers[id_col].to_numpy(),
+            "basis": use,
+            "potential_value": percentile_score(customers[use].to_numpy()).to_numpy(),
+        }
+    )
 
 
-def class_forecast(customers: pd.DataFrame, classes: pd.DataFrame, class_col: str, *,
-                   order: Sequence[str] | None = None, id_col: str = "customer_id") -> pd.DataFrame:
+def class_forecast(
+    customers: pd.DataFrame,
+    classes: pd.DataFrame,
+    class_col: str,
+    *,
+    order: Sequence[str] | None = None,
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """Next period's expected sales and gross profit per class (ABC, pyramid tier, value group ...).
 
     Parameters
@@ -744,46 +1068,84 @@ def class_forecast(customers: pd.DataFrame, classes: pd.DataFrame, class_col: st
     j = classes[[id_col, class_col]].join(fc, on=id_col)
     j = j.assign(**{c: j[c].fillna(0.0) for c in ("past_sales", "expected_sales")})
     g = j.groupby(class_col, sort=True)
-    out = g.agg(customers=(id_col, "size"), past_sales=("past_sales", "sum"), expected_sales=("expected_sales", "sum"),
-                past_gross_profit=("past_gross_profit", lambda s: s.sum(min_count=1)),
-                expected_gross_profit=("expected_gross_profit", lambda s: s.sum(min_count=1)))
+    out = g.agg(
+        customers=(id_col, "size"),
+        past_sales=("past_sales", "sum"),
+        expected_sales=("expected_sales", "sum"),
+        past_gross_profit=("past_gross_profit", lambda s: s.sum(min_count=1)),
+        expected_gross_profit=("expected_gross_profit", lambda s: s.sum(min_count=1)),
+    )
     if order is not None:
-        out = out.reindex(list(order)).fillna({"customers": 0, "past_sales": 0.0, "expected_sales": 0.0})
+        out = out.reindex(list(order)).fillna(
+            {"customers": 0, "past_sales": 0.0, "expected_sales": 0.0}
+        )
     total = out["expected_sales"].sum()
-    out = out.assign(customers=out["customers"].astype("int64"),
-                     change=out["expected_sales"] / out["past_sales"].where(out["past_sales"] > 0) - 1,
-                     expected_sales_share=out["expected_sales"] / total if total > 0 else np.nan)
+    out = out.assign(
+        customers=out["customers"].astype("int64"),
+        change=out["expected_sales"] / out["past_sales"].where(out["past_sales"] > 0) - 1,
+        expected_sales_share=out["expected_sales"] / total if total > 0 else np.nan,
+    )
     return out.rename_axis(class_col).reset_index()[
-        [class_col, "customers", "past_sales", "expected_sales", "change", "expected_sales_share",
-         "past_gross_profit", "expected_gross_profit"]]
+        [
+            class_col,
+            "customers",
+            "past_sales",
+            "expected_sales",
+            "change",
+            "expected_sales_share",
+            "past_gross_profit",
+            "expected_gross_profit",
+        ]
+    ]
 
 
-def class_moves(customers: pd.DataFrame, *, cutoffs: Sequence[float] = (0.75, 0.95), id_col: str = "customer_id",
-                now_col: str = "past_sales", next_col: str = "expected_sales") -> pd.DataFrame:
+def class_moves(
+    customers: pd.DataFrame,
+    *,
+    cutoffs: Sequence[float] = (0.75, 0.95),
+    id_col: str = "customer_id",
+    now_col: str = "past_sales",
+    next_col: str = "expected_sales",
+) -> pd.DataFrame:
     """ABC class today (by ``now_col``) and by the forecast (``next_col``, same cut-offs and rule as
     :func:`analysis.classification.abc_classes`); ``move`` is "develop" when the forecast class is
     higher (C→B, B→A, C→A), "watch" when lower, else "same"."""
     _require(customers, [id_col, now_col, next_col], "the forecast")
-    now = abc_classes(customers[[id_col, now_col]], now_col, cutoffs=cutoffs, id_col=id_col).set_index(id_col)["abc_class"]
-    nxt = abc_classes(customers[[id_col, next_col]], next_col, cutoffs=cutoffs, id_col=id_col).set_index(id_col)["abc_class"]
+    now = abc_classes(
+        customers[[id_col, now_col]], now_col, cutoffs=cutoffs, id_col=id_col
+    ).set_index(id_col)["abc_class"]
+    nxt = abc_classes(
+        customers[[id_col, next_col]], next_col, cutoffs=cutoffs, id_col=id_col
+    ).set_index(id_col)["abc_class"]
     rank = {c: i for i, c in enumerate(ABC_CLASSES)}
     a = customers[id_col].map(now)
     b = customers[id_col].map(nxt)
     step = b.map(rank) - a.map(rank)
-    return customers.assign(abc_now=a.to_numpy(), abc_next=b.to_numpy(),
-                            move=np.select([step < 0, step > 0], ["develop", "watch"], "same"))
+    return customers.assign(
+        abc_now=a.to_numpy(),
+        abc_next=b.to_numpy(),
+        move=np.select([step < 0, step > 0], ["develop", "watch"], "same"),
+    )
 
 
 def develop_list(moves: pd.DataFrame, *, top_n: int = 20) -> pd.DataFrame:
     """Customers the forecast lifts into a higher ABC class (develop, 培养), largest expected sales first."""
     out = moves[moves["move"] == "develop"]
-    return out.sort_values(["expected_sales", "customer_id"], ascending=[False, True], kind="stable").head(top_n).reset_index(drop=True)
+    return (
+        out.sort_values(["expected_sales", "customer_id"], ascending=[False, True], kind="stable")
+        .head(top_n)
+        .reset_index(drop=True)
+    )
 
 
 def watch_list(moves: pd.DataFrame, *, top_n: int = 20) -> pd.DataFrame:
     """Customers the forecast drops into a lower ABC class (watch, 关注), largest past sales first."""
     out = moves[moves["move"] == "watch"]
-    return out.sort_values(["past_sales", "customer_id"], ascending=[False, True], kind="stable").head(top_n).reset_index(drop=True)
+    return (
+        out.sort_values(["past_sales", "customer_id"], ascending=[False, True], kind="stable")
+        .head(top_n)
+        .reset_index(drop=True)
+    )
 
 
 # ------------------------------------------------------------------ report text, tables, record
@@ -802,8 +1164,10 @@ def model_name(model: str, lang: str = "zh") -> str:
 def metrics_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
     """The backtest metrics, one row per candidate named in ``lang``, the chosen one ticked."""
     m = bt.metrics.reset_index()
-    return m.assign(model=m["model"].map(lambda k: model_name(k, lang)),
-                    chosen=np.where(m["model"] == bt.chosen, "✓", ""))
+    return m.assign(
+        model=m["model"].map(lambda k: model_name(k, lang)),
+        chosen=np.where(m["model"] == bt.chosen, "✓", ""),
+    )
 
 
 def moves_note(fc: ValueForecast, moves: pd.DataFrame, lang: str = "zh") -> str:
@@ -819,9 +1183,15 @@ def verdict(bt: Backtest, lang: str = "zh") -> str:
     m = bt.metrics
     if bt.beats_baseline:
         c, b = m.loc[bt.chosen], m.loc[BASELINE]
-        return label("vf_verdict_beats", lang, model=model_name(bt.chosen, lang), mae=f"{c['mae']:,.0f}",
-                     base_mae=f"{b['mae']:,.0f}", capture=f"{c['top_decile_capture']:.0%}",
-                     base_capture=f"{b['top_decile_capture']:.0%}")
+        return label(
+            "vf_verdict_beats",
+            lang,
+            model=model_name(bt.chosen, lang),
+            mae=f"{c['mae']:,.0f}",
+            base_mae=f"{b['mae']:,.0f}",
+            capture=f"{c['top_decile_capture']:.0%}",
+            base_capture=f"{b['top_decile_capture']:.0%}",
+        )
     return label("vf_verdict_baseline", lang)
 
 
@@ -829,7 +1199,9 @@ def _clean(v):
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
 
 
-def history_gap(tx: pd.DataFrame, as_of, *, horizon_days: int = 365, date_col: str = "date") -> str | None:
+def history_gap(
+    tx: pd.DataFrame, as_of, *, horizon_days: int = 365, date_col: str = "date"
+) -> str | None:
     """Why the data cannot carry a backtested forecast at ``as_of`` (None when they can): the backtest
     needs four weeks of history before ``as_of - horizon_days`` and the holdout up to ``as_of``."""
     _require(tx, [date_col], "the transactions")
@@ -837,72 +1209,140 @@ def history_gap(tx: pd.DataFrame, as_of, *, horizon_days: int = 365, date_col: s
     cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
     need_first = cutoff - pd.Timedelta(days=MIN_TRAIN_DAYS)
     if pd.isna(first) or first > need_first:
-        return (f"transactions from {need_first:%Y-%m-%d} or earlier (a {horizon_days}-day holdout before "
-                f"{pd.Timestamp(as_of):%Y-%m-%d} plus {MIN_TRAIN_DAYS} days of history)")
+        return (
+            f"transactions from {need_first:%Y-%m-%d} or earlier (a {horizon_days}-day holdout before "
+            f"{pd.Timestamp(as_of):%Y-%m-%d} plus {MIN_TRAIN_DAYS} days of history)"
+        )
     if last < pd.Timestamp(as_of) - pd.Timedelta(days=1):
         return f"transactions up to {pd.Timestamp(as_of) - pd.Timedelta(days=1):%Y-%m-%d} (the end of the holdout)"
     return None
 
 
-def windows_table(fc: ValueForecast, tx: pd.DataFrame, lang: str = "zh", *, date_col: str = "date") -> pd.DataFrame:
+def windows_table(
+    fc: ValueForecast, tx: pd.DataFrame, lang: str = "zh", *, date_col: str = "date"
+) -> pd.DataFrame:
     """The backtest's calibration and holdout windows and the forecast window, with customers scored."""
     day = pd.Timedelta(days=1)
     bt, h = fc.backtest, pd.Timedelta(days=fc.horizon_days)
-    rows = [("calibration", tx[date_col].min(), bt.cutoff - day, np.nan),
-            ("holdout", bt.cutoff, bt.cutoff + h - day, len(bt.predictions)),
-            ("forecast", fc.as_of, fc.as_of + h - day, len(fc.customers))]
-    return pd.DataFrame([{"window": label(f"vf_window_{k}", lang), "from": f"{a:%Y-%m-%d}", "to": f"{b:%Y-%m-%d}",
-                          "customers": n} for k, a, b, n in rows])
+    rows = [
+        ("calibration", tx[date_col].min(), bt.cutoff - day, np.nan),
+        ("holdout", bt.cutoff, bt.cutoff + h - day, len(bt.predictions)),
+        ("forecast", fc.as_of, fc.as_of + h - day, len(fc.customers)),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "window": label(f"vf_window_{k}", lang),
+                "from": f"{a:%Y-%m-%d}",
+                "to": f"{b:%Y-%m-%d}",
+                "customers": n,
+            }
+            for k, a, b, n in rows
+        ]
+    )
 
 
 def params_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
     """The fitted BG/NBD (r, alpha in weeks, a, b) and Gamma-Gamma (p, q, gamma) parameters of the backtest."""
-    rows = [{"model": model_name(model, lang), "parameter": k, "value": v}
-            for model, ps in bt.params.items() for k, v in ps.items()]
+    rows = [
+        {"model": model_name(model, lang), "parameter": k, "value": v}
+        for model, ps in bt.params.items()
+        for k, v in ps.items()
+    ]
     return pd.DataFrame(rows, columns=["model", "parameter", "value"])
 
 
 #: columns of the staff table (customer_value_forecast.csv), where present
-STAFF_COLUMNS = ("customer_id", "name", "tier", "abc_now", "abc_next", "move", "past_sales", "past_gross_profit",
-                 "expected_purchases", "expected_sales", "sales_low", "sales_high", "margin_rate",
-                 "expected_gross_profit", "p_alive", "potential_value")
+STAFF_COLUMNS = (
+    "customer_id",
+    "name",
+    "tier",
+    "abc_now",
+    "abc_next",
+    "move",
+    "past_sales",
+    "past_gross_profit",
+    "expected_purchases",
+    "expected_sales",
+    "sales_low",
+    "sales_high",
+    "margin_rate",
+    "expected_gross_profit",
+    "p_alive",
+    "potential_value",
+)
 
 
 def staff_table(moves: pd.DataFrame, lang: str = "zh", *, coded=None) -> pd.DataFrame:
     """The forecast per customer for staff: :data:`STAFF_COLUMNS` where present, class codes named
     (``coded``: column -> kind; the move always) and headers in ``lang``; largest expected sales first."""
     cols = [c for c in STAFF_COLUMNS if c in moves.columns]
-    out = moves[cols].sort_values(["expected_sales", "customer_id"], ascending=[False, True], kind="stable")
+    out = moves[cols].sort_values(
+        ["expected_sales", "customer_id"], ascending=[False, True], kind="stable"
+    )
     kinds = {"move": "vf_move", **dict(coded or {})}
-    out = out.assign(**{c: label_values(out[c], k, lang) for c, k in kinds.items() if c in out.columns})
-    return out.rename(columns={c: _label_or(f"vf_col_{c}", header(c, lang), lang) for c in cols}).reset_index(drop=True)
+    out = out.assign(
+        **{c: label_values(out[c], k, lang) for c, k in kinds.items() if c in out.columns}
+    )
+    return out.rename(
+        columns={c: _label_or(f"vf_col_{c}", header(c, lang), lang) for c in cols}
+    ).reset_index(drop=True)
 
 
 def move_matrix(moves: pd.DataFrame) -> pd.DataFrame:
     """Customers by ABC class today (rows) and by the forecast (columns)."""
     _require(moves, ["abc_now", "abc_next"], "the class moves")
-    m = pd.crosstab(moves["abc_now"], moves["abc_next"]).reindex(index=list(ABC_CLASSES), columns=list(ABC_CLASSES),
-                                                                  fill_value=0)
+    m = pd.crosstab(moves["abc_now"], moves["abc_next"]).reindex(
+        index=list(ABC_CLASSES), columns=list(ABC_CLASSES), fill_value=0
+    )
     return m.rename_axis(index="abc_now", columns=None).reset_index()
 
 
 def summary_record(fc: ValueForecast) -> dict:
     """The summary.json entries of the value-forecast notebook."""
     bt = fc.backtest
-    return {"horizon_days": fc.horizon_days, "model": fc.model, "beats_baseline": bool(fc.beats_baseline),
-            "backtest_cutoff": str(bt.cutoff.date()), "customers": int(len(fc.customers)),
-            "metrics": {k: {m: _clean(v) for m, v in row.items()} for k, row in bt.metrics.iterrows()},
-            "expected_sales": _clean(fc.expected_sales), "expected_gross_profit": _clean(fc.expected_gross_profit),
-            "past_sales": _clean(fc.customers["past_sales"].sum())}
+    return {
+        "horizon_days": fc.horizon_days,
+        "model": fc.model,
+        "beats_baseline": bool(fc.beats_baseline),
+        "backtest_cutoff": str(bt.cutoff.date()),
+        "customers": int(len(fc.customers)),
+        "metrics": {k: {m: _clean(v) for m, v in row.items()} for k, row in bt.metrics.iterrows()},
+        "expected_sales": _clean(fc.expected_sales),
+        "expected_gross_profit": _clean(fc.expected_gross_profit),
+        "past_sales": _clean(fc.customers["past_sales"].sum()),
+    }
 
 
-def table_view(df: pd.DataFrame, lang: str = "zh", *, coded=None, money=(), pct=(), ints=(), decimals=(), precise=()):
+def table_view(
+    df: pd.DataFrame,
+    lang: str = "zh",
+    *,
+    coded=None,
+    money=(),
+    pct=(),
+    ints=(),
+    decimals=(),
+    precise=(),
+):
     """A formatted table with headers in ``lang`` (labels ``vf_col_<column>``, else the class headers);
     ``coded`` maps a column of class codes to its kind (``{"tier": "tier"}``, label ``cls_<kind>_<code>``)."""
-    df = df.assign(**{c: label_values(df[c], kind, lang) for c, kind in dict(coded or {}).items() if c in df.columns})
+    df = df.assign(
+        **{
+            c: label_values(df[c], kind, lang)
+            for c, kind in dict(coded or {}).items()
+            if c in df.columns
+        }
+    )
     names = {c: _label_or(f"vf_col_{c}", header(c, lang), lang) for c in df.columns}
     pick = lambda cols: [names[c] for c in cols if c in names]  # noqa: E731
-    sty = styled(df.rename(columns=names), money=pick(money), pct=pick(pct), ints=pick(ints), decimals=pick(decimals))
+    sty = styled(
+        df.rename(columns=names),
+        money=pick(money),
+        pct=pick(pct),
+        ints=pick(ints),
+        decimals=pick(decimals),
+    )
     cols = pick(precise)
     return sty.format(lambda v: "–" if pd.isna(v) else f"{v:.3f}", subset=cols) if cols else sty
 
@@ -914,17 +1354,32 @@ def plot_deciles(table: pd.DataFrame, *, lang: str = "zh", ax=None):
     ax.bar(x - 0.2, table["predicted_mean"], width=0.4, label=label("vf_predicted", lang))
     ax.bar(x + 0.2, table["actual_mean"], width=0.4, label=label("vf_actual", lang))
     ax.set_xticks(x, table["decile"].astype(str))
-    ax.set(xlabel=label("vf_decile", lang), ylabel=label("vf_sales_per_customer", lang),
-           title=label("vf_deciles_title", lang))
+    ax.set(
+        xlabel=label("vf_decile", lang),
+        ylabel=label("vf_sales_per_customer", lang),
+        title=label("vf_deciles_title", lang),
+    )
     money_axis(ax)
     ax.legend()
     return ax
 
 
 # ------------------------------------------------------------------ synthetic data
-def simulate_transactions(n_customers: int, *, r: float, alpha: float, a: float, b: float, p: float, q: float,
-                          gamma: float, weeks: float = 104.0, birth_weeks: float = 52.0,
-                          start="2020-01-06", random_state: int = 0) -> pd.DataFrame:
+def simulate_transactions(
+    n_customers: int,
+    *,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    p: float,
+    q: float,
+    gamma: float,
+    weeks: float = 104.0,
+    birth_weeks: float = 52.0,
+    start="2020-01-06",
+    random_state: int = 0,
+) -> pd.DataFrame:
     """Transactions drawn from the BG/NBD × Gamma-Gamma process (time in weeks, as the fit).
 
     Each customer's first purchase falls uniformly in the first ``birth_weeks``;
@@ -957,8 +1412,10 @@ def simulate_transactions(n_customers: int, *, r: float, alpha: float, a: float,
     day = np.floor(tt[order] * WEEK).astype("int64")
     width = max(7, len(str(n_customers)))
     names = np.array([f"S{i:0{width}d}" for i in range(n_customers)], dtype=object)
-    return pd.DataFrame({
-        "customer_id": pd.array(names[cid[order]], dtype="str"),
-        "date": pd.Timestamp(start) + pd.to_timedelta(day, unit="D"),
-        "amount": np.round(amount[order], 2),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(names[cid[order]], dtype="str"),
+            "date": pd.Timestamp(start) + pd.to_timedelta(day, unit="D"),
+            "amount": np.round(amount[order], 2),
+        }
+    )
