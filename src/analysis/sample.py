@@ -20,7 +20,11 @@ Behaviour built into the data, so that the notebooks have something to find:
   30/45/60-day terms by size class C/B/A and 90 days for hospitals; prompt,
   normal and slow payers; some leavers never pay their last invoices; invoices
   not paid by ``end`` have no ``paid_date``;
-- month-end inventory at cost (a few snapshots missing), plus an opening one.
+- month-end inventory at cost (a few snapshots missing), plus an opening one;
+- customers' owner (业务员, six reps by territory; three large customers and a few others
+  without one), route (线路) within the region and total yearly purchases from all
+  suppliers (采购总额, for the share of wallet), drawn last from their own generator so
+  that every other column and table is the same as without them.
 
 Outstanding receivables are ``amount - paid_amount`` (``paid_amount`` is 0 for an
 unpaid invoice and below ``amount`` for a few short-paid ones).
@@ -32,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["generate", "write_sample", "CHANNELS", "CATEGORIES", "TAGS", "SALES_PER_CUSTOMER"]
+__all__ = ["generate", "write_sample", "CHANNELS", "CATEGORIES", "TAGS", "SALES_PER_CUSTOMER", "SALESPEOPLE"]
 
 REFERENCE_CUSTOMERS = 450
 SALES_PER_CUSTOMER = 40_500_000 / REFERENCE_CUSTOMERS  # CNY a year: 40.5M for 450 customers
@@ -178,9 +182,11 @@ def generate(seed: int = 2025, *, n_customers: int = 450, start="2022-01-01",
     prof = _profiles(r_cust, n_customers, months)
     expected = _expected_sales(prof, months, n_customers)
     tx = _transactions(r_tx, prof, products, expected, months, end)
+    # account columns come last, from a seventh generator: the other tables and columns stay as they were
+    r_acct = rng.spawn(1)[0]
     return {
         "transactions": tx,
-        "customers": _customer_table(r_tag, prof),
+        "customers": _customer_table(r_tag, prof).assign(**_accounts(r_acct, prof, len(months))),
         "products": products,
         "inventory": _inventory(r_inv, tx, products, months),
         "receivables": _receivables(r_rec, tx, prof, months, end),
@@ -318,6 +324,48 @@ def _customer_table(rng, prof: pd.DataFrame) -> pd.DataFrame:
         "region": prof["region"], "industry": prof["industry"],
         "credit_limit": limit.astype(float), "tags": _tags(rng, prof), "since": prof["since"],
     })
+
+
+# Sales reps (业务员): each covers a contiguous set of routes (线路) of similar size.
+SALESPEOPLE = ("张伟", "王芳", "李娜", "刘洋", "陈静", "赵磊")
+_ROUTE_NAMES = ("城区线", "东线", "南线", "西线", "北线")
+_CUSTOMERS_PER_ROUTE = 25
+
+
+def _accounts(rng, prof: pd.DataFrame, n_months: int) -> dict[str, np.ndarray]:
+    """Owner, route and the customer's total yearly purchases from all suppliers.
+
+    Routes split each region (about 25 customers a route); reps take whole routes in
+    region order, so each has a territory; 4% of customers are held by another rep,
+    three of the largest ongoing customers and 2% of the rest have no owner (a gap
+    the visit plan must show).  ``total_purchases`` is the last year's demand of the
+    customer divided by our share of it (lower for big buyers, who spread their
+    orders), rounded to 10,000 CNY and unknown for 12% of customers.
+    """
+    n = len(prof)
+    region = prof["region"].to_numpy()
+    route = np.empty(n, dtype=object)
+    for r in _REGIONS:
+        hit = np.flatnonzero(region == r)
+        k = int(np.clip(np.ceil(len(hit) / _CUSTOMERS_PER_ROUTE), 1, len(_ROUTE_NAMES)))
+        route[hit] = [r + _ROUTE_NAMES[i] for i in rng.integers(k, size=len(hit))]
+    routes = pd.Series(route).value_counts().reindex(
+        [r + x for r in _REGIONS for x in _ROUTE_NAMES]).dropna()
+    before = (routes.cumsum() - routes) / n
+    route_rep = dict(zip(routes.index, np.array(SALESPEOPLE)[(before * len(SALESPEOPLE)).astype(int)]))
+    rep = np.array([route_rep[r] for r in route], dtype=object)
+    moved = rng.random(n) < 0.04
+    rep[moved] = np.array(SALESPEOPLE)[rng.integers(len(SALESPEOPLE), size=moved.sum())]
+    rank = prof["size"].rank(pct=True).to_numpy()
+    big = np.flatnonzero((rank >= 0.85) & ~prof["churner"].to_numpy() & (prof["start_m"].to_numpy() == 0))
+    unowned = rng.random(n) < 0.02
+    unowned[rng.choice(big, size=min(3, len(big)), replace=False)] = True
+    rep[unowned] = None
+    share = (rng.beta(4.0, 4.0, n) * (1.15 - 0.55 * rank)).clip(0.08, 0.9)
+    demand = prof["size"].to_numpy() * (1 + prof["growth"].to_numpy()) ** ((n_months - 6) / 12)
+    total = np.maximum(np.round(demand / share / 10_000), 1) * 10_000
+    total = np.where(rng.random(n) < 0.12, np.nan, total)
+    return {"salesperson": rep, "route": route, "total_purchases": total}
 
 
 def _tags(rng, prof: pd.DataFrame) -> list[str]:

@@ -37,6 +37,7 @@ TABLES: dict[str, TableSpec] = {
         optional={
             "name": TEXT, "channel": TEXT, "region": TEXT, "industry": TEXT,
             "credit_limit": NUMBER, "tags": TEXT, "since": DATE, "monthly_fee": NUMBER,
+            "salesperson": TEXT, "route": TEXT, "total_purchases": NUMBER,
         },
         key=("customer_id",),
         description="one row per customer",
@@ -114,4 +115,5 @@ HEADER_ALIASES: dict[str, str] = {
     "标签": "tags", "类别": "category", "品类": "category", "单位成本": "unit_cost",
     "库存金额": "stock_value", "发票日期": "invoice_date", "到期日": "due_date",
     "回款日期": "paid_date", "回款金额": "paid_amount", "发票号": "invoice_id", "类型": "kind",
+    "业务员": "salesperson", "销售员": "salesperson", "线路": "route", "采购总额": "total_purchases",
 }
