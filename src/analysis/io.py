@@ -682,6 +682,47 @@ def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
     wb.save(path)
 
 
+_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write several tables to one .xlsx, a sheet each (e.g. a visit plan per salesperson).
+
+    The rules of :func:`write_frame` hold (openpyxl, every text cell a string cell, so no
+    value becomes a formula).  Sheet names follow Excel's: ``[]:*?/\\`` become ``_``, at
+    most 31 characters, blank becomes ``-``, and a repeated name gets ``(2)``, ``(3)`` ….
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    for name, df in sheets.items():
+        base = str(name).translate(_SHEET_FORBIDDEN).strip("' ")[:31] or "-"
+        title, k = base, 1
+        while title.lower() in used:
+            k += 1
+            title = f"{base[:31 - len(str(k)) - 2]}({k})"
+        used.add(title.lower())
+        ws = wb.create_sheet(title)
+
+        def cell(v, ws=ws):
+            c = WriteOnlyCell(ws, value=_xlsx_value(v))
+            if isinstance(c.value, str):
+                c.data_type = "s"
+            return c
+
+        ws.append([cell(str(c)) for c in df.columns])
+        for row in df.itertuples(index=False, name=None):
+            ws.append([cell(v) for v in row])
+    if not used:
+        wb.create_sheet("-")
+    wb.save(path)
+    return path
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, *, fmt: str = "csv") -> list[Path]:
     """Write a dataset, one file per table, deterministically (used by the sample generator)."""
     out_dir = Path(out_dir)
