@@ -1301,16 +1301,19 @@ def move_matrix(moves: pd.DataFrame) -> pd.DataFrame:
 def summary_record(fc: ValueForecast) -> dict:
     """The summary.json entries of the value-forecast notebook."""
     bt = fc.backtest
-    return {
-        "horizon_days": fc.horizon_days,
-        "model": fc.model,
-        "beats_baseline": bool(fc.beats_baseline),
-        "backtest_cutoff": str(bt.cutoff.date()),
-        "customers": int(len(fc.customers)),
-        "metrics": {k: {m: _clean(v) for m, v in row.items()} for k, row in bt.metrics.iterrows()},
+    chosen = bt.metrics.loc[fc.model]
+    return {  # headline numbers first: the index page shows the first scalars
         "expected_sales": _clean(fc.expected_sales),
         "expected_gross_profit": _clean(fc.expected_gross_profit),
         "past_sales": _clean(fc.customers["past_sales"].sum()),
+        "model": fc.model,
+        "beats_baseline": bool(fc.beats_baseline),
+        "customers": int(len(fc.customers)),
+        "mae": _clean(chosen["mae"]),
+        "top_decile_capture": _clean(chosen["top_decile_capture"]),
+        "horizon_days": fc.horizon_days,
+        "backtest_cutoff": str(bt.cutoff.date()),
+        "metrics": {k: {m: _clean(v) for m, v in row.items()} for k, row in bt.metrics.iterrows()},
     }
 
 
