@@ -104,6 +104,22 @@ def test_choose_model_needs_both_mae_and_capture():
         vf.choose_model(m.drop(index="run_rate"))
 
 
+def test_choose_model_leaves_out_a_forecast_far_off_in_total():
+    # CDNOW's pattern: the trees win on MAE but their total is 37% short; BG/NBD is 19% short
+    m = pd.DataFrame(
+        {
+            "mae": [60.7, 32.7, 31.9],
+            "top_decile_capture": [0.497, 0.515, 0.512],
+            "bias": [1.22, -0.186, -0.369],
+        },
+        index=["run_rate", "bgnbd_gg", "gradient_boosting"],
+    )
+    assert vf.choose_model(m) == ("bgnbd_gg", True)
+    assert vf.choose_model(m, max_abs_bias=None) == ("gradient_boosting", True)
+    m["bias"] = [1.22, -0.30, -0.369]
+    assert vf.choose_model(m) == ("run_rate", False)
+
+
 def test_decile_table_by_hand():
     pred = pd.DataFrame(
         {"actual": [0.0, 5, 10, 100, 1, 2, 3, 4, 6, 7], "m": [10.0, 9, 8, 7, 6, 5, 4, 3, 2, 1]}

@@ -576,9 +576,34 @@ def score_metrics(actual, predicted) -> dict:
     }
 
 
-def choose_model(metrics: pd.DataFrame, *, baseline: str = BASELINE) -> tuple[str, bool]:
-    """(chosen model, whether it beats the baseline): the lowest MAE among the candidates that beat
-    ``baseline`` on both MAE and top-decile capture; the baseline itself when none does."""
+# A forecast whose total is off by more than this share is not chosen (see choose_model).
+MAX_ABS_BIAS = 0.25
+
+
+def choose_model(
+    metrics: pd.DataFrame, *, baseline: str = BASELINE, max_abs_bias: float | None = MAX_ABS_BIAS
+) -> tuple[str, bool]:
+    """The model the backtest picks, and whether it beats the baseline.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        One row per model (index), with ``mae``, ``top_decile_capture`` and, for the bias
+        rule, ``bias`` (total predicted / actual - 1).
+    baseline : str
+        The naive run rate's row.
+    max_abs_bias : float or None
+        A candidate whose total forecast misses the holdout's total by more than this share
+        (|predicted / actual - 1|) is not chosen: next year's sales per class are summed from
+        the forecast, so a model that is right per customer on average but far off in total
+        would mislead the plan (the project's choice, 0.25; ``None`` switches it off).
+
+    Returns
+    -------
+    (str, bool)
+        The lowest MAE among the candidates that beat ``baseline`` on both MAE and top-decile
+        capture (and pass the bias rule); the baseline itself, with ``False``, when none does.
+    """
     if baseline not in metrics.index:
         raise ValueError(
             f"the baseline {baseline!r} has no metrics (models: {', '.join(metrics.index)})"
@@ -588,6 +613,8 @@ def choose_model(metrics: pd.DataFrame, *, baseline: str = BASELINE) -> tuple[st
     ok = others[
         (others["mae"] < base["mae"]) & (others["top_decile_capture"] > base["top_decile_capture"])
     ]
+    if max_abs_bias is not None and "bias" in ok.columns:
+        ok = ok[ok["bias"].abs() <= max_abs_bias]
     if ok.empty:
         return baseline, False
     return str(ok["mae"].idxmin()), True
