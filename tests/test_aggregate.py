@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import shutil
+
 import pytest
 
 from analysis.aggregate import (SUMMARY_COLUMNS, abc_by_monetary, customer_summary,
@@ -223,6 +225,8 @@ def test_sql_is_one_definition():
 @pytest.fixture(scope="module")
 def spark():
     pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17+ on PATH")
     from analysis.spark import local_session
 
     session = local_session("local[1]", shuffle_partitions=2)
