@@ -337,7 +337,7 @@ def _accounts(rng, prof: pd.DataFrame, n_months: int) -> dict[str, np.ndarray]:
 
     Routes split each region (about 25 customers a route); reps take whole routes in
     region order, so each has a territory; 4% of customers are held by another rep,
-    three of the largest ongoing customers and 2% of the rest have no owner (a gap
+    three large ongoing customers (between the top 5% and 20% by size) and 2% of the rest have no owner (a gap
     the visit plan must show).  ``total_purchases`` is the last year's demand of the
     customer divided by our share of it (lower for big buyers, who spread their
     orders), rounded to 10,000 CNY and unknown for 12% of customers.
@@ -357,7 +357,8 @@ def _accounts(rng, prof: pd.DataFrame, n_months: int) -> dict[str, np.ndarray]:
     moved = rng.random(n) < 0.04
     rep[moved] = np.array(SALESPEOPLE)[rng.integers(len(SALESPEOPLE), size=moved.sum())]
     rank = prof["size"].rank(pct=True).to_numpy()
-    big = np.flatnonzero((rank >= 0.85) & ~prof["churner"].to_numpy() & (prof["start_m"].to_numpy() == 0))
+    big = np.flatnonzero((rank >= 0.8) & (rank < 0.95) & ~prof["churner"].to_numpy()
+                   & (prof["start_m"].to_numpy() == 0))
     unowned = rng.random(n) < 0.02
     unowned[rng.choice(big, size=min(3, len(big)), replace=False)] = True
     rep[unowned] = None

@@ -15,6 +15,12 @@ credit grade and the potential).  The decision, tested in this order:
 
 Each decision comes with a reason (a code, label ``cls_reason_<code>``) so staff can see why.
 
+Where the share of wallet is given (``cooperation_col``, from :mod:`analysis.accounts.wallet`:
+our sales ÷ the customer's total purchases), it is the cooperation ground (合作性: 客户对产品的购买率):
+an ordinary customer without potential whose share is below ``cooperation_split`` is nurtured
+(reason ``low_share``: win more of what it buys elsewhere before cutting its service; the
+project's choice), and the result gets ``cooperation`` (high / low).
+
 Where a value forecast is given (``forecast``, from :mod:`analysis.value_forecast`),
 the future ground follows it: a customer's potential is the percentile of its
 expected gross profit next year instead of the scorecard's proxy.
@@ -33,6 +39,7 @@ __all__ = ["DECISIONS", "REASONS", "annual_screening", "strategy_table"]
 DECISIONS = ("keep", "nurture", "reprice", "drop")
 REASONS = ("no_profit", "poor_credit", "top_tier_watch_credit", "top_tier", "potential", "small_no_potential",
            "ordinary_no_potential")
+COOPERATION_REASONS = ("low_share",)  # with cooperation_col only (label cls_reason_low_share)
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -47,7 +54,8 @@ def annual_screening(df: pd.DataFrame, *, tier_col: str = "tier", value_col: str
                      potential_split: float = 50.0, drop_grades: Sequence[str] = ("D",),
                      watch_grades: Sequence[str] = ("C", "D"),
                      top_tiers: Sequence[str] = TIERS[:2], forecast: pd.DataFrame | None = None,
-                     id_col: str = "customer_id") -> pd.DataFrame:
+                     id_col: str = "customer_id", cooperation_col: str | None = None,
+                     cooperation_split: float = 0.3) -> pd.DataFrame:
     """Add ``decision`` (keep / nurture / reprice / drop) and ``reason`` (codes; labels
     ``cls_decision_<code>`` and ``cls_reason_<code>``).
 
@@ -63,6 +71,9 @@ def annual_screening(df: pd.DataFrame, *, tier_col: str = "tier", value_col: str
         :func:`analysis.value_forecast.potential_value`): where a customer has
         one it replaces ``potential_col`` for the future ground; the result then
         gets ``potential_basis`` ("forecast" or "proxy").
+    cooperation_col : str, optional
+        Share of wallet (0-1; missing = unknown) for the cooperation ground; see the
+        module doc.  ``cooperation_split`` is the share below which cooperation is low.
     """
     cols = [tier_col, value_col, potential_col] + ([credit_col] if credit_col else [])
     _require(df, cols, "the customer table")
@@ -84,9 +95,16 @@ def annual_screening(df: pd.DataFrame, *, tier_col: str = "tier", value_col: str
     watch = credit.isin(list(watch_grades))
     small = df[tier_col].eq(TIERS[3])
     conds = [no_profit & ~potential, poor & ~top, top & watch, top, potential, small]
-    decisions = ["drop", "drop", "keep", "keep", "nurture", "reprice"]
+    decisions, reasons = ["drop", "drop", "keep", "keep", "nurture", "reprice"], list(REASONS[:6])
+    if cooperation_col is not None:
+        _require(df, [cooperation_col], "the customer table")
+        share = df[cooperation_col].astype("float64")
+        basis["cooperation"] = np.where(share.isna(), None, np.where(share < cooperation_split, "low", "high"))
+        conds.insert(5, df[tier_col].eq(TIERS[2]) & share.lt(cooperation_split))
+        decisions.insert(5, "nurture")
+        reasons.insert(5, COOPERATION_REASONS[0])
     return df.assign(decision=np.select(conds, decisions, "reprice"),
-                     reason=np.select(conds, list(REASONS[:6]), REASONS[6]), **basis)
+                     reason=np.select(conds, reasons, REASONS[6]), **basis)
 
 
 def strategy_table(screened: pd.DataFrame, *, tier_col: str = "tier", value_col: str = "monetary") -> pd.DataFrame:

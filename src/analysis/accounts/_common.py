@@ -1,0 +1,33 @@
+"""Small helpers shared by the account-management modules."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+
+def require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    """Raise ``KeyError('Required column X missing from <what> ...')`` for the first missing column."""
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"Required column {missing[0]} missing from {what} "
+                       f"(columns present: {', '.join(map(str, df.columns))})")
+
+
+def unique_ids(df: pd.DataFrame, id_col: str, what: str) -> None:
+    if df[id_col].duplicated().any():
+        dup = df.loc[df[id_col].duplicated(), id_col].iloc[0]
+        raise ValueError(f"{what} has more than one row for customer {dup!r} ({id_col})")
+
+
+def blank_to_na(values: pd.Series) -> pd.Series:
+    """Text with blanks (empty or spaces only) as missing; other values stripped."""
+    s = values.astype("object").where(values.notna())
+    s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return s.where(s.map(lambda v: not (isinstance(v, str) and v == "")))
+
+
+def growth(current: pd.Series, previous: pd.Series) -> pd.Series:
+    """current / previous − 1; NaN where previous is not positive (no base to grow from)."""
+    prev = previous.astype("float64")
+    return current.astype("float64") / prev.where(prev > 0) - 1
