@@ -1,5 +1,7 @@
 """What `make report` does: the full quarterly report of the sample company."""
 import json
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -55,3 +57,63 @@ def test_pages_carry_the_cjk_font_for_every_character_they_use(sample_report):
         assert 'id="ccm-cjk-font"' in text and "unicode-range" in text, page.name
         cjk = {ch for ch in text if 0x2E80 <= ord(ch) <= 0x9FFF or 0xFF00 <= ord(ch) <= 0xFFEF}
         assert cjk and not {ch for ch in cjk if ord(ch) not in cmap}, page.name
+
+
+# ------------------------------------------------------------------ recorded numbers
+RECORDED = Path(__file__).with_name("recorded") / "sample_summary.json"
+# Keys that describe the run rather than the data: never compared.
+VOLATILE = {"fingerprint", "data_fingerprint", "params_fingerprint", "generated_at", "run_date"}
+REL_TOL = 1e-6  # models are seeded and single-threaded; a real change moves a number far more
+
+
+def _leaves(obj, path=()):
+    """Every leaf of a JSON value as (path, value), volatile keys left out."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key not in VOLATILE:
+                yield from _leaves(value, (*path, str(key)))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from _leaves(value, (*path, str(i)))
+    else:
+        yield "/".join(path), obj
+
+
+def _differences(got: dict, want: dict) -> list[str]:
+    g, w = dict(_leaves(got)), dict(_leaves(want))
+    out = [f"new: {k} = {g[k]!r}" for k in sorted(set(g) - set(w))]
+    out += [f"gone: {k} (was {w[k]!r})" for k in sorted(set(w) - set(g))]
+    for k in sorted(set(g) & set(w)):
+        a, b = g[k], w[k]
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+        if numbers and a == pytest.approx(b, rel=REL_TOL, abs=1e-9, nan_ok=True):
+            continue
+        if not numbers and a == b:
+            continue
+        out.append(f"changed: {k}: {b!r} -> {a!r}")
+    return out
+
+
+def test_differences_name_every_change():
+    want = {"p": {"n": 10, "share": 0.5, "model": "a", "fingerprint": "x"}, "q": [1, 2]}
+    got = {"p": {"n": 10, "share": 0.5000000001, "model": "b", "fingerprint": "y"}, "q": [1], "r": 3}
+    assert _differences(got, want) == ["new: r = 3", "gone: q/1 (was 2)", "changed: p/model: 'a' -> 'b'"]
+    assert _differences(want, want) == []
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("sample_report")
+def test_every_headline_number_of_the_sample_report_is_the_recorded_one(sample_report):
+    """The sample report's summary.json against tests/recorded/sample_summary.json.
+
+    A change in any number is seen here and must be explained in its commit; re-record with
+    ``CCM_RECORD=1 .venv/bin/python -m pytest tests/test_sample_report.py -k recorded``.
+    """
+    summary = json.loads((sample_report / "summary.json").read_text(encoding="utf-8"))
+    if os.environ.get("CCM_RECORD"):
+        RECORDED.parent.mkdir(exist_ok=True)
+        RECORDED.write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                            encoding="utf-8")
+        pytest.skip(f"recorded {RECORDED}")
+    recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
+    assert _differences(summary, recorded) == []
