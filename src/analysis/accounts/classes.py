@@ -20,7 +20,7 @@ from analysis.customer_base import customer_base
 from analysis.margin import receivable_indicators
 from analysis.roster import build_roster
 
-__all__ = ["account_classes"]
+__all__ = ["account_classes", "headline"]
 
 
 def account_classes(ds, quarter, *, cutoffs: Sequence[float] = (0.75, 0.95), key_share: float = 0.2,
@@ -80,3 +80,34 @@ def account_classes(ds, quarter, *, cutoffs: Sequence[float] = (0.75, 0.95), key
     if "credit_grade" not in screen.columns:
         screen = screen.assign(credit_grade=float("nan"))
     return value_levels(screen)
+
+
+def _counts(values: pd.Series | None, order: Sequence[str]) -> dict | None:
+    if values is None:
+        return None
+    vc = values.value_counts()
+    return {k: int(vc.get(k, 0)) for k in order}
+
+
+def headline(*, keys: pd.DataFrame | None, plan: pd.DataFrame | None, stages: pd.DataFrame,
+             typed: pd.DataFrame, actions: pd.DataFrame, risk_source: str, win_back: pd.DataFrame,
+             by_stage: pd.DataFrame, wallet_record: dict | None) -> dict:
+    """Page 09's headline numbers for summary.json (None where a section was skipped)."""
+    from analysis.accounts.ibm_types import TYPES
+    from analysis.accounts.lifecycle import STAGES
+    from analysis.accounts.retention import ACTIONS
+
+    rate = by_stage.set_index("stage")["churn_rate"]
+    return {
+        "key_customers": None if keys is None else int(len(keys)),
+        "key_customers_without_owner": None if keys is None else int(keys["no_owner"].sum()),
+        "salespeople": None if plan is None else int(plan["salesperson"].ne("unassigned").groupby(
+            plan["salesperson"]).any().sum()),
+        "visits_next_quarter": None if plan is None else int(plan["visits"].sum()),
+        "stages": _counts(stages["stage"], STAGES),
+        "ibm_types": _counts(typed["ibm_type"], TYPES),
+        "risk_source": risk_source, "at_risk": int(len(actions)), "actions": _counts(actions["action"], ACTIONS),
+        "lost_last_quarter": int(len(win_back)), "worth_winning_back": int(win_back["win_back"].sum()),
+        "churn_rate_by_stage": {k: (None if pd.isna(v) else round(float(v), 4)) for k, v in rate.items()},
+        "share_of_wallet": wallet_record,
+    }

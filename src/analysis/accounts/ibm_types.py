@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis.accounts._common import growth, require
 
-__all__ = ["IBM_TYPES", "TYPES", "ibm_types", "type_summary"]
+__all__ = ["IBM_TYPES", "TYPES", "ibm_types", "with_prospects", "type_summary"]
 
 IBM_TYPES = ("loyal", "fast_growing", "sleeping", "worth_nurturing")
 TYPES = (*IBM_TYPES, "general", "prospect")
@@ -64,6 +64,16 @@ def ibm_types(df: pd.DataFrame, *, sleep_days: int = 90, growth_min: float = 0.3
              valued_now | growing]
     return df.assign(sales_change=change,
                      ibm_type=np.select(conds, ["sleeping", "fast_growing", "loyal", "worth_nurturing"], "general"))
+
+
+def with_prospects(typed: pd.DataFrame, stages: pd.DataFrame, *, id_col: str = "customer_id",
+                   type_col: str = "ibm_type") -> pd.DataFrame:
+    """``typed`` plus one row per prospect of ``stages`` (stage ``prospect``) with type ``prospect``."""
+    require(stages, [id_col, "stage"], "the lifecycle stages")
+    ids = stages.loc[stages["stage"].eq("prospect") & ~stages[id_col].isin(typed[id_col]), id_col]
+    if ids.empty:
+        return typed
+    return pd.concat([typed, pd.DataFrame({id_col: ids.to_numpy(), type_col: "prospect"})], ignore_index=True)
 
 
 def type_summary(df: pd.DataFrame, *, sales_col: str = "monetary", type_col: str = "ibm_type",

@@ -96,9 +96,10 @@ def with_lost_and_prospects(stages: pd.DataFrame, ever_bought, on_books=None, *,
 
 
 def stage_summary(stages: pd.DataFrame, *, sales_col: str = "monetary", stage_col: str = "stage",
-                  order: Sequence[str] = STAGES) -> pd.DataFrame:
-    """Per stage: customers, their share, 12-month sales and its share, and ``strategy`` (the stage
-    code; its text, label ``cls_stage_strategy_<stage>``, is the source's strategy)."""
+                  order: Sequence[str] = STAGES, strategy: bool = True) -> pd.DataFrame:
+    """Per stage: customers, their share, 12-month sales and its share, and (``strategy``) the
+    ``strategy`` column (the stage code; its text, label ``cls_stage_strategy_<stage>``, is the
+    source's strategy).  ``stage_col="depth", order=DEPTHS, strategy=False`` counts the depths."""
     require(stages, [stage_col, sales_col], "the lifecycle stages")
     s = stages[sales_col].astype("float64").fillna(0.0)
     out = pd.DataFrame({stage_col: list(order)})
@@ -107,7 +108,7 @@ def stage_summary(stages: pd.DataFrame, *, sales_col: str = "monetary", stage_co
     out[sales_col] = out[stage_col].map(s.groupby(stages[stage_col]).sum()).fillna(0.0)
     total = s.sum()
     out[f"{sales_col}_share"] = out[sales_col] / total if total > 0 else np.nan
-    return out.assign(strategy=out[stage_col])
+    return out.assign(strategy=out[stage_col]) if strategy else out
 
 
 def cooperation_depth(stages: pd.DataFrame, *, long_term_days: int = 730, tenure_col: str = "tenure_days",

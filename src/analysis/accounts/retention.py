@@ -36,7 +36,7 @@ from analysis.accounts._common import require
 from analysis.classification import KEY_TIERS
 
 __all__ = ["ACTIONS", "churn_risk", "recency_risk", "recent_complaints", "retention_actions", "action_summary",
-           "lost_customers", "win_back_list", "churn_by_stage"]
+           "lost_customers", "win_back_list", "lost_note", "churn_by_stage"]
 
 ACTIONS = ("account_manager_visit", "complaint_follow_up", "loyalty_offer", "follow_up_call", "not_chased")
 
@@ -178,7 +178,7 @@ def win_back_list(lost: pd.DataFrame, classes_before: pd.DataFrame, *, complaint
     """The lost customers with their value and classes before they left and their last complaints,
     by value, largest first.  ``classes_before`` holds each customer's classes at the quarter's start
     (e.g. ``value_col``, gross_profit, abc_class, tier, decision); ``win_back`` is False for a
-    customer the screening had dropped (not worth winning back)."""
+    customer the screening had dropped (not worth winning back); ``last_purchase`` as YYYY-MM-DD text."""
     require(lost, [id_col, "last_purchase"], "the lost customers")
     require(classes_before, [id_col, value_col], "the customer classes")
     out = lost.merge(classes_before, on=id_col, how="left")
@@ -187,8 +187,18 @@ def win_back_list(lost: pd.DataFrame, classes_before: pd.DataFrame, *, complaint
         out = out.assign(complaints=out["complaints"].fillna(0).astype("int64"),
                          last_complaints=out["last_complaints"].fillna(""))
     decision = out["decision"] if "decision" in out.columns else pd.Series(np.nan, index=out.index)
-    return (out.assign(win_back=~decision.eq("drop"))
+    return (out.assign(win_back=~decision.eq("drop"), last_purchase=out["last_purchase"].dt.strftime("%Y-%m-%d"))
             .sort_values(value_col, ascending=False, kind="stable", na_position="last").reset_index(drop=True))
+
+
+def lost_note(win_back: pd.DataFrame, quarter, lang: str, *, value_col: str = "monetary") -> str:
+    """One sentence: customers lost in ``quarter`` and their sales of the 12 months before."""
+    from analysis.labels import label
+    from analysis.plotting import fmt_cny
+
+    require(win_back, [value_col], "the win-back list")
+    return label("acct_lost_note", lang, quarter=str(quarter), n=len(win_back),
+                 sales=fmt_cny(win_back[value_col].fillna(0).sum()))
 
 
 def churn_by_stage(stages_before: pd.DataFrame, lost: pd.DataFrame, *, stage_col: str = "stage",

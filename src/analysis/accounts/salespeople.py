@@ -25,9 +25,12 @@ import pandas as pd
 
 from analysis.accounts._common import blank_to_na, require, unique_ids
 from analysis.classification import ABC_CLASSES, KEY_TIERS, header, label_values
+from analysis.labels import label
+from analysis.plotting import fmt_cny
 
 __all__ = ["UNASSIGNED", "VISIT_EVERY_WEEKS", "WEEKDAYS", "QUARTER_WEEKS", "with_owner", "salesperson_summary",
-           "key_customers_by_owner", "visit_plan", "visit_workload", "plan_for_staff", "plan_sheets"]
+           "key_customers_by_owner", "unowned_note", "visit_plan", "visit_workload", "PLAN_COLUMNS", "STAFF_CODED",
+           "staff_table", "plan_sheets"]
 
 #: the owner shown for customers without one (label ``cls_owner_unassigned``)
 UNASSIGNED = "unassigned"
@@ -181,20 +184,35 @@ def visit_workload(plan: pd.DataFrame, *, n_weeks: int = QUARTER_WEEKS, class_co
     return out.rename_axis("salesperson").reset_index()
 
 
-def plan_for_staff(plan: pd.DataFrame, lang: str, *, columns: Sequence[str] = (
-        "salesperson", "weekday", "route", "customer_id", "name", "abc_class", "tier", "monetary", "every_weeks",
-        "visits", "weeks")) -> pd.DataFrame:
-    """The plan in ``lang``: the columns present of ``columns``, weekday, tier and the
-    unassigned owner named, headers labelled."""
-    out = plan[[c for c in columns if c in plan.columns]]
-    coded = {"weekday": "weekday", "tier": "tier", "salesperson": "owner"}
-    out = out.assign(**{c: label_values(out[c], k, lang).fillna(out[c]) for c, k in coded.items() if c in out})
+PLAN_COLUMNS = ("salesperson", "weekday", "route", "customer_id", "name", "abc_class", "tier", "monetary",
+                "every_weeks", "visits", "weeks")
+STAFF_CODED = {"weekday": "weekday", "tier": "tier", "salesperson": "owner", "decision": "decision",
+               "action": "action", "stage": "stage", "ibm_type": "ibm", "value_level": "value_level",
+               "win_back": "bool", "no_owner": "bool"}
+
+
+def staff_table(df: pd.DataFrame, lang: str, *, columns: Sequence[str] = PLAN_COLUMNS,
+                coded: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A table for the sales team in ``lang``: the columns present of ``columns``, class codes named
+    (``coded`` maps column -> class kind; default :data:`STAFF_CODED`), headers labelled."""
+    out = df[[c for c in columns if c in df.columns]]
+    coded = STAFF_CODED if coded is None else coded
+    out = out.assign(**{c: label_values(out[c], k, lang).where(out[c].notna()) for c, k in coded.items() if c in out})
     out.columns = [header(c, lang) for c in out.columns]
     return out
 
 
+def unowned_note(keys: pd.DataFrame, lang: str, *, sales_col: str = "monetary") -> str:
+    """One sentence: how many key customers have no owner and their sales (or that all have one)."""
+    require(keys, ["no_owner", sales_col], "the key customers")
+    gap = keys[keys["no_owner"]]
+    if gap.empty:
+        return label("acct_all_key_owned", lang)
+    return label("acct_unowned_key_note", lang, n=len(gap), sales=fmt_cny(gap[sales_col].sum()))
+
+
 def plan_sheets(staff_plan: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
-    """One table per salesperson (sheet name = the salesperson) from :func:`plan_for_staff`'s output,
+    """One table per salesperson (sheet name = the salesperson) from :func:`staff_table`'s output,
     in its row order; the owner column itself is dropped from each sheet."""
     col = header("salesperson", lang)
     require(staff_plan, [col], "the staff visit plan")
