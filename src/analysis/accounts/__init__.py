@@ -1,7 +1,7 @@
 """Account management (客户经营): who looks after each customer, how often to visit, where the
 relationship stands, and what to do before a customer leaves.
 
-The sources' schemes beyond the classification itself (docs/methods.md, "Account management"):
+The sources' schemes beyond the classification itself (docs/methods.md, *Account management*):
 
 - :mod:`~analysis.accounts.salespeople`: customers, key customers and sales per salesperson (专人负责),
   key customers without an owner, and next quarter's visit plan by route (路序分类 → 访问计划),
