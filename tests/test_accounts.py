@@ -193,6 +193,16 @@ def test_recency_risk_proxy_by_hand():
     assert r["expected_lost_sales"].tolist() == pytest.approx([500, 750])
 
 
+def test_churn_risk_falls_back_to_the_recency_proxy_without_churners():
+    from analysis.io import Dataset
+
+    days = pd.date_range("2024-01-03", "2025-12-28", freq="7D")  # everyone buys every week: no churner to learn from
+    tx = pd.DataFrame([(c, d, 100.0) for c in "abc" for d in days], columns=["customer_id", "date", "amount"])
+    risk, source = rt.churn_risk(Dataset(data_dir=".", tables={"transactions": tx}), Quarter.parse("2025Q4"), lang="en")
+    assert source == "recency" and risk["customer_id"].tolist() == ["a", "b", "c"]
+    assert risk["reasons"].iloc[0].startswith("days since the last purchase")
+
+
 def _risk():
     return pd.DataFrame({"customer_id": list("abcdefg"),
                          "churn_probability": [0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.29],
@@ -355,3 +365,11 @@ def test_09_skips_with_notes_without_the_new_columns(run_notebook, sample_dir, t
                        "6 share of wallet": "column 'total_purchases' in customers"}
     assert s["key_customers"] is None and s["visits_next_quarter"] is None and s["share_of_wallet"] is None
     assert s["stages"]["stable"] > 0 and s["at_risk"] > 0
+
+
+@pytest.mark.notebook
+def test_09_runs_on_transactions_alone(run_notebook, tiny_tx_dir):
+    s = run_notebook("09_account_management", tiny_tx_dir)
+    assert [x["section"] for x in s["skipped_sections"]] == [
+        "1 salespeople", "2 visit plan", "5 complaints in the retention rules", "6 share of wallet"]
+    assert sum(s["stages"].values()) == 40 and s["actions"]["complaint_follow_up"] == 0

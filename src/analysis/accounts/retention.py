@@ -43,14 +43,16 @@ ACTIONS = ("account_manager_visit", "complaint_follow_up", "loyalty_offer", "fol
 
 def recency_risk(base: pd.DataFrame, *, recency_col: str = "recency_days", frequency_col: str = "frequency",
                  tenure_col: str = "tenure_days", sales_col: str = "monetary",
-                 id_col: str = "customer_id") -> pd.DataFrame:
+                 id_col: str = "customer_id", lang: str = "zh") -> pd.DataFrame:
     """A risk proxy in [0, 1) where no churn model can be fitted (not a probability).
 
     ``ratio`` = days since the last purchase ÷ the customer's usual interval (tenure ÷ purchase
     days, at least one day); ``churn_probability`` = ratio ÷ (1 + ratio): 0.5 when the customer is
     one usual interval overdue, 0.75 at three.  Returns customer_id, churn_probability, sales_12m,
-    expected_lost_sales, reasons.
+    expected_lost_sales, reasons (the ratio in words, in ``lang``).
     """
+    from analysis.labels import label
+
     require(base, [id_col, recency_col, frequency_col, tenure_col, sales_col], "the customer base")
     interval = (base[tenure_col].astype("float64") / base[frequency_col].astype("float64").clip(lower=1)).clip(lower=1)
     ratio = base[recency_col].astype("float64") / interval
@@ -58,7 +60,7 @@ def recency_risk(base: pd.DataFrame, *, recency_col: str = "recency_days", frequ
     sales = base[sales_col].astype("float64")
     return pd.DataFrame({id_col: base[id_col], "churn_probability": p, "sales_12m": sales,
                          "expected_lost_sales": p * sales,
-                         "reasons": [f"recency/interval {r:.1f}" for r in ratio]})
+                         "reasons": [label("acct_reason_recency", lang, ratio=f"{r:.1f}") for r in ratio]})
 
 
 def churn_risk(ds, quarter, *, horizon_days: int = 90, active_days: int | None = 365, trend_days: int = 90,
@@ -78,7 +80,7 @@ def churn_risk(ds, quarter, *, horizon_days: int = 90, active_days: int | None =
                              trend_days=trend_days, tables=churn.feature_tables(ds), cv_folds=cv_folds,
                              random_state=random_state)
     except InsufficientData:
-        return recency_risk(customer_base(ds.transactions, quarter)), "recency"
+        return recency_risk(customer_base(ds.transactions, quarter), lang=lang), "recency"
     scored = churn.risk_scores(res, lang=lang)
     return scored[["customer_id", "churn_probability", "sales_12m", "expected_lost_sales", "reasons"]], "model"
 
