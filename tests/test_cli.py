@@ -7,7 +7,6 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import make_tiny_transactions
 
 
@@ -108,3 +107,14 @@ def test_workshop_build_command(tmp_path):
     res = ccm("workshop", "build", "--out", tmp_path / "student")
     assert res.returncode == 0, res.stderr
     assert len(list((tmp_path / "student").glob("*.ipynb"))) == 7
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["report", "--jobs", "99"], "error: Invalid value for '--jobs' / '-j': 99 is not in the range 1<=x<=16."),
+    (["frobnicate"], "error: No such command 'frobnicate'."),
+    (["mask", "--data-dir", "."], "error: Missing option '--out'."),
+])
+def test_usage_errors_are_one_line(args, expected):
+    res = ccm(*args)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.startswith(expected) and len(res.stderr.strip().splitlines()) == 1

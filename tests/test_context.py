@@ -12,8 +12,8 @@ def test_setup_resolves_the_latest_quarter_and_records(tiny_tx_dir, tmp_path):
     assert ctx.needs("1 overview", column="amount") is True
     assert ctx.needs("6 credit grades", table="receivables") is False
     assert ctx.needs("4 by channel", column="channel", column_table="customers") is False
-    path = ctx.record({"n": 3})
-    saved = json.loads(path.read_text())
+    assert ctx.record({"n": 3}) is None  # a cell's last expression: nothing (no staging path) on the page
+    saved = json.loads((tmp_path / "summary" / "99_test.json").read_text())
     assert saved["n"] == 3 and saved["quarter"] == "2025Q4"
     assert saved["skipped_sections"] == [
         {"section": "6 credit grades", "needs": "table 'receivables'"},

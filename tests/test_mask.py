@@ -136,8 +136,53 @@ def test_directory_refuses_stale_tables_in_the_output(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     aio.write_tables({"transactions": _tables()["transactions"]}, src)
     aio.write_tables({"customers": _tables()["customers"]}, out)
-    with pytest.raises(ValueError, match="customers.csv"):
+    with pytest.raises(ValueError, match=r"is not empty \(it holds customers.csv\).*--force"):
         mask_directory(src, out)
+    with pytest.raises(ValueError, match="already holds customers.csv, which the copy would not replace"):
+        mask_directory(src, out, force=True)
+
+
+@pytest.mark.parametrize("out, key, message", [
+    ("in", None, "is the data folder itself"),
+    ("in/masked", None, "lies inside the data folder"),
+    ("full", None, "is not empty"),
+    ("file.csv", None, "is a file"),
+    ("new", "new/key.csv", "must lie outside"),
+    ("new", "in/key.csv", "lies in the data folder"),
+    ("new", "in/transactions.csv", "lies in the data folder"),
+    ("new", "keys", "is a folder"),
+    ("new", "key.txt", "expected a .csv or .xlsx"),
+])
+def test_outputs_that_could_replace_files_are_refused(tmp_path, out, key, message):
+    from analysis.mask import check_mask_paths
+
+    aio.write_tables({"transactions": _tables()["transactions"]}, tmp_path / "in")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("x")
+    (tmp_path / "file.csv").write_text("x")
+    (tmp_path / "keys").mkdir()
+    with pytest.raises(ValueError, match=message):
+        check_mask_paths(tmp_path / "in", tmp_path / out, key_file=None if key is None else tmp_path / key)
+
+
+def test_existing_key_file_needs_force_and_an_input_never_becomes_the_key(tmp_path):
+    src = tmp_path / "in"
+    aio.write_tables({"transactions": _tables()["transactions"]}, src)
+    crm = tmp_path / "crm"
+    aio.write_tables({"customers": _tables()["customers"][["customer_id", "name"]]}, crm)
+    (src / "columns.yaml").write_text("files:\n  customers: ../crm/customers.csv\n", encoding="utf-8")
+    before = (crm / "customers.csv").read_bytes()
+    with pytest.raises(ValueError, match="is an input file"):
+        mask_directory(src, tmp_path / "m", key_file=crm / "customers.csv", force=True)
+    with pytest.raises(ValueError, match="is an input file"):
+        mask_directory(src, crm, force=True)
+    assert (crm / "customers.csv").read_bytes() == before and not (tmp_path / "m").exists()
+    key = tmp_path / "key.csv"
+    key.write_text("old")
+    with pytest.raises(ValueError, match="already exists"):
+        mask_directory(src, tmp_path / "m", key_file=key)
+    mask_directory(src, tmp_path / "m", key_file=key, force=True)
+    assert key.read_text() != "old"
 
 
 # ------------------------------------------------------------- the sample company

@@ -1,4 +1,9 @@
-"""``ccm``: the command line behind the Makefile (customer classification management)."""
+"""``ccm``: the command line behind the Makefile (customer classification management).
+
+Exit codes: 0 done (a warning names any page whose model could not be computed),
+2 refused or failed (one paragraph naming the file, column, lines or notebook),
+130 interrupted (Ctrl-C; the previous report is unchanged).
+"""
 from __future__ import annotations
 
 import sys
@@ -8,9 +13,12 @@ import click
 
 from .config import LANGS, REPORTS_DIR, SAMPLE_DIR
 
+EXIT_REFUSED = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+
 
 class _Fail(click.ClickException):
-    exit_code = 2
+    exit_code = EXIT_REFUSED
 
     def show(self, file=None):
         click.echo(f"error: {self.format_message()}", err=True)
@@ -23,8 +31,30 @@ def _guard(fn, *args, **kwargs):
 
     try:
         return fn(*args, **kwargs)
-    except (DataError, ReportError, ValueError, FileNotFoundError, KeyError) as exc:
+    except (DataError, ReportError, ValueError, KeyError) as exc:
         raise _Fail(str(exc).strip("'\"")) from None
+    except OSError as exc:  # a folder that is a file, no permission, a full disk ...
+        where = f": {exc.filename}" if exc.filename else ""
+        raise _Fail(f"{exc.strerror or exc}{where}") from None
+
+
+def _build(**kwargs):
+    """Run the report builder; Ctrl-C ends in one line and exit code 130, never a traceback."""
+    from .report import ReportInterrupted, build_report
+
+    try:
+        return _guard(build_report, **kwargs)
+    except ReportInterrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _warn_not_computed(final: Path, notebooks=None) -> None:
+    from .report import not_computed_pages
+
+    for nb, reason in not_computed_pages(final, notebooks).items():
+        click.echo(f"warning: {nb}: {reason.rstrip('.')}. The page says so; the rest of the report is written.",
+                   err=True)
 
 
 @click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,11 +86,12 @@ def _report_options(fn):
               help="notebooks run in parallel")
 def report(data_dir, quarter, params_file, out, lang, overrides, jobs):
     """Regenerate the quarterly report: every notebook, HTML without code, summary.json, index.html."""
-    from .report import build_report, parse_overrides
+    from .report import parse_overrides
 
-    final = _guard(build_report, data_dir, quarter=quarter, out=out, params_file=params_file,
+    final = _build(data_dir=data_dir, quarter=quarter, out=out, params_file=params_file,
                    overrides=_guard(parse_overrides, overrides), lang=lang, jobs=jobs)
     click.echo(f"report written to {final} (open {final / 'index.html'})")
+    _warn_not_computed(final)
 
 
 @cli.command()
@@ -68,12 +99,13 @@ def report(data_dir, quarter, params_file, out, lang, overrides, jobs):
 @_report_options
 def run(notebook, data_dir, quarter, params_file, out, lang, overrides):
     """Run one notebook (e.g. 00_data_overview) into <out>/<quarter>/, keeping the other pages."""
-    from .report import build_report, parse_overrides
+    from .report import parse_overrides
 
-    final = _guard(build_report, data_dir, quarter=quarter, out=out, params_file=params_file,
+    final = _build(data_dir=data_dir, quarter=quarter, out=out, params_file=params_file,
                    overrides=_guard(parse_overrides, overrides), lang=lang, jobs=1,
                    notebooks=[notebook], merge=True)
     click.echo(f"{notebook} written to {final}")
+    _warn_not_computed(final, [notebook])
 
 
 @cli.command()
@@ -138,19 +170,37 @@ def workshop_build(src, out):
 @click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True)
 @click.option("--mask-product-ids", is_flag=True, help="also replace product ids")
 @click.option("--key-file", type=click.Path(path_type=Path), default=None,
-              help="write original id -> pseudonym here (outside --out)")
-def mask(data_dir, out, scale, seed, lang, mask_product_ids, key_file):
+              help="write original id -> pseudonym here (outside --out and the data folder)")
+@click.option("--force", is_flag=True,
+              help="write into a non-empty --out and replace an existing key file (inputs are never replaced)")
+def mask(data_dir, out, scale, seed, lang, mask_product_ids, key_file, force):
     """Write a masked copy of a data directory for teaching (names, ids, notes replaced)."""
     from .mask import mask_directory
 
     res = _guard(mask_directory, data_dir, out, seed=seed, scale=scale, lang=lang,
-                 mask_product_ids=mask_product_ids, key_file=key_file)
+                 mask_product_ids=mask_product_ids, key_file=key_file, force=force)
     dropped = f"; dropped columns {res['dropped_columns']}" if res["dropped_columns"] else ""
     click.echo(f"masked copy written to {out}: {res['customers']} customers pseudonymised{dropped}")
 
 
-def main(argv=None):
-    return cli.main(args=argv, prog_name="ccm")
+def main(argv=None) -> int:
+    """The ``ccm`` entry point: every error is one paragraph on stderr and an exit code, never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="ccm", standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C outside a report build (nothing was written)
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # bare `ccm`: the help
+        click.echo(exc.format_message(), err=True)
+        return exc.exit_code
+    except click.UsageError as exc:
+        hint = f" (`{exc.ctx.command_path} -h` lists the options)" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,14 +47,23 @@ class ReportContext:
         _show_note(self.t("section_skipped", section=section, needs=need))
         return False
 
-    def save_table(self, df: pd.DataFrame, name: str) -> list[Path]:
-        """Write a table for staff next to the report as .csv and .xlsx."""
-        return [aio.write_frame(df, self.out / f"{name}.{ext}") for ext in ("csv", "xlsx")]
+    def save_table(self, df: pd.DataFrame, name: str) -> None:
+        """Write a table for staff next to the report as .csv and .xlsx.
 
-    def record(self, values: dict) -> Path:
-        """Write this notebook's headline numbers (and skipped sections) for summary.json."""
+        Returns None: as a cell's last expression it shows nothing on the page (a
+        returned path would print the runner's staging folder into the report).
+        """
+        for ext in ("csv", "xlsx"):
+            aio.write_frame(df, self.out / f"{name}.{ext}")
+
+    def record(self, values: dict) -> None:
+        """Write this notebook's headline numbers (and skipped sections) for summary.json.
+
+        The file is ``<out>/summary/<notebook>.json``; nothing is returned, so the
+        notebook's last cell shows nothing on the page.
+        """
         payload = {**values, "quarter": str(self.quarter), "skipped_sections": self.skipped}
-        return aio.write_json(payload, self.out / SUMMARY_DIR / f"{self.notebook}.json")
+        aio.write_json(payload, self.out / SUMMARY_DIR / f"{self.notebook}.json")
 
 
 def _show_note(text: str) -> None:

@@ -42,7 +42,7 @@ from .labels import check_lang, label
 from .schema import TABLES
 
 __all__ = ["CUSTOMER_TABLES", "MONEY_COLUMNS", "pseudonym_map", "mask_tables", "dropped_columns",
-           "mask_directory"]
+           "check_mask_paths", "mask_directory"]
 
 CUSTOMER_TABLES = ("customers", "transactions", "receivables", "interactions")
 #: amounts multiplied by ``scale``: table -> columns (quantities and rates are not money)
@@ -221,24 +221,82 @@ def _stale_files(out_dir: Path, tables: set[str]) -> list[str]:
                       and not (p.stem in tables and p.suffix == ".csv")))
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def _listing(folder: Path, limit: int = 5) -> str:
+    names = sorted(p.name for p in folder.iterdir())
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def check_mask_paths(in_dir: str | Path, out_dir: str | Path, *, key_file: str | Path | None = None,
+                     force: bool = False) -> None:
+    """Refuse (ValueError) an output of ``ccm mask`` that could replace someone's files.
+
+    Refused: ``out_dir`` equal to or inside the data folder, or a file; an
+    ``out_dir`` that already holds files (unless ``force``: it may be another
+    firm's data folder); a key file inside the data folder or inside
+    ``out_dir`` (the key undoes the masking and must not travel with the copy),
+    or one that is a folder or has an unknown suffix.  (An existing key file is
+    refused by :func:`mask_directory` once the input files are known.)
+    """
+    data, out = Path(in_dir).expanduser().resolve(), Path(out_dir).expanduser().resolve()
+    if out == data:
+        raise ValueError(f"--out {out_dir} is the data folder itself: the masked copy must go to a new folder "
+                         f"(inputs are never overwritten)")
+    if _inside(out, data):
+        raise ValueError(f"--out {out_dir} lies inside the data folder {in_dir}: choose a folder outside it "
+                         f"(inputs are never overwritten)")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out_dir} is a file; expected a new or empty folder for the masked copy")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ValueError(f"--out {out_dir} is not empty (it holds {_listing(out)}) and may be another firm's "
+                         f"data: choose a new or empty folder, or pass --force to write the copy into it")
+    if key_file is None:
+        return
+    key = Path(key_file).expanduser().resolve()
+    if _inside(key, out):
+        raise ValueError(f"key file {key_file} must lie outside {out_dir}: the key undoes the masking")
+    if _inside(key, data):
+        raise ValueError(f"--key-file {key_file} lies in the data folder {in_dir}: choose a path outside it "
+                         f"(inputs are never overwritten)")
+    if key.is_dir():
+        raise ValueError(f"--key-file {key_file} is a folder; expected a new .csv or .xlsx file")
+    if key.suffix.lower() not in (".csv", ".xlsx"):
+        raise ValueError(f"--key-file {key_file}: expected a .csv or .xlsx file name")
+
+
+def _refuse_inputs(targets: Iterable[Path], inputs: set[Path], what: str) -> None:
+    for target in targets:
+        if Path(target).resolve() in inputs:
+            raise ValueError(f"{what} {target} is an input file of this data folder (named in columns.yaml): "
+                             f"inputs are never overwritten; choose another path")
+
+
 def mask_directory(in_dir: str | Path, out_dir: str | Path, *, seed: int = 0, scale: float | None = None,
-                   lang: str = "zh", mask_product_ids: bool = False, key_file: str | Path | None = None) -> dict:
+                   lang: str = "zh", mask_product_ids: bool = False, key_file: str | Path | None = None,
+                   force: bool = False) -> dict:
     """Load a data directory, mask it and write the copy as CSV files (``ccm mask``).
 
-    The input files are only read.  ``out_dir`` must differ from ``in_dir`` and
-    must not already hold a table file that this run would not overwrite (a stale
-    table would be loaded with the copy).
+    The input files are only read, never replaced: see :func:`check_mask_paths`
+    for the outputs refused before anything is read.  An input read from
+    another folder (``files:`` in columns.yaml) is never replaced either, even
+    with ``force``.  ``out_dir`` must not hold a table file that this run would
+    not overwrite (a stale table would be loaded with the copy).
 
     Parameters
     ----------
     in_dir, out_dir : path
-        The firm's data directory and the folder for the masked copy.
+        The firm's data directory and the folder for the masked copy (new or empty).
     seed, scale, lang, mask_product_ids
         See :func:`mask_tables`.
     key_file : path, optional
         Where to write the customer key (original id -> pseudonym) as .csv or
-        .xlsx, for the firm's own use; it must lie outside ``out_dir`` (the key
-        undoes the masking and must not travel with the copy).
+        .xlsx, for the firm's own use; it must lie outside ``out_dir`` and the
+        data folder (the key undoes the masking and must not travel with the copy).
+    force : bool
+        Write into a non-empty ``out_dir`` and replace an existing key file.
 
     Returns
     -------
@@ -246,13 +304,18 @@ def mask_directory(in_dir: str | Path, out_dir: str | Path, *, seed: int = 0, sc
         ``written`` (paths), ``tables`` (rows per table), ``customers`` (pseudonyms
         issued), ``dropped_columns`` (per table), ``scale`` and ``key_file``.
     """
+    check_mask_paths(in_dir, out_dir, key_file=key_file, force=force)
     in_dir, out_dir = Path(in_dir), Path(out_dir)
-    if out_dir.resolve() == in_dir.resolve():
-        raise ValueError(f"--out must be a new folder, not the input folder {in_dir}: inputs are never overwritten")
-    if key_file is not None and Path(key_file).resolve().is_relative_to(out_dir.resolve()):
-        raise ValueError(f"key file {key_file} must lie outside {out_dir}: the key undoes the masking")
     ds = aio.load_dataset(in_dir)
-    stale = _stale_files(out_dir, set(ds.tables) & set(TABLES))
+    inputs = {Path(p).resolve() for p in ds.sources.values()} | {(in_dir / aio.MAPPING_FILE).resolve()}
+    names = set(ds.tables) & set(TABLES)
+    _refuse_inputs([out_dir / f"{name}.csv" for name in sorted(names)], inputs, "the masked copy's file")
+    if key_file is not None:
+        _refuse_inputs([Path(key_file)], inputs, "--key-file")
+        if Path(key_file).exists() and not force:
+            raise ValueError(f"--key-file {key_file} already exists: choose a new file, or pass --force to "
+                             f"replace it")
+    stale = _stale_files(out_dir, names)
     if stale:
         raise ValueError(f"{out_dir} already holds {', '.join(stale)}, which the copy would not replace "
                          f"and the loader would read with it; use an empty folder")
