@@ -289,8 +289,9 @@ def test_stale_builds_are_removed_and_a_half_swapped_report_restored(tmp_path):
         d.mkdir()
         (d / "index.html").write_text(d.name)
     (tmp_path / "2025Q2").mkdir()
+    (tmp_path / ".notes.old").mkdir()  # not the runner's: left alone
     removed = remove_stale_builds(tmp_path)
-    assert removed == [dead] and alive.exists() and not half.exists()
+    assert removed == [dead] and alive.exists() and not half.exists() and (tmp_path / ".notes.old").exists()
     assert (tmp_path / "2025Q3" / "index.html").read_text() == ".2025Q3.old"
 
 

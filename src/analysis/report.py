@@ -493,7 +493,8 @@ def _provenance(previous: dict | None, *, quarter: str, lang: str, fingerprint: 
 
 
 # ------------------------------------------------------------------ the report folder
-_BUILDING = re.compile(r"^\.(?P<quarter>.+)\.building-(?P<pid>\d+)$")
+_BUILDING = re.compile(r"^\.(?P<quarter>\d{4}Q[1-4])\.building-(?P<pid>\d+)$")
+_OLD = re.compile(r"^\.(?P<quarter>\d{4}Q[1-4])\.old$")
 
 
 def report_folder(out: str | Path) -> Path:
@@ -523,8 +524,8 @@ def remove_stale_builds(out: Path) -> list[Path]:
         if m and path.is_dir() and not psutil.pid_exists(int(m["pid"])):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
-        elif path.name.startswith(".") and path.name.endswith(".old") and path.is_dir():
-            final = path.with_name(path.name[1:-4])
+        elif _OLD.match(path.name) and path.is_dir():
+            final = path.with_name(_OLD.match(path.name)["quarter"])
             if final.exists():
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
