@@ -11,7 +11,7 @@
    subprocess, and reports medians over ``--repeat`` runs, peak memory (peak RSS of the
    worker and its children, sampled, and the worker's own ``ru_maxrss``) and ratios.
 
-Engines: ``ccm`` (``analysis.aggregate.customer_summary`` on the Parquet path: the
+Engines: ``ccm`` (``analysis.engine.aggregate.customer_summary`` on the Parquet path: the
 fast path, DuckDB behind the shared SQL), ``duckdb_sql`` (the same summary written
 as one plain DuckDB query, default DuckDB settings), ``ccm_pandas`` (the pandas
 reference, reading the Parquet file into pandas), ``lifetimes``
@@ -23,6 +23,7 @@ from ``bench/requirements.txt`` (created on first use; ``--no-peers`` skips them
 A peer is timed up to ``--peer-max-rows`` lines; above that its time is extrapolated
 linearly from the largest measured size and marked ``~`` (memory is then not given).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / ".data"
 PEER_VENV = HERE / ".venv"
-AS_OF = "2026-01-01"          # day after the two generated years: nothing is cut off
+AS_OF = "2026-01-01"  # day after the two generated years: nothing is cut off
 FIRST_DAY = "2024-01-01"
-DAYS = 731                    # 2024 is a leap year: 2024-01-01 .. 2025-12-31
+DAYS = 731  # 2024 is a leap year: 2024-01-01 .. 2025-12-31
 ABC = (0.75, 0.95)
 CHECK_ROWS = 200_000
 ENGINES = ["ccm", "duckdb_sql", "ccm_pandas", "lifetimes", "pymc_marketing"]
@@ -72,13 +73,20 @@ def generate(rows: int, *, seed: int = 20260101, chunk: int = 2_000_000) -> Path
     cum /= cum[-1]
     # when each customer buys: arrivals skewed to the early days, 30% leave early
     first = np.floor(DAYS * rng.random(n_cust) ** 2).astype(np.int32)
-    last = np.where(rng.random(n_cust) < 0.7, DAYS - 1,
-                    first + np.floor((DAYS - first) * rng.random(n_cust))).astype(np.int32)
+    last = np.where(
+        rng.random(n_cust) < 0.7, DAYS - 1, first + np.floor((DAYS - first) * rng.random(n_cust))
+    ).astype(np.int32)
     size = rng.lognormal(5.0, 1.0, n_cust)  # typical line value of the customer (CNY)
     ids = pa.array(np.char.add("C", np.char.zfill(np.arange(n_cust).astype(str), 8)))
     t0 = np.datetime64(FIRST_DAY, "us")
-    schema = pa.schema([("customer_id", pa.string()), ("date", pa.timestamp("us")),
-                        ("amount", pa.float64()), ("cost", pa.float64())])
+    schema = pa.schema(
+        [
+            ("customer_id", pa.string()),
+            ("date", pa.timestamp("us")),
+            ("amount", pa.float64()),
+            ("cost", pa.float64()),
+        ]
+    )
     tmp = path.with_suffix(".tmp")
     with pq.ParquetWriter(tmp, schema) as writer:
         done = 0
@@ -97,10 +105,18 @@ def generate(rows: int, *, seed: int = 20260101, chunk: int = 2_000_000) -> Path
             amount = np.where(is_return, -np.round(amount * rng.uniform(0.2, 1.0, n), 2), amount)
             cost = np.round(amount * rng.uniform(0.55, 0.85, n), 2)
             order = rng.permutation(n)  # lines in no particular order
-            writer.write_table(pa.table({
-                "customer_id": ids.take(pa.array(c[order])), "date": pa.array(date[order]),
-                "amount": amount[order], "cost": cost[order]}, schema=schema),
-                row_group_size=1_000_000)
+            writer.write_table(
+                pa.table(
+                    {
+                        "customer_id": ids.take(pa.array(c[order])),
+                        "date": pa.array(date[order]),
+                        "amount": amount[order],
+                        "cost": cost[order],
+                    },
+                    schema=schema,
+                ),
+                row_group_size=1_000_000,
+            )
             done += n
     tmp.rename(path)
     return path
@@ -143,19 +159,20 @@ def _prepare(engine: str, path: str):
 
     versions = {"python": platform.python_version(), "pandas": pd.__version__}
     if engine in ("ccm", "ccm_pandas", "spark"):
-        from analysis.aggregate import customer_summary
+        from analysis.engine.aggregate import customer_summary
     if engine == "ccm":
         import duckdb
 
         versions["duckdb"] = duckdb.__version__
         return lambda: customer_summary(path, as_of=AS_OF, abc=ABC), versions
     if engine == "ccm_pandas":
-        return lambda: customer_summary(pd.read_parquet(path), as_of=AS_OF, abc=ABC,
-                                        engine="pandas"), versions
+        return lambda: customer_summary(
+            pd.read_parquet(path), as_of=AS_OF, abc=ABC, engine="pandas"
+        ), versions
     if engine == "spark":
         import pyspark
 
-        from analysis.spark import local_session
+        from analysis.engine.spark import local_session
 
         versions["pyspark"] = pyspark.__version__
         local_session("local[2]", shuffle_partitions=8, driver_memory="2g")  # JVM start: not timed
@@ -167,9 +184,12 @@ def _prepare(engine: str, path: str):
 
         def run():
             con = duckdb.connect()
-            out = con.execute(DUCKDB_SQL.format(as_of=AS_OF, a=ABC[0], b=ABC[1]), {"path": path}).df()
+            out = con.execute(
+                DUCKDB_SQL.format(as_of=AS_OF, a=ABC[0], b=ABC[1]), {"path": path}
+            ).df()
             con.close()
             return out
+
         return run, versions
     if engine == "lifetimes":
         import lifetimes
@@ -181,8 +201,13 @@ def _prepare(engine: str, path: str):
             tx = pd.read_parquet(path, columns=["customer_id", "date", "amount"])
             # lifetimes knows no returns: it gets the purchase lines
             return summary_data_from_transaction_data(
-                tx[tx["amount"] > 0], "customer_id", "date", monetary_value_col="amount",
-                observation_period_end=AS_OF).reset_index()
+                tx[tx["amount"] > 0],
+                "customer_id",
+                "date",
+                monetary_value_col="amount",
+                observation_period_end=AS_OF,
+            ).reset_index()
+
         return run, versions
     if engine == "pymc_marketing":
         import pymc_marketing
@@ -192,8 +217,14 @@ def _prepare(engine: str, path: str):
 
         def run():
             tx = pd.read_parquet(path, columns=["customer_id", "date", "amount"])
-            return rfm_summary(tx[tx["amount"] > 0], "customer_id", "date",
-                               monetary_value_col="amount", observation_period_end=AS_OF)
+            return rfm_summary(
+                tx[tx["amount"] > 0],
+                "customer_id",
+                "date",
+                monetary_value_col="amount",
+                observation_period_end=AS_OF,
+            )
+
         return run, versions
     raise SystemExit(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES + ['spark'])}")
 
@@ -205,22 +236,30 @@ def _shared_form(engine: str, out):
     if engine in PEERS:
         # BG/NBD convention: frequency = repeat purchase days, recency = last - first,
         # T = observation end - first purchase
-        df = pd.DataFrame({"customer_id": out["customer_id"].astype("str"),
-                           "purchase_days": out["frequency"].astype("int64") + 1,
-                           "active_span_days": out["recency"].astype("int64"),
-                           "tenure_days": out["T"].astype("int64")})
+        df = pd.DataFrame(
+            {
+                "customer_id": out["customer_id"].astype("str"),
+                "purchase_days": out["frequency"].astype("int64") + 1,
+                "active_span_days": out["recency"].astype("int64"),
+                "tenure_days": out["T"].astype("int64"),
+            }
+        )
     else:
         df = out.loc[out["frequency"] > 0]
         first = pd.to_datetime(df["first_date"])
         last = pd.to_datetime(df["last_date"])
-        df = pd.DataFrame({"customer_id": df["customer_id"].astype("str"),
-                           "purchase_days": df["frequency"].astype("int64"),
-                           "active_span_days": (last - first).dt.days.astype("int64"),
-                           "tenure_days": df["tenure_days"].astype("int64"),
-                           "recency_days": df["recency_days"].astype("int64"),
-                           "first_date": first.dt.normalize().astype("datetime64[ns]"),
-                           "monetary": df["monetary"].astype("float64"),
-                           "abc_class": df["abc_class"].astype("str")})
+        df = pd.DataFrame(
+            {
+                "customer_id": df["customer_id"].astype("str"),
+                "purchase_days": df["frequency"].astype("int64"),
+                "active_span_days": (last - first).dt.days.astype("int64"),
+                "tenure_days": df["tenure_days"].astype("int64"),
+                "recency_days": df["recency_days"].astype("int64"),
+                "first_date": first.dt.normalize().astype("datetime64[ns]"),
+                "monetary": df["monetary"].astype("float64"),
+                "abc_class": df["abc_class"].astype("str"),
+            }
+        )
     return df.set_index("customer_id").sort_index()
 
 
@@ -232,13 +271,20 @@ def worker(engine: str, path: str, save: str | None) -> None:
     shared = _shared_form(engine, out)
     if save:
         shared.to_parquet(save)
-    res = {"engine": engine, "seconds": seconds, "cpu_seconds": cpu, "rows_out": int(len(out)),
-           "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "versions": versions,
-           "fingerprint": {"customers_with_purchase": int(len(shared)),
-                           "purchase_days": int(shared["purchase_days"].sum()),
-                           "tenure_days": int(shared["tenure_days"].sum()),
-                           "active_span_days": int(shared["active_span_days"].sum())}}
+    res = {
+        "engine": engine,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "rows_out": int(len(out)),
+        "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "versions": versions,
+        "fingerprint": {
+            "customers_with_purchase": int(len(shared)),
+            "purchase_days": int(shared["purchase_days"].sum()),
+            "tenure_days": int(shared["tenure_days"].sum()),
+            "active_span_days": int(shared["active_span_days"].sum()),
+        },
+    }
     print("BENCH-RESULT " + json.dumps(res), flush=True)
 
 
@@ -254,8 +300,10 @@ def ensure_peer_venv(args) -> bool:
         return False
     print(f"creating {PEER_VENV} for the bench-only peers (bench/requirements.txt) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-    subprocess.run([str(PEER_VENV / "bin" / "pip"), "install", "-q", "-r",
-                    str(HERE / "requirements.txt")], check=True)
+    subprocess.run(
+        [str(PEER_VENV / "bin" / "pip"), "install", "-q", "-r", str(HERE / "requirements.txt")],
+        check=True,
+    )
     return True
 
 
@@ -269,8 +317,14 @@ def run_one(engine: str, path: Path, args, save: Path | None = None) -> dict:
 
     import psutil
 
-    cmd = [python_for(engine, args), str(Path(__file__).resolve()), "--worker", engine,
-           "--path", str(path)] + (["--save", str(save)] if save else [])
+    cmd = [
+        python_for(engine, args),
+        str(Path(__file__).resolve()),
+        "--worker",
+        engine,
+        "--path",
+        str(path),
+    ] + (["--save", str(save)] if save else [])
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -282,7 +336,9 @@ def run_one(engine: str, path: Path, args, save: Path | None = None) -> dict:
             if pid:
                 break
             try:
-                rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
+                rss = ps.memory_info().rss + sum(
+                    c.memory_info().rss for c in ps.children(recursive=True)
+                )
                 peak = max(peak, rss)
             except psutil.Error:
                 pass
@@ -301,7 +357,7 @@ def run_one(engine: str, path: Path, args, save: Path | None = None) -> dict:
     line = next((ln for ln in stdout.splitlines() if ln.startswith("BENCH-RESULT ")), None)
     if proc.returncode != 0 or line is None:
         return {"engine": engine, "error": (stderr.strip().splitlines() or ["no output"])[-1]}
-    res = json.loads(line[len("BENCH-RESULT "):])
+    res = json.loads(line[len("BENCH-RESULT ") :])
     res["peak_mb"] = max(peak / 2**20, usage.ru_maxrss / 1024)
     res["wall_seconds"] = time.perf_counter() - t0
     return res
@@ -331,23 +387,39 @@ def check_agreement(engines, args) -> bool:
         else:
             for col in cols:
                 a, b = df[col], ref[col]
-                same = (np.isclose(a, b, rtol=1e-9, atol=1e-6) if col == "monetary"
-                        else (a == b) | (a.isna() & b.isna()))
+                same = (
+                    np.isclose(a, b, rtol=1e-9, atol=1e-6)
+                    if col == "monetary"
+                    else (a == b) | (a.isna() & b.isna())
+                )
                 if not same.all():
                     problems.append(f"{col}: {int((~same).sum())} differ")
-        print(f"  {engine:15s} {'agrees' if not problems else 'DISAGREES: ' + '; '.join(problems)}"
-              f" on {', '.join(cols)} ({len(df):,} customers)")
+        print(
+            f"  {engine:15s} {'agrees' if not problems else 'DISAGREES: ' + '; '.join(problems)}"
+            f" on {', '.join(cols)} ({len(df):,} customers)"
+        )
         ok &= not problems
     return ok
 
 
 def machine() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
     import psutil
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "os": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def fmt_row(cells) -> str:
@@ -355,24 +427,45 @@ def fmt_row(cells) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000],
-                   help="sizes to time (transaction lines); default 1M and 10M")
-    p.add_argument("--repeat", type=int, default=3, help="runs per engine and size (median reported)")
-    p.add_argument("--engines", nargs="+", default=None,
-                   help=f"engines to run (default: {' '.join(ENGINES)}; add 'spark' or use --spark)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--rows",
+        type=int,
+        nargs="+",
+        default=[1_000_000, 10_000_000],
+        help="sizes to time (transaction lines); default 1M and 10M",
+    )
+    p.add_argument(
+        "--repeat", type=int, default=3, help="runs per engine and size (median reported)"
+    )
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        default=None,
+        help=f"engines to run (default: {' '.join(ENGINES)}; add 'spark' or use --spark)",
+    )
     p.add_argument("--spark", action="store_true", help="also run the Spark path (local[2])")
     p.add_argument("--no-peers", action="store_true", help="skip lifetimes and pymc-marketing")
-    p.add_argument("--peer-max-rows", type=int, default=10_000_000,
-                   help="largest size at which peers and the pandas reference are timed; above "
-                        "it their time is extrapolated linearly from the largest measured size")
-    p.add_argument("--peer-python", default=str(PEER_VENV / "bin" / "python"),
-                   help="interpreter with the bench-only peers (default bench/.venv, created from "
-                        "bench/requirements.txt when missing)")
+    p.add_argument(
+        "--peer-max-rows",
+        type=int,
+        default=10_000_000,
+        help="largest size at which peers and the pandas reference are timed; above "
+        "it their time is extrapolated linearly from the largest measured size",
+    )
+    p.add_argument(
+        "--peer-python",
+        default=str(PEER_VENV / "bin" / "python"),
+        help="interpreter with the bench-only peers (default bench/.venv, created from "
+        "bench/requirements.txt when missing)",
+    )
     p.add_argument("--timeout", type=float, default=1800, help="seconds before a run is abandoned")
     p.add_argument("--no-check", action="store_true", help="skip the agreement check")
-    p.add_argument("--json", default=None, help="also write the results here (default bench/.data/)")
+    p.add_argument(
+        "--json", default=None, help="also write the results here (default bench/.data/)"
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--path", help=argparse.SUPPRESS)
     p.add_argument("--save", help=argparse.SUPPRESS)
@@ -399,10 +492,16 @@ def main(argv=None) -> int:
     for rows in args.rows:
         t = time.perf_counter()
         path = generate(rows)
-        print(f"\n{rows:,} lines: {path.name} ({path.stat().st_size / 2**20:.0f} MB, "
-              f"ready in {time.perf_counter() - t:.0f} s)", flush=True)
-        todo = [e for e in engines
-                if not ((e in PEERS or e == "ccm_pandas") and rows > args.peer_max_rows)]
+        print(
+            f"\n{rows:,} lines: {path.name} ({path.stat().st_size / 2**20:.0f} MB, "
+            f"ready in {time.perf_counter() - t:.0f} s)",
+            flush=True,
+        )
+        todo = [
+            e
+            for e in engines
+            if not ((e in PEERS or e == "ccm_pandas") and rows > args.peer_max_rows)
+        ]
         runs = {e: [] for e in todo}
         failed = {}
         # round robin (engine after engine, then again) so that load from other
@@ -417,21 +516,35 @@ def main(argv=None) -> int:
                     print(f"  {engine:15s} FAILED: {res['error']}", flush=True)
                 else:
                     runs[engine].append(res)
-                    print(f"  {engine:15s} {res['seconds']:8.2f} s  cpu {res['cpu_seconds']:8.2f} s  "
-                          f"peak {res['peak_mb']:7.0f} MB", flush=True)
+                    print(
+                        f"  {engine:15s} {res['seconds']:8.2f} s  cpu {res['cpu_seconds']:8.2f} s  "
+                        f"peak {res['peak_mb']:7.0f} MB",
+                        flush=True,
+                    )
         for engine in todo:
             if engine in failed:
                 results.append({"rows": rows, "engine": engine, "error": failed[engine]})
                 continue
             rs = runs[engine]
-            results.append({"rows": rows, "engine": engine,
-                            "median_s": statistics.median(r["seconds"] for r in rs),
-                            "median_cpu_s": statistics.median(r["cpu_seconds"] for r in rs),
-                            "peak_mb": max(r["peak_mb"] for r in rs),
-                            "runs_s": [r["seconds"] for r in rs], "versions": rs[0]["versions"],
-                            "fingerprint": rs[0]["fingerprint"], "measured": True})
+            results.append(
+                {
+                    "rows": rows,
+                    "engine": engine,
+                    "median_s": statistics.median(r["seconds"] for r in rs),
+                    "median_cpu_s": statistics.median(r["cpu_seconds"] for r in rs),
+                    "peak_mb": max(r["peak_mb"] for r in rs),
+                    "runs_s": [r["seconds"] for r in rs],
+                    "versions": rs[0]["versions"],
+                    "fingerprint": rs[0]["fingerprint"],
+                    "measured": True,
+                }
+            )
         # same numbers at full size: customers with a purchase, purchase days, tenure
-        prints = {r["engine"]: r["fingerprint"] for r in results if r["rows"] == rows and "fingerprint" in r}
+        prints = {
+            r["engine"]: r["fingerprint"]
+            for r in results
+            if r["rows"] == rows and "fingerprint" in r
+        }
         if len({json.dumps(v, sort_keys=True) for v in prints.values()}) > 1:
             print(f"  WARNING: engines disagree at {rows:,} lines: {prints}")
         elif prints:
@@ -445,8 +558,16 @@ def main(argv=None) -> int:
             base = [r for r in results if r["engine"] == engine and r.get("measured")]
             if base:
                 b = max(base, key=lambda r: r["rows"])
-                results.append({"rows": rows, "engine": engine, "median_s": b["median_s"] * rows / b["rows"],
-                                "peak_mb": None, "measured": False, "from_rows": b["rows"]})
+                results.append(
+                    {
+                        "rows": rows,
+                        "engine": engine,
+                        "median_s": b["median_s"] * rows / b["rows"],
+                        "peak_mb": None,
+                        "measured": False,
+                        "from_rows": b["rows"],
+                    }
+                )
 
     print("\n" + table(results, args.rows, engines))
     out = Path(args.json) if args.json else DATA / f"results_{time.strftime('%Y%m%d_%H%M%S')}.json"
@@ -457,9 +578,20 @@ def main(argv=None) -> int:
 
 
 def table(results, sizes, engines) -> str:
-    lines = [fmt_row(["lines", "engine", "median s", "median CPU s", "peak MB", "time / ccm",
-                      "time / duckdb_sql"]),
-             fmt_row(["---:", "---", "---:", "---:", "---:", "---:", "---:"])]
+    lines = [
+        fmt_row(
+            [
+                "lines",
+                "engine",
+                "median s",
+                "median CPU s",
+                "peak MB",
+                "time / ccm",
+                "time / duckdb_sql",
+            ]
+        ),
+        fmt_row(["---:", "---", "---:", "---:", "---:", "---:", "---:"]),
+    ]
     for rows in sizes:
         got = {r["engine"]: r for r in results if r["rows"] == rows and "median_s" in r}
         ccm, duck = got.get("ccm"), got.get("duckdb_sql")
@@ -469,12 +601,19 @@ def table(results, sizes, engines) -> str:
                 continue
             approx = "" if r["measured"] else "~"
             note = "" if r["measured"] else f" (extrapolated from {r['from_rows']:,})"
-            lines.append(fmt_row([
-                f"{rows:,}", engine + note, f"{approx}{r['median_s']:.2f}",
-                f"{r['median_cpu_s']:.2f}" if r.get("median_cpu_s") is not None else "",
-                "" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
-                f"{approx}{r['median_s'] / ccm['median_s']:.2f}x" if ccm else "",
-                f"{approx}{r['median_s'] / duck['median_s']:.2f}x" if duck else ""]))
+            lines.append(
+                fmt_row(
+                    [
+                        f"{rows:,}",
+                        engine + note,
+                        f"{approx}{r['median_s']:.2f}",
+                        f"{r['median_cpu_s']:.2f}" if r.get("median_cpu_s") is not None else "",
+                        "" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
+                        f"{approx}{r['median_s'] / ccm['median_s']:.2f}x" if ccm else "",
+                        f"{approx}{r['median_s'] / duck['median_s']:.2f}x" if duck else "",
+                    ]
+                )
+            )
     return "\n".join(lines)
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/value_cdnow.py            # prints the table of docs/value-forecast.md
 
 Calibration: the lines dated 1997-01-01 to 1997-09-30; holdout: the next 273 days (1997-10-01 to
-1998-06-30).  The project's candidates run here (``analysis.value_forecast.backtest``); lifetimes
+1998-06-30).  The project's candidates run here (``analysis.value.forecast.backtest``); lifetimes
 runs in the bench environment ``bench/.venv`` (``bench/requirements.txt``; it is created by
 ``make bench``) as a subprocess of this script, on the same lines, and its predictions are scored
 by the same metric code on the same customers.
@@ -80,7 +80,7 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from analysis import value_forecast as vf
+    from analysis.value import forecast as vf
 
     tx = pd.read_csv(CDNOW, dtype={"customer_id": "str"}, parse_dates=["date"])
     assert str(tx["date"].min().date()) == START, (

@@ -4,9 +4,9 @@
     .venv/bin/python bench/value_forecast.py --customers 100000 --repeat 1
 
 The transactions are drawn from a BG/NBD × Gamma-Gamma process
-(:func:`analysis.value_forecast.simulate_transactions`: three years, customers joining over the
+(:func:`analysis.value.forecast.simulate_transactions`: three years, customers joining over the
 first two, about 5 purchases a year while active) and written to Parquet once.  Each run is a
-fresh subprocess that reads them and times :func:`analysis.value_forecast.forecast` (features at
+fresh subprocess that reads them and times :func:`analysis.value.forecast.forecast` (features at
 three cutoffs, BG/NBD and Gamma-Gamma fits, boosted trees, run rate, metrics, choice, refit and
 intervals) for every customer who ever bought (``active_days=None``: all 500k, the lapsed
 ones too, so that 500k customers are forecast and scored in the backtest); its peak memory is the subprocess's maximum resident set size (reading the lines
@@ -34,7 +34,7 @@ AS_OF = "2023-01-02"  # 2020-01-06 + 156 weeks: the day after the simulated peri
 def worker(path: Path) -> None:
     import pandas as pd
 
-    from analysis import value_forecast as vf
+    from analysis.value import forecast as vf
 
     t0 = time.perf_counter()
     tx = pd.read_parquet(path)
@@ -73,7 +73,7 @@ def main() -> None:
     if a.worker:
         return worker(a.worker)
 
-    from analysis import value_forecast as vf
+    from analysis.value import forecast as vf
 
     t0 = time.perf_counter()
     tx = vf.simulate_transactions(a.customers, **PROCESS, random_state=a.seed)

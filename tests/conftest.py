@@ -1,4 +1,5 @@
 """Shared fixtures: tiny datasets written to tmp folders, and a real papermill notebook runner."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import io as aio
 from analysis.config import SAMPLE_DIR
-from analysis.report import run_one
+from analysis.data import io as aio
+from analysis.report.runner import run_one
 
 
-def make_tiny_transactions(n_customers: int = 40, seed: int = 7, start="2023-01-01",
-                           end="2025-12-31") -> pd.DataFrame:
+def make_tiny_transactions(
+    n_customers: int = 40, seed: int = 7, start="2023-01-01", end="2025-12-31"
+) -> pd.DataFrame:
     """Transactions only: heavy-tailed sizes, some customers leave, a few returns."""
     rng = np.random.default_rng(seed)
     days = pd.date_range(start, end, freq="D")
@@ -28,8 +30,11 @@ def make_tiny_transactions(n_customers: int = 40, seed: int = 7, start="2023-01-
             rows.append((f"K{i:03d}", days[d], round(size * rng.uniform(0.5, 1.5), 2)))
         if len(buys) > 2 and rng.random() < 0.2:
             rows.append((f"K{i:03d}", days[buys[-1]], -round(size * 0.3, 2)))
-    return pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).sort_values(
-        ["date", "customer_id"], kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+        .sort_values(["date", "customer_id"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -5,45 +5,53 @@ a customer with one purchase, a customer with only a return, equal net sales (a
 tie for the ABC rank) and lines without cost.  Amounts are multiples of 0.25, so
 every sum is exact in binary floating point and the engines must agree exactly.
 """
+
 from __future__ import annotations
+
+import shutil
 
 import numpy as np
 import pandas as pd
-import shutil
-
 import pytest
 
-from analysis.aggregate import (SUMMARY_COLUMNS, abc_by_monetary, customer_summary,
-                                load_sql, summary_sql)
+from analysis.engine.aggregate import (
+    SUMMARY_COLUMNS,
+    abc_by_monetary,
+    customer_summary,
+    load_sql,
+    summary_sql,
+)
 
 LINES = [
     # customer, timestamp, amount, cost
     ("K01", "2025-01-03 09:00", 100.0, 60.0),
-    ("K01", "2025-01-03 17:30", 50.0, 30.0),     # same day: still one purchase
-    ("K01", "2025-02-02 10:00", 30.0, np.nan),   # no cost on this line
-    ("K01", "2025-02-10 11:00", -20.0, -12.0),   # a return
-    ("K02", "2025-03-01 08:00", 80.0, 50.0),     # one purchase only
+    ("K01", "2025-01-03 17:30", 50.0, 30.0),  # same day: still one purchase
+    ("K01", "2025-02-02 10:00", 30.0, np.nan),  # no cost on this line
+    ("K01", "2025-02-10 11:00", -20.0, -12.0),  # a return
+    ("K02", "2025-03-01 08:00", 80.0, 50.0),  # one purchase only
     ("K03", "2025-01-10 12:00", 40.0, 20.0),
     ("K03", "2025-02-20 12:00", 40.0, 20.0),
-    ("K04", "2025-01-15 00:00", 80.0, 40.0),     # ties K02 on net sales (80)
-    ("K05", "2025-02-01 15:00", -10.25, -6.0),   # only a return
-    ("K06", "2024-12-31 23:59", 12.5, 10.0),     # just before 2025
-    ("K06", "2025-03-30 07:00", 0.0, 0.0),       # a zero line: neither purchase nor return
+    ("K04", "2025-01-15 00:00", 80.0, 40.0),  # ties K02 on net sales (80)
+    ("K05", "2025-02-01 15:00", -10.25, -6.0),  # only a return
+    ("K06", "2024-12-31 23:59", 12.5, 10.0),  # just before 2025
+    ("K06", "2025-03-30 07:00", 0.0, 0.0),  # a zero line: neither purchase nor return
 ]
 
 
 @pytest.fixture
 def tx() -> pd.DataFrame:
     df = pd.DataFrame(LINES, columns=["customer_id", "date", "amount", "cost"])
-    return df.assign(customer_id=df["customer_id"].astype("str"),
-                     date=pd.to_datetime(df["date"]).astype("datetime64[ns]"))
+    return df.assign(
+        customer_id=df["customer_id"].astype("str"),
+        date=pd.to_datetime(df["date"]).astype("datetime64[ns]"),
+    )
 
 
 WINDOWS = [
-    {},                                                # as_of = day after the last line
-    {"as_of": "2025-03-01"},                           # drops K02 and K06's zero line
-    {"start": "2025-01-01"},                           # as_of from all lines, K06 keeps its zero line
-    {"start": "2025-01-01", "as_of": "2025-04-01"},    # drops K06's purchase
+    {},  # as_of = day after the last line
+    {"as_of": "2025-03-01"},  # drops K02 and K06's zero line
+    {"start": "2025-01-01"},  # as_of from all lines, K06 keeps its zero line
+    {"start": "2025-01-01", "as_of": "2025-04-01"},  # drops K06's purchase
     {"start": "2025-01-03 12:00", "as_of": "2025-02-10 11:00"},  # times inside days
 ]
 
@@ -54,23 +62,23 @@ def test_reference_hand_computed(tx):
     k1 = s.loc["K01"]
     # purchase days 2025-01-03 and 2025-02-02 (the two 01-03 lines are one purchase)
     assert k1["frequency"] == 2 and k1["n_lines"] == 4
-    assert k1["monetary"] == 160.0                      # 100 + 50 + 30 - 20
-    assert k1["gross_profit"] == 52.0                   # (100-60) + (50-30) + (-20+12); no-cost line skipped
+    assert k1["monetary"] == 160.0  # 100 + 50 + 30 - 20
+    assert k1["gross_profit"] == 52.0  # (100-60) + (50-30) + (-20+12); no-cost line skipped
     assert k1["returns_amount"] == 20.0 and k1["n_returns"] == 1
-    assert k1["recency_days"] == 58                     # 2025-04-01 - 2025-02-02
-    assert k1["tenure_days"] == 88                      # 2025-04-01 - 2025-01-03
-    assert k1["avg_interval_days"] == 30.0              # 30 days / (2 - 1)
+    assert k1["recency_days"] == 58  # 2025-04-01 - 2025-02-02
+    assert k1["tenure_days"] == 88  # 2025-04-01 - 2025-01-03
+    assert k1["avg_interval_days"] == 30.0  # 30 days / (2 - 1)
     k2 = s.loc["K02"]
     assert k2["frequency"] == 1 and np.isnan(k2["avg_interval_days"])  # one purchase: no interval
     k5 = s.loc["K05"]
     assert k5["frequency"] == 0 and pd.isna(k5["first_date"]) and k5["monetary"] == -10.25
-    assert s.loc["K03", "avg_interval_days"] == 41.0    # 2025-01-10 -> 2025-02-20
+    assert s.loc["K03", "avg_interval_days"] == 41.0  # 2025-01-10 -> 2025-02-20
     assert s.loc["K06", "n_lines"] == 2 and s.loc["K06", "n_returns"] == 0
 
 
 def test_default_as_of_is_day_after_last_line(tx):
     s = customer_summary(tx, engine="pandas").set_index("customer_id")
-    assert s.loc["K06", "recency_days"] == 90          # 2025-03-31 - 2024-12-31
+    assert s.loc["K06", "recency_days"] == 90  # 2025-03-31 - 2024-12-31
 
 
 def test_abc_boundary_rule_known_values():
@@ -120,10 +128,11 @@ def test_duckdb_equals_reference_with_abc(tx):
 
 
 def test_abc_matches_classification_module(tx):
-    classification = pytest.importorskip("analysis.classification")
+    classification = pytest.importorskip("analysis.classify.classes")
     summary = customer_summary(tx, engine="duckdb", abc=(0.5, 0.8))
-    theirs = classification.abc_classes(summary.drop(columns="abc_class"), "monetary",
-                                        cutoffs=(0.5, 0.8)).set_index("customer_id")["abc_class"]
+    theirs = classification.abc_classes(
+        summary.drop(columns="abc_class"), "monetary", cutoffs=(0.5, 0.8)
+    ).set_index("customer_id")["abc_class"]
     assert summary.set_index("customer_id")["abc_class"].to_dict() == theirs.to_dict()
 
 
@@ -136,7 +145,8 @@ def test_duckdb_empty_window(tx):
 
 def test_duckdb_integer_ids_and_custom_columns(tx):
     t = tx.rename(columns={"customer_id": "cust", "date": "day", "amount": "net"}).assign(
-        cust=lambda d: d["cust"].str[1:].astype("int64"))
+        cust=lambda d: d["cust"].str[1:].astype("int64")
+    )
     kw = dict(id_col="cust", date_col="day", amount_col="net", cost_col="cost", as_of="2025-04-01")
     ref = customer_summary(t, engine="pandas", **kw)
     fast = customer_summary(t, engine="duckdb", **kw)
@@ -156,15 +166,17 @@ def test_duckdb_reads_parquet_without_pandas(tx, tmp_path):
 
 
 def test_duckdb_takes_ids_as_loaded_by_io(tx):
-    # analysis.io gives ids the nullable "string" dtype
+    # analysis.data.io gives ids the nullable "string" dtype
     t = tx.assign(customer_id=tx["customer_id"].astype("string"))
-    pd.testing.assert_frame_equal(customer_summary(t, engine="duckdb", abc=(0.75, 0.95)),
-                                  customer_summary(t, engine="pandas", abc=(0.75, 0.95)),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        customer_summary(t, engine="duckdb", abc=(0.75, 0.95)),
+        customer_summary(t, engine="pandas", abc=(0.75, 0.95)),
+        check_exact=True,
+    )
 
 
 def test_auto_engine_agrees_on_a_larger_frame(monkeypatch):
-    import analysis.aggregate as agg
+    import analysis.engine.aggregate as agg
 
     calls = []
     duck = agg._summary_duckdb
@@ -172,33 +184,42 @@ def test_auto_engine_agrees_on_a_larger_frame(monkeypatch):
     monkeypatch.setattr(agg, "AUTO_MIN_ROWS", 50_000)  # keep the test data small
     rng = np.random.default_rng(3)
     n = 60_000  # above AUTO_MIN_ROWS: DuckDB
-    tx = pd.DataFrame({
-        "customer_id": pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, n)], dtype="str"),
-        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 730 * 24, n), unit="h"),
-        "amount": np.round(rng.lognormal(4, 1, n) * np.where(rng.random(n) < 0.05, -1, 1), 2),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, n)], dtype="str"),
+            "date": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 730 * 24, n), unit="h"),
+            "amount": np.round(rng.lognormal(4, 1, n) * np.where(rng.random(n) < 0.05, -1, 1), 2),
+        }
+    )
     ref = customer_summary(tx, engine="pandas", abc=(0.75, 0.95))
     fast = customer_summary(tx, abc=(0.75, 0.95))
     assert calls == [1]
     customer_summary(tx.iloc[:1000])  # below AUTO_MIN_ROWS: pandas
     assert calls == [1]
-    pd.testing.assert_frame_equal(fast.drop(columns=["monetary", "returns_amount"]),
-                                  ref.drop(columns=["monetary", "returns_amount"]), check_exact=True)
+    pd.testing.assert_frame_equal(
+        fast.drop(columns=["monetary", "returns_amount"]),
+        ref.drop(columns=["monetary", "returns_amount"]),
+        check_exact=True,
+    )
     # sums of cents in another order: equal to the last bits
-    pd.testing.assert_frame_equal(fast[["monetary", "returns_amount"]],
-                                  ref[["monetary", "returns_amount"]], rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        fast[["monetary", "returns_amount"]], ref[["monetary", "returns_amount"]], rtol=1e-12
+    )
 
 
 def test_duckdb_retries_with_more_memory_when_a_query_does_not_fit(monkeypatch):
-    import analysis.aggregate as agg
+    import analysis.engine.aggregate as agg
 
     rng = np.random.default_rng(5)
     n = 20_000
-    tx = pd.DataFrame({
-        "customer_id": pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, n)], dtype="str"),
-        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 730, n), unit="D"),
-        "amount": rng.integers(-5, 100, n).astype("float64"),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.Series([f"C{i:05d}" for i in rng.integers(0, 3000, n)], dtype="str"),
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 730, n), unit="D"),
+            "amount": rng.integers(-5, 100, n).astype("float64"),
+        }
+    )
     used, connect = [], agg.duckdb_connect
 
     def spy(**kw):
@@ -227,7 +248,7 @@ def spark():
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java 17+ on PATH")
-    from analysis.spark import local_session
+    from analysis.engine.spark import local_session
 
     session = local_session("local[1]", shuffle_partitions=2)
     yield session
@@ -236,7 +257,7 @@ def spark():
 
 @pytest.mark.spark
 def test_spark_equals_reference(tx, spark):
-    from analysis.spark import customer_summary_spark
+    from analysis.engine.spark import customer_summary_spark
 
     for window, abc in [({}, (0.75, 0.95)), (WINDOWS[3], None)]:
         ref = customer_summary(tx, engine="pandas", abc=abc, **window)
@@ -249,7 +270,14 @@ def test_spark_engine_from_parquet_without_cost(tx, spark, tmp_path):
     t = tx.drop(columns="cost")
     # Spark reads Parquet timestamps in micro- or milliseconds, not nanoseconds
     t.to_parquet(tmp_path / "tx.parquet", index=False, coerce_timestamps="us")
-    ref = customer_summary(t, engine="pandas", start="2025-01-01", as_of="2025-04-01", abc=(0.5, 0.8))
-    got = customer_summary(str(tmp_path / "tx.parquet"), engine="spark", start="2025-01-01",
-                           as_of="2025-04-01", abc=(0.5, 0.8))
+    ref = customer_summary(
+        t, engine="pandas", start="2025-01-01", as_of="2025-04-01", abc=(0.5, 0.8)
+    )
+    got = customer_summary(
+        str(tmp_path / "tx.parquet"),
+        engine="spark",
+        start="2025-01-01",
+        as_of="2025-04-01",
+        abc=(0.5, 0.8),
+    )
     pd.testing.assert_frame_equal(got, ref, check_exact=True)

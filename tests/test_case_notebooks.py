@@ -1,12 +1,14 @@
 """Notebooks 05-07 (the worked cases) executed through papermill; their summary.json is checked."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analysis import io as aio, roi
 from analysis.config import PARAMS_DIR
-from analysis.report import resolve_params
+from analysis.data import io as aio
+from analysis.finance import roi
+from analysis.report.runner import resolve_params
 
 CASES = ["05_case_value_mining_roi", "06_case_efficiency_roi", "07_credit_limits"]
 EXAMPLE = PARAMS_DIR / "example_firm_scenario.yaml"
@@ -29,12 +31,18 @@ def firm_dir(tmp_path_factory):
     """A bookkeeping firm's data: a few clients with tags and monthly fees (and their transactions)."""
     d = tmp_path_factory.mktemp("firm")
     ids = ["F1", "F2", "F3", "F4"]
-    customers = pd.DataFrame({"customer_id": ids,
-                              "tags": ["关注外账;有财税意识", "", "高新科技", "新开业"],
-                              "monthly_fee": [1800.0, 900.0, 2200.0, 1000.0]})
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "tags": ["关注外账;有财税意识", "", "高新科技", "新开业"],
+            "monthly_fee": [1800.0, 900.0, 2200.0, 1000.0],
+        }
+    )
     days = pd.date_range("2024-01-15", "2025-12-15", freq="MS") + pd.Timedelta(days=14)
-    tx = pd.DataFrame([(c, d_, fee) for c, fee in zip(ids, customers["monthly_fee"]) for d_ in days],
-                      columns=["customer_id", "date", "amount"])
+    tx = pd.DataFrame(
+        [(c, d_, fee) for c, fee in zip(ids, customers["monthly_fee"]) for d_ in days],
+        columns=["customer_id", "date", "amount"],
+    )
     aio.write_tables({"customers": customers, "transactions": tx}, d)
     return d
 
@@ -46,7 +54,9 @@ def test_05_reproduces_case_1(run_notebook, tiny_tx_dir):
     assert s["value"] == 73_200  # 403,200 - 80,000 - 250,000
     assert s["break_even_clients"] == 46  # 330,000 / 7,200 = 45.8
     assert s["target_met"] is True
-    assert s["value_year_2"] == 476_400  # 1,200 x 56 x 12 - 330,000: both costs recur (the project's reading)
+    assert (
+        s["value_year_2"] == 476_400
+    )  # 1,200 x 56 x 12 - 330,000: both costs recur (the project's reading)
     assert s["firm_class"] is None
     assert [x["section"] for x in s["skipped_sections"]] == ["firm_class"]
 
@@ -64,7 +74,9 @@ def test_05_firm_scenario_and_own_class(run_notebook, firm_dir):
     assert s["skipped_sections"] == []
 
 
-SECOND_YEAR = "476,400"  # the case's year two: 806,400 of margin - 80,000 - 250,000 (both costs recur)
+SECOND_YEAR = (
+    "476,400"  # the case's year two: 806,400 of margin - 80,000 - 250,000 (both costs recur)
+)
 
 
 def test_one_second_year_figure_everywhere():
@@ -72,13 +84,20 @@ def test_one_second_year_figure_everywhere():
     from analysis.config import PROJECT_ROOT
 
     assert roi.second_year(roi.CASE_1)["class_value"].iloc[1] == 476_400
-    places = [PROJECT_ROOT / "notebooks" / "05_case_value_mining_roi.ipynb",
-              PROJECT_ROOT / "notebooks" / "workshop" / "06_programme_roi.ipynb",
-              PROJECT_ROOT / "docs" / "workshop-answer-key.md", EXAMPLE]
+    places = [
+        PROJECT_ROOT / "notebooks" / "05_case_value_mining_roi.ipynb",
+        PROJECT_ROOT / "notebooks" / "workshop" / "06_programme_roi.ipynb",
+        PROJECT_ROOT / "docs" / "workshop-answer-key.md",
+        EXAMPLE,
+    ]
     for path in places:
         text = path.read_text(encoding="utf-8")
-        assert SECOND_YEAR in text, f"{path.name} does not quote the second-year value {SECOND_YEAR}"
-        assert "556,400" not in text and "55.6万" not in text, f"{path.name} quotes the other second-year figure"
+        assert SECOND_YEAR in text, (
+            f"{path.name} does not quote the second-year value {SECOND_YEAR}"
+        )
+        assert "556,400" not in text and "55.6万" not in text, (
+            f"{path.name} quotes the other second-year figure"
+        )
     assert "lead_bonus" in _section("05_case_value_mining_roi")["recurring_costs"]
 
 
@@ -89,7 +108,9 @@ def test_06_reproduces_case_2(run_notebook, tiny_tx_dir):
     assert (s["clients"], s["staff_after"], s["staff_saved"]) == (800, 8, 2)
     assert s["new_business_revenue"] == 0  # the case gives no fee for the 87 + 28 new clients
     # the other reading of the staff (原有9个会计, the supervisor out of both counts) gives the same V
-    other = run_notebook("06_case_efficiency_roi", tiny_tx_dir, staff_before=9, heads_outside_count=1)
+    other = run_notebook(
+        "06_case_efficiency_roi", tiny_tx_dir, staff_before=9, heads_outside_count=1
+    )
     assert (other["staff_after"], other["value"]) == (7, 200_000)
 
 
@@ -103,8 +124,16 @@ def test_06_firm_scenario(run_notebook, tiny_tx_dir):
 
 
 def _ledger(*changes, quarter=""):
-    return [{"quarter": quarter, "raised_by": "sales_director", "approved_by": "ceo", "filed_with": "cfo",
-             "changes": c} for c in changes]
+    return [
+        {
+            "quarter": quarter,
+            "raised_by": "sales_director",
+            "approved_by": "ceo",
+            "filed_with": "cfo",
+            "changes": c,
+        }
+        for c in changes
+    ]
 
 
 @pytest.mark.notebook
@@ -113,20 +142,29 @@ def test_07_without_receivables_still_checks_the_ledger(run_notebook, tiny_tx_di
     assert s["ledger_balanced"] is True  # C7 +100,000 = B117 20,000 + C3 30,000 + D24 50,000
     assert s["ledger_net"] == 0
     # one adjustment, sales director -> CEO -> CFO, raising C7 (a good payer in the case)
-    assert s["ledger_approved"] is True and s["ledger_problems"] == [] and s["ledger_adjustments"] == 1
+    assert (
+        s["ledger_approved"] is True and s["ledger_problems"] == [] and s["ledger_adjustments"] == 1
+    )
     assert "overlap" not in s and s["limits_by_grade"] is None
     assert s["skipped_sections"] == [{"section": "credit_limits", "needs": "table 'receivables'"}]
 
 
 @pytest.mark.notebook
 def test_07_a_ledger_breaking_the_rules_is_reported(run_notebook, tiny_tx_dir):
-    bad = _ledger({"C7": 100_000.0, "B117": -20_000.0, "C3": -30_000.0, "D24": -40_000.0},
-                  {"D24": 10_000.0, "C3": -10_000.0})
+    bad = _ledger(
+        {"C7": 100_000.0, "B117": -20_000.0, "C3": -30_000.0, "D24": -40_000.0},
+        {"D24": 10_000.0, "C3": -10_000.0},
+    )
     s = run_notebook("07_credit_limits", tiny_tx_dir, adjustments=bad)
     assert s["ledger_balanced"] is False and s["ledger_approved"] is False
     assert s["ledger_net"] == 10_000
-    assert s["ledger_problems"][0] == f"2 adjustments in {s['quarter']}: limits may be adjusted only once a quarter"
-    assert any("D24 is a poor payer: raises go to good payers only" in p for p in s["ledger_problems"])
+    assert (
+        s["ledger_problems"][0]
+        == f"2 adjustments in {s['quarter']}: limits may be adjusted only once a quarter"
+    )
+    assert any(
+        "D24 is a poor payer: raises go to good payers only" in p for p in s["ledger_problems"]
+    )
     assert any("net +10,000" in p for p in s["ledger_problems"])
 
 
@@ -138,7 +176,11 @@ def test_07_on_the_sample_company(run_notebook, sample_dir):
     assert 0 <= s["overlap"] <= 100
     assert 0 < s["overlap_owed"] <= s["top_debtors_owed"] <= s["receivables_total"]
     # the case's figures are quoted beside ours
-    assert (s["case_overlap"], s["case_overlap_owed"], s["case_top_debtors_owed"]) == (76, 3_200_000, 7_800_000)
+    assert (s["case_overlap"], s["case_overlap_owed"], s["case_top_debtors_owed"]) == (
+        76,
+        3_200_000,
+        7_800_000,
+    )
     # the credit grade feeds the limits: grade D gets no new limit (《如何做好客户分类管理》)
     assert s["limits_by_grade"]["D"] == 0 and s["limits_by_grade"]["A"] > 0
     assert s["skipped_sections"] == []

@@ -1,17 +1,22 @@
 """Churn risk: labels at the boundaries, leakage-free features, BG/NBD, models, metrics, notebook."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from analysis import churn
-from analysis.churn_features import (active_customers, churn_features, churn_labels, clean_customer_table,
-                                     parse_label)
+from analysis.churn import models as churn
+from analysis.churn.features import (
+    active_customers,
+    churn_features,
+    churn_labels,
+    clean_customer_table,
+    parse_label,
+)
 from analysis.config import PROJECT_ROOT
-from analysis.validation import DataError
+from analysis.data.validation import DataError
 
 CUT = pd.Timestamp("2025-03-01")
 D = pd.Timestamp
@@ -27,46 +32,80 @@ def _tx(rows, cost=True):
 @pytest.fixture
 def small():
     """Customer A: three purchases and a return; B: a single purchase; C: lapsed (inactive)."""
-    tx = _tx([
-        ("A", "2025-01-01", 100.0, 60.0), ("A", "2025-01-11", 200.0, 120.0),
-        ("A", "2025-01-31", 300.0, 200.0), ("A", "2025-02-05", -50.0, -30.0),
-        ("B", "2025-02-20", 80.0, 50.0), ("C", "2023-06-01", 90.0, 40.0),
-    ])
-    ar = pd.DataFrame({
-        "customer_id": ["A", "A", "A", "B"], "invoice_id": ["i1", "i2", "i3", "i4"],
-        "invoice_date": pd.to_datetime(["2025-01-01", "2025-01-11", "2025-01-31", "2025-02-20"]),
-        "amount": [100.0, 200.0, 300.0, 80.0],
-        "due_date": pd.to_datetime(["2025-01-31", "2025-02-10", "2025-03-02", "2025-03-20"]),
-        "paid_date": pd.to_datetime(["2025-01-21", "2025-03-05", None, "2025-02-25"]),
-        "paid_amount": [100.0, 200.0, np.nan, 80.0],
-    })
-    inter = pd.DataFrame({
-        "customer_id": ["A", "A", "A", "A"], "kind": ["complaint", "praise", "complaint", "complaint"],
-        "date": pd.to_datetime(["2025-02-01", "2024-06-01", "2025-03-01", "2023-12-01"]),
-    })
-    cust = pd.DataFrame({"customer_id": ["A", "B", "C"], "channel": ["retail", "wholesale", "retail"],
-                         "region": ["east", "west", "east"],
-                         "since": pd.to_datetime(["2024-12-01", "2025-02-01", "2023-01-01"])})
+    tx = _tx(
+        [
+            ("A", "2025-01-01", 100.0, 60.0),
+            ("A", "2025-01-11", 200.0, 120.0),
+            ("A", "2025-01-31", 300.0, 200.0),
+            ("A", "2025-02-05", -50.0, -30.0),
+            ("B", "2025-02-20", 80.0, 50.0),
+            ("C", "2023-06-01", 90.0, 40.0),
+        ]
+    )
+    ar = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "B"],
+            "invoice_id": ["i1", "i2", "i3", "i4"],
+            "invoice_date": pd.to_datetime(
+                ["2025-01-01", "2025-01-11", "2025-01-31", "2025-02-20"]
+            ),
+            "amount": [100.0, 200.0, 300.0, 80.0],
+            "due_date": pd.to_datetime(["2025-01-31", "2025-02-10", "2025-03-02", "2025-03-20"]),
+            "paid_date": pd.to_datetime(["2025-01-21", "2025-03-05", None, "2025-02-25"]),
+            "paid_amount": [100.0, 200.0, np.nan, 80.0],
+        }
+    )
+    inter = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "A"],
+            "kind": ["complaint", "praise", "complaint", "complaint"],
+            "date": pd.to_datetime(["2025-02-01", "2024-06-01", "2025-03-01", "2023-12-01"]),
+        }
+    )
+    cust = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "channel": ["retail", "wholesale", "retail"],
+            "region": ["east", "west", "east"],
+            "since": pd.to_datetime(["2024-12-01", "2025-02-01", "2023-01-01"]),
+        }
+    )
     return {"tx": tx, "receivables": ar, "interactions": inter, "customers": cust}
 
 
 def _features(d, cutoff=CUT):
-    return churn_features(d["tx"], cutoff, customers=d["customers"], receivables=d["receivables"],
-                          interactions=d["interactions"], trend_days=30).set_index("customer_id")
+    return churn_features(
+        d["tx"],
+        cutoff,
+        customers=d["customers"],
+        receivables=d["receivables"],
+        interactions=d["interactions"],
+        trend_days=30,
+    ).set_index("customer_id")
 
 
 # ------------------------------------------------------------------ labels
 def test_labels_at_the_boundaries():
     # window for cutoff 2025-03-01 and h = 30: 2025-03-01 <= day < 2025-03-31
-    tx = _tx([
-        ("at_cutoff", "2025-02-01", 10.0), ("at_cutoff", "2025-03-01", 10.0),  # on the cutoff day: stays
-        ("at_end", "2025-02-01", 10.0), ("at_end", "2025-03-31", 10.0),  # on cutoff + h: churned
-        ("last_day", "2025-02-01", 10.0), ("last_day", "2025-03-30", 10.0),  # cutoff + h - 1: stays
-        ("return_only", "2025-02-01", 10.0), ("return_only", "2025-03-10", -5.0),  # a return is no purchase
-        ("lapsed", "2023-01-01", 10.0), ("lapsed", "2025-03-05", 10.0),  # not active at the cutoff
-        ("new", "2025-03-01", 10.0),  # first purchase on the cutoff day: not yet a customer
-    ], cost=False)
-    lab = churn_labels(tx, CUT, horizon_days=30, active_days=365).set_index("customer_id")["churned"]
+    tx = _tx(
+        [
+            ("at_cutoff", "2025-02-01", 10.0),
+            ("at_cutoff", "2025-03-01", 10.0),  # on the cutoff day: stays
+            ("at_end", "2025-02-01", 10.0),
+            ("at_end", "2025-03-31", 10.0),  # on cutoff + h: churned
+            ("last_day", "2025-02-01", 10.0),
+            ("last_day", "2025-03-30", 10.0),  # cutoff + h - 1: stays
+            ("return_only", "2025-02-01", 10.0),
+            ("return_only", "2025-03-10", -5.0),  # a return is no purchase
+            ("lapsed", "2023-01-01", 10.0),
+            ("lapsed", "2025-03-05", 10.0),  # not active at the cutoff
+            ("new", "2025-03-01", 10.0),  # first purchase on the cutoff day: not yet a customer
+        ],
+        cost=False,
+    )
+    lab = churn_labels(tx, CUT, horizon_days=30, active_days=365).set_index("customer_id")[
+        "churned"
+    ]
     assert lab.to_dict() == {"at_cutoff": 0, "at_end": 1, "last_day": 0, "return_only": 1}
 
 
@@ -124,21 +163,57 @@ def test_financial_contact_and_customer_features_by_hand(small):
 def test_customer_with_one_purchase(small):
     b = _features(small).loc["B"]
     assert b["frequency"] == 1 and b["recency_days"] == 9
-    assert np.isnan(b["avg_interval_days"]) and np.isnan(b["recency_ratio"]) and np.isnan(b["interval_cv"])
+    assert (
+        np.isnan(b["avg_interval_days"])
+        and np.isnan(b["recency_ratio"])
+        and np.isnan(b["interval_cv"])
+    )
     assert b["collection_days"] == 5 and b["arrears"] == 0
 
 
 def test_future_rows_do_not_change_features(small):
     before = _features(small)
     fut = {k: v.copy() for k, v in small.items()}
-    fut["tx"] = pd.concat([fut["tx"], _tx([("A", "2025-03-01", 1e6, 1.0), ("B", "2025-04-01", 5.0, 1.0),
-                                            ("D", "2025-03-02", 7.0, 1.0)])], ignore_index=True)
-    fut["receivables"] = pd.concat([fut["receivables"], pd.DataFrame({
-        "customer_id": ["A"], "invoice_id": ["i9"], "invoice_date": [D("2025-03-01")], "amount": [1e6],
-        "due_date": [D("2025-03-02")], "paid_date": [pd.NaT], "paid_amount": [np.nan]})], ignore_index=True)
-    fut["receivables"].loc[2, "paid_date"] = D("2025-03-15")  # i3 paid after the cutoff: still open then
-    fut["interactions"] = pd.concat([fut["interactions"], pd.DataFrame({
-        "customer_id": ["B"], "kind": ["complaint"], "date": [D("2025-03-10")]})], ignore_index=True)
+    fut["tx"] = pd.concat(
+        [
+            fut["tx"],
+            _tx(
+                [
+                    ("A", "2025-03-01", 1e6, 1.0),
+                    ("B", "2025-04-01", 5.0, 1.0),
+                    ("D", "2025-03-02", 7.0, 1.0),
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    fut["receivables"] = pd.concat(
+        [
+            fut["receivables"],
+            pd.DataFrame(
+                {
+                    "customer_id": ["A"],
+                    "invoice_id": ["i9"],
+                    "invoice_date": [D("2025-03-01")],
+                    "amount": [1e6],
+                    "due_date": [D("2025-03-02")],
+                    "paid_date": [pd.NaT],
+                    "paid_amount": [np.nan],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    fut["receivables"].loc[2, "paid_date"] = D(
+        "2025-03-15"
+    )  # i3 paid after the cutoff: still open then
+    fut["interactions"] = pd.concat(
+        [
+            fut["interactions"],
+            pd.DataFrame({"customer_id": ["B"], "kind": ["complaint"], "date": [D("2025-03-10")]}),
+        ],
+        ignore_index=True,
+    )
     pd.testing.assert_frame_equal(_features(fut), before)
 
 
@@ -220,25 +295,47 @@ def _mixed_table(n=240, seed=3):
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     total = (tenure * fee).round(2).astype(str)
     total[:5] = " "  # blanks in a number column, as in CRM exports
-    return pd.DataFrame({
-        "id": [f"c{i:03d}" for i in range(n)], "tenure": tenure.astype(str), "contract": contract,
-        "fee": [f"{v:,.2f}" for v in fee], "total": total, "country": "CN",
-        "note": [f"free text {i}" for i in range(n)], "churn": np.where(y == 1, "Yes", "No"),
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"c{i:03d}" for i in range(n)],
+            "tenure": tenure.astype(str),
+            "contract": contract,
+            "fee": [f"{v:,.2f}" for v in fee],
+            "total": total,
+            "country": "CN",
+            "note": [f"free text {i}" for i in range(n)],
+            "churn": np.where(y == 1, "Yes", "No"),
+        }
+    )
 
 
 def test_clean_customer_table_notes_and_types():
-    X, y, notes = clean_customer_table(_mixed_table(), label_col="churn", id_col="id", max_levels=50)
+    X, y, notes = clean_customer_table(
+        _mixed_table(), label_col="churn", id_col="id", max_levels=50
+    )
     assert list(X.columns) == ["tenure", "contract", "fee", "total"]
-    assert X["total"].isna().sum() == 5 and X["fee"].dtype == "float64" and X["contract"].dtype == object
+    assert (
+        X["total"].isna().sum() == 5
+        and X["fee"].dtype == "float64"
+        and X["contract"].dtype == object
+    )
     acts = {(n["column"], n["action"]): n["count"] for n in notes}
     assert acts[("total", "blank_to_missing")] == 5 and ("fee", "to_number") in acts
-    assert acts[("country", "dropped_constant")] == 1 and ("note", "dropped_high_cardinality") in acts
+    assert (
+        acts[("country", "dropped_constant")] == 1 and ("note", "dropped_high_cardinality") in acts
+    )
     assert X.index.name == "customer_id" and y.index.equals(X.index) and set(y) == {0, 1}
 
 
 def test_labels_parse_and_reject():
-    assert parse_label(pd.Series(["Yes", "no", " 1", "0.0", "是", "否"])).tolist() == [1, 0, 1, 0, 1, 0]
+    assert parse_label(pd.Series(["Yes", "no", " 1", "0.0", "是", "否"])).tolist() == [
+        1,
+        0,
+        1,
+        0,
+        1,
+        0,
+    ]
     with pytest.raises(DataError, match="not yes/no words: 'maybe'"):
         parse_label(pd.Series(["yes", "maybe"]), column="Churn")
     with pytest.raises(DataError, match="Required column Churn missing"):
@@ -264,8 +361,13 @@ def test_boosted_trees_reproducible_with_nan_and_categories():
     Xm = churn._as_model_input(X)
     num, cat = churn._split_columns(Xm)
     assert cat == ["contract"] and Xm["total"].isna().any()
-    with threadpool_limits(limits=1):  # as in analysis.churn: OpenMP threads crawl on a busy machine
-        a, b = (churn.candidate_models(num, cat, random_state=1)["gradient_boosting"].fit(Xm, y) for _ in range(2))
+    with threadpool_limits(
+        limits=1
+    ):  # as in analysis.churn.models: OpenMP threads crawl on a busy machine
+        a, b = (
+            churn.candidate_models(num, cat, random_state=1)["gradient_boosting"].fit(Xm, y)
+            for _ in range(2)
+        )
     np.testing.assert_array_equal(a.predict_proba(Xm), b.predict_proba(Xm))
     with pytest.raises(ValueError, match="expected one of logistic_c0.1"):
         churn.fit_churn_model(X, y, random_state=1, force="forest")
@@ -274,7 +376,10 @@ def test_boosted_trees_reproducible_with_nan_and_categories():
 def test_forced_trees_still_explained_by_the_logistic_model():
     X, y, _ = clean_customer_table(_mixed_table(), label_col="churn", id_col="id")
     m = churn.fit_churn_model(X, y, random_state=1, cv_folds=2, force="gradient_boosting")
-    assert m.name == "gradient_boosting" and m.explainer.named_steps["clf"].__class__.__name__ == "LogisticRegression"
+    assert (
+        m.name == "gradient_boosting"
+        and m.explainer.named_steps["clf"].__class__.__name__ == "LogisticRegression"
+    )
     assert churn.explain(m, X.head(5), lang="zh")["reasons"].str.len().gt(0).all()
 
 
@@ -282,15 +387,18 @@ def test_customer_table_entry_value_and_risk_list():
     raw = _mixed_table()
     with pytest.raises(DataError, match="value column 'contract' is not a numeric column"):
         churn.from_customer_table(raw, label_col="churn", id_col="id", value_col="contract")
-    res = churn.from_customer_table(raw, label_col="churn", id_col="id", value_col="fee", cv_folds=2,
-                                    random_state=0)
+    res = churn.from_customer_table(
+        raw, label_col="churn", id_col="id", value_col="fee", cv_folds=2, random_state=0
+    )
     assert res.mode == "table" and [n["action"] for n in res.notes].count("to_number") == 3
     scored = churn.risk_scores(res, lang="en")
     stayed = raw.loc[raw["churn"] == "No", "id"]
     assert sorted(scored["customer_id"]) == sorted(stayed)  # only customers not yet lost are listed
     fee = raw.set_index("id")["fee"].str.replace(",", "").astype(float)
     row = scored.iloc[0]
-    assert row["expected_lost_sales"] == pytest.approx(row["churn_probability"] * fee[row["customer_id"]])
+    assert row["expected_lost_sales"] == pytest.approx(
+        row["churn_probability"] * fee[row["customer_id"]]
+    )
 
 
 def _synthetic_tx(n=90, seed=11):
@@ -314,8 +422,19 @@ def test_backtest_and_risk_list_on_transactions():
     for k in churn.SCORES:
         assert pred[k].between(0, 1).all(), k
     rec = churn.summary_record(bt)
-    assert set(rec) >= {"auc", "pr_auc", "brier", "lift_top_decile", "baseline_recency", "baseline_alive",
-                        "churn_rate", "n_train", "n_test", "horizon_days", "cutoff"}
+    assert set(rec) >= {
+        "auc",
+        "pr_auc",
+        "brier",
+        "lift_top_decile",
+        "baseline_recency",
+        "baseline_alive",
+        "churn_rate",
+        "n_train",
+        "n_test",
+        "horizon_days",
+        "cutoff",
+    }
     assert rec["cutoff"] == "2026-01-01" and rec["n_test"] == len(pred)
     scored = churn.risk_scores(bt, lang="zh")
     assert scored["churn_probability"].is_monotonic_decreasing
@@ -324,7 +443,9 @@ def test_backtest_and_risk_list_on_transactions():
     top = churn.risk_list(scored, top_n=5)
     assert len(top) == 5 and top["reasons"].str.len().gt(0).all()
     by_class = churn.churn_by_class(scored, bt)
-    assert set(by_class["customer_class"]) <= {"A", "B", "C"} and by_class["customers"].sum() == len(scored)
+    assert set(by_class["customer_class"]) <= {"A", "B", "C"} and by_class[
+        "customers"
+    ].sum() == len(scored)
 
 
 def test_verdict_is_computed_from_the_metrics():
@@ -356,7 +477,9 @@ def test_notebook_on_tiny_transactions(run_notebook, tiny_tx_dir):
 def test_notebook_customer_table_entry(run_notebook, tiny_tx_dir, tmp_path):
     path = tmp_path / "crm.csv"
     _mixed_table(n=300).to_csv(path, index=False)
-    s = run_notebook(NB, tiny_tx_dir, customer_table=str(path), label_col="churn", id_col="id", cv_folds=3)
+    s = run_notebook(
+        NB, tiny_tx_dir, customer_table=str(path), label_col="churn", id_col="id", cv_folds=3
+    )
     assert s["auc"] > 0.7 and s["baseline_recency"]["auc"] is None and s["n_test"] == 75
 
 
@@ -377,15 +500,20 @@ def test_notebook_on_cdnow_matches_bgnbd(run_notebook):
 
 @pytest.mark.slow
 def test_bgnbd_on_cdnow_near_published_fit():
-    from analysis import io as aio
-    from analysis.aggregate import customer_summary
+    from analysis.data import io as aio
+    from analysis.engine.aggregate import customer_summary
 
     _need(CDNOW)
     # Fader, Hardie & Lee (2005), 39-week calibration on CDNOW: r 0.243, alpha 4.414, a 0.793, b 2.426
     # (their 1/10 sample; the full file gives close values)
-    s = customer_summary(aio.load_dataset(CDNOW).transactions, as_of="1997-10-01").query("frequency > 0")
-    fit = churn.BetaGeoModel().fit(s["frequency"] - 1, (s["tenure_days"] - s["recency_days"]) / 7,
-                                   s["tenure_days"] / 7).params_
+    s = customer_summary(aio.load_dataset(CDNOW).transactions, as_of="1997-10-01").query(
+        "frequency > 0"
+    )
+    fit = (
+        churn.BetaGeoModel()
+        .fit(s["frequency"] - 1, (s["tenure_days"] - s["recency_days"]) / 7, s["tenure_days"] / 7)
+        .params_
+    )
     for k, v in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
         assert fit[k] == pytest.approx(v, rel=0.15), k
 
@@ -394,6 +522,12 @@ def test_bgnbd_on_cdnow_near_published_fit():
 @pytest.mark.slow
 def test_notebook_on_telco_table(run_notebook, tiny_tx_dir):
     _need(TELCO)
-    s = run_notebook(NB, tiny_tx_dir, customer_table=str(TELCO), label_col="Churn", id_col="customerID",
-                     value_col="MonthlyCharges")
+    s = run_notebook(
+        NB,
+        tiny_tx_dir,
+        customer_table=str(TELCO),
+        label_col="Churn",
+        id_col="customerID",
+        value_col="MonthlyCharges",
+    )
     assert s["auc"] >= 0.84 and s["n_train"] + s["n_test"] == 7043

@@ -1,12 +1,27 @@
 """Customer classes: every rule with hand-computed expectations (ties, one customer, zeros, negatives)."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.classification import (abc_classes, abc_summary, class_migration, credit_grades,
-                                     credit_sales_cross, credit_terms, largest_moves, loyalty_scores,
-                                     key_customer_share, migration_matrix, months_active, pyramid_tiers, rfm_scores, rfm_segments,
-                                     sales_loyalty_quadrants, tier_summary)
+from analysis.classify.classes import (
+    abc_classes,
+    abc_summary,
+    class_migration,
+    credit_grades,
+    credit_sales_cross,
+    credit_terms,
+    key_customer_share,
+    largest_moves,
+    loyalty_scores,
+    migration_matrix,
+    months_active,
+    pyramid_tiers,
+    rfm_scores,
+    rfm_segments,
+    sales_loyalty_quadrants,
+    tier_summary,
+)
 
 
 def frame(values, ids=None, col="monetary"):
@@ -33,7 +48,12 @@ def test_abc_cutoffs_075_and_080_differ_where_they_should():
     # 40, 36, 14, 10: larger ones hold 0, 40%, 76%, 90%
     df = frame([40, 36, 14, 10])
     assert abc_classes(df, "monetary")["abc_class"].tolist() == ["A", "A", "B", "B"]
-    assert abc_classes(df, "monetary", cutoffs=(0.8, 0.95))["abc_class"].tolist() == ["A", "A", "A", "B"]
+    assert abc_classes(df, "monetary", cutoffs=(0.8, 0.95))["abc_class"].tolist() == [
+        "A",
+        "A",
+        "A",
+        "B",
+    ]
 
 
 def test_abc_share_exactly_at_the_cutoff_has_reached_it():
@@ -55,7 +75,12 @@ def test_abc_ties_share_a_class_whatever_the_ids():
 
 def test_abc_ties_straddling_the_b_cutoff():
     # 60, 30, 5, 5: the 5s have 90% above -> B (both), not one B and one C
-    assert abc_classes(frame([60, 30, 5, 5]), "monetary")["abc_class"].tolist() == ["A", "A", "B", "B"]
+    assert abc_classes(frame([60, 30, 5, 5]), "monetary")["abc_class"].tolist() == [
+        "A",
+        "A",
+        "B",
+        "B",
+    ]
 
 
 def test_abc_one_customer_is_a():
@@ -96,7 +121,9 @@ def test_abc_summary_with_returns_and_an_empty_class():
 
 def test_abc_is_generic_for_products_and_gross_profit():
     df = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "gross_profit": [1.0, 8.0, 1.0]})
-    out = abc_classes(df, "gross_profit", id_col="product_id", class_col="product_class", cutoffs=(0.8, 0.95))
+    out = abc_classes(
+        df, "gross_profit", id_col="product_id", class_col="product_class", cutoffs=(0.8, 0.95)
+    )
     # 8 of 10 above the 1s = 80% -> B for both tied products
     assert dict(zip(out["product_id"], out["product_class"])) == {"p2": "A", "p1": "B", "p3": "B"}
 
@@ -131,21 +158,44 @@ def test_pyramid_key_customers_are_the_top_twenty_percent_by_default():
     # 《客户分类案例》: the key customers (重要 + 次要客户) are the top 20% of customers.
     # 100 customers 100..1: bounds 0.01*100 = 1, 0.20*100 = 20, 0.50*100 = 50 customers ranked above
     out = pyramid_tiers(frame(range(100, 0, -1)), "monetary")
-    assert out["tier"].value_counts().to_dict() == {"small": 50, "ordinary": 30, "secondary": 19, "important": 1}
+    assert out["tier"].value_counts().to_dict() == {
+        "small": 50,
+        "ordinary": 30,
+        "secondary": 19,
+        "important": 1,
+    }
     assert out["key_customer"].sum() == 20 and out["key_customer"].head(20).all()
     assert out.loc[19, "tier"] == "secondary" and out.loc[20, "tier"] == "ordinary"
     # 20 customers: 0.01 x 20 = 0.2, so only the largest (nobody above it) is important; 4 key in all
     out = pyramid_tiers(frame(range(20, 0, -1)), "monetary")
-    assert out["tier"].value_counts().to_dict() == {"small": 10, "ordinary": 6, "secondary": 3, "important": 1}
+    assert out["tier"].value_counts().to_dict() == {
+        "small": 10,
+        "ordinary": 6,
+        "secondary": 3,
+        "important": 1,
+    }
     assert out["key_customer"].tolist() == [True] * 4 + [False] * 16
 
 
 def test_pyramid_split_is_a_parameter():
-    out = pyramid_tiers(frame(range(20, 0, -1)), "monetary", key_share=0.25, important_share=0.05,
-                        ordinary_share=0.25)
-    assert out["tier"].value_counts().to_dict() == {"small": 10, "ordinary": 5, "secondary": 4, "important": 1}
+    out = pyramid_tiers(
+        frame(range(20, 0, -1)),
+        "monetary",
+        key_share=0.25,
+        important_share=0.05,
+        ordinary_share=0.25,
+    )
+    assert out["tier"].value_counts().to_dict() == {
+        "small": 10,
+        "ordinary": 5,
+        "secondary": 4,
+        "important": 1,
+    }
     assert key_customer_share(out, "monetary") == {
-        "key_customers": 5, "key_count_share": 0.25, "key_value_share": pytest.approx((20 + 19 + 18 + 17 + 16) / 210)}
+        "key_customers": 5,
+        "key_count_share": 0.25,
+        "key_value_share": pytest.approx((20 + 19 + 18 + 17 + 16) / 210),
+    }
 
 
 def test_pyramid_ties_one_customer_zero_and_negative():
@@ -154,14 +204,18 @@ def test_pyramid_ties_one_customer_zero_and_negative():
     assert out["tier"].tolist()[:2] == ["important", "important"]
     assert pyramid_tiers(frame([7]), "monetary")["tier"].tolist() == ["important"]
     assert set(pyramid_tiers(frame([0, 0]), "monetary")["tier"]) == {"small"}
-    out = pyramid_tiers(frame([10, -5, 3, 2]), "monetary", key_share=0.5, important_share=0.25, ordinary_share=0.25)
+    out = pyramid_tiers(
+        frame([10, -5, 3, 2]), "monetary", key_share=0.5, important_share=0.25, ordinary_share=0.25
+    )
     assert out["tier"].tolist() == ["important", "small", "secondary", "ordinary"]
     assert out["tier_rank"].tolist() == [1, 4, 2, 3]
 
 
 def test_pyramid_rejects_bad_shares():
     with pytest.raises(ValueError, match="at most 1"):
-        pyramid_tiers(frame([1, 2]), "monetary", key_share=0.5, important_share=0.1, ordinary_share=0.6)
+        pyramid_tiers(
+            frame([1, 2]), "monetary", key_share=0.5, important_share=0.1, ordinary_share=0.6
+        )
     with pytest.raises(ValueError, match="part of the key customers"):
         pyramid_tiers(frame([1, 2]), "monetary", important_share=0.3)
     with pytest.raises(ValueError, match="key_share"):
@@ -170,8 +224,9 @@ def test_pyramid_rejects_bad_shares():
 
 def test_tier_summary_count_and_profit_pyramids():
     df = frame([10, -5, 3, 2]).assign(gross_profit=[4.0, -1.0, 1.0, 1.0])
-    s = tier_summary(pyramid_tiers(df, "gross_profit", key_share=0.5, important_share=0.25,
-                                   ordinary_share=0.25)).set_index("tier")
+    s = tier_summary(
+        pyramid_tiers(df, "gross_profit", key_share=0.5, important_share=0.25, ordinary_share=0.25)
+    ).set_index("tier")
     assert s.index.tolist() == ["important", "secondary", "ordinary", "small"]
     # by profit 4, -1, 1, 1: the two 1s both have one customer above (< 0.5 x 4) -> both secondary
     assert s["count"].tolist() == [1, 2, 0, 1]
@@ -182,12 +237,15 @@ def test_tier_summary_count_and_profit_pyramids():
 
 # ------------------------------------------------------------------ loyalty and quadrants
 def test_months_active_counts_distinct_purchase_months_in_the_window():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "a", "a", "b"],
-        "date": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-02-03", "2025-03-09", "2024-12-31",
-                                "2025-02-10"]),
-        "amount": [5.0, 6.0, -2.0, 1.0, 9.0, -4.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "a", "b"],
+            "date": pd.to_datetime(
+                ["2025-01-02", "2025-01-20", "2025-02-03", "2025-03-09", "2024-12-31", "2025-02-10"]
+            ),
+            "amount": [5.0, 6.0, -2.0, 1.0, 9.0, -4.0],
+        }
+    )
     out = months_active(tx, "2025-01-01", "2025-04-01")
     # a: Jan (twice) and Mar; Feb is only a return, Dec 2024 is outside; b has only a return
     assert out.to_dict("list") == {"customer_id": ["a"], "months_active": [2]}
@@ -224,22 +282,30 @@ def test_quadrants_all_zero_sales_are_never_high_and_ties_share():
 
 # ------------------------------------------------------------------ credit
 def test_credit_terms_are_median_days_to_due():
-    rec = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
-                        "invoice_date": pd.to_datetime(["2025-01-31", "2025-02-28", "2025-03-31", "2025-01-31"]),
-                        "due_date": pd.to_datetime(["2025-03-02", "2025-04-29", "2025-04-30", pd.NaT])})
+    rec = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b"],
+            "invoice_date": pd.to_datetime(
+                ["2025-01-31", "2025-02-28", "2025-03-31", "2025-01-31"]
+            ),
+            "due_date": pd.to_datetime(["2025-03-02", "2025-04-29", "2025-04-30", pd.NaT]),
+        }
+    )
     out = credit_terms(rec).set_index("customer_id")["terms_days"]
     # a: 30, 60, 30 -> median 30; b has no due date
     assert out["a"] == 30 and np.isnan(out["b"])
 
 
 def test_credit_grades_worse_of_days_beyond_terms_and_overdue_rate():
-    ind = pd.DataFrame({
-        "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
-        "collection_days": [35, 100, 50, np.nan, np.nan, 61],
-        "terms_days": [30, 90, 30, 30, np.nan, 30],
-        "invoiced": [1000, 1000, 1000, 0, 0, 1000],
-        "overdue": [0, 100, 20, 500, 0, 0],
-    })
+    ind = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
+            "collection_days": [35, 100, 50, np.nan, np.nan, 61],
+            "terms_days": [30, 90, 30, 30, np.nan, 30],
+            "invoiced": [1000, 1000, 1000, 0, 0, 1000],
+            "overdue": [0, 100, 20, 500, 0, 0],
+        }
+    )
     out = credit_grades(ind).set_index("customer_id")
     # c1: 5 days late (A), 0% overdue (A) -> A;  c2: 10 days (B), 10% (B) -> B
     # c3: 20 days (C), 2% (A) -> C;  c4: no receipts, 500 overdue without invoicing -> rate 1 -> D
@@ -252,7 +318,9 @@ def test_credit_grades_worse_of_days_beyond_terms_and_overdue_rate():
 
 
 def test_credit_grades_boundaries_and_raw_days():
-    ind = pd.DataFrame({"collection_days": [30, 31, 60, 90, 91], "invoiced": [1.0] * 5, "overdue": [0.0] * 5})
+    ind = pd.DataFrame(
+        {"collection_days": [30, 31, 60, 90, 91], "invoiced": [1.0] * 5, "overdue": [0.0] * 5}
+    )
     # no terms: raw collection days against 30/60/90; a value equal to a limit earns that grade
     out = credit_grades(ind, days_limits=(30, 60, 90), terms_col=None)
     assert out["credit_grade"].tolist() == ["A", "B", "B", "C", "D"]
@@ -264,16 +332,29 @@ def test_credit_grades_boundaries_and_raw_days():
 
 
 def test_credit_sales_cross():
-    df = pd.DataFrame({"credit_grade": ["A", "D", "B", "C", np.nan], "abc_class": ["A", "A", "C", "B", "A"]})
+    df = pd.DataFrame(
+        {"credit_grade": ["A", "D", "B", "C", np.nan], "abc_class": ["A", "A", "C", "B", "A"]}
+    )
     out = credit_sales_cross(df)["credit_sales"].tolist()
-    assert out[:4] == ["both_good", "strong_sales_poor_credit", "good_credit_weak_sales", "both_weak"]
+    assert out[:4] == [
+        "both_good",
+        "strong_sales_poor_credit",
+        "good_credit_weak_sales",
+        "both_weak",
+    ]
     assert pd.isna(out[4])
 
 
 # ------------------------------------------------------------------ RFM
 def rfm_frame():
-    return pd.DataFrame({"customer_id": list("abcde"), "recency_days": [1, 10, 10, 50, np.nan],
-                         "frequency": [5, 4, 3, 2, 0], "monetary": [100, 80, 60, 40, -20]})
+    return pd.DataFrame(
+        {
+            "customer_id": list("abcde"),
+            "recency_days": [1, 10, 10, 50, np.nan],
+            "frequency": [5, 4, 3, 2, 0],
+            "monetary": [100, 80, 60, 40, -20],
+        }
+    )
 
 
 def test_rfm_scores_hand_computed_with_ties_and_never_bought():
@@ -295,31 +376,63 @@ def test_rfm_one_customer_and_all_equal():
 
 def test_rfm_segments():
     out = rfm_segments(rfm_scores(rfm_frame()))
-    assert out["rfm_segment"].tolist() == ["important_value", "important_value", "general_develop",
-                                           "general_winback", "general_winback"]
-    out = rfm_segments(pd.DataFrame({"r_score": [1, 5, 1], "f_score": [5, 1, 1], "m_score": [5, 5, 5]}))
-    assert out["rfm_segment"].tolist() == ["important_retain", "important_develop", "important_winback"]
+    assert out["rfm_segment"].tolist() == [
+        "important_value",
+        "important_value",
+        "general_develop",
+        "general_winback",
+        "general_winback",
+    ]
+    out = rfm_segments(
+        pd.DataFrame({"r_score": [1, 5, 1], "f_score": [5, 1, 1], "m_score": [5, 5, 5]})
+    )
+    assert out["rfm_segment"].tolist() == [
+        "important_retain",
+        "important_develop",
+        "important_winback",
+    ]
 
 
 # ------------------------------------------------------------------ migration
 def moves():
-    before = pd.DataFrame({"customer_id": ["c1", "c2", "c3", "c4"], "abc_class": ["A", "B", "C", "A"],
-                           "monetary": [100.0, 40.0, 5.0, 80.0]})
-    after = pd.DataFrame({"customer_id": ["c1", "c2", "c3", "c5"], "abc_class": ["B", "A", "C", "A"],
-                          "monetary": [50.0, 90.0, 6.0, 70.0]})
+    before = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4"],
+            "abc_class": ["A", "B", "C", "A"],
+            "monetary": [100.0, 40.0, 5.0, 80.0],
+        }
+    )
+    after = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c5"],
+            "abc_class": ["B", "A", "C", "A"],
+            "monetary": [50.0, 90.0, 6.0, 70.0],
+        }
+    )
     return class_migration(before, after, value_col="monetary")
 
 
 def test_class_migration_directions():
     m = moves().set_index("customer_id")
-    assert m["move"].to_dict() == {"c1": "down", "c2": "up", "c3": "same", "c4": "left", "c5": "entered"}
+    assert m["move"].to_dict() == {
+        "c1": "down",
+        "c2": "up",
+        "c3": "same",
+        "c4": "left",
+        "c5": "entered",
+    }
     assert m.loc["c4", "class_after"] == "none" and m.loc["c5", "class_before"] == "none"
     assert m.loc["c4", "change"] == -80 and m.loc["c5", "change"] == 70
 
 
 def test_migration_matrix_counts():
     mat = migration_matrix(moves())
-    assert mat.index.tolist() == ["A", "B", "C", "none"] and mat.columns.tolist() == ["A", "B", "C", "none"]
+    assert mat.index.tolist() == ["A", "B", "C", "none"] and mat.columns.tolist() == [
+        "A",
+        "B",
+        "C",
+        "none",
+    ]
     assert mat.loc["A", "B"] == 1 and mat.loc["B", "A"] == 1 and mat.loc["C", "C"] == 1
     assert mat.loc["A", "none"] == 1 and mat.loc["none", "A"] == 1
     assert int(mat.to_numpy().sum()) == 5
@@ -342,9 +455,12 @@ def test_migration_rejects_unknown_classes():
 
 # ------------------------------------------------------------------ names
 def test_class_names_and_headers_in_both_languages():
-    from analysis.classification import class_label, header, label_values
+    from analysis.classify.classes import class_label, header, label_values
 
-    assert class_label("tier", "important", "zh") == "重要客户" and class_label("tier", "secondary", "en") == "Secondary"
+    assert (
+        class_label("tier", "important", "zh") == "重要客户"
+        and class_label("tier", "secondary", "en") == "Secondary"
+    )
     assert class_label("quadrant", "A", "zh").startswith("A 核心客户")
     assert class_label("channel", "批发商", "zh") == "批发商"  # no label: the code itself
     assert class_label("tier", np.nan, "zh") == "–"

@@ -1,4 +1,5 @@
 """The ccm command end to end: bad input ends in one clear paragraph; real formats produce reports."""
+
 import hashlib
 import json
 import subprocess
@@ -11,14 +12,27 @@ from conftest import make_tiny_transactions
 
 
 def ccm(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "analysis.cli", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.tools.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 BAD = {
-    "missing column": (b"customer_id,date\na,2025-01-01\n", "column 'amount': required column missing"),
-    "text in amount": (b"customer_id,date,amount\na,2025-01-01,12\na,2025-01-02,abc\n", "are not numbers: line 3 'abc'"),
-    "impossible date": (b"customer_id,date,amount\na,2025-02-31,12\n", "not valid dates: line 2 '2025-02-31'"),
+    "missing column": (
+        b"customer_id,date\na,2025-01-01\n",
+        "column 'amount': required column missing",
+    ),
+    "text in amount": (
+        b"customer_id,date,amount\na,2025-01-01,12\na,2025-01-02,abc\n",
+        "are not numbers: line 3 'abc'",
+    ),
+    "impossible date": (
+        b"customer_id,date,amount\na,2025-02-31,12\n",
+        "not valid dates: line 2 '2025-02-31'",
+    ),
     "empty file": (b"", "the file is empty"),
     "binary file": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary file, not CSV text"),
 }
@@ -57,7 +71,9 @@ def _chinese_export(tmp_path):
     zh = tx.rename(columns={"customer_id": "客户代号", "date": "业务日期", "amount": "销售净额"})
     zh["date_text"] = zh.pop("业务日期").dt.strftime("%Y/%m/%d")
     zh = zh.rename(columns={"date_text": "业务日期"})
-    mapping = {"transactions": {"客户代号": "customer_id", "业务日期": "date", "销售净额": "amount"}}
+    mapping = {
+        "transactions": {"客户代号": "customer_id", "业务日期": "date", "销售净额": "amount"}
+    }
     return zh, yaml.safe_dump(mapping, allow_unicode=True)
 
 
@@ -69,7 +85,9 @@ def test_gbk_csv_with_chinese_headers_gives_a_full_report(tmp_path):
     d.mkdir()
     (d / "transactions.csv").write_bytes(zh.to_csv(index=False).encode("gbk"))
     (d / "columns.yaml").write_text(mapping, encoding="utf-8")
-    res = ccm("report", "--data-dir", d, "--out", tmp_path / "reports", "--jobs", "2", "--lang", "en")
+    res = ccm(
+        "report", "--data-dir", d, "--out", tmp_path / "reports", "--jobs", "2", "--lang", "en"
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     final = tmp_path / "reports" / "2025Q4"
     summary = json.loads((final / "summary.json").read_text())
@@ -84,12 +102,15 @@ def test_excel_and_parquet_exports_give_a_report(tmp_path, fmt):
     d = tmp_path / fmt
     d.mkdir()
     (d / "columns.yaml").write_text(mapping, encoding="utf-8")
-    getattr(zh, "to_excel" if fmt == "xlsx" else "to_parquet")(d / f"transactions.{fmt}", index=False)
+    getattr(zh, "to_excel" if fmt == "xlsx" else "to_parquet")(
+        d / f"transactions.{fmt}", index=False
+    )
     res = ccm("run", "00_data_overview", "--data-dir", d, "--out", tmp_path / "reports")
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads((tmp_path / "reports" / "2025Q4" / "summary.json").read_text())
     assert summary["00_data_overview"]["sales"] == pytest.approx(
-        zh.loc[pd.to_datetime(zh["业务日期"]) >= "2025-10-01", "销售净额"].sum())
+        zh.loc[pd.to_datetime(zh["业务日期"]) >= "2025-10-01", "销售净额"].sum()
+    )
 
 
 def test_mask_command_writes_a_pseudonymised_copy(tmp_path, tiny_tx_dir):
@@ -109,11 +130,17 @@ def test_workshop_build_command(tmp_path):
     assert len(list((tmp_path / "student").glob("*.ipynb"))) == 7
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["report", "--jobs", "99"], "error: Invalid value for '--jobs' / '-j': 99 is not in the range 1<=x<=16."),
-    (["frobnicate"], "error: No such command 'frobnicate'."),
-    (["mask", "--data-dir", "."], "error: Missing option '--out'."),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["report", "--jobs", "99"],
+            "error: Invalid value for '--jobs' / '-j': 99 is not in the range 1<=x<=16.",
+        ),
+        (["frobnicate"], "error: No such command 'frobnicate'."),
+        (["mask", "--data-dir", "."], "error: Missing option '--out'."),
+    ],
+)
 def test_usage_errors_are_one_line(args, expected):
     res = ccm(*args)
     assert res.returncode == 2 and "Traceback" not in res.stderr

@@ -1,19 +1,29 @@
 """Composition by customer type: subtotals, shares and the big customers' share, by hand."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.composition import attach_type, composition_by, share_within_type
+from analysis.classify.composition import attach_type, composition_by, share_within_type
 
 
 def customers():
-    return pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"],
-                         "channel": ["批发商", "批发商", "零售商", "零售商", None]})
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "channel": ["批发商", "批发商", "零售商", "零售商", None],
+        }
+    )
 
 
 def summary():
-    return pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"], "monetary": [60.0, 20.0, 15.0, -5.0, 10.0],
-                         "abc_class": ["A", "B", "A", "C", "B"]})
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "monetary": [60.0, 20.0, 15.0, -5.0, 10.0],
+            "abc_class": ["A", "B", "A", "C", "B"],
+        }
+    )
 
 
 def test_attach_type_marks_blank_types_unknown():
@@ -37,14 +47,22 @@ def test_composition_subtotals_shares_and_big_customers():
 
 
 def test_composition_without_total_and_other_big_classes():
-    comp = composition_by(attach_type(summary(), customers()), big_values=("A", "B"), total_label=None)
+    comp = composition_by(
+        attach_type(summary(), customers()), big_values=("A", "B"), total_label=None
+    )
     assert "total" not in comp["channel"].tolist()
     assert comp.set_index("channel").loc["批发商", "big_share_in_type"] == pytest.approx(1.0)
 
 
 def test_type_total_not_positive_gives_nan_shares():
-    df = pd.DataFrame({"customer_id": ["x", "y"], "channel": ["a", "a"], "monetary": [-5.0, 5.0],
-                       "abc_class": ["C", "A"]})
+    df = pd.DataFrame(
+        {
+            "customer_id": ["x", "y"],
+            "channel": ["a", "a"],
+            "monetary": [-5.0, 5.0],
+            "abc_class": ["C", "A"],
+        }
+    )
     comp = composition_by(df, total_label=None)
     assert np.isnan(comp.loc[0, "big_share_in_type"]) and np.isnan(comp.loc[0, "sales_share"])
 
@@ -55,7 +73,9 @@ def test_share_within_type():
 
 
 def test_one_customer_and_missing_column():
-    one = pd.DataFrame({"customer_id": ["a"], "channel": ["x"], "monetary": [3.0], "abc_class": ["A"]})
+    one = pd.DataFrame(
+        {"customer_id": ["a"], "channel": ["x"], "monetary": [3.0], "abc_class": ["A"]}
+    )
     comp = composition_by(one)
     assert comp["sales_share"].tolist() == pytest.approx([1.0, 1.0])
     with pytest.raises(KeyError, match="Required column channel missing"):

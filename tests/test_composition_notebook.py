@@ -6,15 +6,16 @@ customer_summary, no classification helpers): sums by ``np.unique``/``bincount``
 "share held by strictly larger customers" by ``searchsorted``, the Gini
 coefficient as 1 - 2 x the trapezoid area under the Lorenz curve.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import io as aio
 from analysis.config import PROJECT_ROOT
-from analysis.periods import Quarter
+from analysis.data import io as aio
+from analysis.data.periods import Quarter
 
 pytestmark = pytest.mark.notebook
 NB = "01_customer_composition"
@@ -29,11 +30,15 @@ def _abc(ids: np.ndarray, values: np.ndarray, a: float, b: float) -> dict:
     suffix = np.concatenate([np.cumsum(order[::-1])[::-1], [0.0]])  # suffix[k] = sum of order[k:]
     above = suffix[np.searchsorted(order, pos, side="right")]
     share = above / pos.sum() if pos.sum() > 0 else np.ones_like(pos)
-    cls = np.where(values <= 0, "C", np.where(share < a - 1e-12, "A", np.where(share < b - 1e-12, "B", "C")))
+    cls = np.where(
+        values <= 0, "C", np.where(share < a - 1e-12, "A", np.where(share < b - 1e-12, "B", "C"))
+    )
     return dict(zip(ids, cls))
 
 
-def _window_sales(tx: pd.DataFrame, start, end, col: str = "amount") -> tuple[np.ndarray, np.ndarray]:
+def _window_sales(
+    tx: pd.DataFrame, start, end, col: str = "amount"
+) -> tuple[np.ndarray, np.ndarray]:
     w = tx[(tx["date"] >= start) & (tx["date"] < end)]
     ids, inv = np.unique(w["customer_id"].to_numpy(), return_inverse=True)
     weights = w["amount"].to_numpy() - (w["cost"].to_numpy() if col == "gross_profit" else 0.0)
@@ -49,7 +54,10 @@ def expected(tx: pd.DataFrame, quarter: str, a: float = 0.75, b: float = 0.95) -
     cls = np.array([classes[i] for i in ids])
     out = {"n_customers": n, "total_sales": sales.sum()}
     for c in "ABC":
-        out[c] = {"customers": int((cls == c).sum()), "sales_share": sales[cls == c].sum() / sales.sum()}
+        out[c] = {
+            "customers": int((cls == c).sum()),
+            "sales_share": sales[cls == c].sum() / sales.sum(),
+        }
     x = np.sort(np.clip(sales, 0, None))
     lorenz = np.concatenate([[0.0], np.cumsum(x)]) / x.sum()
     out["gini"] = 1 - np.sum(lorenz[1:] + lorenz[:-1]) / n  # 1 - 2 x trapezoid area
@@ -58,15 +66,28 @@ def expected(tx: pd.DataFrame, quarter: str, a: float = 0.75, b: float = 0.95) -
     # (the key customers, important + secondary, are the top 20%: 《客户分类案例》)
     v = _window_sales(tx, start, end, "gross_profit")[1] if "cost" in tx.columns else sales
     above = n - np.searchsorted(np.sort(v), v, side="right")
-    tier = np.where(v <= 0, "small", np.where(above * 100 < 1 * n, "important", np.where(
-        above * 100 < 20 * n, "secondary", np.where(above * 100 < 50 * n, "ordinary", "small"))))
-    out["pyramid"] = {t: int((tier == t).sum()) for t in ("important", "secondary", "ordinary", "small")}
+    tier = np.where(
+        v <= 0,
+        "small",
+        np.where(
+            above * 100 < 1 * n,
+            "important",
+            np.where(
+                above * 100 < 20 * n,
+                "secondary",
+                np.where(above * 100 < 50 * n, "ordinary", "small"),
+            ),
+        ),
+    )
+    out["pyramid"] = {
+        t: int((tier == t).sum()) for t in ("important", "secondary", "ordinary", "small")
+    }
     # loyalty: tenure over the whole history, months with a purchase in the window
     buys = tx[(tx["amount"] > 0) & (tx["date"] < end)]
     first = buys.groupby("customer_id")["date"].min()
     tenure = ((end - pd.Series(ids).map(first)).dt.days.fillna(0) / 730).clip(upper=1).to_numpy()
     wb = buys[buys["date"] >= start]
-    months = (wb["date"].dt.to_period("M").groupby(wb["customer_id"]).nunique())
+    months = wb["date"].dt.to_period("M").groupby(wb["customer_id"]).nunique()
     active = (pd.Series(ids).map(months).fillna(0) / 12).to_numpy()
     loyal = (tenure + active) / 2
     hi_s, hi_l = (sales >= np.median(sales)) & (sales > 0), loyal >= np.median(loyal)
@@ -116,10 +137,17 @@ def synthetic_transactions(n_customers: int = 22_000, seed: int = 11) -> pd.Data
     fixed = rng.random(n_customers) < 0.05  # subscription-like customers: equal amounts (ties)
     amount = np.where(fixed[cust], 100.0, amount)
     ret = rng.random(len(cust)) < 0.03
-    amount = np.where(ret, -np.round(amount * rng.uniform(0.5, 3.0, len(cust)), 2), amount)  # some totals < 0
+    amount = np.where(
+        ret, -np.round(amount * rng.uniform(0.5, 3.0, len(cust)), 2), amount
+    )  # some totals < 0
     amount = np.where(rng.random(len(cust)) < 0.005, 0.0, amount)
-    return pd.DataFrame({"customer_id": [f"U{i:05d}" for i in cust], "date": days[day], "amount": amount}).sort_values(
-        ["date", "customer_id"], kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {"customer_id": [f"U{i:05d}" for i in cust], "date": days[day], "amount": amount}
+        )
+        .sort_values(["date", "customer_id"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 # ------------------------------------------------------------------ runs
@@ -129,12 +157,16 @@ def test_on_sample_every_section_runs(run_notebook, sample_dir, tmp_path):
     tx = aio.load_dataset(sample_dir).transactions
     assert_agrees(s, expected(tx, s["quarter"]))
     assert sum(s["credit_grades"].values()) == s["n_customers"]
-    assert sum(s["abcd"].values()) == s["n_customers"] and s["abcd"]["A"] == pytest.approx(0.2 * s["n_customers"], abs=1)
+    assert sum(s["abcd"].values()) == s["n_customers"] and s["abcd"]["A"] == pytest.approx(
+        0.2 * s["n_customers"], abs=1
+    )
     assert sum(s["screening"].values()) == sum(s["value_groups"].values()) == s["n_customers"]
     assert s["tag_classes"] and s["unapproved_tags"] == 0
     roster = pd.read_csv(tmp_path / "out" / "customer_roster.csv", dtype=str)
     assert len(roster) == s["roster_rows"] >= s["n_customers"]
-    assert roster["客户编号"].is_unique and {"ABC类别", "客户层级", "筛选结论", "理由"} <= set(roster.columns)
+    assert roster["客户编号"].is_unique and {"ABC类别", "客户层级", "筛选结论", "理由"} <= set(
+        roster.columns
+    )
     assert set(roster["客户层级"].dropna()) == {"重要客户", "次要客户", "普通客户", "小客户"}
     # the key customers (重要 + 次要) are the top 20% of the customers ranked by profit
     assert s["key_customers"]["key_customers"] == pytest.approx(0.2 * s["n_customers"], abs=1)
@@ -142,17 +174,26 @@ def test_on_sample_every_section_runs(run_notebook, sample_dir, tmp_path):
 
 
 def test_on_transactions_only_with_other_cutoffs(run_notebook, tiny_tx_dir):
-    s = run_notebook(NB, tiny_tx_dir, lang="en", abc_basis="gross_profit", abc_cutoff_a=0.8, abc_cutoff_b=0.95)
+    s = run_notebook(
+        NB, tiny_tx_dir, lang="en", abc_basis="gross_profit", abc_cutoff_a=0.8, abc_cutoff_b=0.95
+    )
     needs = {x["needs"] for x in s["skipped_sections"]}
-    assert needs == {"column 'cost' in transactions", "column 'channel' in customers", "table 'receivables'",
-                     "table 'interactions'", "column 'tags' in customers"}
+    assert needs == {
+        "column 'cost' in transactions",
+        "column 'channel' in customers",
+        "table 'receivables'",
+        "table 'interactions'",
+        "column 'tags' in customers",
+    }
     assert s["abc_basis"] == "sales" and s["abc_cutoffs"] == [0.8, 0.95]
     assert s["credit_grades"] is None and s["abcd"] is None and s["tag_classes"] is None
     assert_agrees(s, expected(aio.load_dataset(tiny_tx_dir).transactions, s["quarter"], 0.8, 0.95))
 
 
 @pytest.mark.slow
-def test_tens_of_thousands_of_customers_agree_with_independent_computation(run_notebook, tmp_path_factory):
+def test_tens_of_thousands_of_customers_agree_with_independent_computation(
+    run_notebook, tmp_path_factory
+):
     d = tmp_path_factory.mktemp("big_tx")
     tx = synthetic_transactions()
     aio.write_tables({"transactions": tx}, d)

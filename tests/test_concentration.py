@@ -1,12 +1,19 @@
 """Concentration measures: hand-computed Lorenz points, Gini and top shares."""
+
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.concentration import (concentration_summary, concentration_trend, gini, lorenz_curve,
-                                    top_n_share, top_share)
+from analysis.classify.concentration import (
+    concentration_summary,
+    concentration_trend,
+    gini,
+    lorenz_curve,
+    top_n_share,
+    top_share,
+)
 
 
 def test_gini_hand_computed():
@@ -76,11 +83,15 @@ def test_concentration_summary_keeps_net_total():
 
 
 def test_concentration_trend_per_quarter():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "b", "a", "b", "c"],
-        "date": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-04-02", "2025-05-03", "2025-06-30"]),
-        "amount": [30.0, 10.0, 10.0, 10.0, 20.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "b", "c"],
+            "date": pd.to_datetime(
+                ["2025-01-05", "2025-02-01", "2025-04-02", "2025-05-03", "2025-06-30"]
+            ),
+            "amount": [30.0, 10.0, 10.0, 10.0, 20.0],
+        }
+    )
     trend = concentration_trend(tx, ["2025Q1", "2025Q2"], top_n=1)
     assert trend["quarter"].tolist() == ["2025Q1", "2025Q2"]
     assert trend["customers"].tolist() == [2, 3]

@@ -1,9 +1,10 @@
 """The notebook context: loading, quarter, skip notes and recorded numbers."""
+
 import json
 
 import pytest
 
-from analysis.context import setup
+from analysis.report.context import setup
 
 
 def test_setup_resolves_the_latest_quarter_and_records(tiny_tx_dir, tmp_path):
@@ -12,18 +13,23 @@ def test_setup_resolves_the_latest_quarter_and_records(tiny_tx_dir, tmp_path):
     assert ctx.needs("1 overview", column="amount") is True
     assert ctx.needs("6 credit grades", table="receivables") is False
     assert ctx.needs("4 by channel", column="channel", column_table="customers") is False
-    assert ctx.record({"n": 3}) is None  # a cell's last expression: nothing (no staging path) on the page
+    assert (
+        ctx.record({"n": 3}) is None
+    )  # a cell's last expression: nothing (no staging path) on the page
     saved = json.loads((tmp_path / "summary" / "99_test.json").read_text())
     assert saved["n"] == 3 and saved["quarter"] == "2025Q4"
     assert saved["skipped_sections"] == [
         {"section": "6 credit grades", "needs": "table 'receivables'"},
-        {"section": "4 by channel", "needs": "column 'channel' in customers"}]
+        {"section": "4 by channel", "needs": "column 'channel' in customers"},
+    ]
 
 
 def test_skip_note_names_the_section(tiny_tx_dir, tmp_path, capsys):
     ctx = setup("99_test", data_dir=str(tiny_tx_dir), lang="zh", output_dir=str(tmp_path))
-    assert ctx.t("section_skipped", section="8 服务", needs="table 'interactions'") == \
-        "已跳过（8 服务）：需要table 'interactions'。"
+    assert (
+        ctx.t("section_skipped", section="8 服务", needs="table 'interactions'")
+        == "已跳过（8 服务）：需要table 'interactions'。"
+    )
 
 
 def test_unknown_language_is_refused(tiny_tx_dir):

@@ -1,12 +1,13 @@
 """Chinese renders as glyphs from the font the project installs (no missing-glyph warnings)."""
+
 import warnings
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from analysis.plotting import cjk_font_name, use_style  # noqa: E402
+from analysis.viz.style import cjk_font_name, use_style
 
 
 def test_bundled_cjk_font_is_used():
@@ -23,7 +24,11 @@ def test_chinese_labels_have_no_missing_glyphs(tmp_path):
         warnings.simplefilter("always")
         fig.savefig(tmp_path / "x.png")
     plt.close(fig)
-    missing = [str(w.message) for w in caught if "missing from font" in str(w.message) or "Glyph" in str(w.message)]
+    missing = [
+        str(w.message)
+        for w in caught
+        if "missing from font" in str(w.message) or "Glyph" in str(w.message)
+    ]
     assert not missing, missing
 
 

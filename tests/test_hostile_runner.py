@@ -6,6 +6,7 @@ afterwards and that a good report placed in --out beforehand is unchanged after
 a failed run.  The good report is built once (module fixture) on a copy of the
 sample company and copied for each case.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,8 @@ import pandas as pd
 import pytest
 from conftest import make_tiny_transactions
 
-from analysis import io as aio
 from analysis.config import PROJECT_ROOT, SAMPLE_DIR
+from analysis.data import io as aio
 
 pytestmark = pytest.mark.xdist_group("hostile_runner")
 
@@ -32,8 +33,13 @@ INTERRUPTED = "interrupted; the previous report is unchanged"
 
 
 def ccm(*args, cwd=None, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analysis.cli", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.tools.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -41,8 +47,11 @@ def digest(folder: Path) -> dict[str, str]:
     folder = Path(folder)
     if not folder.exists():
         return {}
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def refused(res: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:
@@ -87,8 +96,13 @@ def small_firm(folder: Path, n_customers: int = 6) -> Path:
     """A small firm: a few customers over one year, transactions and customers."""
     folder.mkdir(parents=True, exist_ok=True)
     tx = make_tiny_transactions(n_customers=n_customers, start="2025-01-01", end="2025-12-31")
-    last = pd.DataFrame({"customer_id": [tx["customer_id"].iloc[0]], "date": [pd.Timestamp("2025-12-30")],
-                         "amount": [120.0]})
+    last = pd.DataFrame(
+        {
+            "customer_id": [tx["customer_id"].iloc[0]],
+            "date": [pd.Timestamp("2025-12-30")],
+            "amount": [120.0],
+        }
+    )
     tx = pd.concat([tx, last], ignore_index=True)  # the data reach the end of 2025Q4
     customers = pd.DataFrame({"customer_id": sorted(tx["customer_id"].unique())})
     customers["name"] = [f"客户{i}" for i in range(len(customers))]
@@ -118,7 +132,12 @@ def test_mask_out_inside_the_data_dir_is_refused(small):
 def test_mask_into_another_firms_folder_is_refused_without_force(small, tmp_path):
     other = small_firm(tmp_path / "other_firm", n_customers=9)
     before = digest(other)
-    refused(ccm("mask", "--data-dir", small, "--out", other), "is not empty", "transactions.csv", "--force")
+    refused(
+        ccm("mask", "--data-dir", small, "--out", other),
+        "is not empty",
+        "transactions.csv",
+        "--force",
+    )
     assert digest(other) == before
 
 
@@ -128,17 +147,32 @@ def test_mask_force_writes_into_a_non_empty_folder(small, tmp_path):
     (other / "README.txt").write_text("for the workshop")
     res = ccm("mask", "--data-dir", small, "--out", other, "--force")
     assert res.returncode == 0, res.stderr
-    assert (other / "transactions.csv").exists() and (other / "README.txt").read_text() == "for the workshop"
+    assert (other / "transactions.csv").exists() and (
+        other / "README.txt"
+    ).read_text() == "for the workshop"
 
 
 def test_mask_key_file_on_an_input_is_refused(small):
-    refused(ccm("mask", "--data-dir", small, "--out", small.parent / "m", "--key-file", small / "customers.csv"),
-            "customers.csv", "data folder")
+    refused(
+        ccm(
+            "mask",
+            "--data-dir",
+            small,
+            "--out",
+            small.parent / "m",
+            "--key-file",
+            small / "customers.csv",
+        ),
+        "customers.csv",
+        "data folder",
+    )
     assert not (small.parent / "m").exists()
 
 
 def test_mask_key_file_inside_the_data_dir_is_refused(small):
-    res = ccm("mask", "--data-dir", small, "--out", small.parent / "m", "--key-file", small / "key.csv")
+    res = ccm(
+        "mask", "--data-dir", small, "--out", small.parent / "m", "--key-file", small / "key.csv"
+    )
     refused(res, "key.csv", "data folder")
     assert not (small / "key.csv").exists()
 
@@ -146,7 +180,11 @@ def test_mask_key_file_inside_the_data_dir_is_refused(small):
 def test_mask_existing_key_file_is_kept_without_force(small, tmp_path):
     key = tmp_path / "key.csv"
     key.write_text("original,pseudonym\nold,key\n")
-    refused(ccm("mask", "--data-dir", small, "--out", tmp_path / "m", "--key-file", key), "already exists", "--force")
+    refused(
+        ccm("mask", "--data-dir", small, "--out", tmp_path / "m", "--key-file", key),
+        "already exists",
+        "--force",
+    )
     assert key.read_text() == "original,pseudonym\nold,key\n"
 
 
@@ -156,10 +194,24 @@ def test_mask_never_overwrites_an_input_named_by_columns_yaml(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     shutil.move(crm / "transactions.csv", data / "transactions.csv")
-    (data / "columns.yaml").write_text("files:\n  customers: ../crm/customers.csv\n", encoding="utf-8")
+    (data / "columns.yaml").write_text(
+        "files:\n  customers: ../crm/customers.csv\n", encoding="utf-8"
+    )
     before = {**digest(data), **{f"crm/{k}": v for k, v in digest(crm).items()}}
-    refused(ccm("mask", "--data-dir", data, "--out", tmp_path / "m", "--key-file", crm / "customers.csv",
-                "--force"), "customers.csv", "input")
+    refused(
+        ccm(
+            "mask",
+            "--data-dir",
+            data,
+            "--out",
+            tmp_path / "m",
+            "--key-file",
+            crm / "customers.csv",
+            "--force",
+        ),
+        "customers.csv",
+        "input",
+    )
     refused(ccm("mask", "--data-dir", data, "--out", crm, "--force"), "customers.csv", "input")
     assert {**digest(data), **{f"crm/{k}": v for k, v in digest(crm).items()}} == before
 
@@ -175,17 +227,36 @@ def test_mask_out_is_a_file(small, tmp_path):
 def test_params_with_a_python_tag_is_one_clear_line(case, tmp_path):
     params = tmp_path / "evil.yaml"
     canary = tmp_path / "pwned"
-    params.write_text(f"lang: en\nx: !!python/object/apply:os.system ['touch {canary}']\n", encoding="utf-8")
-    err = refused(ccm("report", "--data-dir", case["data"], "--out", case["reports"], "--params", params),
-                  "evil.yaml", "line 2", "python/object/apply:os.system", "without !!python tags")
+    params.write_text(
+        f"lang: en\nx: !!python/object/apply:os.system ['touch {canary}']\n", encoding="utf-8"
+    )
+    err = refused(
+        ccm("report", "--data-dir", case["data"], "--out", case["reports"], "--params", params),
+        "evil.yaml",
+        "line 2",
+        "python/object/apply:os.system",
+        "without !!python tags",
+    )
     assert len(err.strip().splitlines()) == 1 and not canary.exists()
 
 
 def test_params_yaml_syntax_error_names_file_and_line(case, tmp_path):
     params = tmp_path / "typo.yaml"
     params.write_text("lang: en\ntop_n: [1, 2\nabc_cutoff_a: 0.8\n", encoding="utf-8")
-    err = refused(ccm("run", "01_customer_composition", "--data-dir", case["data"], "--out", case["reports"],
-                      "--params", params), "typo.yaml", "line ")
+    err = refused(
+        ccm(
+            "run",
+            "01_customer_composition",
+            "--data-dir",
+            case["data"],
+            "--out",
+            case["reports"],
+            "--params",
+            params,
+        ),
+        "typo.yaml",
+        "line ",
+    )
     assert len(err.strip().splitlines()) == 1
 
 
@@ -193,27 +264,52 @@ def test_params_file_in_utf16_is_read(case, tmp_path):
     """Excel/Notepad 'Unicode' text: the file is decoded (the unknown key inside it is named)."""
     params = tmp_path / "unicode.yaml"
     params.write_bytes("lang: en\n速度: 3\n".encode("utf-16"))
-    refused(ccm("report", "--data-dir", case["data"], "--out", case["reports"], "--params", params),
-            "unknown key '速度'")
+    refused(
+        ccm("report", "--data-dir", case["data"], "--out", case["reports"], "--params", params),
+        "unknown key '速度'",
+    )
 
 
 def test_params_file_in_no_known_encoding(case, tmp_path):
     params = tmp_path / "garbled.yaml"
     params.write_bytes(b"lang: en\nname: \xff\xfe\xfd\x80\n")
-    err = refused(ccm("report", "--data-dir", case["data"], "--out", case["reports"], "--params", params),
-                  "garbled.yaml", "line 2", "UTF-8")
+    err = refused(
+        ccm("report", "--data-dir", case["data"], "--out", case["reports"], "--params", params),
+        "garbled.yaml",
+        "line 2",
+        "UTF-8",
+    )
     assert len(err.strip().splitlines()) == 1
 
 
 def test_missing_params_file_is_one_paragraph(case, tmp_path):
-    refused(ccm("report", "--data-dir", case["data"], "--out", case["reports"], "--params", tmp_path / "nope.yaml"),
-            "nope.yaml")
+    refused(
+        ccm(
+            "report",
+            "--data-dir",
+            case["data"],
+            "--out",
+            case["reports"],
+            "--params",
+            tmp_path / "nope.yaml",
+        ),
+        "nope.yaml",
+    )
 
 
 # ----------------------------------------------------------------------------- paths from the cwd (item 14)
 def test_missing_path_parameter_is_named_before_anything_runs(case, tmp_path):
-    res = ccm("run", "04_churn_risk", "--data-dir", case["data"], "--out", case["reports"],
-              "-p", "customer_table=exports/telco.csv", cwd=tmp_path)
+    res = ccm(
+        "run",
+        "04_churn_risk",
+        "--data-dir",
+        case["data"],
+        "--out",
+        case["reports"],
+        "-p",
+        "customer_table=exports/telco.csv",
+        cwd=tmp_path,
+    )
     refused(res, "customer_table", str(tmp_path / "exports" / "telco.csv"), "no such file")
 
 
@@ -225,14 +321,30 @@ def test_relative_paths_are_read_from_where_the_command_runs(case, tmp_path):
     shutil.copytree(case["data"], tmp_path / "firm")
     (tmp_path / "p.yaml").write_text("lang: zh\n", encoding="utf-8")
     case["report_may_change"] = True  # the churn page is rebuilt from the customer table
-    res = ccm("run", "04_churn_risk", "--data-dir", "firm", "--out", "reports", "--params", "p.yaml",
-              "-p", "customer_table=exports/telco.csv", "-p", "label_col=Churn", "-p", "id_col=customerID",
-              cwd=tmp_path)
+    res = ccm(
+        "run",
+        "04_churn_risk",
+        "--data-dir",
+        "firm",
+        "--out",
+        "reports",
+        "--params",
+        "p.yaml",
+        "-p",
+        "customer_table=exports/telco.csv",
+        "-p",
+        "label_col=Churn",
+        "-p",
+        "id_col=customerID",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads((case["report"] / "summary.json").read_text(encoding="utf-8"))
     assert summary["04_churn_risk"]["mode"] == "table"
     prov = json.loads((case["report"] / "provenance.json").read_text(encoding="utf-8"))
-    assert prov["pages"]["04_churn_risk"]["parameters"]["customer_table"] == str(tmp_path / "exports" / "telco.csv")
+    assert prov["pages"]["04_churn_risk"]["parameters"]["customer_table"] == str(
+        tmp_path / "exports" / "telco.csv"
+    )
 
 
 # ----------------------------------------------------------------------------- --out and interrupts (item 15)
@@ -245,7 +357,9 @@ def test_out_pointing_at_a_file(case, tmp_path):
 
 def test_no_staging_path_in_any_page(good):
     final = good["reports"] / QUARTER
-    for page in sorted(final.glob("*.html")) + sorted(final.glob("*.ipynb")) + [final / "summary.json"]:
+    for page in (
+        sorted(final.glob("*.html")) + sorted(final.glob("*.ipynb")) + [final / "summary.json"]
+    ):
         text = page.read_text(encoding="utf-8")
         assert ".building-" not in text, page.name
         assert "PosixPath" not in text, page.name
@@ -271,8 +385,19 @@ def test_stale_staging_folders_are_removed_on_the_next_run(case):
         (d / "summary").mkdir(parents=True)
         (d / "00_data_overview.ipynb").write_text("{}")
     # even a run that stops at a bad parameter tidies up after interrupted runs
-    refused(ccm("run", "00_data_overview", "--data-dir", case["data"], "--out", case["reports"],
-                "-p", "outlier_factor=big"), "outlier_factor")
+    refused(
+        ccm(
+            "run",
+            "00_data_overview",
+            "--data-dir",
+            case["data"],
+            "--out",
+            case["reports"],
+            "-p",
+            "outlier_factor=big",
+        ),
+        "outlier_factor",
+    )
     assert not dead.exists() and not other_quarter.exists() and alive.exists()
 
 
@@ -281,11 +406,27 @@ def test_interrupted_report_keeps_the_previous_one(case):
     import psutil
 
     out = case["reports"]
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "report", "--data-dir", str(case["data"]),
-                             "--out", str(out), "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "analysis.tools.cli",
+            "report",
+            "--data-dir",
+            str(case["data"]),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
-    while not list(out.glob(".*.building-*")) and time.monotonic() < deadline and proc.poll() is None:
+    while (
+        not list(out.glob(".*.building-*")) and time.monotonic() < deadline and proc.poll() is None
+    ):
         time.sleep(0.5)
     assert list(out.glob(".*.building-*")), "the run never started"
     time.sleep(6)  # notebooks are running in their kernels now
@@ -297,8 +438,9 @@ def test_interrupted_report_keeps_the_previous_one(case):
     assert "Traceback" not in stderr + stdout and "KeyboardInterrupt" not in stderr
     assert not list(out.glob(".*building*")) and not (out / f"{QUARTER}.failed").exists()
     time.sleep(2)
-    assert not [p.pid for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], \
+    assert not [p.pid for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], (
         "workers or kernels outlived the interrupted run"
+    )
 
 
 # ----------------------------------------------------------------------------- a small firm (item 16)
@@ -311,7 +453,12 @@ def test_small_firm_gets_a_report_with_a_note_on_the_churn_page(small, tmp_path)
     assert "warning: 04_churn_risk" in res.stderr and "too few customers" in res.stderr
     final = next(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
     pages = {p.name for p in final.glob("*.html")}
-    assert {"index.html", "00_data_overview.html", "01_customer_composition.html", "04_churn_risk.html"} <= pages
+    assert {
+        "index.html",
+        "00_data_overview.html",
+        "01_customer_composition.html",
+        "04_churn_risk.html",
+    } <= pages
     churn_page = (final / "04_churn_risk.html").read_text(encoding="utf-8")
     assert "could not be computed" in churn_page and "too few customers" in churn_page
     assert "Traceback" not in churn_page and "InsufficientData" not in churn_page
@@ -323,21 +470,41 @@ def test_small_firm_gets_a_report_with_a_note_on_the_churn_page(small, tmp_path)
 
 # ----------------------------------------------------------------------------- other data, same --out (item 17)
 def test_run_with_other_data_into_a_report_is_refused(case, small):
-    refused(ccm("run", "00_data_overview", "--data-dir", small, "--out", case["reports"]),
-            "other data", "ccm report")
+    refused(
+        ccm("run", "00_data_overview", "--data-dir", small, "--out", case["reports"]),
+        "other data",
+        "ccm report",
+    )
 
 
 def test_run_in_another_language_into_a_report_is_refused(case):
-    refused(ccm("run", "00_data_overview", "--data-dir", case["data"], "--out", case["reports"], "--lang", "en"),
-            "zh", "en")
+    refused(
+        ccm(
+            "run",
+            "00_data_overview",
+            "--data-dir",
+            case["data"],
+            "--out",
+            case["reports"],
+            "--lang",
+            "en",
+        ),
+        "zh",
+        "en",
+    )
 
 
 def test_run_into_a_report_without_a_fingerprint_is_refused(case):
     (case["report"] / "provenance.json").unlink()
-    case["report_may_change"] = True  # the fingerprint was removed on purpose; every other file must stay
+    case["report_may_change"] = (
+        True  # the fingerprint was removed on purpose; every other file must stay
+    )
     before = digest(case["report"])
-    refused(ccm("run", "00_data_overview", "--data-dir", case["data"], "--out", case["reports"]),
-            "provenance.json", "ccm report")
+    refused(
+        ccm("run", "00_data_overview", "--data-dir", case["data"], "--out", case["reports"]),
+        "provenance.json",
+        "ccm report",
+    )
     assert digest(case["report"]) == before
 
 

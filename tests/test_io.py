@@ -1,15 +1,20 @@
 """Loaders: each encoding, Excel, Parquet, header mapping, and never writing the inputs."""
+
 import hashlib
 
 import pandas as pd
 import pytest
 import yaml
 
-from analysis import io as aio
-from analysis.validation import DataError
+from analysis.data import io as aio
+from analysis.data.validation import DataError
 
-ROWS_ZH = [("客户编号", "交易日期", "销售额"), ("C001", "2025-01-03", "\"1,200.50\""), ("C002", "2025/2/1", "-300"),
-           ("苏州客户", "2025年3月5日", "80")]
+ROWS_ZH = [
+    ("客户编号", "交易日期", "销售额"),
+    ("C001", "2025-01-03", '"1,200.50"'),
+    ("C002", "2025/2/1", "-300"),
+    ("苏州客户", "2025年3月5日", "80"),
+]
 
 
 def _csv_text(rows):
@@ -34,9 +39,13 @@ def test_csv_encodings_are_detected(tmp_path, encoding):
 def test_columns_yaml_maps_own_headers(tmp_path):
     rows = [("编号", "开票日", "含税额", "备注"), ("A1", "2025-01-02", "10", "x")]
     (tmp_path / "transactions.csv").write_bytes(_csv_text(rows).encode("gbk"))
-    (tmp_path / "columns.yaml").write_text(yaml.safe_dump(
-        {"transactions": {"编号": "customer_id", "开票日": "date", "含税额": "amount"}}, allow_unicode=True),
-        encoding="utf-8")
+    (tmp_path / "columns.yaml").write_text(
+        yaml.safe_dump(
+            {"transactions": {"编号": "customer_id", "开票日": "date", "含税额": "amount"}},
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     ds = aio.load_dataset(tmp_path)
     assert ds.transactions.loc[0, "customer_id"] == "A1"
     assert "备注" in ds.transactions.columns  # extra columns pass through
@@ -47,15 +56,24 @@ def test_columns_yaml_can_name_the_file_and_sheet(tmp_path):
     with pd.ExcelWriter(tmp_path / "销售明细.xlsx") as xw:
         pd.DataFrame({"x": [1]}).to_excel(xw, sheet_name="说明", index=False)
         df.to_excel(xw, sheet_name="明细", index=False)
-    (tmp_path / "columns.yaml").write_text(yaml.safe_dump(
-        {"files": {"transactions": "销售明细.xlsx"}, "sheets": {"transactions": "明细"}}, allow_unicode=True),
-        encoding="utf-8")
+    (tmp_path / "columns.yaml").write_text(
+        yaml.safe_dump(
+            {"files": {"transactions": "销售明细.xlsx"}, "sheets": {"transactions": "明细"}},
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     assert aio.load_dataset(tmp_path).transactions["amount"].tolist() == [5.0]
 
 
 def test_excel_first_sheet_with_real_dates_and_numeric_ids(tmp_path):
-    df = pd.DataFrame({"客户编号": [1001, 1002], "日期": pd.to_datetime(["2025-01-01", "2025-01-02"]),
-                       "金额": [10.0, 20.0]})
+    df = pd.DataFrame(
+        {
+            "客户编号": [1001, 1002],
+            "日期": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+            "金额": [10.0, 20.0],
+        }
+    )
     df.to_excel(tmp_path / "transactions.xlsx", index=False)
     out = aio.load_dataset(tmp_path).transactions
     assert out["customer_id"].tolist() == ["1001", "1002"]
@@ -63,8 +81,14 @@ def test_excel_first_sheet_with_real_dates_and_numeric_ids(tmp_path):
 
 
 def test_parquet(tmp_path):
-    df = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2025-01-01", "2025-01-02"]),
-                       "amount": [1.5, 2.5], "cost": [1.0, 2.0]})
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "date": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+            "amount": [1.5, 2.5],
+            "cost": [1.0, 2.0],
+        }
+    )
     df.to_parquet(tmp_path / "transactions.parquet")
     out = aio.load_dataset(tmp_path).transactions
     assert out["cost"].sum() == 3.0
@@ -73,7 +97,8 @@ def test_parquet(tmp_path):
 def test_two_files_for_one_table_is_an_error(tmp_path):
     (tmp_path / "transactions.csv").write_text("customer_id,date,amount\na,2025-01-01,1\n")
     pd.DataFrame({"customer_id": ["a"], "date": ["2025-01-01"], "amount": [1]}).to_parquet(
-        tmp_path / "transactions.parquet")
+        tmp_path / "transactions.parquet"
+    )
     with pytest.raises(DataError, match="2 files hold the transactions table"):
         aio.load_dataset(tmp_path)
 

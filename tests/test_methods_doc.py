@@ -1,4 +1,5 @@
 """docs/methods.md: every citation of it in the code, notebooks and docs resolves to one of its headings."""
+
 from __future__ import annotations
 
 import re
@@ -15,16 +16,28 @@ def _slug(heading: str) -> str:
 
 
 def _headings() -> dict[str, str]:
-    heads = [ln[3:].strip() for ln in METHODS.read_text(encoding="utf-8").splitlines() if ln.startswith("## ")]
+    heads = [
+        ln[3:].strip()
+        for ln in METHODS.read_text(encoding="utf-8").splitlines()
+        if ln.startswith("## ")
+    ]
     return {h: _slug(h) for h in heads}
 
 
 def _citing_files():
-    roots = [PROJECT_ROOT / "src", PROJECT_ROOT / "notebooks", PROJECT_ROOT / "docs", PROJECT_ROOT / "tests"]
+    roots = [
+        PROJECT_ROOT / "src",
+        PROJECT_ROOT / "notebooks",
+        PROJECT_ROOT / "docs",
+        PROJECT_ROOT / "tests",
+    ]
     for root in roots:
         for path in root.rglob("*"):
-            if (path.suffix in {".py", ".ipynb", ".md", ".yaml"} and path not in (METHODS, Path(__file__))
-                    and "student" not in path.parts):
+            if (
+                path.suffix in {".py", ".ipynb", ".md", ".yaml"}
+                and path not in (METHODS, Path(__file__))
+                and "student" not in path.parts
+            ):
                 yield path
 
 
@@ -38,7 +51,9 @@ def test_every_citation_of_methods_md_resolves():
     anchors, names = set(heads.values()), set(heads)
     checked = 0
     for path in _citing_files():
-        text = path.read_text(encoding="utf-8").replace('\\n",\n    "', " ")  # notebook source lines joined
+        text = path.read_text(encoding="utf-8").replace(
+            '\\n",\n    "', " "
+        )  # notebook source lines joined
         for anchor in re.findall(r"docs/methods\.md#([\w\-]+)", text):
             assert anchor in anchors, f"{path.name}: docs/methods.md#{anchor} is not a heading"
             checked += 1
@@ -51,8 +66,24 @@ def test_every_citation_of_methods_md_resolves():
 
 def test_every_report_page_is_covered():
     text = METHODS.read_text(encoding="utf-8")
-    for page in ("Page 00", "Page 01", "Page 02", "Page 03", "Page 04", "Page 05", "Page 06", "Page 07"):
+    for page in (
+        "Page 00",
+        "Page 01",
+        "Page 02",
+        "Page 03",
+        "Page 04",
+        "Page 05",
+        "Page 06",
+        "Page 07",
+    ):
         assert page in text, page
-    for nb in ("01_why_classify", "02_abc_pyramid", "03_tags_classes", "04_product_mix_margins", "05_churn_risk",
-               "06_programme_roi", "07_credit_limits"):
+    for nb in (
+        "01_why_classify",
+        "02_abc_pyramid",
+        "03_tags_classes",
+        "04_product_mix_margins",
+        "05_churn_risk",
+        "06_programme_roi",
+        "07_credit_limits",
+    ):
         assert f"`{nb}`" in text, nb

@@ -1,21 +1,26 @@
 """Page 00 helpers, with hand-computed values."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import overview as ov
+from analysis.data import overview as ov
 
 
 @pytest.fixture
 def tx():
     # Q3 2025: a buys 100 (cost 60); Q4 2025: a buys 300 (cost 200) and returns 50 (cost -30), b (new) buys 100 (cost 70)
     # Q4 2024: a buys 200 (cost 150)
-    return pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "a"],
-        "date": pd.to_datetime(["2025-08-01", "2025-10-05", "2025-11-01", "2025-12-01", "2024-11-11"]),
-        "amount": [100.0, 300.0, -50.0, 100.0, 200.0],
-        "cost": [60.0, 200.0, -30.0, 70.0, 150.0],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "a"],
+            "date": pd.to_datetime(
+                ["2025-08-01", "2025-10-05", "2025-11-01", "2025-12-01", "2024-11-11"]
+            ),
+            "amount": [100.0, 300.0, -50.0, 100.0, 200.0],
+            "cost": [60.0, 200.0, -30.0, 70.0, 150.0],
+        }
+    )
 
 
 def test_quarter_kpis_against_previous_and_last_year(tx):
@@ -38,15 +43,33 @@ def test_monthly_sales_fills_empty_months(tx):
     assert len(m) == 14  # 2024-11 .. 2025-12
     assert m.loc[m["month"] == pd.Period("2025-01", "M"), "sales"].item() == 0
     assert np.isnan(m.loc[m["month"] == pd.Period("2025-01", "M"), "gross_margin_rate"].item())
-    assert m.loc[m["month"] == pd.Period("2025-10", "M"), "gross_margin_rate"].item() == pytest.approx(0.1 / 0.3)
+    assert m.loc[
+        m["month"] == pd.Period("2025-10", "M"), "gross_margin_rate"
+    ].item() == pytest.approx(0.1 / 0.3)
 
 
 def test_quality_findings(tx):
     # 200 ordinary lines of 100 set the 99th percentile at 100, so 1e7 > 10 x 100 is an outlier
-    normal = pd.DataFrame({"customer_id": "d", "date": pd.Timestamp("2025-12-03"), "amount": 100.0, "cost": 50.0},
-                          index=range(200)).assign(date=pd.date_range("2025-12-03", periods=200, freq="min"))
-    dirty = pd.concat([tx, tx.iloc[[0]], normal, pd.DataFrame({"customer_id": ["c"], "date": pd.to_datetime(["2025-12-02"]),
-                                                               "amount": [1e7], "cost": [1.0]})], ignore_index=True)
+    normal = pd.DataFrame(
+        {"customer_id": "d", "date": pd.Timestamp("2025-12-03"), "amount": 100.0, "cost": 50.0},
+        index=range(200),
+    ).assign(date=pd.date_range("2025-12-03", periods=200, freq="min"))
+    dirty = pd.concat(
+        [
+            tx,
+            tx.iloc[[0]],
+            normal,
+            pd.DataFrame(
+                {
+                    "customer_id": ["c"],
+                    "date": pd.to_datetime(["2025-12-02"]),
+                    "amount": [1e7],
+                    "cost": [1.0],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     f = ov.quality_findings(dirty).set_index("finding")
     assert f.loc["duplicate_lines", "count"] == 1
     assert f.loc["return_lines", "amount"] == -50.0

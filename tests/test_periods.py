@@ -1,7 +1,13 @@
 import pandas as pd
 import pytest
 
-from analysis.periods import Quarter, between, latest_complete_quarter, quarters_covered, resolve_quarter
+from analysis.data.periods import (
+    Quarter,
+    between,
+    latest_complete_quarter,
+    quarters_covered,
+    resolve_quarter,
+)
 
 
 def test_quarter_bounds_are_half_open():
@@ -30,8 +36,14 @@ def test_parse_rejects_with_expected_form(text):
 
 
 def test_latest_complete_quarter_needs_the_last_fortnight():
-    assert str(latest_complete_quarter(pd.Series(pd.to_datetime(["2024-01-05", "2025-12-20"])))) == "2025Q4"
-    assert str(latest_complete_quarter(pd.Series(pd.to_datetime(["2024-01-05", "2025-11-10"])))) == "2025Q3"
+    assert (
+        str(latest_complete_quarter(pd.Series(pd.to_datetime(["2024-01-05", "2025-12-20"]))))
+        == "2025Q4"
+    )
+    assert (
+        str(latest_complete_quarter(pd.Series(pd.to_datetime(["2024-01-05", "2025-11-10"]))))
+        == "2025Q3"
+    )
 
 
 def test_resolve_quarter_outside_data_is_an_error():
@@ -42,7 +54,9 @@ def test_resolve_quarter_outside_data_is_an_error():
 
 
 def test_quarters_covered_and_between():
-    df = pd.DataFrame({"date": pd.to_datetime(["2024-03-31", "2024-04-01", "2024-06-30", "2024-07-01"])})
+    df = pd.DataFrame(
+        {"date": pd.to_datetime(["2024-03-31", "2024-04-01", "2024-06-30", "2024-07-01"])}
+    )
     assert [str(q) for q in quarters_covered(df["date"])] == ["2024Q1", "2024Q2", "2024Q3"]
     q2 = Quarter.parse("2024Q2")
     assert len(between(df, q2.start, q2.end)) == 2

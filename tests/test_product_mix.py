@@ -1,4 +1,5 @@
 """Product sales composition: ranking, catalogue fallbacks, leanings, mix shift, targets."""
+
 from __future__ import annotations
 
 import math
@@ -7,25 +8,32 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import product_mix as pm
+from analysis.products import mix as pm
 
 
 @pytest.fixture
 def tx():
     """Four products; P9 is not in the catalogue; one line has no product id; one return."""
-    return pd.DataFrame({
-        "customer_id": ["C1", "C1", "C2", "C2", "C3", "C3", "C3"],
-        "product_id": ["P1", "P2", "P1", "P3", "P9", "P2", None],
-        "amount": [300.0, 100.0, 200.0, 150.0, 50.0, -20.0, 20.0],
-        "cost": [200.0, 60.0, 150.0, 90.0, 45.0, -12.0, 10.0],
-        "quantity": [3.0, 1.0, 2.0, 5.0, 1.0, -1.0, 2.0],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["C1", "C1", "C2", "C2", "C3", "C3", "C3"],
+            "product_id": ["P1", "P2", "P1", "P3", "P9", "P2", None],
+            "amount": [300.0, 100.0, 200.0, 150.0, 50.0, -20.0, 20.0],
+            "cost": [200.0, 60.0, 150.0, 90.0, 45.0, -12.0, 10.0],
+            "quantity": [3.0, 1.0, 2.0, 5.0, 1.0, -1.0, 2.0],
+        }
+    )
 
 
 @pytest.fixture
 def products():
-    return pd.DataFrame({"product_id": ["P1", "P2", "P3", "P4"], "name": ["甲", "乙", "丙", "丁"],
-                         "category": ["药", "药", "器械", "器械"]})
+    return pd.DataFrame(
+        {
+            "product_id": ["P1", "P2", "P3", "P4"],
+            "name": ["甲", "乙", "丙", "丁"],
+            "category": ["药", "药", "器械", "器械"],
+        }
+    )
 
 
 def test_product_sales_sums_and_unknown_products(tx, products):
@@ -71,9 +79,14 @@ def test_product_abc_reuses_customer_rule(tx, products):
 
 def test_customer_abc_by_quarter_sales():
     d = pd.to_datetime
-    tx = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C1", "C3"],
-                       "date": d(["2025-10-02", "2025-10-03", "2025-11-04", "2025-09-30", "2026-01-01"]),
-                       "amount": [80.0, 15.0, 5.0, 1000.0, 1000.0], "cost": [50.0, 10.0, 1.0, 0.0, 0.0]})
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C1", "C3"],
+            "date": d(["2025-10-02", "2025-10-03", "2025-11-04", "2025-09-30", "2026-01-01"]),
+            "amount": [80.0, 15.0, 5.0, 1000.0, 1000.0],
+            "cost": [50.0, 10.0, 1.0, 0.0, 0.0],
+        }
+    )
     out = pm.customer_abc(tx, "2025-10-01", "2026-01-01").set_index("customer_id")
     # only Q4 lines: 80 / 15 / 5 of 100 -> A (0 before), B (80% before), C (95% before)
     assert out["abc_class"].to_dict() == {"C1": "A", "C2": "B", "C3": "C"}
@@ -126,16 +139,24 @@ def test_mix_shift_new_dropped_and_points():
 
 def test_sales_vs_target_product_and_category(tx, products):
     table = pm.product_sales(tx, products)
-    targets = pd.DataFrame({
-        "quarter": ["2025Q4", "2025Q4", "2025q4", "2025Q3"],
-        "product_id": ["P1", None, "P7", "P1"],
-        "category": [None, "器械", None, None],
-        "target": [400.0, 300.0, 0.0, 999.0],
-    })
+    targets = pd.DataFrame(
+        {
+            "quarter": ["2025Q4", "2025Q4", "2025q4", "2025Q3"],
+            "product_id": ["P1", None, "P7", "P1"],
+            "category": [None, "器械", None, None],
+            "target": [400.0, 300.0, 0.0, 999.0],
+        }
+    )
     out = pm.sales_vs_target(table, targets, "2025Q4").set_index("target_key")
     assert len(out) == 3  # Q3 target ignored
-    assert out.loc["P1", "target_achievement"] == pytest.approx(500 / 400) and out.loc["P1", "target_level"] == "product"
-    assert out.loc["器械", "target_achievement"] == pytest.approx(0.5) and out.loc["器械", "target_gap"] == -150.0
+    assert (
+        out.loc["P1", "target_achievement"] == pytest.approx(500 / 400)
+        and out.loc["P1", "target_level"] == "product"
+    )
+    assert (
+        out.loc["器械", "target_achievement"] == pytest.approx(0.5)
+        and out.loc["器械", "target_gap"] == -150.0
+    )
     assert math.isnan(out.loc["P7", "target_achievement"]) and out.loc["P7", "sales"] == 0.0
     assert out.index[0] == "器械"  # least achieved first
 
@@ -152,12 +173,20 @@ def test_product_sales_requires_product_id():
 
 
 def test_strongest_leanings_and_records():
-    lean = pd.DataFrame({"abc_class": ["A", "A", "B", "B"], "category": ["x", "tiny", "x", "y"],
-                         "lean_pts": [0.05, 0.5, -0.2, 0.01], "overall_share": [0.6, 0.005, 0.6, 0.395]})
+    lean = pd.DataFrame(
+        {
+            "abc_class": ["A", "A", "B", "B"],
+            "category": ["x", "tiny", "x", "y"],
+            "lean_pts": [0.05, 0.5, -0.2, 0.01],
+            "overall_share": [0.6, 0.005, 0.6, 0.395],
+        }
+    )
     out = pm.strongest_leanings(lean, n=2)
     assert out["lean_pts"].tolist() == [-0.2, 0.05]  # "tiny" left out (0.5% of sales)
-    recs = pm.top_records(pd.DataFrame({"product_id": ["P1"], "sales": [np.float64(3.5)],
-                                        "ratio": [np.nan]}), ["product_id", "sales", "ratio"])
+    recs = pm.top_records(
+        pd.DataFrame({"product_id": ["P1"], "sales": [np.float64(3.5)], "ratio": [np.nan]}),
+        ["product_id", "sales", "ratio"],
+    )
     assert recs == [{"product_id": "P1", "sales": 3.5, "ratio": None}]
     assert pm.json_number(float("inf")) is None
 
@@ -193,13 +222,22 @@ def test_product_labels_are_complete_pairs():
 
     import yaml
 
-    from analysis import margin as mg
-    from analysis.labels import label
+    from analysis.products import margin as mg
+    from analysis.viz import labels as label_table
+    from analysis.viz.labels import label
 
-    path = Path(pm.__file__).with_name("labels") / "product.yaml"
+    path = Path(label_table.__file__).with_name("labels") / "product.yaml"
     entries = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert {k: sorted(v) for k, v in entries.items() if set(v) != {"zh", "en"}} == {}
-    emitted = [*mg.QUADRANTS.values(), *pm.MIX_STATUS, "inv_both", "inv_opening_only", "inv_closing_only",
-               "basis_cost", "basis_sales", "category_unknown"]
+    emitted = [
+        *mg.QUADRANTS.values(),
+        *pm.MIX_STATUS,
+        "inv_both",
+        "inv_opening_only",
+        "inv_closing_only",
+        "basis_cost",
+        "basis_sales",
+        "category_unknown",
+    ]
     for key in emitted:
         assert label(key, "zh") and label(key, "en")

@@ -1,12 +1,13 @@
 """Notebooks 02_product_mix and 03_margin_ranking executed through papermill."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analysis import io as aio
-from analysis.periods import Quarter
-from analysis.sample import generate
+from analysis.data import io as aio
+from analysis.data.periods import Quarter
+from analysis.data.sample import generate
 
 pytestmark = pytest.mark.notebook
 
@@ -45,15 +46,23 @@ def test_03_on_sample(run_notebook, sample_dir, tmp_path):
     assert set(s["margin_rate_by_class"]) == {"A", "B", "C"}
     assert all(0 < v < 1 for v in s["margin_rate_by_class"].values())
     # 《如何做好客户分类管理》: sales / average stock, per month (the sample counts stock at every month end)
-    assert s["median_turnover"] > 0 and s["turnover_basis"] == "basis_sales" and s["turnover_period"] == "period_month"
+    assert (
+        s["median_turnover"] > 0
+        and s["turnover_basis"] == "basis_sales"
+        and s["turnover_period"] == "period_month"
+    )
     turn = pd.read_csv(tmp_path / "out" / "stock_turnover.csv", dtype={"product_id": str})
     ok = (turn["avg_inventory"] > 0) & (turn["sales"] >= 0)
     assert turn.loc[ok, "stock_turnover"].to_numpy() == pytest.approx(
-        (turn.loc[ok, "sales"] / 3 / turn.loc[ok, "avg_inventory"]).to_numpy())
-    cross = pd.read_csv(tmp_path / "out" / "cross_ratios.csv", dtype={"product_id": str}).dropna(subset=["cross_ratio"])
+        (turn.loc[ok, "sales"] / 3 / turn.loc[ok, "avg_inventory"]).to_numpy()
+    )
+    cross = pd.read_csv(tmp_path / "out" / "cross_ratios.csv", dtype={"product_id": str}).dropna(
+        subset=["cross_ratio"]
+    )
     # on the sales basis the cross ratio is gross profit / average stock (per month)
     assert cross["cross_ratio"].to_numpy() == pytest.approx(
-        (cross["gross_profit"] / 3 / cross["avg_inventory"]).to_numpy())
+        (cross["gross_profit"] / 3 / cross["avg_inventory"]).to_numpy()
+    )
     assert len(s["top_products_by_contribution"]) == 5
     ratios = [x["contribution_ratio"] for x in s["top_products_by_contribution"]]
     assert ratios == sorted(ratios, reverse=True)
@@ -69,14 +78,27 @@ def test_both_on_transactions_with_product_and_cost_only(run_notebook, product_t
     assert s3["gross_margin_rate"] == pytest.approx(expected)
     assert sum(s2["product_abc_counts"].values()) >= s2["n_products"] > 0
     skipped = {x["needs"] for x in s3["skipped_sections"]}
-    assert skipped == {"table 'products'", "table 'inventory'", "table 'receivables'", "table 'interactions'"}
+    assert skipped == {
+        "table 'products'",
+        "table 'inventory'",
+        "table 'receivables'",
+        "table 'interactions'",
+    }
     # per product: the saved margin table (run_notebook writes into tmp_path / "out") against the raw lines
-    saved = pd.read_csv(tmp_path / "out" / "product_margins.csv", dtype={"product_id": str}).set_index("product_id")
+    saved = pd.read_csv(
+        tmp_path / "out" / "product_margins.csv", dtype={"product_id": str}
+    ).set_index("product_id")
     q = Quarter.parse(s3["quarter"])
     lines = tx[(tx["date"] >= q.start) & (tx["date"] < q.end)]
-    g = lines.assign(gp=lines["amount"] - lines["cost"]).groupby("product_id")[["gp", "amount"]].sum()
+    g = (
+        lines.assign(gp=lines["amount"] - lines["cost"])
+        .groupby("product_id")[["gp", "amount"]]
+        .sum()
+    )
     g = g[g["amount"] > 0]
-    assert saved.loc[g.index, "gross_margin_rate"].to_numpy() == pytest.approx((g["gp"] / g["amount"]).to_numpy())
+    assert saved.loc[g.index, "gross_margin_rate"].to_numpy() == pytest.approx(
+        (g["gp"] / g["amount"]).to_numpy()
+    )
 
 
 def test_both_on_transactions_without_products_or_cost(run_notebook, tiny_tx_dir):

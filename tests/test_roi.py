@@ -1,4 +1,5 @@
 """Worked cases 1 and 2 of 《客户分类管理》: every figure the source publishes, plus hand-computed ones."""
+
 from __future__ import annotations
 
 import math
@@ -7,8 +8,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from analysis import roi, tags
-from analysis.roi import CASE_1, GrowthCase
+from analysis.classify import tags
+from analysis.finance import roi
+from analysis.finance.roi import CASE_1, GrowthCase
 
 
 # ------------------------------------------------------------------ case 1
@@ -19,7 +21,10 @@ def test_added_gross_margin_matches_the_case():
 
 def test_added_gross_margin_scales_with_margin_rate():
     # 1,200 x 10 x 3 x 0.5 = 18,000
-    assert roi.added_gross_margin(old_fee=800, new_fee=2000, upgraded=10, months=3, margin_rate=0.5) == 18_000
+    assert (
+        roi.added_gross_margin(old_fee=800, new_fee=2000, upgraded=10, months=3, margin_rate=0.5)
+        == 18_000
+    )
 
 
 def test_case_1_value_is_73200():
@@ -96,20 +101,30 @@ def test_value_grid_by_hand():
     # 0.20 x 338 = 67.6 x 1,500 x 6 = 608,400 - 330,000 = 278,400
     assert g.loc[0.20, 1500] == pytest.approx(278_400)
     # at the achieved rate 56/338 and the case's uplift the grid gives the case's V
-    assert roi.value_grid(CASE_1, rates=[56 / 338], uplifts=[1200]).iloc[0, 0] == pytest.approx(73_200)
+    assert roi.value_grid(CASE_1, rates=[56 / 338], uplifts=[1200]).iloc[0, 0] == pytest.approx(
+        73_200
+    )
 
 
 def test_tornado_by_hand():
     t = roi.tornado(CASE_1).set_index("input")
     # new fee 2,400 / 3,600: uplift 600 / 1,800 -> 201,600 / 604,800 of margin
-    assert t.loc["new_fee", ["value_low", "value_high"]].tolist() == pytest.approx([-128_400, 274_800])
+    assert t.loc["new_fee", ["value_low", "value_high"]].tolist() == pytest.approx(
+        [-128_400, 274_800]
+    )
     # old fee 1,440 / 2,160: uplift 1,560 / 840 -> 524,160 / 282,240
-    assert t.loc["old_fee", ["value_low", "value_high"]].tolist() == pytest.approx([194_160, -47_760])
+    assert t.loc["old_fee", ["value_low", "value_high"]].tolist() == pytest.approx(
+        [194_160, -47_760]
+    )
     # 44.8 / 67.2 upgrades: 403,200 x 0.8 = 322,560 and x 1.2 = 483,840
-    assert t.loc["upgraded", ["value_low", "value_high"]].tolist() == pytest.approx([-7_440, 153_840])
+    assert t.loc["upgraded", ["value_low", "value_high"]].tolist() == pytest.approx(
+        [-7_440, 153_840]
+    )
     assert t.loc["months", "range"] == pytest.approx(161_280)
     # the posts cost 200,000 / 300,000; the bonus 64,000 / 96,000
-    assert t.loc["advisor_posts", ["value_low", "value_high"]].tolist() == pytest.approx([123_200, 23_200])
+    assert t.loc["advisor_posts", ["value_low", "value_high"]].tolist() == pytest.approx(
+        [123_200, 23_200]
+    )
     assert t.loc["lead_bonus", "range"] == pytest.approx(32_000)
     # widest bar first: the new fee (403,200) then the old fee (241,920)
     assert list(t.index[:2]) == ["new_fee", "old_fee"]
@@ -130,7 +145,9 @@ def test_second_year_all_costs_recur():
 
 
 def test_second_year_only_salaries_recur_and_some_clients_leave():
-    y = roi.second_year(CASE_1, recurring=["advisor_posts"], retained_rate=0.75).set_index("projection_year")
+    y = roi.second_year(CASE_1, recurring=["advisor_posts"], retained_rate=0.75).set_index(
+        "projection_year"
+    )
     # 42 clients stay (56 x 0.75): 1,200 x 42 x 12 = 604,800 - 250,000 = 354,800
     assert y.loc["year_2", "upgraded_clients"] == 42
     assert y.loc["year_2", "class_value"] == pytest.approx(354_800)
@@ -157,16 +174,29 @@ def test_functions_do_not_touch_the_case():
 
 
 def test_tag_class_profile_uses_the_tag_rules():
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d"],
-        "tags": ["关注外账;有财税意识", "需出入库单", None, "高新科技; 关注外账"],
-        "monthly_fee": [1800.0, 1000.0, 900.0, 2200.0],
-    })
-    rules = tags.parse_tag_rules({
-        "approved_tags": {t: {"en": t} for t in ["关注外账", "有财税意识", "需出入库单", "高新科技"]},
-        "classes": [{"key": "value_mining", "zh": "价值挖掘类客户", "en": "Value-mining client",
-                     "any_of": ["关注外账", "高新科技"], "min_any": 1}],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "tags": ["关注外账;有财税意识", "需出入库单", None, "高新科技; 关注外账"],
+            "monthly_fee": [1800.0, 1000.0, 900.0, 2200.0],
+        }
+    )
+    rules = tags.parse_tag_rules(
+        {
+            "approved_tags": {
+                t: {"en": t} for t in ["关注外账", "有财税意识", "需出入库单", "高新科技"]
+            },
+            "classes": [
+                {
+                    "key": "value_mining",
+                    "zh": "价值挖掘类客户",
+                    "en": "Value-mining client",
+                    "any_of": ["关注外账", "高新科技"],
+                    "min_any": 1,
+                }
+            ],
+        }
+    )
     classes = tags.tag_classes(customers, rules)
     p = roi.tag_class_profile(customers, classes, class_key="value_mining")
     # a and d carry a value tag: 2 of 4 clients, fee (1,800 + 2,200) / 2 = 2,000
@@ -176,12 +206,16 @@ def test_tag_class_profile_uses_the_tag_rules():
     assert side["firm_class_clients"].tolist() == [338, 2]
     assert side["firm_class_avg_fee"].tolist() == [1800, 2000]
     with pytest.raises(ValueError, match="Required column monthly_fee missing from customers"):
-        roi.tag_class_profile(customers.drop(columns="monthly_fee"), classes, class_key="value_mining")
+        roi.tag_class_profile(
+            customers.drop(columns="monthly_fee"), classes, class_key="value_mining"
+        )
 
 
 # ------------------------------------------------------------------ case 2
 def _case_2_plan(**kw):
-    return roi.staffing_plan(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, roi.CASE_2_CLIENTS_PER_HEAD, **kw)
+    return roi.staffing_plan(
+        roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, roi.CASE_2_CLIENTS_PER_HEAD, **kw
+    )
 
 
 def test_case_2_class_mix_is_800_clients():
@@ -212,27 +246,37 @@ def test_case_2_value_is_200000():
 def test_case_2_readings_of_staff_and_pay():
     # the other reading of the staff: 原有9个会计 (the nine who carried clients) leaves the supervisor
     # (one head of group 1, no books) out of the count after as well: 9 -> 7, the same 2 saved
-    nine = roi.staffing_summary(_case_2_plan(), staff_before=9, cost_per_head=100_000, heads_outside_count=1)
+    nine = roi.staffing_summary(
+        _case_2_plan(), staff_before=9, cost_per_head=100_000, heads_outside_count=1
+    )
     assert (nine["staff_after"], nine["staff_saved"], nine["value"]) == (7, 2, 200_000)
     # the pay the source quotes, 7K a month = 84,000 a year, instead of its 10万 per head
     pay = roi.staffing_summary(_case_2_plan(), staff_before=10, cost_per_head=7_000 * 12)
     assert pay["value"] == 168_000
     with pytest.raises(ValueError, match="heads_outside_count"):
-        roi.staffing_summary(_case_2_plan(), staff_before=9, cost_per_head=1, heads_outside_count=20)
+        roi.staffing_summary(
+            _case_2_plan(), staff_before=9, cost_per_head=1, heads_outside_count=20
+        )
 
 
 def test_efficiency_value_formula():
     assert roi.efficiency_value(staff_before=10, staff_after=8, cost_per_head=100_000) == 200_000
     # plus management cost saved
-    assert roi.efficiency_value(staff_before=5, staff_after=4, cost_per_head=90_000,
-                                management_cost_saved=10_000) == 100_000
+    assert (
+        roi.efficiency_value(
+            staff_before=5, staff_after=4, cost_per_head=90_000, management_cost_saved=10_000
+        )
+        == 100_000
+    )
 
 
 def test_rounding_up_never_exceeds_capacity():
     plan = _case_2_plan(rounding="up").set_index("service_group")
     assert plan.loc["group_2", "heads"] == 4  # ceil(3.06)
     assert _case_2_plan(rounding="none")["heads"].sum() == pytest.approx(3 + 260 / 85 + 2)
-    with pytest.raises(ValueError, match="unknown rounding 'ceil'; expected one of nearest, up, none"):
+    with pytest.raises(
+        ValueError, match="unknown rounding 'ceil'; expected one of nearest, up, none"
+    ):
         _case_2_plan(rounding="ceil")
 
 
@@ -253,13 +297,21 @@ def test_staffing_plan_checks_every_client_is_served_once():
     with pytest.raises(ValueError, match="no clients_per_head for group group_3"):
         roi.staffing_plan(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, {"group_1": 130, "group_2": 85})
     with pytest.raises(ValueError, match="must be > 0"):
-        roi.staffing_plan(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, {**roi.CASE_2_CLIENTS_PER_HEAD, "group_1": 0})
+        roi.staffing_plan(
+            roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, {**roi.CASE_2_CLIENTS_PER_HEAD, "group_1": 0}
+        )
 
 
 def test_capacity_sensitivity_85_to_95():
-    s = roi.capacity_sensitivity(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, roi.CASE_2_CLIENTS_PER_HEAD,
-                                 groups=["group_2"], capacities=[70, 85, 95, 105], staff_before=10,
-                                 cost_per_head=100_000).set_index("capacity_per_head")
+    s = roi.capacity_sensitivity(
+        roi.CASE_2_CLASSES,
+        roi.CASE_2_GROUPS,
+        roi.CASE_2_CLIENTS_PER_HEAD,
+        groups=["group_2"],
+        capacities=[70, 85, 95, 105],
+        staff_before=10,
+        cost_per_head=100_000,
+    ).set_index("capacity_per_head")
     # group 2's 260 clients: 70 -> 3.71 -> 4 heads (9 in all, saves 1); 85 -> 3.06 and 95 -> 2.74 -> 3
     # heads (saves 2); 105 -> 2.48 -> 2 heads (7 in all, saves 3)
     assert s["staff_after"].tolist() == [9, 8, 8, 7]
@@ -267,13 +319,21 @@ def test_capacity_sensitivity_85_to_95():
     # what the capacity is worth before rounding: 95 -> (10 - 5 - 260/95) x 100,000 = 226,315.79
     assert s.loc[95, "class_value_fte"] == pytest.approx(226_315.79, abs=0.01)
     with pytest.raises(ValueError, match=r"unknown groups \['group_9'\]"):
-        roi.capacity_sensitivity(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, roi.CASE_2_CLIENTS_PER_HEAD,
-                                 groups=["group_9"], capacities=[90], staff_before=10, cost_per_head=1)
+        roi.capacity_sensitivity(
+            roi.CASE_2_CLASSES,
+            roi.CASE_2_GROUPS,
+            roi.CASE_2_CLIENTS_PER_HEAD,
+            groups=["group_9"],
+            capacities=[90],
+            staff_before=10,
+            cost_per_head=1,
+        )
 
 
 def test_new_business_revenue_line():
-    t = roi.new_business_revenue({"referrals": 87, "ecommerce": 28}, monthly_fee=500, months=12,
-                                 margin_rate=0.6).set_index("new_business_source")
+    t = roi.new_business_revenue(
+        {"referrals": 87, "ecommerce": 28}, monthly_fee=500, months=12, margin_rate=0.6
+    ).set_index("new_business_source")
     # 87 x 500 x 12 = 522,000; 28 x 500 x 12 = 168,000; total 690,000, margin 60% = 414,000
     assert t.loc["referrals", "new_revenue"] == 522_000
     assert t.loc["all_sources", "new_clients"] == 115

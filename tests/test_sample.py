@@ -1,29 +1,37 @@
 """The sample company: reproducible from its seed, loadable, and calibrated to DOMAIN.md case 3.
 
-Case 3 (seed 002, pharma distributor "MM"): 450 customers, revenue 40M CNY a year, the
+Case 3 (《客户分类案例》, pharma distributor "MM"): 450 customers, revenue 40M CNY a year, the
 top 100 customers bring over 83% of it, receivables about 10M CNY.  The calibration
 tests read the committed files in data/sample, so they fail if the data drift.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import sample
-from analysis.aggregate import customer_summary
 from analysis.config import SAMPLE_DIR
-from analysis.io import load_dataset
-from analysis.schema import INTERACTION_KINDS, TABLES
+from analysis.data import sample
+from analysis.data.io import load_dataset
+from analysis.data.schema import INTERACTION_KINDS, TABLES
+from analysis.engine.aggregate import customer_summary
 
 END = pd.Timestamp("2025-12-31")
-TABLE_NAMES = ["transactions", "customers", "products", "inventory", "receivables", "interactions", "targets"]
+TABLE_NAMES = [
+    "transactions",
+    "customers",
+    "products",
+    "inventory",
+    "receivables",
+    "interactions",
+    "targets",
+]
 
 
 @pytest.fixture(scope="module")
 def ds():
-    """The committed sample, loaded and validated (references included) by analysis.io."""
+    """The committed sample, loaded and validated (references included) by analysis.data.io."""
     return load_dataset(SAMPLE_DIR)
 
 
@@ -145,17 +153,25 @@ def test_churn_is_learnable_from_behaviour(ds):
     as_of, tx = pd.Timestamp("2024-07-01"), ds.transactions
     year = customer_summary(tx, as_of=as_of, start=as_of - pd.Timedelta(days=365))
     quarter = customer_summary(tx, as_of=as_of, start=as_of - pd.Timedelta(days=91))
-    feats = year.set_index("customer_id")[["frequency"]].join(
-        quarter.set_index("customer_id")["frequency"].rename("recent")).fillna(0)
+    feats = (
+        year.set_index("customer_id")[["frequency"]]
+        .join(quarter.set_index("customer_id")["frequency"].rename("recent"))
+        .fillna(0)
+    )
     feats = feats[feats["frequency"] > 0]
-    ahead = tx[(tx["date"] >= as_of) & (tx["date"] < as_of + pd.Timedelta(days=180)) & (tx["amount"] > 0)]
+    ahead = tx[
+        (tx["date"] >= as_of) & (tx["date"] < as_of + pd.Timedelta(days=180)) & (tx["amount"] > 0)
+    ]
     left = ~feats.index.isin(ahead["customer_id"])
     assert 10 <= left.sum() <= 60
     recent_share = feats["recent"] / feats["frequency"]
     assert recent_share[left].mean() < 0.5 * recent_share[~left].mean()
     it = ds["interactions"]
-    complaints = it[(it["kind"] == "complaint") & (it["date"] < as_of)
-                    & (it["date"] >= as_of - pd.Timedelta(days=180))]["customer_id"].value_counts()
+    complaints = it[
+        (it["kind"] == "complaint")
+        & (it["date"] < as_of)
+        & (it["date"] >= as_of - pd.Timedelta(days=180))
+    ]["customer_id"].value_counts()
     per_customer = complaints.reindex(feats.index, fill_value=0)
     assert per_customer[left].mean() > 1.5 * per_customer[~left].mean()
 
@@ -214,6 +230,8 @@ def test_targets_are_last_years_quarter_plus_growth():
     cat = tx["product_id"].map(products.set_index("product_id")["category"])
     in_q = (tx["date"] >= "2024-10-01") & (tx["date"] < "2025-01-01") & (cat == "处方药")
     expected = round(tx.loc[in_q, "amount"].sum() * 1.08 / 10_000) * 10_000
-    got = targets.loc[(targets["quarter"] == "2025Q4") & (targets["category"] == "处方药"), "target"].item()
+    got = targets.loc[
+        (targets["quarter"] == "2025Q4") & (targets["category"] == "处方药"), "target"
+    ].item()
     assert got == expected
     assert targets["quarter"].min() == "2023Q1" and targets["quarter"].max() == "2025Q4"

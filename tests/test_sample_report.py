@@ -1,4 +1,5 @@
 """What `make report` does: the full quarterly report of the sample company."""
+
 import json
 import os
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.report import build_report, discover_notebooks
+from analysis.report.runner import build_report, discover_notebooks
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_pages_carry_the_cjk_font_for_every_character_they_use(sample_report):
 
     from fontTools.ttLib import TTFont
 
-    from analysis.report import FONT_FILE
+    from analysis.report.runner import FONT_FILE
 
     cmap = TTFont(str(sample_report / FONT_FILE)).getBestCmap()
     for page in sample_report.glob("*.html"):
@@ -96,8 +97,16 @@ def _differences(got: dict, want: dict) -> list[str]:
 
 def test_differences_name_every_change():
     want = {"p": {"n": 10, "share": 0.5, "model": "a", "fingerprint": "x"}, "q": [1, 2]}
-    got = {"p": {"n": 10, "share": 0.5000000001, "model": "b", "fingerprint": "y"}, "q": [1], "r": 3}
-    assert _differences(got, want) == ["new: r = 3", "gone: q/1 (was 2)", "changed: p/model: 'a' -> 'b'"]
+    got = {
+        "p": {"n": 10, "share": 0.5000000001, "model": "b", "fingerprint": "y"},
+        "q": [1],
+        "r": 3,
+    }
+    assert _differences(got, want) == [
+        "new: r = 3",
+        "gone: q/1 (was 2)",
+        "changed: p/model: 'a' -> 'b'",
+    ]
     assert _differences(want, want) == []
 
 
@@ -112,8 +121,10 @@ def test_every_headline_number_of_the_sample_report_is_the_recorded_one(sample_r
     summary = json.loads((sample_report / "summary.json").read_text(encoding="utf-8"))
     if os.environ.get("CCM_RECORD"):
         RECORDED.parent.mkdir(exist_ok=True)
-        RECORDED.write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                            encoding="utf-8")
+        RECORDED.write_text(
+            json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
         pytest.skip(f"recorded {RECORDED}")
     recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
     assert _differences(summary, recorded) == []

@@ -1,10 +1,17 @@
-"""Value scorecard and value groups (seeds 001, 004), by hand."""
+"""Value scorecard and value groups (《如何做好客户分类管理》, the CRM article), by hand."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.scorecard import (cream_layer, growth_rate, percentile_score, service_balance, value_groups,
-                                value_scorecard)
+from analysis.classify.scorecard import (
+    cream_layer,
+    growth_rate,
+    percentile_score,
+    service_balance,
+    value_groups,
+    value_scorecard,
+)
 
 
 def test_percentile_score_ties_share_average_rank():
@@ -21,17 +28,29 @@ def test_growth_rate_is_bounded():
 
 
 def test_service_balance_counts_in_window():
-    inter = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
-                          "date": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-03-01", "2025-01-09", "2024-05-01"]),
-                          "kind": ["praise", "complaint", "suggestion", "visit", "praise"]})
+    inter = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b"],
+            "date": pd.to_datetime(
+                ["2025-01-05", "2025-02-01", "2025-03-01", "2025-01-09", "2024-05-01"]
+            ),
+            "kind": ["praise", "complaint", "suggestion", "visit", "praise"],
+        }
+    )
     out = service_balance(inter, "2025-01-01", "2025-04-01").set_index("customer_id")
     # a: 1 praise + 1 suggestion - 1 complaint = 1; b: only a visit in the window -> no row
     assert out.loc["a", "service_balance"] == 1 and "b" not in out.index
 
 
 def current():
-    return pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "monetary": [100.0, 50.0, 20.0, -10.0],
-                         "gross_profit": [10.0, 10.0, 4.0, -2.0], "frequency": [10, 2, 5, 0]})
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "monetary": [100.0, 50.0, 20.0, -10.0],
+            "gross_profit": [10.0, 10.0, 4.0, -2.0],
+            "frequency": [10, 2, 5, 0],
+        }
+    )
 
 
 def test_value_scorecard_families():
@@ -60,8 +79,13 @@ def test_scorecard_without_cost_previous_or_service():
 
 
 def test_value_groups_in_order_value_over_served_potential_prospect():
-    card = pd.DataFrame({"customer_id": list("abcde"), "current_value": [80, 40, 40, 40, 50],
-                         "potential_value": [10, 90, 90, np.nan, 10]})
+    card = pd.DataFrame(
+        {
+            "customer_id": list("abcde"),
+            "current_value": [80, 40, 40, 40, 50],
+            "potential_value": [10, 90, 90, np.nan, 10],
+        }
+    )
     over = pd.DataFrame({"customer_id": ["a", "c"], "over_served": [True, True]})
     out = value_groups(card, over_served=over)["value_group"].tolist()
     # a is a value customer even if over-served; c over-served beats potential; d missing potential -> prospect

@@ -1,10 +1,11 @@
 """Every validation message names the file, the column, the rows and what was expected."""
+
 import hashlib
 
 import pytest
 
-from analysis import io as aio
-from analysis.validation import DataError
+from analysis.data import io as aio
+from analysis.data.validation import DataError
 
 HEADER = "customer_id,date,amount\n"
 
@@ -19,19 +20,27 @@ def _load(tmp_path, text, name="transactions.csv", extra=None):
 
 def test_missing_required_column(tmp_path):
     _, load = _load(tmp_path, "customer_id,date\na,2025-01-01\n")
-    with pytest.raises(DataError, match=r"transactions\.csv, column 'amount': required column missing.*found customer_id, date"):
+    with pytest.raises(
+        DataError,
+        match=r"transactions\.csv, column 'amount': required column missing.*found customer_id, date",
+    ):
         load()
 
 
 def test_text_in_amount(tmp_path):
     _, load = _load(tmp_path, HEADER + "a,2025-01-01,12\nb,2025-01-02,twelve\n")
-    with pytest.raises(DataError, match=r"column 'amount': 1 value\(s\) are not numbers: line 3 'twelve'.*Expected a finite number"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'amount': 1 value\(s\) are not numbers: line 3 'twelve'.*Expected a finite number",
+    ):
         load()
 
 
 def test_impossible_date(tmp_path):
     _, load = _load(tmp_path, HEADER + "a,2025-02-30,12\n")
-    with pytest.raises(DataError, match=r"column 'date': 1 value\(s\) are not valid dates: line 2 '2025-02-30'"):
+    with pytest.raises(
+        DataError, match=r"column 'date': 1 value\(s\) are not valid dates: line 2 '2025-02-30'"
+    ):
         load()
 
 
@@ -55,32 +64,50 @@ def test_binary_file_named_csv(tmp_path):
 
 def test_blank_required_value(tmp_path):
     _, load = _load(tmp_path, HEADER + "a,2025-01-01,1\n,2025-01-01,2\n")
-    with pytest.raises(DataError, match=r"column 'customer_id': 1 row\(s\) have no value: line 3\b"):
+    with pytest.raises(
+        DataError, match=r"column 'customer_id': 1 row\(s\) have no value: line 3\b"
+    ):
         load()
 
 
 def test_customer_not_in_customers(tmp_path):
-    _, load = _load(tmp_path, HEADER + "a,2025-01-01,1\nzz,2025-01-01,2\n",
-                    extra={"customers.csv": "customer_id,name\na,甲\n"})
-    with pytest.raises(DataError, match=r"column 'customer_id': 1 row\(s\) refer to a customer_id that is not in the customers table: line 3 'zz'"):
+    _, load = _load(
+        tmp_path,
+        HEADER + "a,2025-01-01,1\nzz,2025-01-01,2\n",
+        extra={"customers.csv": "customer_id,name\na,甲\n"},
+    )
+    with pytest.raises(
+        DataError,
+        match=r"column 'customer_id': 1 row\(s\) refer to a customer_id that is not in the customers table: line 3 'zz'",
+    ):
         load()
 
 
 def test_duplicate_keys(tmp_path):
-    _, load = _load(tmp_path, HEADER + "a,2025-01-01,1\n",
-                    extra={"customers.csv": "customer_id,name\na,甲\nb,乙\na,丙\n"})
-    with pytest.raises(DataError, match=r"customers\.csv, column 'customer_id': duplicate key \(customer_id\) on lines 2, 4"):
+    _, load = _load(
+        tmp_path,
+        HEADER + "a,2025-01-01,1\n",
+        extra={"customers.csv": "customer_id,name\na,甲\nb,乙\na,丙\n"},
+    )
+    with pytest.raises(
+        DataError,
+        match=r"customers\.csv, column 'customer_id': duplicate key \(customer_id\) on lines 2, 4",
+    ):
         load()
 
 
 def test_ragged_csv(tmp_path):
     _, load = _load(tmp_path, HEADER + "a,2025-01-01,1\nb,2025-01-01,2,9,9\n")
-    with pytest.raises(DataError, match=r"more fields than the header: line 3 has 5 fields; the header has 3"):
+    with pytest.raises(
+        DataError, match=r"more fields than the header: line 3 has 5 fields; the header has 3"
+    ):
         load()
 
 
 def test_bad_columns_yaml(tmp_path):
-    _, load = _load(tmp_path, HEADER + "a,2025-01-01,1\n", extra={"columns.yaml": "orders: {a: b}\n"})
+    _, load = _load(
+        tmp_path, HEADER + "a,2025-01-01,1\n", extra={"columns.yaml": "orders: {a: b}\n"}
+    )
     with pytest.raises(DataError, match="columns.yaml: unknown table 'orders'"):
         load()
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from analysis import value_forecast as vf
-from analysis.roster import with_value_forecast
-from analysis.scorecard import value_scorecard
-from analysis.screening import annual_screening
+from analysis.classify.roster import with_value_forecast
+from analysis.classify.scorecard import value_scorecard
+from analysis.classify.screening import annual_screening
+from analysis.value import forecast as vf
 
 
 # ------------------------------------------------------------------ a hand-worked case
@@ -410,7 +410,7 @@ def test_notebook_on_tiny_transactions(run_notebook, tiny_tx_dir):
 def test_notebook_skips_when_history_is_short(run_notebook, tmp_path):
     from conftest import make_tiny_transactions
 
-    from analysis import io as aio
+    from analysis.data import io as aio
 
     aio.write_tables(
         {"transactions": make_tiny_transactions(start="2025-01-01", end="2025-12-31")}, tmp_path

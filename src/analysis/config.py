@@ -1,4 +1,5 @@
 """Project paths anchored on the project root (the folder holding pyproject.toml)."""
+
 from __future__ import annotations
 
 from pathlib import Path

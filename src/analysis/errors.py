@@ -1,7 +1,8 @@
 """Errors that the report runner treats as part of a report rather than as a failed run."""
+
 from __future__ import annotations
 
-from .validation import DataError
+from analysis.data.validation import DataError
 
 __all__ = ["InsufficientData"]
 
@@ -12,7 +13,7 @@ class InsufficientData(DataError):
     Raised inside a report notebook, it does not fail the report: the runner
     keeps the page with a note saying what could not be computed and why, lists
     it on the index page, writes the rest of the report and warns (exit 0).  A
-    subclass of :class:`~analysis.validation.DataError` (and so of ValueError),
+    subclass of :class:`~analysis.data.validation.DataError` (and so of ValueError),
     so callers that catch those keep working.
     """
 

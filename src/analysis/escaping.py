@@ -5,6 +5,7 @@ customers.  Pages show them as text, never as markup (OWASP: output encoding for
 HTML); charts draw them literally, never as matplotlib mathtext; tables written for
 Excel keep them as text, never as formulas (OWASP: CSV injection).
 """
+
 from __future__ import annotations
 
 import html
@@ -13,8 +14,17 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["escape_html", "escape_markdown", "styler_label", "plain_text", "plain_labels",
-           "neutralise_formula", "neutralise_formulas", "FORMULA_START", "NO_MATH_CLASS"]
+__all__ = [
+    "escape_html",
+    "escape_markdown",
+    "styler_label",
+    "plain_text",
+    "plain_labels",
+    "neutralise_formula",
+    "neutralise_formulas",
+    "FORMULA_START",
+    "NO_MATH_CLASS",
+]
 
 # A spreadsheet reads a cell beginning with one of these as a formula (OWASP, CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -70,14 +80,21 @@ def neutralise_formula(value):
     >>> neutralise_formula('=HYPERLINK("http://x","y")'), neutralise_formula("-7"), neutralise_formula("00123")
     ('\\'=HYPERLINK("http://x","y")', '-7', '00123')
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
 
 
 def _is_text(s: pd.Series) -> bool:
-    return (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
-            or isinstance(s.dtype, pd.CategoricalDtype))
+    return (
+        pd.api.types.is_object_dtype(s.dtype)
+        or pd.api.types.is_string_dtype(s.dtype)
+        or isinstance(s.dtype, pd.CategoricalDtype)
+    )
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:

@@ -6,35 +6,44 @@ grades and the annual screening — so that page 09's key customers, tiers and s
 are page 01's.  It adds the value level and service level (:func:`analysis.accounts.lifecycle.value_levels`)
 and, where the share of wallet is given, the screening's cooperation ground.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis import classification as cl
-from analysis import scorecard as sc
-from analysis import screening as scr
 from analysis.accounts.lifecycle import value_levels
-from analysis.customer_base import customer_base
-from analysis.margin import receivable_indicators
-from analysis.roster import build_roster
+from analysis.classify import classes as cl, scorecard as sc, screening as scr
+from analysis.classify.customer_base import customer_base
+from analysis.classify.roster import build_roster
+from analysis.products.margin import receivable_indicators
 
 __all__ = ["account_classes", "headline"]
 
 
-def account_classes(ds, quarter, *, cutoffs: Sequence[float] = (0.75, 0.95), key_share: float = 0.2,
-                    important_share: float = 0.01, ordinary_share: float = 0.3, tenure_full_days: int = 730,
-                    credit_days_limits: Sequence[float] = (5, 15, 30),
-                    credit_overdue_limits: Sequence[float] = (0.05, 0.15, 0.30), value_split: float = 50.0,
-                    wallet: pd.DataFrame | None = None, cooperation_split: float = 0.3) -> pd.DataFrame:
+def account_classes(
+    ds,
+    quarter,
+    *,
+    cutoffs: Sequence[float] = (0.75, 0.95),
+    key_share: float = 0.2,
+    important_share: float = 0.01,
+    ordinary_share: float = 0.3,
+    tenure_full_days: int = 730,
+    credit_days_limits: Sequence[float] = (5, 15, 30),
+    credit_overdue_limits: Sequence[float] = (0.05, 0.15, 0.30),
+    value_split: float = 50.0,
+    wallet: pd.DataFrame | None = None,
+    cooperation_split: float = 0.3,
+) -> pd.DataFrame:
     """One row per customer active in the trailing 12 months of ``quarter``, with its classes.
 
     Parameters
     ----------
-    ds : analysis.io.Dataset
+    ds : analysis.data.io.Dataset
         The loaded data (receivables and interactions are used when present).
-    quarter : analysis.periods.Quarter
+    quarter : analysis.data.periods.Quarter
         The report quarter (its trailing 12 months; its previous quarter for the win-back list).
     wallet : DataFrame, optional
         :func:`analysis.accounts.wallet.share_of_wallet`: its ``share_of_wallet`` becomes the
@@ -43,7 +52,7 @@ def account_classes(ds, quarter, *, cutoffs: Sequence[float] = (0.75, 0.95), key
     Returns
     -------
     DataFrame
-        :func:`analysis.customer_base.customer_base`'s columns plus abc_class, tier, loyalty,
+        :func:`analysis.classify.customer_base.customer_base`'s columns plus abc_class, tier, loyalty,
         service_balance (NaN without interactions), current_value, potential_value, credit_grade
         (NaN without receivables), decision, reason, value_level, service (and share_of_wallet,
         cooperation with ``wallet``).
@@ -52,19 +61,33 @@ def account_classes(ds, quarter, *, cutoffs: Sequence[float] = (0.75, 0.95), key
     base = customer_base(tx, quarter)
     abc = cl.abc_classes(base, "monetary", cutoffs=cutoffs)
     profit_col = "gross_profit" if ds.has("transactions", "cost") else "monetary"
-    tiers = cl.pyramid_tiers(abc, profit_col, key_share=key_share, important_share=important_share,
-                             ordinary_share=ordinary_share)
+    tiers = cl.pyramid_tiers(
+        abc,
+        profit_col,
+        key_share=key_share,
+        important_share=important_share,
+        ordinary_share=ordinary_share,
+    )
     loyal = cl.loyalty_scores(tiers, tenure_full_days=tenure_full_days)
-    service = (sc.service_balance(ds["interactions"], quarter.trailing_12m_start, quarter.end)
-               if ds.has("interactions") else None)
+    service = (
+        sc.service_balance(ds["interactions"], quarter.trailing_12m_start, quarter.end)
+        if ds.has("interactions")
+        else None
+    )
     card = sc.value_scorecard(base, base.assign(monetary=base["monetary_prev_12m"]), service)
-    parts = [loyal[["customer_id", "tier", "loyalty"]], card[["customer_id", "current_value", "potential_value"]]]
+    parts = [
+        loyal[["customer_id", "tier", "loyalty"]],
+        card[["customer_id", "current_value", "potential_value"]],
+    ]
     credit_col = None
     if ds.has("receivables"):
         rec = ds["receivables"]
         ind = receivable_indicators(rec, quarter.trailing_12m_start, quarter.end).merge(
-            cl.credit_terms(rec), on="customer_id", how="left")
-        graded = cl.credit_grades(ind, days_limits=credit_days_limits, overdue_limits=credit_overdue_limits)
+            cl.credit_terms(rec), on="customer_id", how="left"
+        )
+        graded = cl.credit_grades(
+            ind, days_limits=credit_days_limits, overdue_limits=credit_overdue_limits
+        )
         parts.append(graded[["customer_id", "credit_grade"]])
         credit_col = "credit_grade"
     if service is not None:
@@ -72,9 +95,14 @@ def account_classes(ds, quarter, *, cutoffs: Sequence[float] = (0.75, 0.95), key
     if wallet is not None:
         parts.append(wallet[["customer_id", "share_of_wallet"]])
     joined = build_roster(abc, parts)
-    screen = scr.annual_screening(joined, value_col=profit_col, credit_col=credit_col, potential_split=value_split,
-                                  cooperation_col="share_of_wallet" if wallet is not None else None,
-                                  cooperation_split=cooperation_split)
+    screen = scr.annual_screening(
+        joined,
+        value_col=profit_col,
+        credit_col=credit_col,
+        potential_split=value_split,
+        cooperation_col="share_of_wallet" if wallet is not None else None,
+        cooperation_split=cooperation_split,
+    )
     if "service_balance" not in screen.columns:
         screen = screen.assign(service_balance=float("nan"))
     if "credit_grade" not in screen.columns:
@@ -89,9 +117,18 @@ def _counts(values: pd.Series | None, order: Sequence[str]) -> dict | None:
     return {k: int(vc.get(k, 0)) for k in order}
 
 
-def headline(*, keys: pd.DataFrame | None, plan: pd.DataFrame | None, stages: pd.DataFrame,
-             typed: pd.DataFrame, actions: pd.DataFrame, risk_source: str, win_back: pd.DataFrame,
-             by_stage: pd.DataFrame, wallet_record: dict | None) -> dict:
+def headline(
+    *,
+    keys: pd.DataFrame | None,
+    plan: pd.DataFrame | None,
+    stages: pd.DataFrame,
+    typed: pd.DataFrame,
+    actions: pd.DataFrame,
+    risk_source: str,
+    win_back: pd.DataFrame,
+    by_stage: pd.DataFrame,
+    wallet_record: dict | None,
+) -> dict:
     """Page 09's headline numbers for summary.json (None where a section was skipped)."""
     from analysis.accounts.ibm_types import TYPES
     from analysis.accounts.lifecycle import STAGES
@@ -101,13 +138,19 @@ def headline(*, keys: pd.DataFrame | None, plan: pd.DataFrame | None, stages: pd
     return {
         "key_customers": None if keys is None else int(len(keys)),
         "key_customers_without_owner": None if keys is None else int(keys["no_owner"].sum()),
-        "salespeople": None if plan is None else int(plan["salesperson"].ne("unassigned").groupby(
-            plan["salesperson"]).any().sum()),
+        "salespeople": None
+        if plan is None
+        else int(plan["salesperson"].ne("unassigned").groupby(plan["salesperson"]).any().sum()),
         "visits_next_quarter": None if plan is None else int(plan["visits"].sum()),
         "stages": _counts(stages["stage"], STAGES),
         "ibm_types": _counts(typed["ibm_type"], TYPES),
-        "risk_source": risk_source, "at_risk": int(len(actions)), "actions": _counts(actions["action"], ACTIONS),
-        "lost_last_quarter": int(len(win_back)), "worth_winning_back": int(win_back["win_back"].sum()),
-        "churn_rate_by_stage": {k: (None if pd.isna(v) else round(float(v), 4)) for k, v in rate.items()},
+        "risk_source": risk_source,
+        "at_risk": int(len(actions)),
+        "actions": _counts(actions["action"], ACTIONS),
+        "lost_last_quarter": int(len(win_back)),
+        "worth_winning_back": int(win_back["win_back"].sum()),
+        "churn_rate_by_stage": {
+            k: (None if pd.isna(v) else round(float(v), 4)) for k, v in rate.items()
+        },
         "share_of_wallet": wallet_record,
     }

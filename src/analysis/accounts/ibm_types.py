@@ -9,7 +9,7 @@ project's rule, from data the suite has, tested in this order (every threshold a
    ``growth_min`` or more on the 12 months before, or that reached that value within its first
    ``new_days``;
 3. **loyal** (忠诚型): loyalty (忠诚度: tenure and months with a purchase,
-   :func:`analysis.classification.loyalty_scores`) at least ``loyalty_split`` (0.85: a customer of
+   :func:`analysis.classify.classes.loyalty_scores`) at least ``loyalty_split`` (0.85: a customer of
    two years or more that bought in at least 9 of the 12 months) and, where the satisfaction is
    known (praise + suggestions − complaints of the year), not negative;
 4. **worth nurturing** (值得重视和培养): the other high- or mid-value customers, and low-value
@@ -19,6 +19,7 @@ project's rule, from data the suite has, tested in this order (every threshold a
 Prospects (潜在客户: on the books, never bought) are a sixth group, never mixed with the
 low-value buying customers: the article's 潜在客户群 are prospects.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,11 +35,22 @@ IBM_TYPES = ("loyal", "fast_growing", "sleeping", "worth_nurturing")
 TYPES = (*IBM_TYPES, "general", "prospect")
 
 
-def ibm_types(df: pd.DataFrame, *, sleep_days: int = 90, growth_min: float = 0.3, loyalty_split: float = 0.85,
-              new_days: int = 365, satisfaction_col: str | None = None, sales_col: str = "monetary",
-              prev_col: str = "monetary_prev_12m", recency_col: str = "recency_days",
-              tenure_col: str = "tenure_days", loyalty_col: str = "loyalty",
-              level_col: str = "value_level", valued: Sequence[str] = ("high", "mid")) -> pd.DataFrame:
+def ibm_types(
+    df: pd.DataFrame,
+    *,
+    sleep_days: int = 90,
+    growth_min: float = 0.3,
+    loyalty_split: float = 0.85,
+    new_days: int = 365,
+    satisfaction_col: str | None = None,
+    sales_col: str = "monetary",
+    prev_col: str = "monetary_prev_12m",
+    recency_col: str = "recency_days",
+    tenure_col: str = "tenure_days",
+    loyalty_col: str = "loyalty",
+    level_col: str = "value_level",
+    valued: Sequence[str] = ("high", "mid"),
+) -> pd.DataFrame:
     """Add ``sales_change`` and ``ibm_type`` (sleeping / fast_growing / loyal / worth_nurturing /
     general, the rules of the module doc) to the buying customers.
 
@@ -48,7 +60,7 @@ def ibm_types(df: pd.DataFrame, *, sleep_days: int = 90, growth_min: float = 0.3
         One row per buying customer with sales of the 12 months and the 12 before, recency and
         tenure in days, ``loyalty`` (0-1) and ``value_level`` (high / mid / low).
     satisfaction_col : str, optional
-        A satisfaction score (e.g. ``service_balance`` of :func:`analysis.scorecard.service_balance`);
+        A satisfaction score (e.g. ``service_balance`` of :func:`analysis.classify.scorecard.service_balance`);
         a negative one keeps a customer out of the loyal type.  Missing = not known.
     """
     cols = [sales_col, prev_col, recency_col, tenure_col, loyalty_col, level_col]
@@ -56,28 +68,48 @@ def ibm_types(df: pd.DataFrame, *, sleep_days: int = 90, growth_min: float = 0.3
     change = growth(df[sales_col], df[prev_col])
     valued_now = df[level_col].isin(list(valued))
     new = df[tenure_col].astype("float64") < new_days
-    satisfied = (df[satisfaction_col].astype("float64").fillna(0) >= 0) if satisfaction_col else True
+    satisfied = (
+        (df[satisfaction_col].astype("float64").fillna(0) >= 0) if satisfaction_col else True
+    )
     growing = change >= growth_min
-    conds = [df[recency_col].astype("float64") > sleep_days,
-             valued_now & (growing | new),
-             (df[loyalty_col].astype("float64") >= loyalty_split) & satisfied,
-             valued_now | growing]
-    return df.assign(sales_change=change,
-                     ibm_type=np.select(conds, ["sleeping", "fast_growing", "loyal", "worth_nurturing"], "general"))
+    conds = [
+        df[recency_col].astype("float64") > sleep_days,
+        valued_now & (growing | new),
+        (df[loyalty_col].astype("float64") >= loyalty_split) & satisfied,
+        valued_now | growing,
+    ]
+    return df.assign(
+        sales_change=change,
+        ibm_type=np.select(
+            conds, ["sleeping", "fast_growing", "loyal", "worth_nurturing"], "general"
+        ),
+    )
 
 
-def with_prospects(typed: pd.DataFrame, stages: pd.DataFrame, *, id_col: str = "customer_id",
-                   type_col: str = "ibm_type") -> pd.DataFrame:
+def with_prospects(
+    typed: pd.DataFrame,
+    stages: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    type_col: str = "ibm_type",
+) -> pd.DataFrame:
     """``typed`` plus one row per prospect of ``stages`` (stage ``prospect``) with type ``prospect``."""
     require(stages, [id_col, "stage"], "the lifecycle stages")
     ids = stages.loc[stages["stage"].eq("prospect") & ~stages[id_col].isin(typed[id_col]), id_col]
     if ids.empty:
         return typed
-    return pd.concat([typed, pd.DataFrame({id_col: ids.to_numpy(), type_col: "prospect"})], ignore_index=True)
+    return pd.concat(
+        [typed, pd.DataFrame({id_col: ids.to_numpy(), type_col: "prospect"})], ignore_index=True
+    )
 
 
-def type_summary(df: pd.DataFrame, *, sales_col: str = "monetary", type_col: str = "ibm_type",
-                 order: Sequence[str] = TYPES) -> pd.DataFrame:
+def type_summary(
+    df: pd.DataFrame,
+    *,
+    sales_col: str = "monetary",
+    type_col: str = "ibm_type",
+    order: Sequence[str] = TYPES,
+) -> pd.DataFrame:
     """Per type: customers and share, 12-month sales and share, mean sales change."""
     require(df, [type_col, sales_col], "the typed customers")
     s = df[sales_col].astype("float64").fillna(0.0)

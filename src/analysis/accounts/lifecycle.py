@@ -28,6 +28,7 @@ customers of the pyramid (专门的客户服务团队, dedicated team), mid = or
 standardised service), low = small customers (自动化服务 … 在线客户服务平台，提供自助式的财税服务,
 automated self-service).  The source gives no cut-offs; the pyramid's is the project's choice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,10 +37,20 @@ import numpy as np
 import pandas as pd
 
 from analysis.accounts._common import growth, require
-from analysis.classification import KEY_TIERS, TIERS
+from analysis.classify.classes import KEY_TIERS, TIERS
 
-__all__ = ["STAGES", "ACTIVE_STAGES", "DEPTHS", "VALUE_LEVELS", "lifecycle_stages", "with_lost_and_prospects",
-           "stage_summary", "cooperation_depth", "value_levels", "value_level_summary"]
+__all__ = [
+    "STAGES",
+    "ACTIVE_STAGES",
+    "DEPTHS",
+    "VALUE_LEVELS",
+    "lifecycle_stages",
+    "with_lost_and_prospects",
+    "stage_summary",
+    "cooperation_depth",
+    "value_levels",
+    "value_level_summary",
+]
 
 STAGES = ("prospect", "trial", "forming", "stable", "decline", "lost")
 ACTIVE_STAGES = STAGES[1:5]
@@ -47,10 +58,19 @@ DEPTHS = ("long_term", "short_term", "former", "prospect")
 VALUE_LEVELS = ("high", "mid", "low")
 
 
-def lifecycle_stages(base: pd.DataFrame, *, trial_days: int = 180, stable_days: int = 730, lapse_days: int = 90,
-                     growth_rate: float = 0.2, decline_rate: float = 0.3, sales_col: str = "monetary",
-                     prev_col: str = "monetary_prev_12m", recency_col: str = "recency_days",
-                     tenure_col: str = "tenure_days") -> pd.DataFrame:
+def lifecycle_stages(
+    base: pd.DataFrame,
+    *,
+    trial_days: int = 180,
+    stable_days: int = 730,
+    lapse_days: int = 90,
+    growth_rate: float = 0.2,
+    decline_rate: float = 0.3,
+    sales_col: str = "monetary",
+    prev_col: str = "monetary_prev_12m",
+    recency_col: str = "recency_days",
+    tenure_col: str = "tenure_days",
+) -> pd.DataFrame:
     """Add ``sales_change`` (12 months against the 12 before; NaN without earlier sales) and
     ``stage`` (trial / forming / stable / decline, the rules of the module doc, in that order of
     test: trial, decline, forming, stable).
@@ -59,7 +79,7 @@ def lifecycle_stages(base: pd.DataFrame, *, trial_days: int = 180, stable_days: 
     ----------
     base : DataFrame
         Customers active in the last 12 months, one row each, e.g.
-        :func:`analysis.customer_base.customer_base`: sales of the 12 months and of the 12 before,
+        :func:`analysis.classify.customer_base.customer_base`: sales of the 12 months and of the 12 before,
         days since the last purchase and since the first.
     """
     require(base, [sales_col, prev_col, recency_col, tenure_col], "the customer base")
@@ -67,13 +87,19 @@ def lifecycle_stages(base: pd.DataFrame, *, trial_days: int = 180, stable_days: 
         raise ValueError(f"need 0 <= trial_days <= stable_days, got {trial_days} and {stable_days}")
     change = growth(base[sales_col], base[prev_col])
     tenure, recency = base[tenure_col].astype("float64"), base[recency_col].astype("float64")
-    conds = [tenure < trial_days, (recency > lapse_days) | (change <= -decline_rate),
-             (tenure < stable_days) | (change >= growth_rate)]
-    return base.assign(sales_change=change, stage=np.select(conds, ["trial", "decline", "forming"], "stable"))
+    conds = [
+        tenure < trial_days,
+        (recency > lapse_days) | (change <= -decline_rate),
+        (tenure < stable_days) | (change >= growth_rate),
+    ]
+    return base.assign(
+        sales_change=change, stage=np.select(conds, ["trial", "decline", "forming"], "stable")
+    )
 
 
-def with_lost_and_prospects(stages: pd.DataFrame, ever_bought, on_books=None, *,
-                            id_col: str = "customer_id") -> pd.DataFrame:
+def with_lost_and_prospects(
+    stages: pd.DataFrame, ever_bought, on_books=None, *, id_col: str = "customer_id"
+) -> pd.DataFrame:
     """``stages`` plus a row per lost customer (bought before, not in ``stages``: stage ``lost``)
     and per prospect (on the books, never bought: stage ``prospect``); their other columns are NaN.
 
@@ -89,21 +115,31 @@ def with_lost_and_prospects(stages: pd.DataFrame, ever_bought, on_books=None, *,
     bought = pd.Index(pd.unique(pd.Series(list(ever_bought), dtype="object")))
     lost = sorted(set(bought) - have)
     prospects = [] if on_books is None else sorted(set(on_books) - set(bought) - have)
-    extra = pd.DataFrame({id_col: lost + prospects, "stage": ["lost"] * len(lost) + ["prospect"] * len(prospects)})
+    extra = pd.DataFrame(
+        {id_col: lost + prospects, "stage": ["lost"] * len(lost) + ["prospect"] * len(prospects)}
+    )
     if extra.empty:
         return stages.reset_index(drop=True)
     return pd.concat([stages, extra.astype({id_col: stages[id_col].dtype})], ignore_index=True)
 
 
-def stage_summary(stages: pd.DataFrame, *, sales_col: str = "monetary", stage_col: str = "stage",
-                  order: Sequence[str] = STAGES, strategy: bool = True) -> pd.DataFrame:
+def stage_summary(
+    stages: pd.DataFrame,
+    *,
+    sales_col: str = "monetary",
+    stage_col: str = "stage",
+    order: Sequence[str] = STAGES,
+    strategy: bool = True,
+) -> pd.DataFrame:
     """Per stage: customers, their share, 12-month sales and its share, and (``strategy``) the
     ``strategy`` column (the stage code; its text, label ``cls_stage_strategy_<stage>``, is the
     source's strategy).  ``stage_col="depth", order=DEPTHS, strategy=False`` counts the depths."""
     require(stages, [stage_col, sales_col], "the lifecycle stages")
     s = stages[sales_col].astype("float64").fillna(0.0)
     out = pd.DataFrame({stage_col: list(order)})
-    out["customers"] = out[stage_col].map(stages[stage_col].value_counts()).fillna(0).astype("int64")
+    out["customers"] = (
+        out[stage_col].map(stages[stage_col].value_counts()).fillna(0).astype("int64")
+    )
     out["customer_share"] = out["customers"] / max(len(stages), 1)
     out[sales_col] = out[stage_col].map(s.groupby(stages[stage_col]).sum()).fillna(0.0)
     total = s.sum()
@@ -111,31 +147,56 @@ def stage_summary(stages: pd.DataFrame, *, sales_col: str = "monetary", stage_co
     return out.assign(strategy=out[stage_col]) if strategy else out
 
 
-def cooperation_depth(stages: pd.DataFrame, *, long_term_days: int = 730, tenure_col: str = "tenure_days",
-                      stage_col: str = "stage") -> pd.DataFrame:
+def cooperation_depth(
+    stages: pd.DataFrame,
+    *,
+    long_term_days: int = 730,
+    tenure_col: str = "tenure_days",
+    stage_col: str = "stage",
+) -> pd.DataFrame:
     """Add ``depth``: prospect and former (lost) from the stage; the buying customers long-term
     when their tenure is at least ``long_term_days``, else short-term."""
     require(stages, [stage_col, tenure_col], "the lifecycle stages")
     st = stages[stage_col]
     long_term = stages[tenure_col].astype("float64") >= long_term_days
-    depth = np.select([st.eq("prospect"), st.eq("lost"), long_term], ["prospect", "former", "long_term"], "short_term")
+    depth = np.select(
+        [st.eq("prospect"), st.eq("lost"), long_term],
+        ["prospect", "former", "long_term"],
+        "short_term",
+    )
     return stages.assign(depth=depth)
 
 
-def value_levels(df: pd.DataFrame, *, tier_col: str = "tier", high_tiers: Sequence[str] = KEY_TIERS,
-                 mid_tiers: Sequence[str] = (TIERS[2],)) -> pd.DataFrame:
+def value_levels(
+    df: pd.DataFrame,
+    *,
+    tier_col: str = "tier",
+    high_tiers: Sequence[str] = KEY_TIERS,
+    mid_tiers: Sequence[str] = (TIERS[2],),
+) -> pd.DataFrame:
     """Add ``value_level`` (high / mid / low) and ``service`` (the same code; its text, label
     ``cls_service_<level>``, is the source's service level): high = ``high_tiers`` (the key
     customers), mid = ``mid_tiers`` (ordinary), low = the rest (small); no tier, no level."""
     require(df, [tier_col], "the customer table")
     t = df[tier_col]
-    level = pd.Series(np.select([t.isin(list(high_tiers)), t.isin(list(mid_tiers)), t.notna()],
-                                ["high", "mid", "low"], ""), index=df.index).replace("", np.nan)
+    level = pd.Series(
+        np.select(
+            [t.isin(list(high_tiers)), t.isin(list(mid_tiers)), t.notna()],
+            ["high", "mid", "low"],
+            "",
+        ),
+        index=df.index,
+    ).replace("", np.nan)
     return df.assign(value_level=level, service=level)
 
 
-def value_level_summary(df: pd.DataFrame, *, sales_col: str = "monetary", profit_col: str | None = "gross_profit",
-                        level_col: str = "value_level") -> pd.DataFrame:
+def value_level_summary(
+    df: pd.DataFrame,
+    *,
+    sales_col: str = "monetary",
+    profit_col: str | None = "gross_profit",
+    level_col: str = "value_level",
+) -> pd.DataFrame:
     """Per value level: customers, sales (and gross profit where given) with their shares, and
     ``service`` (the level code, label ``cls_service_<level>``)."""
     cols = [level_col, sales_col] + ([profit_col] if profit_col else [])

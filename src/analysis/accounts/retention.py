@@ -7,7 +7,7 @@ promptly); for lost customers: 分析客户流失原因，采取措施挽回客�
 为每个大客户选派精干的大户业务代表 (an account manager for each large customer); its screening drops
 customers without profit or potential.  《客户管理抓住具有价值的“奶油层”客户》: analysis serves 客户挽留.
 
-**Risk.** :func:`churn_risk` takes the churn model of :mod:`analysis.churn` (page 04's backtested
+**Risk.** :func:`churn_risk` takes the churn model of :mod:`analysis.churn.models` (page 04's backtested
 model: the probability of no purchase within ``horizon_days``, with reasons); where the data are too
 few for a model (:class:`analysis.errors.InsufficientData`) it falls back to :func:`recency_risk`,
 a recency proxy, and says so in ``risk_source``.
@@ -25,6 +25,7 @@ a recency proxy, and says so in ``risk_source``.
 ``active_days`` before it) and no purchase in the quarter, the churn definition of page 04 with a
 horizon of one quarter.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -33,17 +34,40 @@ import numpy as np
 import pandas as pd
 
 from analysis.accounts._common import require
-from analysis.classification import KEY_TIERS
+from analysis.classify.classes import KEY_TIERS
 
-__all__ = ["ACTIONS", "churn_risk", "recency_risk", "recent_complaints", "retention_actions", "action_summary",
-           "lost_customers", "win_back_list", "lost_note", "churn_by_stage"]
+__all__ = [
+    "ACTIONS",
+    "churn_risk",
+    "recency_risk",
+    "recent_complaints",
+    "retention_actions",
+    "action_summary",
+    "lost_customers",
+    "win_back_list",
+    "lost_note",
+    "churn_by_stage",
+]
 
-ACTIONS = ("account_manager_visit", "complaint_follow_up", "loyalty_offer", "follow_up_call", "not_chased")
+ACTIONS = (
+    "account_manager_visit",
+    "complaint_follow_up",
+    "loyalty_offer",
+    "follow_up_call",
+    "not_chased",
+)
 
 
-def recency_risk(base: pd.DataFrame, *, recency_col: str = "recency_days", frequency_col: str = "frequency",
-                 tenure_col: str = "tenure_days", sales_col: str = "monetary",
-                 id_col: str = "customer_id", lang: str = "zh") -> pd.DataFrame:
+def recency_risk(
+    base: pd.DataFrame,
+    *,
+    recency_col: str = "recency_days",
+    frequency_col: str = "frequency",
+    tenure_col: str = "tenure_days",
+    sales_col: str = "monetary",
+    id_col: str = "customer_id",
+    lang: str = "zh",
+) -> pd.DataFrame:
     """A risk proxy in [0, 1) where no churn model can be fitted (not a probability).
 
     ``ratio`` = days since the last purchase ÷ the customer's usual interval (tenure ÷ purchase
@@ -51,61 +75,118 @@ def recency_risk(base: pd.DataFrame, *, recency_col: str = "recency_days", frequ
     one usual interval overdue, 0.75 at three.  Returns customer_id, churn_probability, sales_12m,
     expected_lost_sales, reasons (the ratio in words, in ``lang``).
     """
-    from analysis.labels import label
+    from analysis.viz.labels import label
 
     require(base, [id_col, recency_col, frequency_col, tenure_col, sales_col], "the customer base")
-    interval = (base[tenure_col].astype("float64") / base[frequency_col].astype("float64").clip(lower=1)).clip(lower=1)
+    interval = (
+        base[tenure_col].astype("float64") / base[frequency_col].astype("float64").clip(lower=1)
+    ).clip(lower=1)
     ratio = base[recency_col].astype("float64") / interval
     p = ratio / (1 + ratio)
     sales = base[sales_col].astype("float64")
-    return pd.DataFrame({id_col: base[id_col], "churn_probability": p, "sales_12m": sales,
-                         "expected_lost_sales": p * sales,
-                         "reasons": [label("acct_reason_recency", lang, ratio=f"{r:.1f}") for r in ratio]})
+    return pd.DataFrame(
+        {
+            id_col: base[id_col],
+            "churn_probability": p,
+            "sales_12m": sales,
+            "expected_lost_sales": p * sales,
+            "reasons": [label("acct_reason_recency", lang, ratio=f"{r:.1f}") for r in ratio],
+        }
+    )
 
 
-def churn_risk(ds, quarter, *, horizon_days: int = 90, active_days: int | None = 365, trend_days: int = 90,
-               cv_folds: int = 5, random_state: int = 0, lang: str = "zh") -> tuple[pd.DataFrame, str]:
+def churn_risk(
+    ds,
+    quarter,
+    *,
+    horizon_days: int = 90,
+    active_days: int | None = 365,
+    trend_days: int = 90,
+    cv_folds: int = 5,
+    random_state: int = 0,
+    lang: str = "zh",
+) -> tuple[pd.DataFrame, str]:
     """Risk now for every active customer and where it comes from ("model" or "recency").
 
-    ``ds`` is the loaded dataset (:class:`analysis.io.Dataset`), ``quarter`` the report quarter.
-    The model is page 04's (:func:`analysis.churn.backtest`, then :func:`analysis.churn.risk_scores`);
+    ``ds`` is the loaded dataset (:class:`analysis.data.io.Dataset`), ``quarter`` the report quarter.
+    The model is page 04's (:func:`analysis.churn.models.backtest`, then :func:`analysis.churn.models.risk_scores`);
     when the data are too few for it, :func:`recency_risk` on the trailing 12 months.
     """
-    from analysis import churn
-    from analysis.customer_base import customer_base
+    from analysis.churn import models as churn
+    from analysis.classify.customer_base import customer_base
     from analysis.errors import InsufficientData
 
     try:
-        res = churn.backtest(ds.transactions, quarter.end, horizon_days=horizon_days, active_days=active_days,
-                             trend_days=trend_days, tables=churn.feature_tables(ds), cv_folds=cv_folds,
-                             random_state=random_state)
+        res = churn.backtest(
+            ds.transactions,
+            quarter.end,
+            horizon_days=horizon_days,
+            active_days=active_days,
+            trend_days=trend_days,
+            tables=churn.feature_tables(ds),
+            cv_folds=cv_folds,
+            random_state=random_state,
+        )
     except InsufficientData:
         return recency_risk(customer_base(ds.transactions, quarter), lang=lang), "recency"
     scored = churn.risk_scores(res, lang=lang)
-    return scored[["customer_id", "churn_probability", "sales_12m", "expected_lost_sales", "reasons"]], "model"
+    return scored[
+        ["customer_id", "churn_probability", "sales_12m", "expected_lost_sales", "reasons"]
+    ], "model"
 
 
-def recent_complaints(interactions: pd.DataFrame, start, end, *, n_notes: int = 2, id_col: str = "customer_id",
-                      date_col: str = "date", kind_col: str = "kind", note_col: str = "note") -> pd.DataFrame:
+def recent_complaints(
+    interactions: pd.DataFrame,
+    start,
+    end,
+    *,
+    n_notes: int = 2,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    kind_col: str = "kind",
+    note_col: str = "note",
+) -> pd.DataFrame:
     """Per customer with a complaint in ``[start, end)``: ``complaints`` (count),
     ``last_complaint_date`` and ``last_complaints`` (the latest ``n_notes`` notes, newest first,
     joined by ``; ``; empty without a note column)."""
     require(interactions, [id_col, date_col, kind_col], "interactions")
     d = interactions[date_col]
-    rows = interactions[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end)) & interactions[kind_col].eq("complaint")]
+    rows = interactions[
+        (d >= pd.Timestamp(start))
+        & (d < pd.Timestamp(end))
+        & interactions[kind_col].eq("complaint")
+    ]
     rows = rows.sort_values(date_col, ascending=False, kind="stable")
     notes = rows[note_col] if note_col in rows.columns else pd.Series("", index=rows.index)
     g = rows.assign(_n=notes.fillna("").astype(str)).groupby(id_col, sort=True)
-    return pd.DataFrame({
-        "complaints": g.size(), "last_complaint_date": g[date_col].max(),
-        "last_complaints": g["_n"].agg(lambda s: "; ".join(x for x in s.head(n_notes) if x)),
-    }).rename_axis(id_col).reset_index()
+    return (
+        pd.DataFrame(
+            {
+                "complaints": g.size(),
+                "last_complaint_date": g[date_col].max(),
+                "last_complaints": g["_n"].agg(
+                    lambda s: "; ".join(x for x in s.head(n_notes) if x)
+                ),
+            }
+        )
+        .rename_axis(id_col)
+        .reset_index()
+    )
 
 
-def retention_actions(risk: pd.DataFrame, classes: pd.DataFrame, *, complaints: pd.DataFrame | None = None,
-                      risk_min: float = 0.3, loyalty_tenure_days: int = 1095, key_tiers: Sequence[str] = KEY_TIERS,
-                      tier_col: str = "tier", decision_col: str = "decision", tenure_col: str = "tenure_days",
-                      id_col: str = "customer_id") -> pd.DataFrame:
+def retention_actions(
+    risk: pd.DataFrame,
+    classes: pd.DataFrame,
+    *,
+    complaints: pd.DataFrame | None = None,
+    risk_min: float = 0.3,
+    loyalty_tenure_days: int = 1095,
+    key_tiers: Sequence[str] = KEY_TIERS,
+    tier_col: str = "tier",
+    decision_col: str = "decision",
+    tenure_col: str = "tenure_days",
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """The at-risk customers (``churn_probability`` >= ``risk_min``), each with an ``action``.
 
     Parameters
@@ -133,15 +214,27 @@ def retention_actions(risk: pd.DataFrame, classes: pd.DataFrame, *, complaints: 
         require(complaints, [id_col, "complaints"], "the complaints table")
         cols = [c for c in (id_col, "complaints", "last_complaints") if c in complaints.columns]
         out = out.merge(complaints[cols], on=id_col, how="left")
-    out = out.assign(complaints=out.get("complaints", pd.Series(0, index=out.index)).fillna(0).astype("int64"))
+    out = out.assign(
+        complaints=out.get("complaints", pd.Series(0, index=out.index)).fillna(0).astype("int64")
+    )
     if "last_complaints" not in out.columns:
         out["last_complaints"] = ""
-    conds = [out[decision_col].eq("drop"), out[tier_col].isin(list(key_tiers)), out["complaints"] > 0,
-             out[tenure_col].astype("float64") >= loyalty_tenure_days]
-    action = np.select(conds, ["not_chased", "account_manager_visit", "complaint_follow_up", "loyalty_offer"],
-                       "follow_up_call")
-    return (out.assign(action=action, last_complaints=out["last_complaints"].fillna(""))
-            .sort_values("expected_lost_sales", ascending=False, kind="stable").reset_index(drop=True))
+    conds = [
+        out[decision_col].eq("drop"),
+        out[tier_col].isin(list(key_tiers)),
+        out["complaints"] > 0,
+        out[tenure_col].astype("float64") >= loyalty_tenure_days,
+    ]
+    action = np.select(
+        conds,
+        ["not_chased", "account_manager_visit", "complaint_follow_up", "loyalty_offer"],
+        "follow_up_call",
+    )
+    return (
+        out.assign(action=action, last_complaints=out["last_complaints"].fillna(""))
+        .sort_values("expected_lost_sales", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def action_summary(actions: pd.DataFrame, *, order: Sequence[str] = ACTIONS) -> pd.DataFrame:
@@ -156,27 +249,49 @@ def action_summary(actions: pd.DataFrame, *, order: Sequence[str] = ACTIONS) -> 
     return out
 
 
-def _purchases(tx: pd.DataFrame, start, end, id_col: str, date_col: str, amount_col: str) -> pd.DataFrame:
+def _purchases(
+    tx: pd.DataFrame, start, end, id_col: str, date_col: str, amount_col: str
+) -> pd.DataFrame:
     d = tx[date_col]
     return tx[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end)) & (tx[amount_col] > 0)]
 
 
-def lost_customers(tx: pd.DataFrame, quarter, *, active_days: int = 365, id_col: str = "customer_id",
-                   date_col: str = "date", amount_col: str = "amount") -> pd.DataFrame:
+def lost_customers(
+    tx: pd.DataFrame,
+    quarter,
+    *,
+    active_days: int = 365,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> pd.DataFrame:
     """Customers lost in ``quarter``: a purchase in the ``active_days`` before its start, none in it.
 
     Returns customer_id and ``last_purchase`` (the last purchase date), sorted by id.
     """
     require(tx, [id_col, date_col, amount_col], "transactions")
-    before = _purchases(tx, quarter.start - pd.Timedelta(days=active_days), quarter.start, id_col, date_col, amount_col)
+    before = _purchases(
+        tx,
+        quarter.start - pd.Timedelta(days=active_days),
+        quarter.start,
+        id_col,
+        date_col,
+        amount_col,
+    )
     during = set(_purchases(tx, quarter.start, quarter.end, id_col, date_col, amount_col)[id_col])
     last = before.groupby(id_col)[date_col].max()
     last = last[~last.index.isin(during)]
     return last.rename("last_purchase").rename_axis(id_col).reset_index()
 
 
-def win_back_list(lost: pd.DataFrame, classes_before: pd.DataFrame, *, complaints: pd.DataFrame | None = None,
-                  value_col: str = "monetary", id_col: str = "customer_id") -> pd.DataFrame:
+def win_back_list(
+    lost: pd.DataFrame,
+    classes_before: pd.DataFrame,
+    *,
+    complaints: pd.DataFrame | None = None,
+    value_col: str = "monetary",
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """The lost customers with their value and classes before they left and their last complaints,
     by value, largest first.  ``classes_before`` holds each customer's classes at the quarter's start
     (e.g. ``value_col``, gross_profit, abc_class, tier, decision); ``win_back`` is False for a
@@ -186,26 +301,44 @@ def win_back_list(lost: pd.DataFrame, classes_before: pd.DataFrame, *, complaint
     out = lost.merge(classes_before, on=id_col, how="left")
     if complaints is not None:
         out = out.merge(complaints, on=id_col, how="left")
-        out = out.assign(complaints=out["complaints"].fillna(0).astype("int64"),
-                         last_complaints=out["last_complaints"].fillna(""))
+        out = out.assign(
+            complaints=out["complaints"].fillna(0).astype("int64"),
+            last_complaints=out["last_complaints"].fillna(""),
+        )
     decision = out["decision"] if "decision" in out.columns else pd.Series(np.nan, index=out.index)
-    return (out.assign(win_back=~decision.eq("drop"), last_purchase=out["last_purchase"].dt.strftime("%Y-%m-%d"))
-            .sort_values(value_col, ascending=False, kind="stable", na_position="last").reset_index(drop=True))
+    return (
+        out.assign(
+            win_back=~decision.eq("drop"),
+            last_purchase=out["last_purchase"].dt.strftime("%Y-%m-%d"),
+        )
+        .sort_values(value_col, ascending=False, kind="stable", na_position="last")
+        .reset_index(drop=True)
+    )
 
 
 def lost_note(win_back: pd.DataFrame, quarter, lang: str, *, value_col: str = "monetary") -> str:
     """One sentence: customers lost in ``quarter`` and their sales of the 12 months before."""
-    from analysis.labels import label
-    from analysis.plotting import fmt_cny
+    from analysis.viz.labels import label
+    from analysis.viz.style import fmt_cny
 
     require(win_back, [value_col], "the win-back list")
-    return label("acct_lost_note", lang, quarter=str(quarter), n=len(win_back),
-                 sales=fmt_cny(win_back[value_col].fillna(0).sum()))
+    return label(
+        "acct_lost_note",
+        lang,
+        quarter=str(quarter),
+        n=len(win_back),
+        sales=fmt_cny(win_back[value_col].fillna(0).sum()),
+    )
 
 
-def churn_by_stage(stages_before: pd.DataFrame, lost: pd.DataFrame, *, stage_col: str = "stage",
-                   order: Sequence[str] = ("trial", "forming", "stable", "decline"),
-                   id_col: str = "customer_id") -> pd.DataFrame:
+def churn_by_stage(
+    stages_before: pd.DataFrame,
+    lost: pd.DataFrame,
+    *,
+    stage_col: str = "stage",
+    order: Sequence[str] = ("trial", "forming", "stable", "decline"),
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """Churn rate in the quarter by the lifecycle stage at its start.
 
     ``stages_before``: the stages at the quarter's start (customers active then); ``lost``:
@@ -217,9 +350,16 @@ def churn_by_stage(stages_before: pd.DataFrame, lost: pd.DataFrame, *, stage_col
     churned = st[id_col].isin(set(lost[id_col]))
     out = pd.DataFrame({stage_col: list(order)})
     out["customers"] = out[stage_col].map(st[stage_col].value_counts()).fillna(0).astype("int64")
-    out["churned"] = out[stage_col].map(churned.groupby(st[stage_col]).sum()).fillna(0).astype("int64")
+    out["churned"] = (
+        out[stage_col].map(churned.groupby(st[stage_col]).sum()).fillna(0).astype("int64")
+    )
     out["churn_rate"] = out["churned"] / out["customers"].where(out["customers"] > 0)
-    total = pd.DataFrame({stage_col: ["all"], "customers": [int(out["customers"].sum())],
-                          "churned": [int(out["churned"].sum())]})
+    total = pd.DataFrame(
+        {
+            stage_col: ["all"],
+            "customers": [int(out["customers"].sum())],
+            "churned": [int(out["churned"].sum())],
+        }
+    )
     total["churn_rate"] = total["churned"] / total["customers"].where(total["customers"] > 0)
     return pd.concat([out, total], ignore_index=True)

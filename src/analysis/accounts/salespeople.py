@@ -16,6 +16,7 @@ salesperson's record (从销售人员的推销实绩中找出重点客户), and 
 - :func:`visit_workload` and :func:`plan_sheets`: visits per salesperson and week, and one table
   per salesperson for the sales team's workbook.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -24,13 +25,26 @@ import numpy as np
 import pandas as pd
 
 from analysis.accounts._common import blank_to_na, require, unique_ids
-from analysis.classification import ABC_CLASSES, KEY_TIERS, header, label_values
-from analysis.labels import label
-from analysis.plotting import fmt_cny
+from analysis.classify.classes import ABC_CLASSES, KEY_TIERS, header, label_values
+from analysis.viz.labels import label
+from analysis.viz.style import fmt_cny
 
-__all__ = ["UNASSIGNED", "VISIT_EVERY_WEEKS", "WEEKDAYS", "QUARTER_WEEKS", "with_owner", "salesperson_summary",
-           "key_customers_by_owner", "unowned_note", "visit_plan", "visit_workload", "PLAN_COLUMNS", "STAFF_CODED",
-           "staff_table", "plan_sheets"]
+__all__ = [
+    "UNASSIGNED",
+    "VISIT_EVERY_WEEKS",
+    "WEEKDAYS",
+    "QUARTER_WEEKS",
+    "with_owner",
+    "salesperson_summary",
+    "key_customers_by_owner",
+    "unowned_note",
+    "visit_plan",
+    "visit_workload",
+    "PLAN_COLUMNS",
+    "STAFF_CODED",
+    "staff_table",
+    "plan_sheets",
+]
 
 #: the owner shown for customers without one (label ``cls_owner_unassigned``)
 UNASSIGNED = "unassigned"
@@ -40,9 +54,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 QUARTER_WEEKS = 13
 
 
-def with_owner(classes: pd.DataFrame, customers: pd.DataFrame, *, owner_col: str = "salesperson",
-               route_col: str | None = "route", region_col: str = "region",
-               id_col: str = "customer_id") -> pd.DataFrame:
+def with_owner(
+    classes: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    owner_col: str = "salesperson",
+    route_col: str | None = "route",
+    region_col: str = "region",
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """``classes`` with each customer's owner and route from ``customers``.
 
     A blank owner becomes missing; ``route`` falls back to the region where the route is
@@ -58,16 +78,24 @@ def with_owner(classes: pd.DataFrame, customers: pd.DataFrame, *, owner_col: str
         if col and col in c.columns:
             route = route.fillna(blank_to_na(ids.map(c[col])))
     return classes.drop(columns=[x for x in (owner_col, "route") if x in classes.columns]).assign(
-        **{owner_col: blank_to_na(ids.map(c[owner_col])), "route": route})
+        **{owner_col: blank_to_na(ids.map(c[owner_col])), "route": route}
+    )
 
 
 def _owner_key(df: pd.DataFrame, owner_col: str) -> pd.Series:
     return df[owner_col].astype("object").where(df[owner_col].notna(), UNASSIGNED)
 
 
-def salesperson_summary(df: pd.DataFrame, *, owner_col: str = "salesperson", sales_col: str = "monetary",
-                        class_col: str = "abc_class", tier_col: str = "tier",
-                        classes: Sequence[str] = ABC_CLASSES, key_tiers: Sequence[str] = KEY_TIERS) -> pd.DataFrame:
+def salesperson_summary(
+    df: pd.DataFrame,
+    *,
+    owner_col: str = "salesperson",
+    sales_col: str = "monetary",
+    class_col: str = "abc_class",
+    tier_col: str = "tier",
+    classes: Sequence[str] = ABC_CLASSES,
+    key_tiers: Sequence[str] = KEY_TIERS,
+) -> pd.DataFrame:
     """Per salesperson: customers, customers per class, key customers and the share of sales.
 
     Parameters
@@ -88,40 +116,72 @@ def salesperson_summary(df: pd.DataFrame, *, owner_col: str = "salesperson", sal
     owner = _owner_key(df, owner_col)
     sales = df[sales_col].astype("float64")
     key = df[tier_col].isin(list(key_tiers))
-    g = pd.DataFrame({"o": owner, "s": sales, "k": key, "ks": sales.where(key, 0.0)}).groupby("o", sort=False)
-    out = pd.DataFrame({"customers": g.size(), "key_customers": g["k"].sum(), "sales": g["s"].sum(),
-                        "key_sales": g["ks"].sum()})
+    g = pd.DataFrame({"o": owner, "s": sales, "k": key, "ks": sales.where(key, 0.0)}).groupby(
+        "o", sort=False
+    )
+    out = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "key_customers": g["k"].sum(),
+            "sales": g["s"].sum(),
+            "key_sales": g["ks"].sum(),
+        }
+    )
     counts = pd.crosstab(owner, df[class_col]).reindex(columns=list(classes), fill_value=0)
     for c in classes:
         out[f"class_{c}"] = counts[c].reindex(out.index).fillna(0).astype("int64")
     total = sales.sum()
     out["sales_share"] = out["sales"] / total if total > 0 else np.nan
     out["key_sales_share"] = out["key_sales"] / out["sales"].where(out["sales"] > 0)
-    out = out.assign(last=out.index == UNASSIGNED).sort_values(["last", "sales"], ascending=[True, False])
+    out = out.assign(last=out.index == UNASSIGNED).sort_values(
+        ["last", "sales"], ascending=[True, False]
+    )
     out = out.rename_axis("salesperson").reset_index()
-    cols = ["salesperson", "customers", *[f"class_{c}" for c in classes], "key_customers", "sales",
-            "sales_share", "key_sales_share"]
+    cols = [
+        "salesperson",
+        "customers",
+        *[f"class_{c}" for c in classes],
+        "key_customers",
+        "sales",
+        "sales_share",
+        "key_sales_share",
+    ]
     return out[cols].astype({"customers": "int64", "key_customers": "int64"}).reset_index(drop=True)
 
 
-def key_customers_by_owner(df: pd.DataFrame, *, owner_col: str = "salesperson", sales_col: str = "monetary",
-                           tier_col: str = "tier", key_tiers: Sequence[str] = KEY_TIERS) -> pd.DataFrame:
+def key_customers_by_owner(
+    df: pd.DataFrame,
+    *,
+    owner_col: str = "salesperson",
+    sales_col: str = "monetary",
+    tier_col: str = "tier",
+    key_tiers: Sequence[str] = KEY_TIERS,
+) -> pd.DataFrame:
     """The key customers (tier in ``key_tiers``), each with its owner and ``no_owner`` (True = nobody
     is in charge, the gap 专人负责 closes); those without an owner first, then by owner and sales."""
     require(df, [owner_col, sales_col, tier_col], "the customer table")
     key = df[df[tier_col].isin(list(key_tiers))]
     out = key.assign(no_owner=key[owner_col].isna(), salesperson=_owner_key(key, owner_col))
-    return out.sort_values(["no_owner", "salesperson", sales_col], ascending=[False, True, False],
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["no_owner", "salesperson", sales_col], ascending=[False, True, False], kind="stable"
+    ).reset_index(drop=True)
 
 
 def _weeks(offset: int, every: int, n_weeks: int) -> list[int]:
     return list(range(offset + 1, n_weeks + 1, every))
 
 
-def visit_plan(df: pd.DataFrame, *, every_weeks: Mapping[str, int] | None = None, n_weeks: int = QUARTER_WEEKS,
-               owner_col: str = "salesperson", route_col: str = "route", class_col: str = "abc_class",
-               sales_col: str = "monetary", id_col: str = "customer_id") -> pd.DataFrame:
+def visit_plan(
+    df: pd.DataFrame,
+    *,
+    every_weeks: Mapping[str, int] | None = None,
+    n_weeks: int = QUARTER_WEEKS,
+    owner_col: str = "salesperson",
+    route_col: str = "route",
+    class_col: str = "abc_class",
+    sales_col: str = "monetary",
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """Next quarter's visits: one row per customer whose class has a visit frequency.
 
     Parameters
@@ -148,35 +208,63 @@ def visit_plan(df: pd.DataFrame, *, every_weeks: Mapping[str, int] | None = None
     every_weeks = dict(VISIT_EVERY_WEEKS if every_weeks is None else every_weeks)
     bad = {k: v for k, v in every_weeks.items() if not isinstance(v, (int, np.integer)) or v < 0}
     if bad or n_weeks < 1:
-        raise ValueError(f"every_weeks must map classes to whole weeks >= 0 and n_weeks be >= 1; got {bad or n_weeks}")
+        raise ValueError(
+            f"every_weeks must map classes to whole weeks >= 0 and n_weeks be >= 1; got {bad or n_weeks}"
+        )
     every = df[class_col].map(every_weeks).fillna(0).astype("int64")
-    plan = df[every > 0].assign(every_weeks=every[every > 0], salesperson=lambda d: _owner_key(d, owner_col),
-                                route=lambda d: d[route_col].astype("object").fillna("–"))
+    plan = df[every > 0].assign(
+        every_weeks=every[every > 0],
+        salesperson=lambda d: _owner_key(d, owner_col),
+        route=lambda d: d[route_col].astype("object").fillna("–"),
+    )
     sizes = plan.groupby(["salesperson", "route"]).size().rename("n").reset_index()
-    sizes = sizes.sort_values(["salesperson", "n", "route"], ascending=[True, False, True], kind="stable")
-    sizes["weekday"] = [WEEKDAYS[i % len(WEEKDAYS)] for i in sizes.groupby("salesperson").cumcount()]
-    plan = plan.merge(sizes[["salesperson", "route", "weekday"]], on=["salesperson", "route"], how="left")
-    plan = plan.sort_values(["salesperson", "route", class_col, sales_col], ascending=[True, True, True, False],
-                            kind="stable")
+    sizes = sizes.sort_values(
+        ["salesperson", "n", "route"], ascending=[True, False, True], kind="stable"
+    )
+    sizes["weekday"] = [
+        WEEKDAYS[i % len(WEEKDAYS)] for i in sizes.groupby("salesperson").cumcount()
+    ]
+    plan = plan.merge(
+        sizes[["salesperson", "route", "weekday"]], on=["salesperson", "route"], how="left"
+    )
+    plan = plan.sort_values(
+        ["salesperson", "route", class_col, sales_col],
+        ascending=[True, True, True, False],
+        kind="stable",
+    )
     offset = plan.groupby(["salesperson", "route", class_col]).cumcount() % plan["every_weeks"]
     weeks = [_weeks(int(o), int(e), n_weeks) for o, e in zip(offset, plan["every_weeks"])]
-    plan = plan.assign(visits=[len(w) for w in weeks], weeks=[", ".join(map(str, w)) for w in weeks])
+    plan = plan.assign(
+        visits=[len(w) for w in weeks], weeks=[", ".join(map(str, w)) for w in weeks]
+    )
     day = plan["weekday"].map({d: i for i, d in enumerate(WEEKDAYS)})
-    return (plan.assign(_d=day, _u=plan["salesperson"].eq(UNASSIGNED))
-            .sort_values(["_u", "salesperson", "_d", "route", class_col, sales_col],
-                         ascending=[True, True, True, True, True, False], kind="stable")
-            .drop(columns=["_d", "_u"]).reset_index(drop=True))
+    return (
+        plan.assign(_d=day, _u=plan["salesperson"].eq(UNASSIGNED))
+        .sort_values(
+            ["_u", "salesperson", "_d", "route", class_col, sales_col],
+            ascending=[True, True, True, True, True, False],
+            kind="stable",
+        )
+        .drop(columns=["_d", "_u"])
+        .reset_index(drop=True)
+    )
 
 
-def visit_workload(plan: pd.DataFrame, *, n_weeks: int = QUARTER_WEEKS, class_col: str = "abc_class",
-                   classes: Sequence[str] = ABC_CLASSES) -> pd.DataFrame:
+def visit_workload(
+    plan: pd.DataFrame,
+    *,
+    n_weeks: int = QUARTER_WEEKS,
+    class_col: str = "abc_class",
+    classes: Sequence[str] = ABC_CLASSES,
+) -> pd.DataFrame:
     """Per salesperson: customers, routes, visits per class (``visits_<c>``), visits in the quarter
     and per week (visits ÷ ``n_weeks``)."""
     require(plan, ["salesperson", "route", "visits", class_col], "the visit plan")
     g = plan.groupby("salesperson", sort=False)
     out = pd.DataFrame({"customers": g.size(), "routes": g["route"].nunique()})
-    by_class = plan.pivot_table(index="salesperson", columns=class_col, values="visits", aggfunc="sum",
-                                fill_value=0).reindex(columns=list(classes), fill_value=0)
+    by_class = plan.pivot_table(
+        index="salesperson", columns=class_col, values="visits", aggfunc="sum", fill_value=0
+    ).reindex(columns=list(classes), fill_value=0)
     for c in classes:
         out[f"visits_{c}"] = by_class[c].reindex(out.index).fillna(0).astype("int64")
     out["visits"] = g["visits"].sum()
@@ -184,20 +272,51 @@ def visit_workload(plan: pd.DataFrame, *, n_weeks: int = QUARTER_WEEKS, class_co
     return out.rename_axis("salesperson").reset_index()
 
 
-PLAN_COLUMNS = ("salesperson", "weekday", "route", "customer_id", "name", "abc_class", "tier", "monetary",
-                "every_weeks", "visits", "weeks")
-STAFF_CODED = {"weekday": "weekday", "tier": "tier", "salesperson": "owner", "decision": "decision",
-               "action": "action", "stage": "stage", "ibm_type": "ibm", "value_level": "value_level",
-               "win_back": "bool", "no_owner": "bool"}
+PLAN_COLUMNS = (
+    "salesperson",
+    "weekday",
+    "route",
+    "customer_id",
+    "name",
+    "abc_class",
+    "tier",
+    "monetary",
+    "every_weeks",
+    "visits",
+    "weeks",
+)
+STAFF_CODED = {
+    "weekday": "weekday",
+    "tier": "tier",
+    "salesperson": "owner",
+    "decision": "decision",
+    "action": "action",
+    "stage": "stage",
+    "ibm_type": "ibm",
+    "value_level": "value_level",
+    "win_back": "bool",
+    "no_owner": "bool",
+}
 
 
-def staff_table(df: pd.DataFrame, lang: str, *, columns: Sequence[str] = PLAN_COLUMNS,
-                coded: Mapping[str, str] | None = None) -> pd.DataFrame:
+def staff_table(
+    df: pd.DataFrame,
+    lang: str,
+    *,
+    columns: Sequence[str] = PLAN_COLUMNS,
+    coded: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """A table for the sales team in ``lang``: the columns present of ``columns``, class codes named
     (``coded`` maps column -> class kind; default :data:`STAFF_CODED`), headers labelled."""
     out = df[[c for c in columns if c in df.columns]]
     coded = STAFF_CODED if coded is None else coded
-    out = out.assign(**{c: label_values(out[c], k, lang).where(out[c].notna()) for c, k in coded.items() if c in out})
+    out = out.assign(
+        **{
+            c: label_values(out[c], k, lang).where(out[c].notna())
+            for c, k in coded.items()
+            if c in out
+        }
+    )
     out.columns = [header(c, lang) for c in out.columns]
     return out
 
@@ -216,5 +335,7 @@ def plan_sheets(staff_plan: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
     in its row order; the owner column itself is dropped from each sheet."""
     col = header("salesperson", lang)
     require(staff_plan, [col], "the staff visit plan")
-    return {str(k): g.drop(columns=col).reset_index(drop=True)
-            for k, g in staff_plan.groupby(col, sort=False)}
+    return {
+        str(k): g.drop(columns=col).reset_index(drop=True)
+        for k, g in staff_plan.groupby(col, sort=False)
+    }

@@ -13,9 +13,10 @@ estimate, one figure per customer).  Here:
   (what the customer buys elsewhere, not below 0); ``over_total`` flags a total below our own
   sales (an estimate to check).
 
-The share feeds the cooperation ground of the annual screening (:func:`analysis.screening.annual_screening`,
+The share feeds the cooperation ground of the annual screening (:func:`analysis.classify.screening.annual_screening`,
 ``cooperation_col``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,9 +28,15 @@ from analysis.accounts._common import require, unique_ids
 __all__ = ["share_of_wallet", "wallet_summary", "wallet_opportunities", "wallet_record"]
 
 
-def share_of_wallet(base: pd.DataFrame, customers: pd.DataFrame, *, total_col: str = "total_purchases",
-                    sales_col: str = "monetary", prev_col: str = "monetary_prev_12m",
-                    id_col: str = "customer_id") -> pd.DataFrame:
+def share_of_wallet(
+    base: pd.DataFrame,
+    customers: pd.DataFrame,
+    *,
+    total_col: str = "total_purchases",
+    sales_col: str = "monetary",
+    prev_col: str = "monetary_prev_12m",
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """One row per customer of ``base`` whose total purchases are known and positive.
 
     Returns
@@ -46,50 +53,111 @@ def share_of_wallet(base: pd.DataFrame, customers: pd.DataFrame, *, total_col: s
     b, t = base[known], total[known]
     sales, prev = b[sales_col].astype("float64"), b[prev_col].astype("float64")
     share = sales / t
-    return pd.DataFrame({
-        id_col: b[id_col].to_numpy(), "total_purchases": t.to_numpy(), "sales": sales.to_numpy(),
-        "sales_prev": prev.to_numpy(), "share_of_wallet": share.to_numpy(), "share_prev": (prev / t).to_numpy(),
-        "share_change": (share - prev / t).to_numpy(), "headroom": (t - sales).clip(lower=0).to_numpy(),
-        "over_total": (sales > t).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            id_col: b[id_col].to_numpy(),
+            "total_purchases": t.to_numpy(),
+            "sales": sales.to_numpy(),
+            "sales_prev": prev.to_numpy(),
+            "share_of_wallet": share.to_numpy(),
+            "share_prev": (prev / t).to_numpy(),
+            "share_change": (share - prev / t).to_numpy(),
+            "headroom": (t - sales).clip(lower=0).to_numpy(),
+            "over_total": (sales > t).to_numpy(),
+        }
+    )
 
 
-def wallet_summary(wallet: pd.DataFrame, classes: pd.DataFrame, *, class_col: str = "abc_class",
-                   order: Sequence[str] | None = None, id_col: str = "customer_id") -> pd.DataFrame:
+def wallet_summary(
+    wallet: pd.DataFrame,
+    classes: pd.DataFrame,
+    *,
+    class_col: str = "abc_class",
+    order: Sequence[str] | None = None,
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
     """Per class (and ``all``): customers with a known total, our sales, their total purchases,
     the pooled share (sales ÷ total), the pooled share a year before, its change and the headroom."""
-    require(wallet, [id_col, "total_purchases", "sales", "sales_prev", "headroom"], "the share of wallet")
+    require(
+        wallet,
+        [id_col, "total_purchases", "sales", "sales_prev", "headroom"],
+        "the share of wallet",
+    )
     require(classes, [id_col, class_col], "the customer classes")
     w = wallet.merge(classes[[id_col, class_col]], on=id_col, how="left")
     keys = list(order) if order is not None else sorted(w[class_col].dropna().unique())
     g = w.groupby(class_col)
     out = pd.DataFrame({class_col: keys})
-    for col, src in (("customers", None), ("sales", "sales"), ("sales_prev", "sales_prev"),
-                     ("total_purchases", "total_purchases"), ("headroom", "headroom")):
+    for col, src in (
+        ("customers", None),
+        ("sales", "sales"),
+        ("sales_prev", "sales_prev"),
+        ("total_purchases", "total_purchases"),
+        ("headroom", "headroom"),
+    ):
         vals = g.size() if src is None else g[src].sum()
         out[col] = out[class_col].map(vals).fillna(0)
-    out = pd.concat([out, pd.DataFrame({class_col: ["all"], "customers": [len(w)], "sales": [w["sales"].sum()],
-                                        "sales_prev": [w["sales_prev"].sum()],
-                                        "total_purchases": [w["total_purchases"].sum()],
-                                        "headroom": [w["headroom"].sum()]})], ignore_index=True)
+    out = pd.concat(
+        [
+            out,
+            pd.DataFrame(
+                {
+                    class_col: ["all"],
+                    "customers": [len(w)],
+                    "sales": [w["sales"].sum()],
+                    "sales_prev": [w["sales_prev"].sum()],
+                    "total_purchases": [w["total_purchases"].sum()],
+                    "headroom": [w["headroom"].sum()],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     tot = out["total_purchases"].where(out["total_purchases"] > 0)
-    out = out.assign(customers=out["customers"].astype("int64"), share_of_wallet=out["sales"] / tot,
-                     share_prev=out["sales_prev"] / tot)
+    out = out.assign(
+        customers=out["customers"].astype("int64"),
+        share_of_wallet=out["sales"] / tot,
+        share_prev=out["sales_prev"] / tot,
+    )
     out["share_change"] = out["share_of_wallet"] - out["share_prev"]
-    return out[[class_col, "customers", "sales", "total_purchases", "share_of_wallet", "share_prev", "share_change", "headroom"]]
+    return out[
+        [
+            class_col,
+            "customers",
+            "sales",
+            "total_purchases",
+            "share_of_wallet",
+            "share_prev",
+            "share_change",
+            "headroom",
+        ]
+    ]
 
 
-def wallet_opportunities(wallet: pd.DataFrame, *, max_share: float = 0.3, top_n: int = 20) -> pd.DataFrame:
+def wallet_opportunities(
+    wallet: pd.DataFrame, *, max_share: float = 0.3, top_n: int = 20
+) -> pd.DataFrame:
     """Customers of whose purchases we hold less than ``max_share``, by headroom, largest first
     (the largest business still bought elsewhere)."""
     require(wallet, ["share_of_wallet", "headroom"], "the share of wallet")
     low = wallet[wallet["share_of_wallet"] < max_share]
-    return low.sort_values("headroom", ascending=False, kind="stable").head(top_n).reset_index(drop=True)
+    return (
+        low.sort_values("headroom", ascending=False, kind="stable")
+        .head(top_n)
+        .reset_index(drop=True)
+    )
 
 
 def wallet_record(wallet: pd.DataFrame) -> dict:
     """Headline numbers: customers with a known total, pooled share now and a year before, totals below our sales."""
     t = float(wallet["total_purchases"].sum())
-    pooled = (lambda col: round(float(wallet[col].sum()) / t, 4) if t > 0 else None)
-    return {"customers_with_total": int(len(wallet)), "share_of_wallet": pooled("sales"),
-            "share_of_wallet_prev": pooled("sales_prev"), "over_total": int(wallet["over_total"].sum())}
+
+    def pooled(col):
+        return round(float(wallet[col].sum()) / t, 4) if t > 0 else None
+
+    return {
+        "customers_with_total": int(len(wallet)),
+        "share_of_wallet": pooled("sales"),
+        "share_of_wallet_prev": pooled("sales_prev"),
+        "over_total": int(wallet["over_total"].sum()),
+    }

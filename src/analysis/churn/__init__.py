@@ -1,0 +1,1 @@
+"""Churn risk: features and labels, models and their backtest, BG/NBD, reasons."""

@@ -1,0 +1,484 @@
+"""Churn labels and features as of a cutoff date, with no look past the cutoff.
+
+A *cutoff* is midnight at the start of the day ``cutoff``: everything dated
+before that day is history (features), a purchase on the cutoff day or later is
+future.  With a horizon of ``h`` days the label window is the days
+``cutoff <= d < cutoff + h`` -- in instants, (cutoff, cutoff + h] -- so a
+purchase exactly on the cutoff day keeps a customer, and one exactly on day
+``cutoff + h`` belongs to the next window.
+
+A customer is *active* at the cutoff when it bought (amount > 0) in the
+``active_days`` before it (``None`` = ever), and *churns* when it makes no
+purchase in the label window.
+
+Features follow the four indicator families of DOMAIN.md where the tables exist:
+transaction (recency, frequency, monetary, tenure, interval and its regularity,
+trend, returns, gross margin), financial (collection days, arrears),
+contact (complaints, praise, suggestions, visits) and characteristic
+(channel, region, industry, credit limit, fee, customer age).
+
+A second entry, :func:`clean_customer_table`, turns a ready customer-level
+export (one row per customer with a label column) into model input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.validation import DataError, parse_numbers
+from analysis.engine.aggregate import customer_summary
+
+__all__ = [
+    "CATEGORICAL_FEATURES",
+    "active_customers",
+    "churn_labels",
+    "churn_features",
+    "trailing_sales",
+    "clean_customer_table",
+    "parse_label",
+]
+
+CATEGORICAL_FEATURES = ("channel", "region", "industry")
+INTERACTION_KINDS = ("complaint", "praise", "suggestion", "visit")
+_YEAR = pd.Timedelta(days=365)
+_POSITIVE = {
+    "1",
+    "yes",
+    "y",
+    "true",
+    "t",
+    "churn",
+    "churned",
+    "lost",
+    "left",
+    "是",
+    "流失",
+    "已流失",
+}
+_NEGATIVE = {
+    "0",
+    "no",
+    "n",
+    "false",
+    "f",
+    "stay",
+    "stayed",
+    "active",
+    "retained",
+    "否",
+    "未流失",
+    "在网",
+    "留存",
+}
+
+
+def _before(df: pd.DataFrame, cutoff, date_col: str) -> pd.DataFrame:
+    return df[df[date_col] < pd.Timestamp(cutoff)]
+
+
+def _purchase_days(
+    tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str
+) -> pd.DataFrame:
+    """Distinct (customer, day) pairs with a purchase (amount > 0)."""
+    buys = tx[tx[amount_col].astype("float64") > 0]
+    return pd.DataFrame(
+        {"customer_id": buys[id_col].to_numpy(), "day": buys[date_col].dt.normalize().to_numpy()}
+    ).drop_duplicates()
+
+
+def active_customers(
+    tx: pd.DataFrame,
+    cutoff,
+    *,
+    active_days: int | None = 365,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> pd.Index:
+    """Customers with a purchase in ``[cutoff - active_days, cutoff)`` (sorted ids).
+
+    ``active_days=None`` (or 0) counts any purchase before the cutoff.
+    """
+    cutoff = pd.Timestamp(cutoff)
+    days = _purchase_days(
+        _before(tx, cutoff, date_col), id_col=id_col, date_col=date_col, amount_col=amount_col
+    )
+    if active_days:
+        days = days[days["day"] >= cutoff - pd.Timedelta(days=active_days)]
+    return pd.Index(sorted(days["customer_id"].unique()), name="customer_id")
+
+
+def churn_labels(
+    tx: pd.DataFrame,
+    cutoff,
+    *,
+    horizon_days: int = 90,
+    active_days: int | None = 365,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> pd.DataFrame:
+    """One row per customer active at ``cutoff``: ``churned`` = 1 without a purchase in the window.
+
+    The window is ``cutoff <= date < cutoff + horizon_days`` (see the module note).
+
+    Returns
+    -------
+    DataFrame with columns ``customer_id`` and ``churned`` (int 0/1).
+    """
+    if horizon_days <= 0:
+        raise ValueError(f"horizon_days must be positive, got {horizon_days}")
+    cutoff = pd.Timestamp(cutoff)
+    ids = active_customers(
+        tx, cutoff, active_days=active_days, id_col=id_col, date_col=date_col, amount_col=amount_col
+    )
+    days = _purchase_days(tx, id_col=id_col, date_col=date_col, amount_col=amount_col)
+    in_window = days[
+        (days["day"] >= cutoff) & (days["day"] < cutoff + pd.Timedelta(days=horizon_days))
+    ]
+    stayed = ids.isin(in_window["customer_id"].unique())
+    return pd.DataFrame({"customer_id": ids.to_numpy(), "churned": (~stayed).astype("int64")})
+
+
+def trailing_sales(
+    tx: pd.DataFrame,
+    cutoff,
+    *,
+    days: int = 365,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> pd.Series:
+    """Net sales per customer in ``[cutoff - days, cutoff)`` (index = customer_id)."""
+    cutoff = pd.Timestamp(cutoff)
+    w = tx[(tx[date_col] >= cutoff - pd.Timedelta(days=days)) & (tx[date_col] < cutoff)]
+    return (
+        w.groupby(id_col)[amount_col]
+        .sum()
+        .astype("float64")
+        .rename("sales_12m")
+        .rename_axis("customer_id")
+    )
+
+
+def _interval_features(days: pd.DataFrame) -> pd.DataFrame:
+    """Regularity of purchase intervals: coefficient of variation of the gaps between purchase days."""
+    d = days.sort_values(["customer_id", "day"])
+    gap = d.groupby("customer_id")["day"].diff().dt.days
+    g = (
+        pd.DataFrame({"customer_id": d["customer_id"], "gap": gap})
+        .dropna()
+        .groupby("customer_id")["gap"]
+    )
+    mean, std = g.mean(), g.std(ddof=0)
+    return pd.DataFrame({"interval_cv": (std / mean).where(mean > 0)})
+
+
+def _trend_features(
+    tx: pd.DataFrame, cutoff, trend_days: int, *, id_col, date_col, amount_col
+) -> pd.DataFrame:
+    """Sales and purchase days in the last ``trend_days`` against the ``trend_days`` before."""
+    span = pd.Timedelta(days=trend_days)
+    t = tx[(tx[date_col] >= cutoff - 2 * span) & (tx[date_col] < cutoff)]
+    last = t[date_col] >= cutoff - span
+    amt = t[amount_col].astype("float64")
+    work = pd.DataFrame(
+        {
+            "customer_id": t[id_col].to_numpy(),
+            "last": last.to_numpy(),
+            "amount": amt.to_numpy(),
+            "day": t[date_col].dt.normalize().to_numpy(),
+            "buy": (amt > 0).to_numpy(),
+        }
+    )
+    g = work.groupby(["customer_id", "last"])
+    sales = g["amount"].sum().unstack(fill_value=0.0).reindex(columns=[False, True], fill_value=0.0)
+    buys = work[work["buy"]].groupby(["customer_id", "last"])["day"].nunique().unstack(fill_value=0)
+    buys = buys.reindex(index=sales.index, columns=[False, True], fill_value=0).fillna(0)
+    out = pd.DataFrame(
+        {
+            "sales_last": sales[True],
+            "sales_prev": sales[False],
+            "days_last": buys[True].astype("float64"),
+            "days_prev": buys[False].astype("float64"),
+        }
+    )
+    denom = out["sales_last"].abs() + out["sales_prev"].abs()
+    # bounded in [-1, 1]: -1 = bought before, nothing lately; +1 = new this period
+    return out.assign(
+        sales_trend=((out["sales_last"] - out["sales_prev"]) / denom).where(denom > 0, 0.0)
+    )
+
+
+def _receivable_features(ar: pd.DataFrame, cutoff) -> pd.DataFrame:
+    """Collection days and arrears as the books stood at the cutoff.
+
+    An invoice paid on or after the cutoff counts as unpaid at the cutoff; a
+    partial payment counts ``paid_amount`` (the full amount when it is blank).
+    """
+    ar = _before(ar, cutoff, "invoice_date")
+    paid_date = ar["paid_date"] if "paid_date" in ar.columns else pd.Series(pd.NaT, index=ar.index)
+    paid_by_cutoff = paid_date.notna() & (paid_date < cutoff)
+    amount = ar["amount"].astype("float64")
+    paid_amt = ar["paid_amount"].astype("float64") if "paid_amount" in ar.columns else amount
+    paid_amt = paid_amt.fillna(amount).where(paid_by_cutoff, 0.0)
+    due = ar["due_date"] if "due_date" in ar.columns else ar["invoice_date"] + pd.Timedelta(days=30)
+    open_amt = (amount - paid_amt).clip(lower=0)
+    recent = ar["invoice_date"] >= cutoff - _YEAR
+    work = pd.DataFrame(
+        {
+            "customer_id": ar["customer_id"].to_numpy(),
+            "collect": (paid_date - ar["invoice_date"])
+            .dt.days.where(paid_by_cutoff & recent)
+            .to_numpy(),
+            "arrears": open_amt.to_numpy(),
+            "overdue": open_amt.where(due < cutoff, 0.0).to_numpy(),
+            "invoiced": amount.where(recent, 0.0).to_numpy(),
+        }
+    )
+    g = work.groupby("customer_id")
+    out = pd.DataFrame(
+        {
+            "collection_days": g["collect"].mean(),
+            "arrears": g["arrears"].sum(),
+            "overdue_amount": g["overdue"].sum(),
+            "invoiced_12m": g["invoiced"].sum(),
+        }
+    )
+    share = (out["overdue_amount"] / out["invoiced_12m"]).where(out["invoiced_12m"] > 0)
+    return out.assign(overdue_share=share).drop(columns="invoiced_12m")
+
+
+def _interaction_features(inter: pd.DataFrame, cutoff, recent_days: int) -> pd.DataFrame:
+    """Counts per kind in the year before the cutoff, and complaints in the last ``recent_days``."""
+    w = inter[(inter["date"] < cutoff) & (inter["date"] >= cutoff - _YEAR)]
+    kinds = w["kind"].astype("string").str.strip().str.lower()
+    counts = pd.crosstab(w["customer_id"], kinds).reindex(
+        columns=list(INTERACTION_KINDS), fill_value=0
+    )
+    recent = (kinds == "complaint") & (w["date"] >= cutoff - pd.Timedelta(days=recent_days))
+    counts["complaints_recent"] = recent.groupby(w["customer_id"]).sum()
+    return (
+        counts.rename(columns={k: f"{k}s_12m" for k in INTERACTION_KINDS})
+        .fillna(0)
+        .astype("float64")
+    )
+
+
+def _customer_attributes(customers: pd.DataFrame, cutoff) -> pd.DataFrame:
+    cols = [
+        c for c in (*CATEGORICAL_FEATURES, "credit_limit", "monthly_fee") if c in customers.columns
+    ]
+    out = customers.set_index("customer_id")[cols].copy()
+    for c in CATEGORICAL_FEATURES:
+        if c in out.columns:
+            out[c] = (
+                out[c].astype("string").str.strip().astype(object).where(out[c].notna(), np.nan)
+            )
+    if "since" in customers.columns:
+        since = customers.set_index("customer_id")["since"]
+        out["customer_age_days"] = (cutoff - since).dt.days.where(since < cutoff).astype("float64")
+    return out.drop(columns=[c for c in out.columns if out[c].isna().all()])
+
+
+def churn_features(
+    tx: pd.DataFrame,
+    cutoff,
+    *,
+    customers: pd.DataFrame | None = None,
+    receivables: pd.DataFrame | None = None,
+    interactions: pd.DataFrame | None = None,
+    active_days: int | None = 365,
+    trend_days: int = 90,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> pd.DataFrame:
+    """Features of every customer active at ``cutoff`` from data dated before it only.
+
+    Parameters
+    ----------
+    tx : transactions (customer_id, date, amount [, cost]).
+    cutoff : date; rows dated on or after it are ignored.
+    customers, receivables, interactions : optional canonical tables; their
+        families of features are added when given.
+    active_days : who is scored (see :func:`active_customers`).
+    trend_days : length of the "last" and "previous" periods of the trend features
+        (and of the recent-complaints window).
+
+    Returns
+    -------
+    DataFrame, one row per active customer: ``customer_id`` then numeric
+    features (NaN where undefined, e.g. the interval of a single purchase) and
+    the categorical columns of :data:`CATEGORICAL_FEATURES` that exist.
+    """
+    cutoff = pd.Timestamp(cutoff)
+    for col in (id_col, date_col, amount_col):
+        if col not in tx.columns:
+            raise DataError(f"Required column {col} missing from transactions")
+    ids = active_customers(
+        tx, cutoff, active_days=active_days, id_col=id_col, date_col=date_col, amount_col=amount_col
+    )
+    past = _before(tx, cutoff, date_col)
+    past = past[past[id_col].isin(ids)]
+    s = customer_summary(
+        past,
+        as_of=cutoff,
+        date_col=date_col,
+        id_col=id_col,
+        amount_col=amount_col,
+        cost_col=cost_col,
+    ).set_index("customer_id")
+    gross_sales = s["monetary"] + s["returns_amount"]
+    feats = pd.DataFrame(
+        {
+            "recency_days": s["recency_days"].astype("float64"),
+            "frequency": s["frequency"].astype("float64"),
+            "monetary": s["monetary"],
+            "tenure_days": s["tenure_days"].astype("float64"),
+            "avg_interval_days": s["avg_interval_days"],
+            # how late the customer is against its own rhythm; > 1 = overdue
+            "recency_ratio": s["recency_days"] / s["avg_interval_days"],
+            "return_rate": (s["returns_amount"] / gross_sales).where(gross_sales > 0),
+            "n_returns": s["n_returns"].astype("float64"),
+        }
+    )
+    if cost_col in past.columns and past[cost_col].notna().any():
+        feats["margin_rate"] = (s["gross_profit"] / s["monetary"]).where(s["monetary"] > 0)
+    days = _purchase_days(past, id_col=id_col, date_col=date_col, amount_col=amount_col)
+    parts = [
+        feats,
+        _interval_features(days),
+        _trend_features(
+            past, cutoff, trend_days, id_col=id_col, date_col=date_col, amount_col=amount_col
+        ),
+        trailing_sales(
+            past, cutoff, id_col=id_col, date_col=date_col, amount_col=amount_col
+        ).to_frame(),
+    ]
+    if receivables is not None and len(receivables):
+        rf = _receivable_features(receivables, cutoff)
+        parts.append(rf.reindex(ids).fillna({"arrears": 0.0, "overdue_amount": 0.0}))
+    if interactions is not None and len(interactions):
+        parts.append(
+            _interaction_features(interactions, cutoff, trend_days).reindex(ids).fillna(0.0)
+        )
+    if customers is not None and len(customers):
+        parts.append(_customer_attributes(customers, cutoff))
+    out = pd.concat([p.reindex(ids) for p in parts], axis=1)
+    for c in ("sales_last", "sales_prev", "days_last", "days_prev", "sales_12m"):
+        out[c] = out[c].fillna(0.0)
+    out["sales_trend"] = out["sales_trend"].fillna(0.0)
+    return out.rename_axis("customer_id").reset_index()
+
+
+# ------------------------------------------------------------ customer table
+def parse_label(raw: pd.Series, *, column: str = "label") -> pd.Series:
+    """Map a churn label column (Yes/No, 1/0, True/False, 是/否 ...) to int 0/1.
+
+    Raises
+    ------
+    DataError
+        when a value is blank or not a recognised yes/no word.
+    """
+    text = raw.astype("string").str.strip().str.lower()
+    text = text.str.replace(r"\.0+$", "", regex=True)
+    pos, neg = text.isin(_POSITIVE), text.isin(_NEGATIVE)
+    bad = raw[~(pos | neg)]
+    if len(bad):
+        shown = ", ".join(repr(v) for v in bad.astype("string").fillna("<blank>").unique()[:5])
+        raise DataError(
+            f"{len(bad)} label value(s) are not yes/no words: {shown}. Expected 1/0, "
+            f"Yes/No, True/False or 是/否 (churned = yes).",
+            column=column,
+        )
+    return pos.astype("int64").rename(raw.name)
+
+
+def clean_customer_table(
+    raw: pd.DataFrame,
+    *,
+    label_col: str,
+    id_col: str = "",
+    max_levels: int = 50,
+    numeric_share: float = 0.95,
+) -> tuple[pd.DataFrame, pd.Series, list[dict]]:
+    """Turn a customer-level export into (features, labels, notes).
+
+    Text columns whose non-blank values are (almost) all numbers become numbers
+    (blanks and the odd non-number become missing); other text columns are
+    categorical with blanks as missing.  Columns with one value, and text
+    columns with more than ``max_levels`` distinct values (names, free text)
+    are dropped.  Every such change is one entry of ``notes``:
+    ``{"column", "action", "count"}`` with action in ``to_number``,
+    ``blank_to_missing``, ``not_number_to_missing``, ``dropped_constant``,
+    ``dropped_high_cardinality``.
+
+    Returns
+    -------
+    X : DataFrame indexed by ``id_col`` (or the row number), numeric columns as
+        float64 and categorical columns as object with NaN for missing.
+    y : int 0/1 Series aligned with X.
+    notes : list of dicts as above.
+    """
+    for col in (label_col, id_col):
+        if col and col not in raw.columns:
+            raise DataError(
+                f"Required column {col} missing (columns are {', '.join(map(str, raw.columns))})",
+                column=col,
+            )
+    y = parse_label(raw[label_col], column=label_col)
+    index = raw[id_col].astype("string").str.strip() if id_col else pd.RangeIndex(len(raw))
+    if id_col and index.duplicated().any():  # one customer twice would sit in both train and test
+        dup = index[index.duplicated(keep=False)]
+        shown = ", ".join(
+            f"line {p + 2} {v!r}" for p, v in zip(np.flatnonzero(index.duplicated(keep=False)), dup)
+        )
+        raise DataError(
+            f"{len(dup)} rows share a customer id: {shown[:400]}. Expected each {id_col} once "
+            f"(lines counted with the header as line 1).",
+            column=id_col,
+        )
+    notes: list[dict] = []
+    cols = {}
+    for col in raw.columns:
+        if col in (label_col, id_col):
+            continue
+        values = raw[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            cols[col] = values.astype("float64")
+            continue
+        text = values.astype("string").str.strip()
+        blank = text.isna() | (text == "")
+        filled = text[~blank]
+        nums, bad = parse_numbers(filled)
+        if len(filled) and 1 - len(bad) / len(filled) >= numeric_share:
+            notes.append({"column": col, "action": "to_number", "count": int(len(filled))})
+            if blank.any():
+                notes.append(
+                    {"column": col, "action": "blank_to_missing", "count": int(blank.sum())}
+                )
+            if len(bad):
+                notes.append(
+                    {"column": col, "action": "not_number_to_missing", "count": int(len(bad))}
+                )
+            cols[col] = nums.reindex(text.index).astype("float64")
+            continue
+        if blank.any():
+            notes.append({"column": col, "action": "blank_to_missing", "count": int(blank.sum())})
+        cols[col] = text.astype(object).where(~blank, np.nan)
+    X = pd.DataFrame(cols)
+    for col in list(X.columns):
+        n_levels = X[col].nunique(dropna=True)
+        if n_levels <= 1:
+            notes.append({"column": col, "action": "dropped_constant", "count": int(n_levels)})
+            X = X.drop(columns=col)
+        elif X[col].dtype == object and n_levels > max_levels:
+            notes.append(
+                {"column": col, "action": "dropped_high_cardinality", "count": int(n_levels)}
+            )
+            X = X.drop(columns=col)
+    X.index = pd.Index(index, name="customer_id")
+    return X, y.set_axis(X.index), notes

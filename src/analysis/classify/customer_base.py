@@ -1,0 +1,323 @@
+"""The per-customer base of notebook 01 and its headline numbers.
+
+Notebook 01 classifies the customers *active in the trailing twelve months*
+of the report quarter (at least one transaction line in
+``[quarter.trailing_12m_start, quarter.end)``): a year smooths seasonality and
+is the period of 《如何做好客户分类管理》's annual screening.  Every per-customer number comes
+from :func:`analysis.engine.aggregate.customer_summary`:
+
+- the 12-month window gives ``monetary`` (net sales), ``gross_profit``,
+  ``frequency`` (purchase days), ``n_lines`` and ``returns_amount``;
+- the whole history up to the quarter end gives ``recency_days`` and
+  ``tenure_days`` (a customer's tenure does not start with the window);
+- the twelve months before the window give ``monetary_prev_12m`` (growth);
+- the report quarter gives ``monetary_quarter`` and ``gross_profit_quarter``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.classify.classes import ABC_CLASSES, MOVES, TIERS, class_summary, months_active
+from analysis.data.periods import Quarter, quarter_range
+from analysis.engine.aggregate import customer_summary
+
+__all__ = [
+    "BASIS_COLUMNS",
+    "ROSTER_COLUMNS",
+    "ROSTER_CODED",
+    "basis_column",
+    "customer_base",
+    "trend_quarters",
+    "display_names",
+    "roster_ids",
+    "abc_windows_table",
+    "json_ready",
+    "class_counts",
+    "abc_record",
+    "section_counts",
+    "headline",
+]
+
+#: ABC basis -> customer_summary column
+BASIS_COLUMNS = {"sales": "monetary", "gross_profit": "gross_profit"}
+#: the roster's columns, in order (those a dataset cannot fill are left out)
+ROSTER_COLUMNS = [
+    "customer_id",
+    "name",
+    "channel",
+    "region",
+    "industry",
+    "active_12m",
+    "monetary",
+    "gross_profit",
+    "share",
+    "abc_class",
+    "tier",
+    "quadrant",
+    "loyalty",
+    "credit_grade",
+    "credit_sales",
+    "credit_class",
+    "rfm_code",
+    "rfm_segment",
+    "current_value",
+    "potential_value",
+    "value_group",
+    "class_before",
+    "move",
+    "tag_class",
+    "tag_classes",
+    "unapproved_tags",
+    "decision",
+    "reason",
+]
+#: roster column -> class kind whose names replace the codes (labels cls_<kind>_<code>)
+ROSTER_CODED = {
+    "active_12m": "bool",
+    "tier": "tier",
+    "quadrant": "quadrant",
+    "credit_sales": "credit_sales",
+    "rfm_segment": "rfm_segment",
+    "value_group": "value_group",
+    "class_before": "class",
+    "move": "move",
+    "decision": "decision",
+    "reason": "reason",
+}
+
+
+def basis_column(basis: str) -> str:
+    """The customer-summary column of an ABC basis ("sales" or "gross_profit")."""
+    try:
+        return BASIS_COLUMNS[basis]
+    except KeyError:
+        raise ValueError(
+            f"unknown abc_basis {basis!r}; expected one of {', '.join(BASIS_COLUMNS)}"
+        ) from None
+
+
+def customer_base(tx: pd.DataFrame, quarter: Quarter | str, **summary_kwargs) -> pd.DataFrame:
+    """One row per customer active in the trailing 12 months of ``quarter`` (see the module doc).
+
+    Returns
+    -------
+    DataFrame
+        customer_id, first_date, last_date, recency_days, tenure_days (whole
+        history), frequency, n_lines, monetary, gross_profit, returns_amount,
+        n_returns (12 months), months_active, monetary_prev_12m,
+        monetary_quarter, gross_profit_quarter, n_lines_quarter; sorted by id.
+    """
+    q = Quarter.parse(quarter)
+    start = q.trailing_12m_start
+    s12 = customer_summary(tx, start=start, as_of=q.end, **summary_kwargs)
+    hist = customer_summary(tx, as_of=q.end, **summary_kwargs).set_index("customer_id")
+    prev = customer_summary(tx, start=q.shift(-4).trailing_12m_start, as_of=start, **summary_kwargs)
+    sq = customer_summary(tx, start=q.start, as_of=q.end, **summary_kwargs).set_index("customer_id")
+    months = months_active(tx, start, q.end).set_index("customer_id")["months_active"]
+    ids = s12["customer_id"]
+    out = s12.drop(
+        columns=["first_date", "last_date", "recency_days", "tenure_days", "avg_interval_days"]
+    )
+    for col in ("first_date", "last_date", "recency_days", "tenure_days"):
+        out[col] = ids.map(hist[col]).to_numpy()
+    out["months_active"] = ids.map(months).fillna(0).astype("int64").to_numpy()
+    out["monetary_prev_12m"] = (
+        ids.map(prev.set_index("customer_id")["monetary"]).fillna(0.0).to_numpy()
+    )
+    out["monetary_quarter"] = ids.map(sq["monetary"]).fillna(0.0).to_numpy()
+    out["gross_profit_quarter"] = ids.map(sq["gross_profit"]).astype("float64").to_numpy()
+    out["n_lines_quarter"] = ids.map(sq["n_lines"]).fillna(0).astype("int64").to_numpy()
+    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def trend_quarters(dates: pd.Series, quarter: Quarter | str, n: int) -> list[Quarter]:
+    """The last ``n`` quarters up to ``quarter`` that the data reach (oldest first)."""
+    q = Quarter.parse(quarter)
+    first = pd.to_datetime(dates).min()
+    return [x for x in quarter_range(q.shift(-(max(n, 1) - 1)), q) if x.end > first]
+
+
+def display_names(
+    df: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    *,
+    id_col: str = "customer_id",
+    name_col: str = "name",
+) -> pd.Series:
+    """Each row's customer name when the customers table has one, else its id."""
+    ids = df[id_col]
+    if customers is None or name_col not in customers.columns:
+        return ids.astype("object")
+    names = customers.drop_duplicates(id_col).set_index(id_col)[name_col]
+    return ids.map(names).fillna(ids).astype("object")
+
+
+def roster_ids(
+    active: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    *,
+    moves: pd.DataFrame | None = None,
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """The roster's rows: active customers, then listed customers and last quarter's leavers not active."""
+    ids = [active[id_col]]
+    if customers is not None:
+        ids.append(customers[id_col])
+    if moves is not None:
+        ids.append(moves[id_col])
+    all_ids = pd.concat(ids, ignore_index=True).drop_duplicates()
+    out = pd.DataFrame({id_col: all_ids.to_numpy()})
+    return out.assign(active_12m=out[id_col].isin(set(active[id_col])))
+
+
+def abc_windows_table(
+    abc_12m: pd.DataFrame, abc_quarter: pd.DataFrame, *, value_12m: str, value_quarter: str
+) -> pd.DataFrame:
+    """Count share against value share per class for the 12 months and the quarter, side by side."""
+    rows = []
+    for window, df, col in (("12m", abc_12m, value_12m), ("quarter", abc_quarter, value_quarter)):
+        s = class_summary(df, "abc_class", ABC_CLASSES, [col])
+        rows.append(
+            pd.DataFrame(
+                {
+                    "window": window,
+                    "abc_class": s["abc_class"],
+                    "count": s["count"],
+                    "count_share": s["count_share"],
+                    "value": s[col],
+                    "value_share": s[f"{col}_share"],
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+# ------------------------------------------------------------------ summary.json
+def json_ready(v):
+    """Plain Python for summary.json: numpy scalars unwrapped, NaN/inf -> None, containers recursed."""
+    if isinstance(v, Mapping):
+        return {str(k): json_ready(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_ready(x) for x in v]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    return v
+
+
+def class_counts(values: pd.Series, codes: Sequence[str], *, missing: str | None = None) -> dict:
+    """{code: count} for every code (0 when absent), plus ``missing`` for NaN values when named."""
+    counts = values.value_counts()
+    out = {str(c): int(counts.get(c, 0)) for c in codes}
+    if missing is not None:
+        out[missing] = int(values.isna().sum())
+    return out
+
+
+def abc_record(abc: pd.DataFrame, value_col: str, *, sales_col: str = "monetary") -> dict:
+    """{"A": {customers, customer_share, sales_share, value_share}, ...} (shares of the net totals)."""
+    s = class_summary(abc, "abc_class", ABC_CLASSES, list(dict.fromkeys([sales_col, value_col])))
+    return {
+        r["abc_class"]: {
+            "customers": int(r["count"]),
+            "customer_share": r["count_share"],
+            "sales_share": r[f"{sales_col}_share"],
+            "value_share": r[f"{value_col}_share"],
+        }
+        for _, r in s.iterrows()
+    }
+
+
+def section_counts(
+    *,
+    rfm: pd.DataFrame,
+    card: pd.DataFrame,
+    screen: pd.DataFrame,
+    credit: pd.DataFrame | None = None,
+    abcd: pd.DataFrame | None = None,
+    tagged: pd.DataFrame | None = None,
+    unapproved: pd.DataFrame | None = None,
+    roster: pd.DataFrame | None = None,
+) -> dict:
+    """Counts per class of the other sections (None for a section the data could not run)."""
+    from analysis.classify.classes import CREDIT_GRADES, CREDIT_SALES, RFM_SEGMENTS
+    from analysis.classify.scorecard import VALUE_GROUPS
+    from analysis.classify.screening import DECISIONS
+
+    tag_counts = None
+    if tagged is not None:
+        keys = tagged["tag_classes"].fillna("").str.split(";").explode()
+        tag_counts = {
+            str(k): int(v) for k, v in keys[keys != ""].value_counts().sort_index().items()
+        }
+    return {
+        "rfm_segments": class_counts(rfm["rfm_segment"], list(RFM_SEGMENTS.values())),
+        "value_groups": class_counts(card["value_group"], VALUE_GROUPS),
+        "screening": class_counts(screen["decision"], DECISIONS),
+        "credit_grades": None
+        if credit is None
+        else class_counts(credit["credit_grade"], CREDIT_GRADES, missing="unrated"),
+        "credit_sales": None
+        if credit is None
+        else class_counts(credit["credit_sales"], CREDIT_SALES),
+        "abcd": None if abcd is None else class_counts(abcd["credit_class"], list("ABCD")),
+        "tag_classes": tag_counts,
+        "unapproved_tags": None if unapproved is None else int(len(unapproved)),
+        "roster_rows": None if roster is None else int(len(roster)),
+    }
+
+
+def headline(
+    *,
+    abc: pd.DataFrame,
+    value_col: str,
+    basis: str,
+    cutoffs: Sequence[float],
+    concentration: Mapping,
+    tiers: pd.DataFrame,
+    quadrants: pd.DataFrame,
+    moves: pd.DataFrame,
+    abc_quarter: pd.DataFrame,
+    value_quarter: str,
+    extra: Mapping | None = None,
+) -> dict:
+    """The numbers notebook 01 records in summary.json (JSON-ready: NaN -> None).
+
+    ``n_customers`` and ``total_sales`` (net) are of the customers active in
+    the trailing 12 months; ``A``/``B``/``C`` their ABC classes;
+    ``gini``/``top20_share``/``top_n_share`` their concentration;
+    ``pyramid``/``quadrants``/``migration`` counts per tier, quadrant and move;
+    ``quarter_abc`` the same ABC on the report quarter alone.
+    """
+    out = {
+        "n_customers": int(len(abc)),
+        "total_sales": float(abc["monetary"].sum()),
+        "total_gross_profit": float(abc["gross_profit"].sum(min_count=1))
+        if "gross_profit" in abc
+        else None,
+        "abc_basis": basis,
+        "abc_cutoffs": [float(c) for c in cutoffs],
+        "window": "trailing_12m",
+        **abc_record(abc, value_col),
+        "gini": concentration["gini"],
+        "top20_share": concentration["top_share"],
+        "top_n_share": concentration["top_n_share"],
+        "pyramid": class_counts(tiers["tier"], TIERS),
+        "quadrants": class_counts(quadrants["quadrant"], "ABCD"),
+        "migration": class_counts(moves["move"], MOVES),
+        "quarter_abc": {
+            "n_customers": int(len(abc_quarter)),
+            "total_sales": float(abc_quarter["monetary_quarter"].sum()),
+            **abc_record(abc_quarter, value_quarter, sales_col="monetary_quarter"),
+        },
+        **dict(extra or {}),
+    }
+    return json_ready(out)

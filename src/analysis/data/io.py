@@ -1,0 +1,1002 @@
+"""Reading user exports and writing report artefacts: the only module that does file I/O.
+
+Input files are opened read-only and never written.  CSV encodings (UTF-8,
+UTF-8 with BOM, UTF-16/32 with BOM, UTF-16 without, GBK/GB18030) and delimiters
+(comma, tab, semicolon, pipe) are detected, nothing else is guessed; headers are
+mapped to the canonical names with the built-in aliases and an optional
+``columns.yaml`` (which also holds the ``files``, ``sheets``, ``header_row`` and
+``date_format`` settings). Every row keeps its line number in the file, so
+errors name real lines. See docs/data-format.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.data.schema import HEADER_ALIASES, TABLES
+from analysis.data.validation import (
+    DATE_ORDERS,
+    MAX_SHOWN,
+    DataError,
+    check_references,
+    default_lines,
+    line_list,
+    validate_table,
+)
+
+SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
+MAPPING_FILE = "columns.yaml"
+SETTINGS = ("files", "sheets", "header_row", "date_format")  # columns.yaml keys that are not tables
+DELIMITERS = (",", "\t", ";", "|")
+HEADER_SCAN = 20  # rows searched for a header that is not on the first line
+
+
+# ---------------------------------------------------------------- reading
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_BINARY = (b"PK\x03\x04", b"PAR1", b"\xd0\xcf\x11\xe0")  # xlsx (zip), parquet, xls (OLE2)
+_ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "gb18030": "GB18030/GBK",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+    "utf-32": "UTF-32",
+}
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+_EXPECTED_ENCODINGS = (
+    "UTF-8 (Excel: 'CSV UTF-8'), UTF-8 with BOM, UTF-16 with BOM (Excel: 'Unicode text') "
+    "or GBK/GB18030"
+)
+
+
+def sniff_encoding(data: bytes, *, file=None) -> str:
+    """Name the text encoding of a CSV file's bytes, or raise DataError.
+
+    A byte-order mark decides (UTF-8, UTF-16, UTF-32); UTF-16 without one is
+    recognised by its zero bytes; otherwise UTF-8, then GB18030 (a superset of
+    GBK). Nothing else is guessed: bytes that are none of these stop the read
+    with the file, line and byte offset of the first bad bytes.
+    """
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return enc
+    head = data[:8192]
+    if head.startswith(_BINARY):
+        raise _binary(file)
+    if b"\x00" in head:
+        enc = _utf16_without_bom(head)
+        if enc is None:
+            raise _binary(file)
+        return enc
+    for enc in ("utf-8", "gb18030"):
+        try:
+            data.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise _undecodable(data, ("utf-8", "gb18030"), file)
+
+
+def decode_text(data: bytes, *, file=None) -> str:
+    """The text of a file's bytes in the encoding :func:`sniff_encoding` finds (BOM removed)."""
+    enc = sniff_encoding(data, file=file)
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError:
+        raise _undecodable(data, (enc,), file) from None
+
+
+def _binary(file) -> DataError:
+    return DataError(
+        "this is a binary file, not CSV text (an Excel or Parquet file with a .csv "
+        f"name?). Expected comma-separated text in {_EXPECTED_ENCODINGS}; rename it to its "
+        "real suffix (.xlsx or .parquet) or export it again as CSV.",
+        file=file,
+    )
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 text has a zero in every other byte of its ASCII characters (commas, digits, line ends)."""
+    pairs = max(len(head) // 2, 1)
+    zeros_even, zeros_odd = head[0::2].count(0), head[1::2].count(0)
+    if zeros_odd >= 0.2 * pairs and zeros_even <= 0.02 * pairs:
+        return "utf-16-le"
+    if zeros_even >= 0.2 * pairs and zeros_odd <= 0.02 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _bad_bytes(data: bytes, enc: str, limit: int = 6) -> list[tuple[int, int]]:
+    """(start, end) byte offsets of the first ``limit`` undecodable sequences."""
+    places, pos = [], 0
+    while len(places) < limit:
+        try:
+            data[pos:].decode(enc)
+            break
+        except UnicodeDecodeError as exc:
+            places.append((pos + exc.start, pos + exc.end))
+            pos += exc.end
+    return places
+
+
+def _undecodable(data: bytes, encodings, file) -> DataError:
+    """Name the encoding that reads furthest, and where and on which lines its bad bytes are."""
+    found = {enc: _bad_bytes(data, enc) for enc in encodings}
+    enc = max(encodings, key=lambda e: found[e][0][0] if found[e] else len(data))
+    places = found[enc]
+    if not places:  # pragma: no cover - only when called for a decodable file
+        return DataError("the file cannot be decoded.", file=file)
+    name = _ENCODING_NAMES.get(enc, enc)
+    start, end = places[0]
+    before = data[:start].decode(enc, errors="replace")
+    line = before.count("\n") + 1
+    context = before.rsplit("\n", 1)[-1][-12:]
+    lines = sorted({data[:s].decode(enc, errors="replace").count("\n") + 1 for s, _ in places})
+    shown = " ".join(f"0x{b:02x}" for b in data[start : min(end, start + 4)])
+    also = (
+        ""
+        if len(lines) == 1
+        else f"; bad bytes are on {line_list(lines)}{' at least' if len(places) >= 6 else ''}"
+    )
+    return DataError(
+        f"the file is not text in one known encoding: it reads as {name} up to byte offset {start} on line "
+        f"{line}{f' (after {context!r})' if context else ''}, where the bytes {shown} are not {name}{also}. "
+        f"Expected one encoding for the whole file: {_EXPECTED_ENCODINGS}; nothing was guessed. Re-save the "
+        f"file in one of these, or correct those lines in the source system.",
+        file=file,
+        rows=lines,
+    )
+
+
+def sniff_delimiter(text: str, header_line: int | None = None) -> str:
+    """The field delimiter (comma, tab, semicolon or pipe) most frequent on the header line.
+
+    The header line is ``header_line`` (1-based) or the first non-blank line;
+    when it holds none of them (a title line), the line with the most of any
+    delimiter among the first ``HEADER_SCAN`` non-blank lines decides. Ties go to
+    the comma. Data lines are not used: a ``;``-separated tags field would mislead.
+    """
+    head = list(itertools.islice(_io.StringIO(text), (header_line or 0) + HEADER_SCAN))
+    lines = [ln for ln in head if ln.strip()]
+    if header_line and header_line <= len(head) and head[header_line - 1].strip():
+        lines = [head[header_line - 1]] + lines
+    if not lines:
+        return ","
+    first = {d: lines[0].count(d) for d in DELIMITERS}
+    if max(first.values()) > 0:
+        return max(
+            DELIMITERS, key=lambda d: first[d]
+        )  # max keeps the first of equals: ',' wins ties
+    best = {d: max(ln.count(d) for ln in lines[:HEADER_SCAN]) for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: best[d]) if max(best.values()) > 0 else ","
+
+
+@dataclass
+class _Grid:
+    """Every row of a file as read, before the header is chosen."""
+
+    cells: pd.DataFrame  # positional columns; None/NaN where empty
+    lines: np.ndarray  # line number (CSV) or row number (Excel) of each row
+    widths: np.ndarray  # fields on each row (CSV); the sheet width for Excel
+    kind: str  # "csv" or "excel"
+    delimiter: str = ","
+    sheet: str | int | None = None
+
+    def blank(self) -> np.ndarray:
+        return self.cells.isna().all(axis=1).to_numpy()
+
+
+def _csv_grid(path: Path, header_row: int | None) -> _Grid:
+    data = path.read_bytes()
+    text = decode_text(data, file=path) if data.strip() else ""
+    if not text.strip():
+        raise DataError(
+            "the file is empty: expected a header row and at least one data row.", file=path
+        )
+    if "\x00" in text:  # a NUL character in text is damage, and csv would read past it
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        raise DataError(
+            f"line {line} holds a NUL character (byte 0x00) after {text[max(0, at - 12) : at]!r}: the "
+            f"file is damaged or not text. Expected text in {_EXPECTED_ENCODINGS}.",
+            file=path,
+            rows=[line],
+        )
+    delim = sniff_delimiter(text, header_row)
+    reader = csv.reader(
+        _io.StringIO(text, newline=""), delimiter=delim, skipinitialspace=True, strict=True
+    )
+    try:
+        records = list(reader)
+        lines = np.arange(1, len(records) + 1, dtype="int64")
+        if reader.line_num != len(
+            records
+        ):  # quoted values span lines: number each record by its first line
+            lines = _record_lines(text, delim)
+    except csv.Error as exc:
+        start = _failing_record_line(text, delim)
+        raise DataError(
+            f"the CSV cannot be parsed at line {start} ({exc}). Expected {_DELIMITER_NAMES[delim]}-"
+            f"separated fields; a value holding the delimiter, a quote or a line break must be "
+            f'enclosed in double quotes, with quotes inside it doubled ("").',
+            file=path,
+            rows=[start],
+        ) from None
+    widths = np.fromiter((len(r) for r in records), dtype="int64", count=len(records))
+    if len(widths) and widths.min() != widths.max():  # short and blank lines: pad with empty fields
+        records = [r + [None] * (int(widths.max()) - len(r)) for r in records]
+    cells = pd.DataFrame(records, dtype=object) if records else pd.DataFrame()
+    cells = cells.mask(cells.isna() | (cells == ""))
+    return _Grid(cells, lines, widths, "csv", delimiter=delim)
+
+
+def _record_lines(text: str, delim: str) -> np.ndarray:
+    reader = csv.reader(
+        _io.StringIO(text, newline=""), delimiter=delim, skipinitialspace=True, strict=True
+    )
+    out, start = [], 1
+    for _ in reader:
+        out.append(start)
+        start = reader.line_num + 1
+    return np.asarray(out, dtype="int64")
+
+
+def _failing_record_line(text: str, delim: str) -> int:
+    reader = csv.reader(
+        _io.StringIO(text, newline=""), delimiter=delim, skipinitialspace=True, strict=True
+    )
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error:
+        pass
+    return start
+
+
+def _excel_grid(path: Path, sheet, *, nrows: int | None = None) -> _Grid:
+    cells = pd.read_excel(
+        path, sheet_name=0 if sheet is None else sheet, header=None, dtype=object, nrows=nrows
+    )
+    cells = cells.mask(cells.map(lambda v: isinstance(v, str) and not v.strip()))
+    n = len(cells)
+    return _Grid(
+        cells.set_axis(range(cells.shape[1]), axis=1),
+        np.arange(1, n + 1, dtype="int64"),
+        np.full(n, cells.shape[1], dtype="int64"),
+        "excel",
+        sheet=sheet,
+    )
+
+
+def _read_grid(path: Path, sheet, header_row) -> _Grid:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _csv_grid(path, header_row)
+    try:
+        return _excel_grid(path, sheet)
+    except DataError:
+        raise
+    except ValueError as exc:
+        if sheet is not None and "worksheet" in str(exc).lower():
+            raise _missing_sheet(path, sheet) from None
+        raise DataError(
+            f"the file cannot be read as {suffix[1:]} ({type(exc).__name__}: {exc}).", file=path
+        ) from None
+    except Exception as exc:  # the readers raise many types for a corrupt file
+        raise DataError(
+            f"the file cannot be read as {suffix[1:]} ({type(exc).__name__}: {exc}).", file=path
+        ) from None
+
+
+def _sheet_names(path: Path) -> list[str]:
+    with pd.ExcelFile(path) as book:
+        return list(book.sheet_names)
+
+
+def _missing_sheet(path: Path, sheet) -> DataError:
+    try:
+        names = _sheet_names(path)
+    except Exception:
+        names = []
+    return DataError(
+        f"'sheets:' names the sheet {sheet!r} for {path.name}, but the workbook has "
+        f"{'sheets ' + ', '.join(map(repr, names)) if names else 'no such sheet'}. Expected the "
+        f"name of one of them in columns.yaml.",
+        file=path.parent / MAPPING_FILE,
+    )
+
+
+def _header_index(grid: _Grid, header_row: int | None, path: Path) -> int:
+    """Row position of the header: the configured line, else the first non-blank row."""
+    blank = grid.blank()
+    if header_row is None:
+        filled = np.flatnonzero(~blank)
+        if not len(filled):
+            raise DataError(
+                "the file is empty: expected a header row and at least one data row.", file=path
+            )
+        return int(filled[0])
+    hit = np.flatnonzero(grid.lines == header_row)
+    if not len(hit) or blank[hit[0]]:
+        last = int(grid.lines[-1]) if len(grid.lines) else 0
+        what = (
+            "blank"
+            if len(hit)
+            else f"beyond the end of the file ({last} lines)"
+            if header_row > last
+            else "inside a quoted value that spans lines"
+        )
+        raise DataError(
+            f"'header_row: {header_row}' for {path.name}, but line {header_row} of that file is "
+            f"{what}. Expected the line number of the header row.",
+            file=path.parent / MAPPING_FILE,
+        )
+    return int(hit[0])
+
+
+def _cell_name(v, i: int) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return f"Unnamed: {i}"
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip() or f"Unnamed: {i}"
+
+
+def _header_names(grid: _Grid, idx: int) -> list[str]:
+    width = int(grid.widths[idx]) if grid.kind == "csv" else grid.cells.shape[1]
+    return [_cell_name(v, i) for i, v in enumerate(grid.cells.iloc[idx, :width])]
+
+
+def _body(grid: _Grid, idx: int, names: list[str], path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The data rows under the header (blank rows dropped) and their line numbers."""
+    width = len(names)
+    body = grid.cells.iloc[idx + 1 :]
+    lines, widths = grid.lines[idx + 1 :], grid.widths[idx + 1 :]
+    blank = body.isna().all(axis=1).to_numpy()
+    if body.shape[1] > width:
+        extra = body.iloc[:, width:].notna().any(axis=1).to_numpy() & ~blank
+        if extra.any():
+            bad = np.flatnonzero(extra)
+            shown = ", ".join(f"line {lines[i]} has {widths[i]}" for i in bad[:MAX_SHOWN])
+            more = "" if len(bad) <= MAX_SHOWN else f" and {len(bad) - MAX_SHOWN} more"
+            sep = _DELIMITER_NAMES.get(grid.delimiter, repr(grid.delimiter))
+            raise DataError(
+                f"{len(bad)} line(s) have more fields than the header: {shown} fields{more}; the "
+                f"header has {width} (line {grid.lines[idx]}). Expected the same number of {sep}-"
+                f"separated fields on every line: an unquoted {sep} inside a value, such as 1,200.50? "
+                f'Quote such values ("1,200.50").',
+                file=path,
+                rows=lines[bad],
+            )
+    keep = ~blank
+    frame = (
+        body.iloc[keep, :width]
+        .reindex(columns=range(width))
+        .set_axis(names, axis=1)
+        .reset_index(drop=True)
+    )
+    if grid.kind == "csv":
+        frame = frame.astype("str").where(frame.notna())
+    unused = [n for n in names if n.startswith("Unnamed: ") and frame[n].isna().all()]
+    return frame.drop(columns=unused), lines[keep]
+
+
+def _mangle(names: list[str]) -> list[str]:
+    """Repeated names get .1, .2 (as pandas does), for columns the analysis does not use."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        out.append(n if k == 0 else f"{n}.{k}")
+        seen[n] = k + 1
+    return out
+
+
+def read_raw(
+    path: str | Path, *, sheet: str | int | None = None, header_row: int | None = None
+) -> pd.DataFrame:
+    """Read one file as it is: headers as written, no typing (CSV values stay text).
+
+    ``header_row`` is the line (Excel: row) number of the header, default the
+    first non-blank one. A CSV line with more fields than the header is an
+    error naming the lines.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError(
+            f"unsupported file type '{suffix}'. Expected one of {', '.join(SUFFIXES)}.", file=path
+        )
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    grid = _read_grid(path, sheet, header_row)
+    idx = _header_index(grid, header_row, path)
+    names = _header_names(grid, idx)
+    return _body(grid, idx, _mangle(names), path)[0]
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # the readers raise many types for a corrupt file
+        raise DataError(
+            f"the file cannot be read as parquet ({type(exc).__name__}: {exc}).", file=path
+        ) from None
+
+
+def _targets(names, mapping: dict | None) -> list[str]:
+    mapping = {str(k).strip(): v for k, v in (mapping or {}).items()}
+    return [
+        mapping.get(n) or HEADER_ALIASES.get(n.lower()) or HEADER_ALIASES.get(n) or n
+        for n in (str(c).strip() for c in names)
+    ]
+
+
+def map_headers(df: pd.DataFrame, mapping: dict | None = None) -> pd.DataFrame:
+    """Rename headers to canonical names: ``mapping`` first, then built-in aliases."""
+    return df.set_axis(_targets(df.columns, mapping), axis=1)
+
+
+def _check_duplicates(
+    names: list[str], targets: list[str], spec, path: Path, header_line: int
+) -> list[str]:
+    """Two headers giving one canonical column is an error naming both; other repeats get .1, .2."""
+    where: dict[str, list[int]] = {}
+    for i, t in enumerate(targets):
+        where.setdefault(t, []).append(i)
+    for target, pos in where.items():
+        if len(pos) > 1 and target in spec.columns:
+            both = " and ".join(f"{names[p]!r} (column {p + 1})" for p in pos)
+            raise DataError(
+                f"headers {both} on line {header_line} all give the column '{target}'. Expected each "
+                f"column once: delete the extra column, or map one of them to another name in "
+                f"columns.yaml.",
+                file=path,
+                column=target,
+                rows=[header_line],
+            )
+    return _mangle(targets)
+
+
+def _find_header(grid: _Grid, required, mapping, skip: int | None = None) -> int | None:
+    """Position of the first row (among the first HEADER_SCAN) whose headers hold every required column."""
+    blank = grid.blank()
+    for i in range(min(len(grid.cells), HEADER_SCAN)):
+        if (
+            i != skip
+            and not blank[i]
+            and set(required) <= set(_targets(_header_names(grid, i), mapping))
+        ):
+            return i
+    return None
+
+
+def _explain_missing(path: Path, table: str, grid: _Grid, idx: int, names, mapping, sheet) -> None:
+    """When required headers are missing, look for them lower down and on other sheets; say what fixes it."""
+    spec = TABLES[table]
+    need = ", ".join(spec.required)
+    found = _find_header(grid, spec.required, mapping, skip=idx)
+    if found is not None:
+        line = int(grid.lines[found])
+        above = " (the lines above it look like a title)" if found > idx else ""
+        raise DataError(
+            f"the header ({need}) is on line {line}, not line {int(grid.lines[idx])}{above}. Expected "
+            f"the header on the first line, or its line in columns.yaml: 'header_row: {{{table}: "
+            f"{line}}}'.",
+            file=path,
+            rows=[line],
+        )
+    if grid.kind == "excel" and sheet is None:
+        try:
+            sheets = _sheet_names(path)
+        except Exception:
+            sheets = []
+        for other in sheets[1:]:
+            hit = _find_header(_excel_grid(path, other, nrows=HEADER_SCAN), spec.required, mapping)
+            if hit is not None:
+                row = f" and 'header_row: {{{table}: {hit + 1}}}'" if hit else ""
+                raise DataError(
+                    f"the first sheet {sheets[0]!r} has no header with {need}; sheet {other!r} has it "
+                    f"(line {hit + 1}). Expected the data on the first sheet, or the sheet named in "
+                    f"columns.yaml: 'sheets: {{{table}: {other}}}'{row}.",
+                    file=path,
+                )
+    missing = [c for c in spec.required if c not in _targets(names, mapping)]
+    unused = [k for k in (mapping or {}) if str(k).strip() not in names]
+    hint = (
+        f" columns.yaml maps {', '.join(repr(str(k)) for k in unused)}, which the file's header (line "
+        f"{int(grid.lines[idx])}) does not have."
+        if unused
+        else ""
+    )
+    raise DataError(
+        f"required column missing (expected columns {', '.join(spec.required)}; found "
+        f"{', '.join(names) or 'none'} on line {int(grid.lines[idx])}). Rename the header or map it "
+        f"in columns.yaml.{hint}",
+        file=path,
+        column=missing[0],
+    )
+
+
+def _read_table(
+    path, table: str, *, mapping=None, sheet=None, header_row=None, date_format=None, today=None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    path = Path(path)
+    spec = TABLES[table]
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError(
+            f"unsupported file type '{suffix}'. Expected one of {', '.join(SUFFIXES)}.", file=path
+        )
+    if suffix == ".parquet":
+        raw = _read_parquet(path)
+        names = [str(c).strip() for c in raw.columns]
+        frame = raw.set_axis(
+            _check_duplicates(names, _targets(names, mapping), spec, path, 1), axis=1
+        )
+        lines = default_lines(len(frame))
+    else:
+        grid = _read_grid(path, sheet, header_row)
+        idx = _header_index(grid, header_row, path)
+        names = _header_names(grid, idx)
+        targets = _targets(names, mapping)
+        if not set(spec.required) <= set(targets):
+            _explain_missing(path, table, grid, idx, names, mapping, sheet)
+        targets = _check_duplicates(names, targets, spec, path, int(grid.lines[idx]))
+        frame, lines = _body(grid, idx, targets, path)
+    typed = validate_table(
+        frame, spec, file=path, lines=lines, today=today, date_format=date_format
+    )
+    return typed, lines
+
+
+def read_table(
+    path,
+    table: str,
+    *,
+    mapping: dict | None = None,
+    sheet=None,
+    header_row: int | None = None,
+    date_format: str | None = None,
+    today=None,
+) -> pd.DataFrame:
+    """Read, map and validate one table file; returns a typed DataFrame.
+
+    Parameters
+    ----------
+    path : file (.csv, .xlsx, .xls or .parquet)
+    table : canonical table name (``schema.TABLES``)
+    mapping : {file header: canonical name}, from columns.yaml
+    sheet, header_row, date_format : the columns.yaml settings for this table
+    today : the run date for the future-date rule (default today)
+    """
+    return _read_table(
+        path,
+        table,
+        mapping=mapping,
+        sheet=sheet,
+        header_row=header_row,
+        date_format=date_format,
+        today=today,
+    )[0]
+
+
+def read_mapping(data_dir: Path) -> dict:
+    """Read and check ``columns.yaml`` (UTF-8, UTF-16 or GBK); ``{}`` when there is none."""
+    path = Path(data_dir) / MAPPING_FILE
+    if not path.exists():
+        return {}
+    conf = (
+        _parse_yaml(
+            decode_text(path.read_bytes(), file=path),
+            path,
+            f"Expected 'table: {{file header: canonical name}}' entries and the settings "
+            f"{', '.join(SETTINGS)} (docs/data-format.md)",
+        )
+        or {}
+    )
+    if not isinstance(conf, dict):
+        raise DataError(
+            "columns.yaml must map table names to {file header: canonical name}.", file=path
+        )
+    unknown = [k for k in conf if k not in TABLES and k not in SETTINGS]
+    if unknown:
+        raise DataError(
+            f"unknown table '{unknown[0]}' (expected one of {', '.join(TABLES)}, "
+            f"or a setting: {', '.join(SETTINGS)}).",
+            file=path,
+        )
+    for table in (k for k in conf if k in TABLES):
+        _check_table_mapping(conf[table], table, path)
+    for key in SETTINGS:
+        _check_setting(conf, key, path)
+    return conf
+
+
+def _parse_yaml(text: str, path: Path, expected: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise DataError(
+            f"not valid YAML{where}: {exc.problem or exc.context}. {expected}.",
+            file=path,
+            rows=[mark.line + 1] if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise DataError(f"not valid YAML ({exc}). {expected}.", file=path) from None
+
+
+def _check_table_mapping(mapping, table: str, path: Path) -> None:
+    if mapping is None:
+        return
+    if not isinstance(mapping, dict):
+        raise DataError(
+            f"the entry for {table} must map file headers to canonical names "
+            f"({{'客户代号': customer_id}}), got {mapping!r}.",
+            file=path,
+        )
+    valid = TABLES[table].columns
+    for header, target in mapping.items():
+        if not isinstance(target, str) or target not in valid:
+            raise DataError(
+                f"under {table}, the header {str(header)!r} is mapped to {target!r}, which is not a "
+                f"column of {table}. Expected one of {', '.join(valid)}.",
+                file=path,
+            )
+
+
+def _check_setting(conf: dict, key: str, path: Path) -> None:
+    value = conf.get(key)
+    if value is None:
+        return
+    per_table = value if isinstance(value, dict) else None
+    if key in ("files", "sheets") and per_table is None:
+        raise DataError(
+            f"'{key}:' must map table names to {'file names' if key == 'files' else 'sheet names'}, "
+            f"got {value!r}.",
+            file=path,
+        )
+    for table, v in (per_table or {"(all tables)": value}).items():
+        if per_table is not None and table not in TABLES:
+            raise DataError(
+                f"'{key}:' names an unknown table '{table}' (expected one of {', '.join(TABLES)}).",
+                file=path,
+            )
+        if key == "files" and not isinstance(v, str):
+            raise DataError(
+                f"files: for {table} must be a file name in the data folder, got {v!r}.", file=path
+            )
+        if key == "sheets" and (isinstance(v, bool) or not isinstance(v, (str, int))):
+            raise DataError(
+                f"sheets: for {table} must be a sheet name (or its position from 0), got {v!r}.",
+                file=path,
+            )
+        if key == "header_row" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise DataError(
+                f"header_row for {table} must be a whole number from 1 (the line of the header in "
+                f"the file, as Excel numbers rows), got {v!r}.",
+                file=path,
+            )
+        if key == "date_format" and not _valid_date_format(v):
+            raise DataError(
+                f"date_format for {table} must be day-first, month-first or a pattern with %Y, %m "
+                f"and %d such as '%d/%m/%Y', got {v!r}.",
+                file=path,
+            )
+
+
+def _valid_date_format(v) -> bool:
+    if not isinstance(v, str):
+        return False
+    if v in DATE_ORDERS:
+        return True
+    return all(
+        any(code in v for code in group) for group in (("%Y", "%y"), ("%m", "%b", "%B"), ("%d",))
+    )
+
+
+def table_setting(conf: dict, key: str, table: str):
+    """A columns.yaml setting for one table: its own entry, else the value given for all tables."""
+    value = conf.get(key)
+    return value.get(table) if isinstance(value, dict) else value
+
+
+@dataclass
+class Dataset:
+    """The canonical tables found in a data directory."""
+
+    data_dir: Path
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)
+    lines: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # line number in the file of each row
+
+    def has(self, name: str, column: str | None = None) -> bool:
+        df = self.tables.get(name)
+        if df is None:
+            return False
+        return column is None or (column in df.columns and df[column].notna().any())
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def get(self, name: str):
+        return self.tables.get(name)
+
+    @property
+    def transactions(self) -> pd.DataFrame:
+        return self.tables["transactions"]
+
+
+def find_table_files(data_dir: Path, conf: dict) -> dict[str, Path]:
+    data_dir = Path(data_dir)
+    found: dict[str, Path] = {}
+    named = conf.get("files") or {}
+    for table in TABLES:
+        if table in named:
+            path = data_dir / named[table]
+            if not path.exists():
+                raise DataError(
+                    f"columns.yaml names '{named[table]}' for {table}, but no such file "
+                    f"is in {data_dir}.",
+                    file=data_dir / MAPPING_FILE,
+                )
+            found[table] = path
+            continue
+        hits = sorted(p for p in data_dir.glob(f"{table}.*") if p.suffix.lower() in SUFFIXES)
+        if len(hits) > 1:
+            raise DataError(
+                f"{len(hits)} files hold the {table} table ({', '.join(p.name for p in hits)}). "
+                f"Expected one; move the others away.",
+                file=hits[0],
+            )
+        if hits:
+            found[table] = hits[0]
+    return found
+
+
+def load_dataset(data_dir: str | Path, *, today=None) -> Dataset:
+    """Load and validate every table of a data directory (``transactions`` is required).
+
+    ``today`` is the run date for the future-date rule (default: today).
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"data directory not found: {data_dir}", file=data_dir)
+    conf = read_mapping(data_dir)
+    files = find_table_files(data_dir, conf)
+    if "transactions" not in files:
+        raise DataError(
+            f"no transactions file in {data_dir} (expected transactions.csv, .xlsx or "
+            f".parquet, or a 'files:' entry in columns.yaml).",
+            file=data_dir,
+        )
+    ds = Dataset(data_dir=data_dir)
+    for table, path in files.items():
+        ds.tables[table], ds.lines[table] = _read_table(
+            path,
+            table,
+            mapping=conf.get(table),
+            sheet=table_setting(conf, "sheets", table),
+            header_row=table_setting(conf, "header_row", table),
+            date_format=table_setting(conf, "date_format", table),
+            today=today,
+        )
+        ds.sources[table] = path
+    if ds.has("customers"):
+        for child in ("transactions", "receivables", "interactions"):
+            if ds.has(child):
+                check_references(
+                    ds[child],
+                    ds["customers"],
+                    "customer_id",
+                    file=ds.sources[child],
+                    lines=ds.lines[child],
+                )
+    return ds
+
+
+# ---------------------------------------------------------------- writing
+def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table for people: .csv as UTF-8 with BOM (opens in Excel), .xlsx, or .parquet.
+
+    Text stays text in a spreadsheet (OWASP, CSV injection): in .xlsx every string is
+    written as a string cell, never as a formula or hyperlink; in .csv a text cell
+    beginning with ``= + - @``, tab or CR gets a leading ``'``
+    (:func:`analysis.escaping.neutralise_formulas`; numbers and ids such as ``00123`` unchanged)
+    and rows end in CRLF, so that a line break inside a value is always quoted.
+    """
+    from analysis.escaping import neutralise_formulas
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        # CRLF ends rows (RFC 4180, as Excel writes): a CR inside a value is then quoted, so it
+        # cannot start a new row whose first cell escaped the formula check.
+        neutralise_formulas(df).to_csv(
+            path, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+        )
+    elif suffix == ".xlsx":
+        _write_xlsx(df, path)
+    elif suffix == ".parquet":
+        df.to_parquet(path, index=False)
+    else:
+        raise ValueError(f"cannot write {suffix}; expected .csv, .xlsx or .parquet")
+    return path
+
+
+def _xlsx_value(v):
+    """A Python value openpyxl writes as it is: NaN/NA as an empty cell, numpy scalars unwrapped."""
+    if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime().replace(tzinfo=None)
+    return v.item() if hasattr(v, "item") and not isinstance(v, str) else v
+
+
+def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
+    """One sheet through openpyxl (the project's one Excel engine), every string a string cell.
+
+    openpyxl reads a string beginning with ``=`` as a formula; each text cell is therefore
+    marked as text (``data_type = "s"``) after its value is set, so no name ever becomes a
+    live formula or link (OWASP, CSV injection).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet()
+
+    def cell(v):
+        c = WriteOnlyCell(ws, value=_xlsx_value(v))
+        if isinstance(c.value, str):
+            c.data_type = "s"
+        return c
+
+    ws.append([cell(str(c)) for c in df.columns])
+    for row in df.itertuples(index=False, name=None):
+        ws.append([cell(v) for v in row])
+    wb.save(path)
+
+
+_SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write several tables to one .xlsx, a sheet each (e.g. a visit plan per salesperson).
+
+    The rules of :func:`write_frame` hold (openpyxl, every text cell a string cell, so no
+    value becomes a formula).  Sheet names follow Excel's: ``[]:*?/\\`` become ``_``, at
+    most 31 characters, blank becomes ``-``, and a repeated name gets ``(2)``, ``(3)`` ….
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    for name, df in sheets.items():
+        base = str(name).translate(_SHEET_FORBIDDEN).strip("' ")[:31] or "-"
+        title, k = base, 1
+        while title.lower() in used:
+            k += 1
+            title = f"{base[: 31 - len(str(k)) - 2]}({k})"
+        used.add(title.lower())
+        ws = wb.create_sheet(title)
+
+        def cell(v, ws=ws):
+            c = WriteOnlyCell(ws, value=_xlsx_value(v))
+            if isinstance(c.value, str):
+                c.data_type = "s"
+            return c
+
+        ws.append([cell(str(c)) for c in df.columns])
+        for row in df.itertuples(index=False, name=None):
+            ws.append([cell(v) for v in row])
+    if not used:
+        wb.create_sheet("-")
+    wb.save(path)
+    return path
+
+
+def write_tables(
+    tables: dict[str, pd.DataFrame], out_dir: str | Path, *, fmt: str = "csv"
+) -> list[Path]:
+    """Write a dataset, one file per table, deterministically (used by the sample generator)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in tables.items():
+        path = out_dir / f"{name}.{fmt}"
+        if fmt == "csv":
+            df.to_csv(
+                path, index=False, encoding="utf-8", lineterminator="\n", date_format="%Y-%m-%d"
+            )
+        else:
+            write_frame(df, path)
+        written.append(path)
+    return written
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write UTF-8 text with Unix line ends (HTML pages, generated notebooks and docs)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return path
+
+
+def write_bytes(data: bytes, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def read_text(path: str | Path) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def read_notebook(path: str | Path):
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)
+
+
+def write_json(obj, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
+    )
+    return path
+
+
+def read_json(path: str | Path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_yaml(path: str | Path):
+    """Parse a YAML file (UTF-8, UTF-16 or GBK); DataError naming the file and line when it is not plain YAML.
+
+    ``yaml.safe_load`` refuses ``!!python/...`` tags, so a params file cannot run code.
+    """
+    path = Path(path)
+    return (
+        _parse_yaml(
+            decode_text(path.read_bytes(), file=path),
+            path,
+            "Expected plain YAML: 'key: value' lines, without !!python tags",
+        )
+        or {}
+    )
+
+
+def _json_default(v):
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, (pd.Timestamp,)):
+        return v.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")

@@ -1,0 +1,195 @@
+"""The data overview (page 00): what was loaded, monthly sales, data quality, headline KPIs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.periods import Quarter, between
+
+
+def tables_loaded(tables: dict[str, pd.DataFrame], sources: dict) -> pd.DataFrame:
+    """One row per loaded table: file, rows, and the date range where the table has dates."""
+    rows = []
+    for name, df in tables.items():
+        date_col = next((c for c in ("date", "invoice_date") if c in df.columns), None)
+        rows.append(
+            {
+                "table": name,
+                "file": getattr(sources.get(name), "name", ""),
+                "rows": len(df),
+                "first_date": df[date_col].min() if date_col else pd.NaT,
+                "last_date": df[date_col].max() if date_col else pd.NaT,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def order_keys(tx: pd.DataFrame) -> pd.Series:
+    """Order identity: order_id when given, else one order per customer and day."""
+    if "order_id" in tx.columns and tx["order_id"].notna().all():
+        return tx["order_id"].astype("string")
+    return tx["customer_id"].astype("string") + "|" + tx["date"].dt.strftime("%Y-%m-%d")
+
+
+def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
+    return {
+        "customers": int(tx["customer_id"].nunique()),
+        "products": int(tx["product_id"].nunique()) if "product_id" in tx.columns else 0,
+        "orders": int(order_keys(tx).nunique()),
+    }
+
+
+def monthly_sales(tx: pd.DataFrame) -> pd.DataFrame:
+    """Sales, gross profit and gross margin rate per calendar month (months without sales included)."""
+    month = tx["date"].dt.to_period("M")
+    gp = tx["amount"] - tx["cost"] if "cost" in tx.columns else pd.Series(np.nan, index=tx.index)
+    g = pd.DataFrame({"month": month, "sales": tx["amount"], "gross_profit": gp}).groupby("month")
+    out = pd.DataFrame(
+        {"sales": g["sales"].sum(), "gross_profit": g["gross_profit"].sum(min_count=1)}
+    )
+    full = pd.period_range(month.min(), month.max(), freq="M")
+    out = out.reindex(full, fill_value=0.0)
+    out.index.name = "month"
+    out["gross_margin_rate"] = (out["gross_profit"] / out["sales"]).where(out["sales"] > 0)
+    return out.reset_index()
+
+
+def quality_findings(
+    tx: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    *,
+    inventory: pd.DataFrame | None = None,
+    outlier_factor: float = 10.0,
+) -> pd.DataFrame:
+    """Data-quality findings: duplicates, returns, zero lines, gaps, outliers, unknown products, negative stock.
+
+    An outlier is a line whose amount exceeds ``outlier_factor`` times the 99th
+    percentile of positive amounts: a typing error (an extra zero) more often
+    than a real order. Negative stock (负库存: goods shipped before their
+    receipt was booked) is a valid ERP state but makes the average inventory and
+    the turnover of page 03 wrong, so it is counted with its total value.
+    """
+    findings = []
+    dup = tx.duplicated(keep="first")
+    findings.append(("duplicate_lines", int(dup.sum()), float(tx.loc[dup, "amount"].sum())))
+    ret = tx["amount"] < 0
+    findings.append(("return_lines", int(ret.sum()), float(tx.loc[ret, "amount"].sum())))
+    zero = tx["amount"] == 0
+    findings.append(("zero_amount_lines", int(zero.sum()), 0.0))
+    months = monthly_sales(tx)
+    findings.append(("months_without_sales", int((months["sales"] == 0).sum()), 0.0))
+    pos = tx.loc[tx["amount"] > 0, "amount"]
+    limit = pos.quantile(0.99) * outlier_factor if len(pos) else np.inf
+    out = tx["amount"] > limit
+    findings.append(("outlier_lines", int(out.sum()), float(tx.loc[out, "amount"].sum())))
+    if products is not None and "product_id" in tx.columns:
+        unknown = tx["product_id"].notna() & ~tx["product_id"].isin(products["product_id"])
+        findings.append(
+            ("unknown_products", int(unknown.sum()), float(tx.loc[unknown, "amount"].sum()))
+        )
+    if inventory is not None and "stock_value" in inventory.columns:
+        negative = inventory["stock_value"] < 0
+        findings.append(
+            (
+                "negative_stock",
+                int(negative.sum()),
+                float(inventory.loc[negative, "stock_value"].sum()),
+            )
+        )
+    return pd.DataFrame(findings, columns=["finding", "count", "amount"])
+
+
+def period_kpis(tx: pd.DataFrame, start, end) -> dict[str, float]:
+    """Headline KPIs of the transactions in ``[start, end)``."""
+    cur = between(tx, start, end)
+    sales = float(cur["amount"].sum())
+    gp = float((cur["amount"] - cur["cost"]).sum()) if "cost" in cur.columns else np.nan
+    orders = int(order_keys(cur).nunique()) if len(cur) else 0
+    seen_before = set(tx.loc[tx["date"] < pd.Timestamp(start), "customer_id"])
+    active = set(cur.loc[cur["amount"] > 0, "customer_id"])
+    return {
+        "sales": sales,
+        "gross_profit": gp,
+        "gross_margin_rate": gp / sales if sales > 0 else np.nan,
+        "active_customers": len(active),
+        "new_customers": len(active - seen_before),
+        "orders": orders,
+        "avg_order_value": sales / orders if orders else np.nan,
+        "returns": float(-cur.loc[cur["amount"] < 0, "amount"].sum()),
+    }
+
+
+def quarter_kpis(tx: pd.DataFrame, quarter: Quarter | str) -> pd.DataFrame:
+    """KPIs of the quarter beside the previous quarter and the same quarter last year, with changes.
+
+    Changes are relative (``this / other - 1``) except for rates, whose change is
+    the difference in percentage points; a change against zero is NaN.
+    """
+    q = Quarter.parse(quarter)
+    cols = {
+        "this_quarter": q,
+        "previous_quarter": q.previous(),
+        "same_quarter_last_year": q.same_quarter_last_year(),
+    }
+    table = pd.DataFrame({name: period_kpis(tx, p.start, p.end) for name, p in cols.items()})
+    this, prev, ly = (
+        table["this_quarter"],
+        table["previous_quarter"],
+        table["same_quarter_last_year"],
+    )
+    is_rate = table.index == "gross_margin_rate"
+
+    def change(other):
+        rel = this / other.where(other != 0) - 1
+        return rel.where(~is_rate, this - other)
+
+    table["change_vs_previous"] = change(prev)
+    table["change_vs_last_year"] = change(ly)
+    table.index.name = "kpi"
+    return table.reset_index()
+
+
+def kpi_display(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The KPI table as formatted text (money, counts and rates each in their own format)."""
+    from analysis.viz.labels import label
+    from analysis.viz.style import fmt_cny, fmt_int, fmt_pct
+
+    money = {"sales", "gross_profit", "avg_order_value", "returns"}
+    rates = {"gross_margin_rate"}
+    rows = []
+    for _, r in table.iterrows():
+        f = fmt_cny if r["kpi"] in money else fmt_pct if r["kpi"] in rates else fmt_int
+        ch = (
+            (lambda v: "–" if pd.isna(v) else f"{v * 100:+.1f} pt")
+            if r["kpi"] in rates
+            else (lambda v: "–" if pd.isna(v) else f"{v * 100:+.1f}%")
+        )
+        rows.append(
+            {
+                "kpi": label(r["kpi"], lang),
+                "this_quarter": f(r["this_quarter"]),
+                "previous_quarter": f(r["previous_quarter"]),
+                "same_quarter_last_year": f(r["same_quarter_last_year"]),
+                "change_vs_previous": ch(r["change_vs_previous"]),
+                "change_vs_last_year": ch(r["change_vs_last_year"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_monthly(monthly: pd.DataFrame, *, lang: str = "zh", ax=None):
+    """Monthly sales as bars with the gross margin rate as a line (when cost is known)."""
+    from analysis.viz.labels import label
+    from analysis.viz.style import bar_line
+
+    has_margin = monthly["gross_margin_rate"].notna().any()
+    return bar_line(
+        monthly["month"].astype(str),
+        monthly["sales"],
+        monthly["gross_margin_rate"] if has_margin else None,
+        bar_label=f"{label('sales', lang)} ({label('cny', lang)})",
+        line_label=label("gross_margin_rate", lang),
+        title=label("monthly_sales_title", lang),
+        ax=ax,
+    )

@@ -1,0 +1,1 @@
+"""Money decisions: credit limits and receivables, the case studies' ROI."""

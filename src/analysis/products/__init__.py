@@ -1,0 +1,1 @@
+"""Product mix and margins: ranking, product ABC, gross margin, turnover, cross and contribution ratios."""

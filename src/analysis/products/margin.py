@@ -1,0 +1,845 @@
+"""Gross margin, stock turnover, cross and contribution ratios, receivables by class.
+
+The gross-margin analysis (毛利率分析) of 《如何做好客户分类管理》 and its follow-ups
+(docs/methods.md, *Gross margin*, *Stock turnover*, *Cross and contribution ratios*):
+
+- gross margin rate (毛利率) = sum(amount - cost) / sum(amount) over the lines of
+  a group; a group whose net sales are zero or negative has no rate (NaN);
+- stock turnover (商品周转率) = flow / average inventory.  The source divides
+  sales by the average stock (将销售额除以平均库存量), month by month: the
+  default ``basis="sales"``.  ``basis="cost"`` (cost of sales over stock at
+  cost, both at cost) is the accounting alternative, the project's choice.
+  With monthly stock counts the turnover is per month (the flow of the period
+  / its months over the mean of the monthly average stocks); otherwise it is
+  for the whole period with average inventory = (opening + closing) / 2.  The
+  ``turnover_basis`` and ``turnover_period`` columns say which was used;
+- days of inventory (库存天数) = days in the period x average inventory / flow;
+- cross ratio (交叉比率) = margin rate x turnover: it follows the basis, so
+  with the sales basis it equals gross profit / average stock;
+- contribution ratio (贡献比率) = cross ratio x the product's share of sales
+  (the source writes "x sales"; the share is the project's choice).
+
+An undefined ratio (zero inventory, no sales, negative net sales) is NaN, never
+``inf``; tables show it as "–".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "margin_rate",
+    "margin_by",
+    "overall_margin_rate",
+    "loss_makers",
+    "average_inventory",
+    "monthly_average_inventory",
+    "has_monthly_counts",
+    "TURNOVER_BASES",
+    "TURNOVER_PERIODS",
+    "turnover_months",
+    "stock_turnover",
+    "cross_ratios",
+    "margin_turnover_quadrant",
+    "QUADRANTS",
+    "QUADRANT_SPLITS",
+    "FIN_COLUMNS",
+    "receivable_indicators",
+    "class_financials",
+    "service_load",
+    "over_served",
+    "customer_margins",
+    "class_margins",
+    "quadrant_counts",
+    "json_number",
+    "top_records",
+    "margin_headlines",
+]
+
+# margin high/low x turnover high/low -> action (label keys in labels/product.yaml)
+QUADRANTS = {
+    (True, True): "quadrant_push",  # earns and moves: push it (重点推销)
+    (False, True): "quadrant_hold",  # moves but earns little: keep, watch price
+    (True, False): "quadrant_review",  # earns but sits in stock: cut stock, promote
+    (False, False): "quadrant_drop",  # neither: candidate to drop
+}
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(
+            f"Required column {missing[0]} missing from {what} "
+            f"(columns present: {', '.join(map(str, df.columns))})"
+        )
+
+
+def _ratio(num, den, *, positive_den: bool = True) -> pd.Series:
+    """num / den as float, NaN where den <= 0 (or == 0) so that no inf escapes."""
+    num = pd.Series(num, dtype="float64")
+    den = pd.Series(den, dtype="float64")
+    ok = den > 0 if positive_den else den != 0
+    return (num / den.where(ok)).astype("float64")
+
+
+# ------------------------------------------------------------------ margin
+def margin_rate(gross_profit, sales) -> pd.Series:
+    """Gross profit / sales, NaN where net sales are zero or negative (returns exceed sales)."""
+    out = _ratio(gross_profit, sales)
+    if isinstance(sales, pd.Series):
+        out.index = sales.index
+    return out
+
+
+def margin_by(
+    tx: pd.DataFrame, by: str | Sequence[str], *, amount_col: str = "amount", cost_col: str = "cost"
+) -> pd.DataFrame:
+    """Sales, cost, gross profit and margin rate per group of transaction lines.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines; ``amount`` is net sales (negative for returns).
+    by : str or list of str
+        Grouping column(s); missing keys form their own group.
+    amount_col, cost_col : str
+        Column names.  Without ``cost_col`` the cost, profit and rate are NaN.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: the ``by`` columns, ``sales`` (net),
+        ``cost_of_sales``, ``gross_profit`` = sum(amount - cost),
+        ``gross_margin_rate`` = gross_profit / sales of the lines that carry a
+        cost, ``returns`` (absolute sum of negative lines) and ``sales_lines``.  Lines without a cost are left out
+        of the profit and the rate, not counted as zero cost.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    _require(tx, [*keys, amount_col], "transactions")
+    amount = tx[amount_col].astype("float64")
+    has_cost = cost_col in tx.columns
+    cost = tx[cost_col].astype("float64") if has_cost else pd.Series(np.nan, index=tx.index)
+    costed = cost.notna()
+    work = tx[keys].assign(
+        _sales=amount,
+        _cost=cost,
+        _gp=(amount - cost),
+        _costed_sales=amount.where(costed),
+        _ret=(-amount).clip(lower=0),
+    )
+    g = work.groupby(keys, dropna=False, sort=True)
+    out = pd.DataFrame(
+        {
+            "sales": g["_sales"].sum(),
+            "cost_of_sales": g["_cost"].sum(min_count=1),
+            "gross_profit": g["_gp"].sum(min_count=1),
+            "costed_sales": g["_costed_sales"].sum(min_count=1),
+            "returns": g["_ret"].sum(),
+            "sales_lines": g.size(),
+        }
+    )
+    out = out.assign(gross_margin_rate=margin_rate(out["gross_profit"], out["costed_sales"]))
+    return out.drop(columns="costed_sales").reset_index()
+
+
+def overall_margin_rate(
+    tx: pd.DataFrame, *, amount_col: str = "amount", cost_col: str = "cost"
+) -> float:
+    """sum(amount - cost) / sum(amount) over the lines that carry a cost; NaN without cost."""
+    if cost_col not in tx.columns:
+        return float("nan")
+    costed = tx[tx[cost_col].notna()]
+    sales = costed[amount_col].astype("float64").sum()
+    gp = (costed[amount_col].astype("float64") - costed[cost_col].astype("float64")).sum()
+    return float(gp / sales) if sales > 0 else float("nan")
+
+
+def loss_makers(df: pd.DataFrame, *, profit_col: str = "gross_profit") -> pd.DataFrame:
+    """Rows whose gross profit is negative, worst first."""
+    _require(df, [profit_col], "the margin table")
+    return df[df[profit_col] < 0].sort_values(profit_col, kind="stable").reset_index(drop=True)
+
+
+def customer_margins(
+    tx: pd.DataFrame,
+    classes: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    *,
+    id_col: str = "customer_id",
+    class_col: str = "abc_class",
+    name_col: str = "name",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> pd.DataFrame:
+    """Gross margin per customer (:func:`margin_by`) with ``customer_name`` and its class.
+
+    The name comes from ``customers`` and the class from ``classes`` (NaN
+    when not given).  Sorted by gross profit, largest first.
+    """
+    out = margin_by(tx, id_col, amount_col=amount_col, cost_col=cost_col)
+    ids = out[id_col]
+    if customers is not None and name_col in customers.columns:
+        names = customers.drop_duplicates(id_col).set_index(id_col)[name_col]
+        out = out.assign(customer_name=ids.map(names).to_numpy())
+    else:
+        out = out.assign(customer_name=np.nan)
+    cls = (
+        ids.map(classes.drop_duplicates(id_col).set_index(id_col)[class_col])
+        if classes is not None
+        else pd.Series(np.nan, index=out.index)
+    )
+    out = out.assign(**{class_col: cls.to_numpy()})
+    return out.sort_values(
+        ["gross_profit", id_col], ascending=[False, True], na_position="last", kind="stable"
+    ).reset_index(drop=True)
+
+
+def class_margins(
+    tx: pd.DataFrame,
+    classes: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    class_col: str = "abc_class",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> pd.DataFrame:
+    """:func:`margin_by` per customer class; lines of customers without a class form the group NaN."""
+    _require(classes, [id_col, class_col], "the class table")
+    cls = tx[id_col].map(classes.drop_duplicates(id_col).set_index(id_col)[class_col])
+    return margin_by(
+        tx.assign(**{class_col: cls.to_numpy()}),
+        class_col,
+        amount_col=amount_col,
+        cost_col=cost_col,
+    )
+
+
+# --------------------------------------------------------------- inventory
+def average_inventory(
+    inventory: pd.DataFrame,
+    start,
+    end,
+    *,
+    date_col: str = "date",
+    product_col: str = "product_id",
+    value_col: str = "stock_value",
+) -> pd.DataFrame:
+    """Opening, closing and average stock per product for the period ``[start, end)``.
+
+    Rules (per product):
+
+    - opening stock: the product's latest snapshot dated on or before ``start``
+      (a count on the eve of the period, e.g. 30 Sep for Q4, is its opening);
+    - closing stock: its latest snapshot dated after ``start`` and on or before
+      ``end`` (the exclusive end, so both month-end and month-start counts work);
+    - average inventory = (opening + closing) / 2; when one of the two snapshots
+      is missing the other alone is used (``inventory_rule`` says
+      ``inv_opening_only`` or ``inv_closing_only``), i.e. stock is assumed unchanged
+      since the last count; with neither the product has no row.
+
+    Returns
+    -------
+    DataFrame
+        product_id, opening_date, opening_stock, closing_date, closing_stock,
+        avg_inventory, inventory_rule (``inv_both`` / ``inv_opening_only`` /
+        ``inv_closing_only``, label keys).
+    """
+    _require(inventory, [date_col, product_col, value_col], "inventory")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    inv = inventory[[product_col, date_col, value_col]].sort_values(
+        [product_col, date_col], kind="stable"
+    )
+    value = inv[value_col].astype("float64")
+    inv = inv.assign(**{value_col: value})
+
+    def last_per_product(rows: pd.DataFrame, tag: str) -> pd.DataFrame:
+        last = rows.groupby(product_col, sort=True).tail(1)
+        return last.set_index(product_col).rename(
+            columns={date_col: f"{tag}_date", value_col: f"{tag}_stock"}
+        )
+
+    opening = last_per_product(inv[inv[date_col] <= start], "opening")
+    closing = last_per_product(inv[(inv[date_col] > start) & (inv[date_col] <= end)], "closing")
+    out = opening.join(closing, how="outer").rename_axis(product_col)
+    has_open, has_close = out["opening_stock"].notna(), out["closing_stock"].notna()
+    out = out.assign(
+        avg_inventory=out[["opening_stock", "closing_stock"]].mean(axis=1, skipna=True),
+        inventory_rule=np.select(
+            [has_open & has_close, has_open], ["inv_both", "inv_opening_only"], "inv_closing_only"
+        ),
+    )
+    cols = [
+        "opening_date",
+        "opening_stock",
+        "closing_date",
+        "closing_stock",
+        "avg_inventory",
+        "inventory_rule",
+    ]
+    return out[cols].reset_index()
+
+
+def _month_bounds(start, end) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    edges = [start, *[d for d in pd.date_range(start, end, freq="MS") if start < d < end], end]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def has_monthly_counts(inventory: pd.DataFrame, start, end, *, date_col: str = "date") -> bool:
+    """True when the inventory holds a stock count in every month of ``[start, end)``.
+
+    A count belongs to a month when it is dated after the month's first day and
+    on or before the next month's first day (the closing count of the month, as
+    in :func:`average_inventory`), so month-end and month-start counts both work.
+    """
+    _require(inventory, [date_col], "inventory")
+    dates = inventory[date_col]
+    return all(((dates > a) & (dates <= b)).any() for a, b in _month_bounds(start, end))
+
+
+def monthly_average_inventory(
+    inventory: pd.DataFrame,
+    start,
+    end,
+    *,
+    date_col: str = "date",
+    product_col: str = "product_id",
+    value_col: str = "stock_value",
+) -> pd.DataFrame:
+    """Average stock per product over ``[start, end)`` from monthly counts.
+
+    Each calendar month gets its own average, (opening + closing) / 2 with the
+    rules of :func:`average_inventory` (月初库存 and 月末库存: the source's
+    monthly turnover); ``avg_inventory`` is the mean of the months' averages
+    over the months in which the product has a count.  With counts at the end
+    of September, October, November and December, Q4's average stock is
+    ((S9 + S10) / 2 + (S10 + S11) / 2 + (S11 + S12) / 2) / 3.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`average_inventory` (opening of the first month,
+        closing of the last, ``inventory_rule`` = ``inv_monthly`` when every
+        month had both counts, else the first incomplete month's rule) and
+        ``inventory_months`` (months averaged).
+    """
+    parts = [
+        average_inventory(
+            inventory, a, b, date_col=date_col, product_col=product_col, value_col=value_col
+        ).assign(_month=i)
+        for i, (a, b) in enumerate(_month_bounds(start, end))
+    ]
+    months = pd.concat(parts, ignore_index=True).sort_values([product_col, "_month"], kind="stable")
+    g = months.groupby(product_col, sort=True)
+    incomplete = (
+        months[months["inventory_rule"] != "inv_both"]
+        .groupby(product_col)["inventory_rule"]
+        .first()
+    )
+    out = pd.DataFrame(
+        {
+            "opening_date": g["opening_date"].first(),
+            "opening_stock": g["opening_stock"].first(),
+            "closing_date": g["closing_date"].last(),
+            "closing_stock": g["closing_stock"].last(),
+            "avg_inventory": g["avg_inventory"].mean(),
+            "inventory_months": g.size(),
+        }
+    )
+    rule = pd.Series(out.index.map(incomplete), index=out.index, dtype="object")
+    out = out.assign(inventory_rule=rule.where(rule.notna(), "inv_monthly").to_numpy())
+    cols = [
+        "opening_date",
+        "opening_stock",
+        "closing_date",
+        "closing_stock",
+        "avg_inventory",
+        "inventory_rule",
+        "inventory_months",
+    ]
+    return out[cols].rename_axis(product_col).reset_index()
+
+
+TURNOVER_BASES = ("sales", "cost")
+TURNOVER_PERIODS = ("auto", "month", "quarter")
+
+
+def turnover_months(
+    inventory: pd.DataFrame, start, end, *, period: str = "auto", date_col: str = "date"
+) -> int | None:
+    """How many months the turnover is expressed per: the months of the period, or None for the whole period.
+
+    ``period="month"`` always gives monthly turnover (the source's), ``"quarter"``
+    the turnover of the whole period (the project's earlier choice), ``"auto"``
+    monthly when :func:`has_monthly_counts` finds a count in every month.
+    """
+    if period not in TURNOVER_PERIODS:
+        raise ValueError(
+            f"unknown turnover period {period!r}; expected one of {', '.join(TURNOVER_PERIODS)}"
+        )
+    monthly = period == "month" or (
+        period == "auto" and has_monthly_counts(inventory, start, end, date_col=date_col)
+    )
+    return len(_month_bounds(start, end)) if monthly else None
+
+
+def stock_turnover(
+    products: pd.DataFrame,
+    avg_inventory: pd.DataFrame,
+    *,
+    days: int,
+    basis: str = "sales",
+    months: int | None = None,
+    product_col: str = "product_id",
+    sales_col: str = "sales",
+    cost_col: str = "cost_of_sales",
+) -> pd.DataFrame:
+    """Turnover and days of inventory per product (products with stock but no sales included).
+
+    Parameters
+    ----------
+    products : DataFrame
+        One row per product with net ``sales`` and (for ``basis="cost"``)
+        ``cost_of_sales`` (cost of goods sold) for the period, e.g. from
+        :func:`analysis.products.mix.product_sales`.
+    avg_inventory : DataFrame
+        From :func:`average_inventory` or :func:`monthly_average_inventory`.
+    days : int
+        Days in the period (92 for Q4), for days of inventory.
+    basis : {"sales", "cost"}
+        The flow: net sales (销售额, 《如何做好客户分类管理》: 销售额除以平均库存量) or the
+        cost of goods sold (销售成本, both sides at cost: the accounting
+        alternative, the project's choice).  Stock counts are at cost either way.
+    months : int, optional
+        Months in the period: the turnover is then per month (flow / months /
+        average inventory, the source's monthly turnover); None gives the
+        turnover of the whole period.
+
+    Returns
+    -------
+    DataFrame
+        ``products`` outer-joined with the inventory columns, plus
+        ``stock_turnover``, ``days_of_inventory`` = days x avg_inventory /
+        flow, ``turnover_basis`` (``basis_sales`` / ``basis_cost``) and
+        ``turnover_period`` (``period_month`` / ``period_whole``).
+        Turnover is NaN when there is no inventory figure, the average
+        inventory is zero (undefined, never inf) or the flow is negative; zero
+        sales with stock give turnover 0 and days of inventory NaN (stock that
+        does not move has no finite cover).
+    """
+    if basis not in TURNOVER_BASES:
+        raise ValueError(
+            f"unknown turnover basis {basis!r}; expected one of {', '.join(TURNOVER_BASES)}"
+        )
+    if months is not None and months < 1:
+        raise ValueError(
+            f"months must be at least 1 (or None for the whole period), got {months!r}"
+        )
+    _require(products, [product_col, sales_col], "the product table")
+    _require(avg_inventory, [product_col, "avg_inventory"], "the inventory table")
+    if basis == "cost" and (cost_col not in products.columns or products[cost_col].isna().all()):
+        raise ValueError(
+            f"turnover basis 'cost' needs {cost_col} (a cost column in the transactions); "
+            f"use basis 'sales'"
+        )
+    flow_col = cost_col if basis == "cost" else sales_col
+    out = products.merge(avg_inventory, on=product_col, how="outer", sort=False, indicator=True)
+    stock_only = out.pop("_merge").eq("right_only")
+    zero_when_unsold = [
+        c for c in dict.fromkeys([sales_col, flow_col, cost_col]) if c in out.columns
+    ]
+    out = out.assign(**{c: out[c].where(~stock_only, 0.0) for c in zero_when_unsold})
+    flow = out[flow_col].astype("float64")
+    flow = flow.where(flow >= 0)  # returns exceeding sales: no meaningful turnover
+    inv = out["avg_inventory"].astype("float64")
+    return out.assign(
+        stock_turnover=_ratio(flow / (months or 1), inv).to_numpy(),
+        days_of_inventory=(days * _ratio(inv, flow)).to_numpy(),
+        turnover_basis=f"basis_{basis}",
+        turnover_period="period_month" if months else "period_whole",
+    )
+
+
+# ------------------------------------------------------- cross/contribution
+def cross_ratios(
+    df: pd.DataFrame,
+    *,
+    sales_col: str = "sales",
+    margin_col: str = "gross_margin_rate",
+    turnover_col: str = "stock_turnover",
+) -> pd.DataFrame:
+    """Add ``sales_share``, ``cross_ratio`` and ``contribution_ratio``, highest contribution first.
+
+    ``sales_share`` is the product's net sales over the total of the table
+    (NaN when the total is not positive); ``cross_ratio`` = margin rate x
+    turnover (交叉比率 = 毛利率 × 商品周转率, 《如何做好客户分类管理》), so it follows the
+    turnover's basis: with the sales basis it is gross profit / average stock
+    (per month when the turnover is monthly); ``contribution_ratio`` = cross
+    ratio x sales share (the source: 贡献比率 = 交叉比率 × 销售额; the share keeps it
+    comparable between periods: the project's choice).  A product without a
+    margin rate or a turnover has no ratios (NaN).
+    """
+    _require(df, [sales_col, margin_col, turnover_col], "the product table")
+    sales = df[sales_col].astype("float64")
+    total = sales.sum()
+    share = sales / total if total > 0 else pd.Series(np.nan, index=df.index)
+    cross = df[margin_col].astype("float64") * df[turnover_col].astype("float64")
+    out = df.assign(sales_share=share, cross_ratio=cross, contribution_ratio=cross * share)
+    return out.sort_values(
+        "contribution_ratio", ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+
+
+QUADRANT_SPLITS = ("median", "overall")
+
+
+def margin_turnover_quadrant(
+    df: pd.DataFrame,
+    *,
+    split: str = "median",
+    margin_split: float | None = None,
+    turnover_split: float | None = None,
+    margin_col: str = "gross_margin_rate",
+    turnover_col: str = "stock_turnover",
+    sales_col: str = "sales",
+    inventory_col: str = "avg_inventory",
+) -> pd.DataFrame:
+    """Add ``product_quadrant`` (push / hold / review / drop, as label keys) from margin x turnover.
+
+    Parameters
+    ----------
+    split : {"median", "overall"}
+        Where high meets low: the medians of the rated products, or the
+        overall figures (sales-weighted margin rate, inventory-weighted
+        turnover, i.e. the company's own margin and turnover).
+    margin_split, turnover_split : float, optional
+        Explicit splits; override ``split`` for that axis.
+
+    A value at or above its split counts as high.  Products lacking either
+    value get no quadrant (NaN).  The splits used are returned as the columns
+    ``margin_split`` and ``turnover_split`` so that a chart can draw them.
+    """
+    if split not in QUADRANT_SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(QUADRANT_SPLITS)}")
+    _require(df, [margin_col, turnover_col], "the product table")
+    m, t = df[margin_col].astype("float64"), df[turnover_col].astype("float64")
+    rated = m.notna() & t.notna()
+    if split == "median":
+        ms, ts = m[rated].median(), t[rated].median()
+    else:
+        _require(df, [sales_col, inventory_col], "the product table")
+        sales, inv = df.loc[rated, sales_col].clip(lower=0), df.loc[rated, inventory_col]
+        ms = (m[rated] * sales).sum() / sales.sum() if sales.sum() > 0 else np.nan
+        ts = (t[rated] * inv).sum() / inv.sum() if inv.sum() > 0 else np.nan
+    ms = float(ms if margin_split is None else margin_split)
+    ts = float(ts if turnover_split is None else turnover_split)
+    quad = pd.Series(
+        [QUADRANTS[(bool(a), bool(b))] for a, b in zip(m >= ms, t >= ts)],
+        index=df.index,
+        dtype="object",
+    )
+    return df.assign(product_quadrant=quad.where(rated), margin_split=ms, turnover_split=ts)
+
+
+def quadrant_counts(
+    df: pd.DataFrame, *, quadrant_col: str = "product_quadrant", sales_col: str = "sales"
+) -> pd.DataFrame:
+    """Products and sales per quadrant (push, hold, review, drop; every quadrant gets a row)."""
+    _require(df, [quadrant_col, sales_col], "the quadrant table")
+    keys = list(QUADRANTS.values())
+    g = df.groupby(quadrant_col)
+    out = pd.DataFrame({quadrant_col: keys})
+    out = out.assign(
+        products=out[quadrant_col].map(g.size()).fillna(0).astype("int64"),
+        sales=out[quadrant_col].map(g[sales_col].sum()).fillna(0.0),
+    )
+    total = df[sales_col].sum()
+    return out.assign(sales_share=out["sales"] / total if total > 0 else np.nan)
+
+
+# ------------------------------------------------------------- receivables
+FIN_COLUMNS = [
+    "invoiced",
+    "received",
+    "n_receipts",
+    "largest_receipt",
+    "avg_receipt",
+    "collection_days",
+    "arrears",
+    "overdue",
+    "arrears_rate",
+]
+
+
+def receivable_indicators(
+    receivables: pd.DataFrame,
+    start,
+    end,
+    *,
+    id_col: str = "customer_id",
+    invoice_date_col: str = "invoice_date",
+    amount_col: str = "amount",
+    paid_date_col: str = "paid_date",
+    paid_amount_col: str = "paid_amount",
+    due_date_col: str = "due_date",
+) -> pd.DataFrame:
+    """The financial indicators (财务类指标) of 《如何做好客户分类管理》 per customer for the period ``[start, end)``.
+
+    - ``invoiced``: amount invoiced in the period;
+    - ``received``, ``n_receipts`` (count), ``largest_receipt``
+      (最大单笔收款额), ``avg_receipt`` (平均收款额): invoices paid in the
+      period (a paid invoice without ``paid_amount`` counts as paid in full);
+    - ``collection_days`` (平均收款周期): paid date - invoice date, averaged
+      over the receipts of the period weighted by the amount received;
+    - ``arrears`` (欠款额): what is still unpaid at ``end`` on every invoice
+      dated before ``end`` (a payment dated on or after ``end`` is not yet
+      made); ``overdue`` the part of it past its due date;
+    - ``arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN
+      without invoicing in the period).
+    """
+    _require(receivables, [id_col, invoice_date_col, amount_col], "receivables")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    r = receivables[receivables[invoice_date_col] < end]
+    amount = r[amount_col].astype("float64")
+    none = pd.Series(pd.NaT, index=r.index, dtype="datetime64[ns]")
+    paid_date = r[paid_date_col] if paid_date_col in r.columns else none
+    due = r[due_date_col] if due_date_col in r.columns else none
+    paid_amt = (
+        r[paid_amount_col].astype("float64")
+        if paid_amount_col in r.columns
+        else pd.Series(np.nan, index=r.index)
+    )
+    paid_amt = paid_amt.fillna(amount).where(paid_date.notna(), 0.0)
+    paid_by_end = paid_date < end
+    outstanding = (amount - paid_amt.where(paid_by_end, 0.0)).clip(lower=0)
+    receipt = paid_amt.where(paid_date.ge(start) & paid_by_end)
+    days = (paid_date - r[invoice_date_col]).dt.days.astype("float64")
+    work = pd.DataFrame(
+        {
+            id_col: r[id_col],
+            "invoiced": amount.where(r[invoice_date_col] >= start, 0.0),
+            "receipt": receipt,
+            "weighted_days": (days * receipt).fillna(0.0),
+            "arrears": outstanding,
+            "overdue": outstanding.where(due < end, 0.0),
+        }
+    )
+    g = work.groupby(id_col, sort=True)
+    out = pd.DataFrame(
+        {
+            "invoiced": g["invoiced"].sum(),
+            "received": g["receipt"].sum(),
+            "n_receipts": g["receipt"].count(),
+            "largest_receipt": g["receipt"].max(),
+            "avg_receipt": g["receipt"].mean(),
+            "weighted_days": g["weighted_days"].sum(),
+            "arrears": g["arrears"].sum(),
+            "overdue": g["overdue"].sum(),
+        }
+    )
+    return _finish_financials(out).reset_index()
+
+
+def _finish_financials(out: pd.DataFrame) -> pd.DataFrame:
+    out = out.assign(
+        collection_days=_ratio(out["weighted_days"], out["received"]).to_numpy(),
+        arrears_rate=_ratio(out["arrears"], out["invoiced"]).to_numpy(),
+    )
+    return out[[c for c in ["customers", *FIN_COLUMNS] if c in out.columns]]
+
+
+def class_financials(
+    indicators: pd.DataFrame,
+    classes: pd.DataFrame,
+    *,
+    class_col: str,
+    id_col: str = "customer_id",
+    unclassified: str = "–",
+) -> pd.DataFrame:
+    """Roll :func:`receivable_indicators` up to customer classes.
+
+    Sums add up; ``collection_days`` stays weighted by the amount
+    received, ``arrears_rate`` = class arrears / class invoicing,
+    ``largest_receipt`` is the class maximum and ``avg_receipt`` =
+    received / receipts.  Customers without a class (no sales in the period)
+    form the ``unclassified`` group.
+    """
+    _require(indicators, [id_col, *FIN_COLUMNS], "the indicator table")
+    _require(classes, [id_col, class_col], "the class table")
+    df = indicators.merge(
+        classes[[id_col, class_col]].drop_duplicates(id_col), on=id_col, how="left"
+    )
+    df = df.assign(
+        **{
+            class_col: df[class_col].astype("object").fillna(unclassified),
+            "weighted_days": df["collection_days"].fillna(0.0) * df["received"],
+        }
+    )
+    g = df.groupby(class_col, sort=True)
+    out = pd.DataFrame(
+        {
+            "customers": g[id_col].nunique(),
+            "invoiced": g["invoiced"].sum(),
+            "received": g["received"].sum(),
+            "n_receipts": g["n_receipts"].sum(),
+            "largest_receipt": g["largest_receipt"].max(),
+            "weighted_days": g["weighted_days"].sum(),
+            "arrears": g["arrears"].sum(),
+            "overdue": g["overdue"].sum(),
+        }
+    )
+    out = out.assign(avg_receipt=_ratio(out["received"], out["n_receipts"]).to_numpy())
+    return _finish_financials(out).reset_index()
+
+
+# ------------------------------------------------------ customer service cost
+def service_load(
+    interactions: pd.DataFrame,
+    start,
+    end,
+    *,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    kind_col: str = "kind",
+    kinds: Sequence[str] = ("complaint", "suggestion", "visit", "task"),
+) -> pd.DataFrame:
+    """Interactions per customer in ``[start, end)`` that take staff time (praise left out by default).
+
+    Returns customer_id, ``service_load`` (count of the chosen kinds) and one
+    ``n_<kind>`` count column per kind.
+    """
+    _require(interactions, [id_col, date_col, kind_col], "interactions")
+    rows = interactions[
+        (interactions[date_col] >= pd.Timestamp(start))
+        & (interactions[date_col] < pd.Timestamp(end))
+        & interactions[kind_col].isin(list(kinds))
+    ]
+    counts = pd.crosstab(rows[id_col], rows[kind_col]).reindex(columns=list(kinds), fill_value=0)
+    counts.columns = [f"n_{k}" for k in counts.columns]
+    counts.columns.name = None
+    return counts.assign(service_load=counts.sum(axis=1)).rename_axis(id_col).reset_index()
+
+
+def over_served(
+    margins: pd.DataFrame,
+    load: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    margin_col: str = "gross_margin_rate",
+    profit_col: str = "gross_profit",
+    low_margin_quantile: float = 0.25,
+    high_load_quantile: float = 0.75,
+) -> pd.DataFrame:
+    """Customers who take more service than they earn (过度服务客户, 《客户管理抓住具有价值的“奶油层”客户》).
+
+    A customer is over-served when its margin rate is at or below the
+    ``low_margin_quantile`` of customers (or its gross profit is negative) and
+    its service load is at or above the ``high_load_quantile`` of the
+    customers with any load.  Returns every customer of ``margins`` with
+    ``service_load``, ``profit_per_contact`` = gross profit / service load and
+    a boolean ``over_served``; over-served first, then by profit per
+    contact ascending.
+    """
+    _require(margins, [id_col, margin_col, profit_col], "the customer margin table")
+    _require(load, [id_col, "service_load"], "the service-load table")
+    df = margins.merge(load[[id_col, "service_load"]], on=id_col, how="left")
+    df = df.assign(service_load=df["service_load"].fillna(0).astype("int64"))
+    m_cut = df[margin_col].quantile(low_margin_quantile)
+    loaded = df.loc[df["service_load"] > 0, "service_load"]
+    l_cut = loaded.quantile(high_load_quantile) if len(loaded) else np.inf
+    low_margin = (df[margin_col] <= m_cut) | (df[profit_col] < 0)
+    flag = low_margin & (df["service_load"] >= l_cut) & (df["service_load"] > 0)
+    out = df.assign(
+        profit_per_contact=_ratio(df[profit_col], df["service_load"]).to_numpy(),
+        over_served=flag.to_numpy(),
+    )
+    return out.sort_values(
+        ["over_served", "profit_per_contact"],
+        ascending=[False, True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
+
+
+# ------------------------------------------------------------- headlines
+def json_number(v):
+    """A float for summary.json: NaN and inf become None, numpy scalars plain Python."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def top_records(df: pd.DataFrame, cols: Sequence[str], *, n: int = 5) -> list[dict]:
+    """The first ``n`` rows as JSON-serialisable dicts (for ``ctx.record``)."""
+
+    def clean(v):
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, float, np.number)):
+            return json_number(v)
+        return None if pd.isna(v) else str(v)
+
+    return [
+        {k: clean(v) for k, v in row.items()} for row in df[list(cols)].head(n).to_dict("records")
+    ]
+
+
+def margin_headlines(
+    tx: pd.DataFrame,
+    *,
+    by_class: pd.DataFrame | None = None,
+    cross: pd.DataFrame | None = None,
+    turnover: pd.DataFrame | None = None,
+    products: pd.DataFrame | None = None,
+    class_col: str = "abc_class",
+    top: int = 5,
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> dict:
+    """The margin page's numbers for summary.json (None where the data lack what they need).
+
+    ``gross_margin_rate`` (a fraction) of the period's lines ``tx``;
+    ``margin_rate_by_class`` from :func:`margin_by` per class;
+    ``median_turnover`` of the products whose turnover is defined;
+    ``top_products_by_contribution`` and ``quadrant_counts`` from
+    :func:`margin_turnover_quadrant` output; ``n_loss_making_products`` from a
+    product margin table.
+    """
+    out = {
+        "gross_margin_rate": json_number(
+            overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col)
+        )
+    }
+    out["margin_rate_by_class"] = (
+        None
+        if by_class is None
+        else {
+            str(k): json_number(v)
+            for k, v in by_class.set_index(class_col)["gross_margin_rate"].items()
+        }
+    )
+    out["median_turnover"] = (
+        None if turnover is None else json_number(turnover["stock_turnover"].median())
+    )
+    out["turnover_basis"] = None if turnover is None else str(turnover["turnover_basis"].iloc[0])
+    out["turnover_period"] = None if turnover is None else str(turnover["turnover_period"].iloc[0])
+    if cross is None:
+        out.update(top_products_by_contribution=[], quadrant_counts=None)
+    else:
+        cols = [
+            c
+            for c in ("product_id", "product_name", "cross_ratio", "contribution_ratio")
+            if c in cross.columns
+        ]
+        counts = quadrant_counts(cross).set_index("product_quadrant")["products"]
+        out.update(
+            top_products_by_contribution=top_records(cross, cols, n=top),
+            quadrant_counts={k.removeprefix("quadrant_"): int(v) for k, v in counts.items()},
+        )
+    if products is not None:
+        out["n_loss_making_products"] = int((products["gross_profit"] < 0).sum())
+    return out

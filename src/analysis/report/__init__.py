@@ -1,0 +1,1 @@
+"""The quarterly report: notebook context, the papermill runner, HTML and index."""

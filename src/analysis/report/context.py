@@ -1,0 +1,94 @@
+"""What every report notebook does first and last: load, resolve the quarter, record numbers.
+
+A notebook calls :func:`setup` in its derived-settings cell and
+:meth:`ReportContext.record` in its last cell.  The runner injects
+``data_dir``, ``quarter``, ``lang`` and ``output_dir``; empty values mean the
+bundled sample company, the latest complete quarter and ``reports/lab/<quarter>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.config import REPORTS_DIR, SAMPLE_DIR
+from analysis.data import io as aio
+from analysis.data.periods import Quarter, resolve_quarter
+from analysis.viz.labels import check_lang, label
+from analysis.viz.style import use_style
+
+SUMMARY_DIR = "summary"
+
+
+@dataclass
+class ReportContext:
+    notebook: str
+    data: aio.Dataset
+    quarter: Quarter
+    lang: str
+    out: Path
+    skipped: list[dict] = field(default_factory=list)
+
+    def t(self, key: str, **fmt) -> str:
+        """Label in the report language."""
+        return label(key, self.lang, **fmt)
+
+    def needs(
+        self,
+        section: str,
+        *,
+        table: str | None = None,
+        column: str | None = None,
+        column_table: str = "transactions",
+    ) -> bool:
+        """True when the data hold what a section needs; otherwise note the skip and show why."""
+        if table and not self.data.has(table):
+            need = f"table '{table}'"
+        elif column and not self.data.has(column_table, column):
+            need = f"column '{column}' in {column_table}"
+        else:
+            return True
+        self.skipped.append({"section": section, "needs": need})
+        _show_note(self.t("section_skipped", section=section, needs=need))
+        return False
+
+    def save_table(self, df: pd.DataFrame, name: str) -> None:
+        """Write a table for staff next to the report as .csv and .xlsx.
+
+        Returns None: as a cell's last expression it shows nothing on the page (a
+        returned path would print the runner's staging folder into the report).
+        """
+        for ext in ("csv", "xlsx"):
+            aio.write_frame(df, self.out / f"{name}.{ext}")
+
+    def record(self, values: dict) -> None:
+        """Write this notebook's headline numbers (and skipped sections) for summary.json.
+
+        The file is ``<out>/summary/<notebook>.json``; nothing is returned, so the
+        notebook's last cell shows nothing on the page.
+        """
+        payload = {**values, "quarter": str(self.quarter), "skipped_sections": self.skipped}
+        aio.write_json(payload, self.out / SUMMARY_DIR / f"{self.notebook}.json")
+
+
+def _show_note(text: str) -> None:
+    try:
+        from IPython.display import Markdown, display
+
+        display(Markdown(f"> **{text}**"))
+    except ImportError:  # pragma: no cover - IPython ships with the project
+        print(text)
+
+
+def setup(
+    notebook: str, *, data_dir: str = "", quarter: str = "", lang: str = "zh", output_dir: str = ""
+) -> ReportContext:
+    """Load and validate the data, resolve the quarter, set the chart style."""
+    check_lang(lang)
+    data = aio.load_dataset(Path(data_dir) if data_dir else SAMPLE_DIR)
+    q = resolve_quarter(quarter, data.transactions["date"])
+    out = Path(output_dir) if output_dir else REPORTS_DIR / "lab" / str(q)
+    use_style(lang)
+    return ReportContext(notebook=notebook, data=data, quarter=q, lang=lang, out=out)

@@ -1,0 +1,1003 @@
+"""The report runner: params -> papermill (parallel) -> nbconvert HTML -> summary.json -> index.html.
+
+The report of a quarter is built in a staging folder (``<out>/.<quarter>.building-<pid>/``)
+and moved into ``<out>/<quarter>/`` only when every notebook succeeded, so a failed
+or interrupted run never destroys the last good report.  The executed notebooks of
+a failed run are kept in ``<out>/<quarter>.failed/`` for debugging; an interrupted
+run (Ctrl-C) removes its staging folder, and staging folders left by a run that
+was killed are removed by the next run.
+
+A notebook that raises :class:`~analysis.errors.InsufficientData` (valid data, but
+too few for its model) does not fail the report: its page keeps the sections
+computed so far and says what could not be computed and why, and summary.json
+records it under ``not_computed``.
+
+``provenance.json`` records what a report was built from (the data files'
+names, sizes and SHA-256, the quarter, the language and each page's parameters);
+``ccm run`` refuses to add a page built from other data to a report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import html as _html
+import json
+import multiprocessing as mp
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from analysis.config import NOTEBOOK_DIR, PARAMS_DIR
+from analysis.data import io as aio
+from analysis.data.periods import resolve_quarter
+from analysis.report.context import SUMMARY_DIR
+
+STANDARD_PARAMS = ("data_dir", "quarter", "lang", "output_dir")
+RUNNER_PARAMS = ("data_dir", "quarter", "output_dir")  # set by the runner, not by params files
+#: notebook parameters that name a file: a relative path is read from where the command runs
+#: (``-p``) or from the params file's folder, never from notebooks/ where the kernels run
+PATH_PARAMS = ("customer_table", "tag_rules")
+#: exceptions (by class name) that leave a page standing with a note instead of failing the report
+NOT_COMPUTED_ERRORS = ("InsufficientData",)
+PROVENANCE_FILE = "provenance.json"
+INTERRUPTED = "interrupted; the previous report is unchanged"
+INTERRUPTED_FIRST = "interrupted; no report was written"
+
+
+class ReportError(RuntimeError):
+    """A problem running the report (bad params, a failing notebook)."""
+
+
+class ReportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a build: the staging folder is gone and the previous report is unchanged.
+
+    ``str()`` is the one line to show the user.
+    """
+
+
+# ------------------------------------------------------------------ notebooks
+def discover_notebooks(nb_dir: Path = NOTEBOOK_DIR) -> list[str]:
+    """Report notebooks: ``NN_name.ipynb`` directly under notebooks/, in order."""
+    return sorted(p.stem for p in Path(nb_dir).glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_path(name: str, nb_dir: Path = NOTEBOOK_DIR) -> Path:
+    path = Path(nb_dir) / f"{name}.ipynb"
+    if not path.exists():
+        known = ", ".join(discover_notebooks(nb_dir))
+        raise ReportError(f"no notebook '{name}'; expected one of: {known}")
+    return path
+
+
+def notebook_parameters(name: str, nb_dir: Path = NOTEBOOK_DIR) -> dict[str, dict]:
+    """The parameters a notebook declares: {name: {type, default, help}} (papermill.inspect_notebook)."""
+    import papermill
+
+    params = papermill.inspect_notebook(str(notebook_path(name, nb_dir)))
+    return {
+        k: {"type": v["inferred_type_name"], "default": v["default"], "help": v["help"]}
+        for k, v in params.items()
+    }
+
+
+# ------------------------------------------------------------------ parameters
+_TYPES = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "list": (list,),
+    "dict": (dict,),
+}
+
+
+def _check_type(value, type_name: str) -> bool:
+    allowed = _TYPES.get(type_name)
+    if allowed is None or type_name == "None":
+        return True
+    if isinstance(value, bool) and bool not in allowed:
+        return False
+    return isinstance(value, allowed)
+
+
+def coerce(text: str, type_name: str):
+    """A ``-p key=value`` string to the parameter's declared type."""
+    if type_name == "str":
+        return text
+    value = yaml.safe_load(text)
+    if type_name == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return value
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ReportError(f"-p {pair!r}: expected key=value (or notebook.key=value)")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def resolve_params(
+    notebooks: list[str],
+    conf: dict | None = None,
+    overrides: dict[str, str] | None = None,
+    *,
+    nb_dir: Path = NOTEBOOK_DIR,
+    source: str = "params",
+    params_dir: str | Path | None = None,
+) -> dict[str, dict]:
+    """Per-notebook parameters from a params file and ``-p`` overrides, checked before anything runs.
+
+    A top-level key applies to every notebook that declares it; a section named
+    after a notebook applies to that notebook.  An unknown key or a value of the
+    wrong type raises ReportError (papermill itself would only warn).
+
+    A file parameter (:data:`PATH_PARAMS`) given as a relative path is made
+    absolute: from the current folder for ``-p``, from ``params_dir`` (the
+    params file's folder; default the current folder) for the params file.  A
+    file that does not exist is an error here, before any notebook runs.
+    """
+    conf = dict(conf or {})
+    all_names = set(discover_notebooks(nb_dir))
+    # every notebook is inspected once: the unknown-key check looks beyond this run's notebooks
+    declared = {nb: notebook_parameters(nb, nb_dir) for nb in sorted(all_names | set(notebooks))}
+    result: dict[str, dict] = {nb: {} for nb in notebooks}
+    errors = []
+
+    def put(nb, key, value, where, base=None):
+        spec = declared[nb].get(key)
+        if spec is None:
+            errors.append(
+                f"{where}: '{key}' is not a parameter of {nb} "
+                f"(its parameters: {', '.join(declared[nb])})"
+            )
+        elif key in RUNNER_PARAMS:
+            errors.append(
+                f"{where}: '{key}' is set by the runner; use the command-line option instead"
+            )
+        elif not _check_type(value, spec["type"]):
+            errors.append(
+                f"{where}: '{key}' must be {spec['type']} (default {spec['default']}), "
+                f"got {type(value).__name__} {value!r}"
+            )
+        elif key in PATH_PARAMS and isinstance(value, str) and value.strip():
+            path = _absolute(value.strip(), base)
+            if path.is_file():
+                result[nb][key] = str(path)
+            else:
+                origin = (
+                    "the folder the command runs in"
+                    if base is None
+                    else f"the params file's folder {params_dir}"
+                )
+                errors.append(
+                    f"{where}: '{key}' names {path}, but there is no such file "
+                    f"(a relative path is read from {origin})"
+                )
+        else:
+            result[nb][key] = value
+
+    sections = {k: conf.pop(k) for k in list(conf) if k in all_names}
+    for key, value in conf.items():
+        users = [nb for nb in notebooks if key in declared[nb]]
+        if not users and not any(key in declared[nb] for nb in all_names):
+            errors.append(
+                f"{source}: unknown key '{key}' (no notebook declares it; notebook "
+                f"sections must be named after a notebook: {', '.join(sorted(all_names))})"
+            )
+        for nb in users:
+            put(nb, key, value, source, params_dir)
+    for nb, section in sections.items():
+        if nb not in result:
+            continue
+        if not isinstance(section, dict):
+            errors.append(f"{source}: section '{nb}' must map parameter names to values")
+            continue
+        for key, value in section.items():
+            put(nb, key, value, f"{source} [{nb}]", params_dir)
+    for key, text in (overrides or {}).items():
+        target_nbs = notebooks
+        if "." in key:
+            nb, key = key.split(".", 1)
+            if nb not in result:
+                errors.append(f"-p {nb}.{key}: no notebook '{nb}' in this run")
+                continue
+            target_nbs = [nb]
+        users = [nb for nb in target_nbs if key in declared[nb]]
+        if not users:
+            errors.append(f"-p {key}: no notebook in this run declares '{key}'")
+        for nb in users:
+            try:
+                value = coerce(text, declared[nb][key]["type"])
+            except yaml.YAMLError:
+                value = text
+            put(nb, key, value, f"-p {key}")
+    if errors:
+        raise ReportError("invalid parameters:\n  - " + "\n  - ".join(errors))
+    return result
+
+
+def _absolute(text: str, base: str | Path | None) -> Path:
+    """``text`` as an absolute path: ``~`` expanded, a relative path joined to ``base`` (default: cwd)."""
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = Path(base or Path.cwd()) / path
+    return Path(os.path.abspath(path))
+
+
+def default_params_file(quarter: str, params_dir: Path = PARAMS_DIR) -> Path | None:
+    path = Path(params_dir) / f"{quarter}.yaml"
+    return path if path.exists() else None
+
+
+# ------------------------------------------------------------------ execution
+@dataclass
+class NotebookResult:
+    name: str
+    seconds: float
+    error: str | None = None
+    #: the page stands but its model could not be computed (InsufficientData): the reason
+    not_computed: str | None = None
+
+
+def execute(
+    name: str, out_dir: Path, parameters: dict, *, nb_dir: Path = NOTEBOOK_DIR
+) -> NotebookResult:
+    """Run one notebook through papermill into ``out_dir/<name>.ipynb``; errors are returned, not raised."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    t0 = time.perf_counter()
+    target = Path(out_dir) / f"{name}.ipynb"
+    try:
+        # the kernel listens on loopback only; its "TCP without encryption" warning is noise here
+        papermill.execute_notebook(
+            str(notebook_path(name, nb_dir)),
+            str(target),
+            parameters=parameters,
+            cwd=str(nb_dir),
+            progress_bar=False,
+            kernel_name="python3",
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+        return NotebookResult(name, time.perf_counter() - t0)
+    except PapermillExecutionError as exc:
+        last = (exc.evalue or "").strip().splitlines()
+        if exc.ename in NOT_COMPUTED_ERRORS:
+            return NotebookResult(
+                name, time.perf_counter() - t0, not_computed=" ".join(last).strip()
+            )
+        msg = f"cell {exc.exec_count}: {exc.ename}: {last[-1] if last else ''}".strip()
+        return NotebookResult(name, time.perf_counter() - t0, msg)
+    except Exception as exc:  # kernel died, notebook unreadable, ...
+        return NotebookResult(name, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
+
+
+def to_html(executed: Path) -> Path:
+    """HTML with code hidden (inputs and prompts excluded) next to the executed notebook."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(aio.read_notebook(executed))
+    return aio.write_text(body, Path(executed).with_suffix(".html"))
+
+
+FONT_FILE = "assets/cjk-font.otf"
+FONT_FAMILY = "CCM CJK"
+# The font comes first but only for CJK code points (unicode-range), so Latin text keeps the
+# reader's fonts; listed after system fonts, Chromium on Linux drew boxes for some characters.
+_CJK_RANGE = "U+2E80-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF"
+_FONT_CSS = f"""<style id="ccm-cjk-font">
+@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{FONT_FILE}") format("opentype"); unicode-range: {_CJK_RANGE}; }}
+:root {{ --jp-content-font-family: "{FONT_FAMILY}", system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+         --jp-ui-font-family: "{FONT_FAMILY}", system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+         --jp-code-font-family: "{FONT_FAMILY}", Menlo, Consolas, "DejaVu Sans Mono", monospace; }}
+body, p, li, td, th, h1, h2, h3, h4, caption {{ font-family: var(--jp-content-font-family); }}
+pre, code {{ font-family: var(--jp-code-font-family); }}
+</style>
+"""
+
+
+def embed_cjk_font(stage: Path) -> Path:
+    """Give every page of a report the project's CJK font, cut to the characters the pages use.
+
+    Chinese text then renders as glyphs in any browser, whatever fonts the reader's
+    machine has (charts are images and carry their glyphs already).
+    """
+    from analysis.viz.style import cjk_font_subset
+
+    pages = sorted(Path(stage).glob("*.html"))
+    texts = {p: aio.read_text(p) for p in pages}
+    chars = sorted({ch for text in texts.values() for ch in _html.unescape(text) if ord(ch) > 0x7F})
+    font = aio.write_bytes(cjk_font_subset("".join(chars)), Path(stage) / FONT_FILE)
+    for page, text in texts.items():
+        if 'id="ccm-cjk-font"' not in text:
+            aio.write_text(text.replace("</head>", _FONT_CSS + "</head>", 1), page)
+    return font
+
+
+def collect_summary(stage: Path, notebooks: list[str]) -> dict:
+    summary = {}
+    for nb in notebooks:
+        path = stage / SUMMARY_DIR / f"{nb}.json"
+        if path.exists():
+            summary[nb] = aio.read_json(path)
+    return summary
+
+
+def write_index(
+    stage: Path,
+    quarter: str,
+    notebooks: list[str],
+    summary: dict,
+    *,
+    data_dir: Path,
+    lang: str,
+    timings: dict[str, float],
+) -> Path:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=select_autoescape(),
+    )
+    page = env.get_template("index.html.j2").render(
+        quarter=quarter,
+        notebooks=notebooks,
+        summary=summary,
+        data_dir=str(data_dir),
+        lang=lang,
+        timings=timings,
+        generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        headlines={nb: _headlines(summary.get(nb, {}), lang) for nb in notebooks},
+        not_computed={
+            nb: not_computed_text(summary[nb]["not_computed"], lang)
+            for nb in notebooks
+            if (summary.get(nb) or {}).get("not_computed")
+        },
+        titles={nb: page_title(stage / f"{nb}.ipynb", nb) for nb in notebooks},
+    )
+    return aio.write_text(page, stage / "index.html")
+
+
+def page_title(executed: Path, default: str) -> str:
+    """A page's title: the first heading of its notebook (e.g. '00 数据概览 · Data overview')."""
+    if not Path(executed).exists():
+        return default
+    for cell in aio.read_notebook(executed).cells:
+        if cell.cell_type == "markdown":
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            return first.lstrip("#").strip() or default
+    return default
+
+
+def _headlines(values: dict, lang: str, limit: int = 10) -> list[tuple[str, str]]:
+    """The first scalar numbers of a notebook's summary, labelled and formatted for the index page."""
+    from analysis.viz.labels import column_labels
+
+    skip = {"quarter", "skipped_sections", "not_computed"}
+    items = [
+        (k, v)
+        for k, v in values.items()
+        if k not in skip and isinstance(v, (int, float, str, bool)) and v is not None
+    ][:limit]
+    names = column_labels([k for k, _ in items], lang)
+    return [(name, _fmt_headline(k, v)) for name, (k, v) in zip(names, items)]
+
+
+_MONEY_WORDS = (
+    "sales",
+    "margin",
+    "value",
+    "owed",
+    "revenue",
+    "investment",
+    "profit",
+    "receivable",
+    "limit",
+)
+
+
+def _fmt_headline(key: str, v) -> str:
+    from analysis.viz.style import fmt_cny, fmt_pct
+
+    if isinstance(v, bool):
+        return "✓" if v else "✗"
+    if isinstance(v, str):
+        return v
+    if "change" in key:
+        return f"{v * 100:+.1f}%"
+    if key.endswith(("_rate", "_share", "share")):
+        return fmt_pct(v)
+    if any(w in key for w in _MONEY_WORDS) and abs(v) >= 100:
+        return fmt_cny(v)
+    if isinstance(v, int) or float(v).is_integer():
+        return f"{v:,.0f}"
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:,.1f}"
+
+
+# ------------------------------------------------------------------ finishing pages
+_NOT_COMPUTED = {
+    "zh": ("本页其余部分无法计算", "以上各节完整；其余部分需要更多数据。"),
+    "en": (
+        "The rest of this page could not be computed",
+        "The sections above are complete; the rest needs more data.",
+    ),
+}
+
+
+def not_computed_text(reason: str, lang: str) -> str:
+    """The note shown on a page (and the index) whose model could not be computed."""
+    head, tail = _NOT_COMPUTED.get(lang, _NOT_COMPUTED["en"])
+    sep = "：" if lang == "zh" else ": "
+    return f"{head}{sep}{reason.rstrip('.。')}{'。' if lang == 'zh' else '. '}{tail}"
+
+
+def mark_not_computed(executed: Path, reason: str, lang: str) -> Path:
+    """Turn a notebook stopped by InsufficientData into a page that says so.
+
+    The cells that ran stay as they are; the exception (and papermill's red
+    banner) give way to a note naming the reason; the cells that never ran are
+    dropped, so no section heading stands over an empty section.
+    """
+    import nbformat
+
+    nb = aio.read_notebook(executed)
+    cells = []
+    for cell in nb.cells:
+        if "papermill-error-cell-tag" in cell.get("metadata", {}).get("tags", []):
+            continue
+        cells.append(cell)
+        outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        if any(o.get("output_type") == "error" for o in outputs):
+            text = not_computed_text(reason, lang)
+            note = nbformat.v4.new_output(
+                "display_data",
+                data={
+                    "text/plain": text,
+                    "text/html": f'<div class="ccm-not-computed" style="border-left:4px solid #a05a00;'
+                    f'padding:.4rem .8rem;color:#a05a00"><strong>{_html.escape(text)}</strong></div>',
+                },
+            )
+            cell.outputs = [o for o in outputs if o.get("output_type") != "error"] + [note]
+            break
+    nb.cells = cells
+    return aio.write_text(nbformat.writes(nb), executed)
+
+
+def _replace_text(obj, old: str, new: str):
+    if isinstance(obj, str):
+        return obj.replace(old, new)
+    if isinstance(obj, list):
+        return [_replace_text(v, old, new) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _replace_text(v, old, new) for k, v in obj.items()}
+    return obj
+
+
+def scrub_staging_path(executed: Path, stage: Path, final: Path) -> Path:
+    """Name the report folder, not the staging folder, in an executed notebook (parameters, metadata)."""
+    nb = aio.read_json(executed)
+    if str(stage) not in json.dumps(nb, ensure_ascii=False):
+        return executed
+    fixed = _replace_text(nb, str(stage), str(final))
+    return aio.write_text(json.dumps(fixed, ensure_ascii=False, indent=1) + "\n", executed)
+
+
+# ------------------------------------------------------------------ what a report was built from
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_fingerprint(ds: aio.Dataset) -> dict:
+    """The data a report reads: every table file (and columns.yaml) by name, size and SHA-256."""
+    files = [(table, Path(path)) for table, path in sorted(ds.sources.items())]
+    mapping = Path(ds.data_dir) / aio.MAPPING_FILE
+    if mapping.exists():
+        files.append((aio.MAPPING_FILE, mapping))
+    return {
+        "folder": str(Path(ds.data_dir).resolve()),
+        "files": [
+            {
+                "table": table,
+                "name": path.name,
+                "size": path.stat().st_size,
+                "sha256": _sha256(path),
+            }
+            for table, path in files
+        ],
+    }
+
+
+def _data_differences(old: list[dict], new: list[dict]) -> list[str]:
+    old_by, new_by = {f["table"]: f for f in old}, {f["table"]: f for f in new}
+    out = []
+    for table in sorted(old_by.keys() | new_by.keys()):
+        a, b = old_by.get(table), new_by.get(table)
+        if b is None:
+            out.append(f"{a['name']} is not in this run's data")
+        elif a is None:
+            out.append(f"{b['name']} was not in the report's data")
+        elif (a["name"], a["size"], a["sha256"]) != (b["name"], b["size"], b["sha256"]):
+            out.append(f"{b['name']} differs")
+    return out
+
+
+def check_same_report(final: Path, fingerprint: dict, lang: str) -> dict:
+    """Refuse (ReportError) to add pages to ``final`` unless it was built from the same data and language.
+
+    Returns the report's provenance record.
+    """
+    path = Path(final) / PROVENANCE_FILE
+    fix = "rebuild the whole quarter with `ccm report`, or choose another --out"
+    try:
+        prov = aio.read_json(path)
+        old_files, old_lang = prov["data"]["files"], prov["lang"]
+    except FileNotFoundError:
+        raise ReportError(
+            f"{final} has no {PROVENANCE_FILE}, so the data it was built from are unknown (a "
+            f"report of an older version?); `ccm run` adds a page only to a report of the same "
+            f"data: {fix}."
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise ReportError(
+            f"{path} is damaged, so the data the report was built from are unknown: {fix}."
+        ) from None
+    diffs = _data_differences(old_files, fingerprint["files"])
+    if diffs:
+        raise ReportError(
+            f"{final} holds a report of other data ({'; '.join(diffs)}; the report was built "
+            f"from {prov['data'].get('folder')}, this run reads {fingerprint['folder']}). `ccm run` "
+            f"adds a page only to a report of the same data, so that pages of two data sets are "
+            f"never mixed: {fix}."
+        )
+    if old_lang != lang:
+        raise ReportError(
+            f"{final} is a report in '{old_lang}' and this run would add a page in '{lang}': "
+            f"run with --lang {old_lang}, or rebuild the whole quarter with `ccm report --lang {lang}`."
+        )
+    return prov
+
+
+def _provenance(
+    previous: dict | None,
+    *,
+    quarter: str,
+    lang: str,
+    fingerprint: dict,
+    params: dict[str, dict],
+    pages: list[str],
+) -> dict:
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    kept = dict((previous or {}).get("pages", {}))
+    for nb, values in params.items():
+        kept[nb] = {
+            "parameters": {k: v for k, v in values.items() if k not in RUNNER_PARAMS},
+            "built": now,
+        }
+    return {
+        "quarter": quarter,
+        "lang": lang,
+        "data": fingerprint,
+        "generated": now,
+        "pages": {nb: kept[nb] for nb in pages if nb in kept},
+    }
+
+
+# ------------------------------------------------------------------ the report folder
+_BUILDING = re.compile(r"^\.(?P<quarter>\d{4}Q[1-4])\.building-(?P<pid>\d+)$")
+_OLD = re.compile(r"^\.(?P<quarter>\d{4}Q[1-4])\.old$")
+
+
+def report_folder(out: str | Path) -> Path:
+    """``--out`` as an absolute folder (created when missing); ReportError when it is a file."""
+    out = Path(out).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise ReportError(
+            f"--out {out} is a file; expected a folder for the reports (the report goes to "
+            f"<out>/<quarter>/)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(
+            f"--out {out}: cannot create the reports folder ({exc.strerror})"
+        ) from None
+    return out
+
+
+def remove_stale_builds(out: Path) -> list[Path]:
+    """Remove what killed runs left in ``out``: staging folders whose process is gone.
+
+    A ``.<quarter>.old`` folder (a swap cut short between its two renames) is the
+    previous report: it is put back when ``<quarter>/`` is missing, else removed.
+    """
+    import psutil
+
+    removed = []
+    for path in sorted(Path(out).iterdir()):
+        m = _BUILDING.match(path.name)
+        if m and path.is_dir() and not psutil.pid_exists(int(m["pid"])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        elif _OLD.match(path.name) and path.is_dir():
+            final = path.with_name(_OLD.match(path.name)["quarter"])
+            if final.exists():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            else:
+                path.rename(final)
+    return removed
+
+
+@contextlib.contextmanager
+def _ignoring_interrupts():
+    """Ctrl-C is ignored inside (main thread only): a report folder is never left half-swapped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _swap_into_place(stage: Path, final: Path) -> None:
+    old = final.with_name(f".{final.name}.old")
+    with _ignoring_interrupts():
+        if old.exists():
+            shutil.rmtree(old)
+        if final.exists():
+            final.rename(old)
+        stage.rename(final)
+        if old.exists():
+            shutil.rmtree(old)
+
+
+# ------------------------------------------------------------------ running
+def _descendants() -> dict:
+    import psutil
+
+    try:
+        return {p.pid: p for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:  # pragma: no cover
+        return {}
+
+
+def _stop_new_processes(before: dict) -> None:
+    """Stop the workers and kernels this run started (not the multiprocessing resource tracker).
+
+    Kernels are killed outright (asked to stop, they print a traceback from the
+    cell they were running) and their connection files removed; workers are asked
+    to stop, then killed if still there after five seconds.
+    """
+    import psutil
+
+    kernels, workers, files = [], [], []
+    for pid, proc in _descendants().items():
+        if pid in before:
+            continue
+        try:
+            cmd = proc.cmdline()
+        except psutil.Error:
+            continue
+        if any("resource_tracker" in part for part in cmd):
+            continue
+        if any("ipykernel" in part for part in cmd):
+            kernels.append(proc)
+            files += [cmd[i + 1] for i, part in enumerate(cmd[:-1]) if part == "-f"]
+        else:
+            workers.append(proc)
+    for proc in kernels:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    for proc in workers:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(kernels + workers, timeout=5)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=5)
+    for name in files:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _serve(conn) -> None:
+    """A worker process: run the notebooks sent over ``conn``, one at a time, until None arrives.
+
+    Workers ignore Ctrl-C: the main process takes it and stops them (no
+    traceback from each worker, no kernel left writing into the staging folder).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:  # the main process is gone
+            return
+        if task is None:
+            return
+        name, stage, parameters, nb_dir = task
+        conn.send(execute(name, Path(stage), parameters, nb_dir=Path(nb_dir)))
+
+
+def _start_worker(ctx):
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="ccm-notebook-worker")
+    with _ignoring_interrupts():  # inherited: a worker still importing ignores Ctrl-C as well
+        proc.start()
+    child.close()
+    return proc, parent
+
+
+def run_notebooks(
+    notebooks: list[str],
+    params: dict[str, dict],
+    stage: Path,
+    *,
+    jobs: int = 1,
+    progress: bool = True,
+    nb_dir: Path = NOTEBOOK_DIR,
+) -> list[NotebookResult]:
+    """Execute the notebooks into ``stage``, ``jobs`` at a time, in worker processes.
+
+    On Ctrl-C (or any other exception) the kernels are killed and the workers
+    stopped before the exception goes on, so nothing writes into ``stage``
+    afterwards.  (A small pool of our own: concurrent.futures' pool can hang at
+    exit when its workers are stopped from outside.)
+    """
+    from multiprocessing.connection import wait
+
+    from tqdm import tqdm
+
+    ctx = mp.get_context("spawn")
+    before = _descendants()
+    bar = tqdm(total=len(notebooks), desc="notebooks", unit="nb", disable=not progress)
+    todo, busy, idle, workers, results = list(notebooks), {}, [], [], []
+    try:
+        for _ in range(max(1, min(jobs, len(notebooks)))):
+            workers.append(_start_worker(ctx))
+        idle = list(workers)
+        while todo or busy:
+            while todo and idle:
+                proc, conn = idle.pop()
+                name = todo.pop(0)
+                conn.send((name, str(stage), params[name], str(nb_dir)))
+                busy[conn] = (proc, name, time.perf_counter())
+            for conn in wait(list(busy)):
+                proc, name, t0 = busy.pop(conn)
+                try:
+                    res = conn.recv()
+                    idle.append((proc, conn))
+                except EOFError:  # the worker died (out of memory, killed)
+                    proc.join(5)
+                    res = NotebookResult(
+                        name,
+                        time.perf_counter() - t0,
+                        f"its worker process died (exit code {proc.exitcode})",
+                    )
+                    if todo:
+                        workers.append(_start_worker(ctx))
+                        idle.append(workers[-1])
+                bar.set_postfix_str(res.name)
+                results.append(res)
+                bar.update()
+    except BaseException:
+        _stop_new_processes(before)
+        raise
+    finally:
+        bar.close()
+        for proc, conn in workers:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(None)
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+            conn.close()
+    return sorted(results, key=lambda r: notebooks.index(r.name))
+
+
+def build_report(
+    data_dir: str | Path,
+    *,
+    quarter: str = "",
+    out: str | Path = "reports",
+    params_file: str | Path | None = None,
+    overrides: dict[str, str] | None = None,
+    lang: str | None = None,
+    jobs: int = 1,
+    notebooks: list[str] | None = None,
+    nb_dir: Path = NOTEBOOK_DIR,
+    progress: bool = True,
+    html: bool = True,
+    merge: bool = False,
+    params_dir: Path | None = PARAMS_DIR,
+) -> Path:
+    """Build ``<out>/<quarter>/`` from a data directory; returns that folder.
+
+    With ``merge`` (``ccm run``), the pages of the existing report are kept and
+    only the given notebooks are re-run and replaced; the existing report must
+    have been built from the same data files and in the same language
+    (``provenance.json``).
+
+    Raises DataError for bad input data and ReportError for bad parameters, a
+    failing notebook or a report of other data, always before the previous
+    report of the quarter is touched; ReportInterrupted on Ctrl-C, after removing
+    the staging folder.  A page stopped by InsufficientData is kept with a note
+    (``not_computed`` in summary.json) and the report is written.
+    """
+    out = report_folder(out)
+    remove_stale_builds(out)
+    data_dir = Path(data_dir).resolve()
+    ds = aio.load_dataset(
+        data_dir
+    )  # validate once, up front: a data error stops before any notebook
+    q = str(resolve_quarter(quarter, ds.transactions["date"]))
+    notebooks = notebooks or discover_notebooks(nb_dir)
+    if params_file is None and params_dir is not None:
+        params_file = default_params_file(q, params_dir)
+    conf = aio.read_yaml(params_file) if params_file else {}
+    if not isinstance(conf, dict):
+        raise ReportError(f"{params_file}: expected a mapping of parameters")
+    if lang:
+        overrides = {**(overrides or {}), "lang": lang}
+    params = resolve_params(
+        notebooks,
+        conf,
+        overrides,
+        nb_dir=nb_dir,
+        source=Path(params_file).name if params_file else "params",
+        params_dir=Path(params_file).resolve().parent if params_file else None,
+    )
+    report_lang = params[notebooks[0]].get("lang") or "zh"
+    fingerprint = data_fingerprint(ds)
+    final = out / q
+    if final.exists() and not final.is_dir():
+        raise ReportError(f"{final} is a file; the report of {q} needs that name for its folder")
+    previous = (
+        check_same_report(final, fingerprint, report_lang) if merge and final.exists() else None
+    )
+    had_report = final.exists()
+    stage = out / f".{q}.building-{os.getpid()}"
+    try:
+        if stage.exists():
+            shutil.rmtree(stage)
+        if merge and final.exists():
+            shutil.copytree(final, stage)
+        else:
+            stage.mkdir()
+        for nb in notebooks:
+            params[nb].update(data_dir=str(data_dir), quarter=q, output_dir=str(stage))
+        results = run_notebooks(
+            notebooks, params, stage, jobs=jobs, progress=progress, nb_dir=nb_dir
+        )
+        failed = [r for r in results if r.error]
+        if failed:
+            kept = out / f"{q}.failed"
+            if kept.exists():
+                shutil.rmtree(kept)
+            stage.rename(kept)
+            lines = [f"{r.name} failed at {r.error}" for r in failed]
+            raise ReportError(
+                "the report was not updated: "
+                + "; ".join(lines)
+                + f". The executed notebooks are kept in {kept} for debugging"
+                + (f"; the previous report in {final} is unchanged." if had_report else ".")
+            )
+        for r in results:
+            executed = stage / f"{r.name}.ipynb"
+            if r.not_computed:
+                mark_not_computed(executed, r.not_computed, report_lang)
+                aio.write_json(
+                    {"not_computed": r.not_computed, "quarter": q, "skipped_sections": []},
+                    stage / SUMMARY_DIR / f"{r.name}.json",
+                )
+            scrub_staging_path(executed, stage, final)
+            if html:
+                to_html(executed)
+        pages = [nb for nb in discover_notebooks(nb_dir) if (stage / f"{nb}.ipynb").exists()]
+        summary = collect_summary(stage, pages)
+        aio.write_json(summary, stage / "summary.json")
+        aio.write_json(
+            _provenance(
+                previous,
+                quarter=q,
+                lang=report_lang,
+                fingerprint=fingerprint,
+                params={nb: params[nb] for nb in notebooks},
+                pages=pages,
+            ),
+            stage / PROVENANCE_FILE,
+        )
+        write_index(
+            stage,
+            q,
+            pages,
+            summary,
+            data_dir=data_dir,
+            lang=report_lang,
+            timings={r.name: r.seconds for r in results},
+        )
+        embed_cjk_font(stage)
+        _swap_into_place(stage, final)
+    except KeyboardInterrupt:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise ReportInterrupted(INTERRUPTED if had_report else INTERRUPTED_FIRST) from None
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    stale = out / f"{q}.failed"
+    if stale.exists():
+        shutil.rmtree(stale)
+    return final
+
+
+def not_computed_pages(final: str | Path, notebooks: list[str] | None = None) -> dict[str, str]:
+    """The pages of a report whose model could not be computed: {notebook: reason}."""
+    path = Path(final) / "summary.json"
+    summary = aio.read_json(path) if path.exists() else {}
+    return {
+        nb: v["not_computed"]
+        for nb, v in summary.items()
+        if isinstance(v, dict) and v.get("not_computed") and (notebooks is None or nb in notebooks)
+    }
+
+
+def run_one(
+    name: str,
+    *,
+    data_dir,
+    out_dir,
+    params: dict | None = None,
+    quarter: str = "",
+    nb_dir: Path = NOTEBOOK_DIR,
+) -> dict:
+    """Execute one notebook into ``out_dir`` (no staging) and return its recorded summary.
+
+    Used by the tests and by ``ccm run``-like callers that want the numbers back.
+    """
+    out_dir = Path(
+        out_dir
+    ).resolve()  # the kernel runs in notebooks/, so relative paths would break
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(data_dir).resolve()
+    conf = dict(params or {})
+    checked = resolve_params(
+        [name],
+        {k: v for k, v in conf.items() if k not in RUNNER_PARAMS},
+        nb_dir=nb_dir,
+        source="params",
+    )[name]
+    checked.update(
+        data_dir=str(data_dir), quarter=quarter or conf.get("quarter", ""), output_dir=str(out_dir)
+    )
+    res = execute(name, out_dir, checked, nb_dir=nb_dir)
+    if res.not_computed:
+        return {"not_computed": res.not_computed}
+    if res.error:
+        raise ReportError(
+            f"{name} failed at {res.error}; executed notebook kept in {out_dir / (name + '.ipynb')}"
+        )
+    path = out_dir / SUMMARY_DIR / f"{name}.json"
+    return aio.read_json(path) if path.exists() else {}

@@ -1,0 +1,1 @@
+"""Customer value forecast: expected purchases, sales and gross profit, backtested."""

@@ -1,0 +1,1 @@
+"""Showing results: chart style and fonts, labels and formats, charts per area."""

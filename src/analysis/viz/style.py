@@ -1,0 +1,182 @@
+"""Chart style, the CJK font, number formats, and shared chart helpers.
+
+The Chinese font is Noto Sans CJK SC (SIL Open Font License) from the PyPI package
+``noto-cjk-sans-otc``, installed with the project (see :mod:`analysis.viz.fonts`), so Chinese
+renders as glyphs on any machine.
+Chart helpers take ``ax=None`` and return the Axes.  Data values (names, categories)
+are shown as text: tables escape them as HTML, charts draw them without mathtext
+(see :mod:`analysis.escaping`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import pandas as pd
+import seaborn as sns
+from matplotlib import font_manager
+
+from analysis.escaping import NO_MATH_CLASS, escape_html, plain_labels, styler_label
+from analysis.viz.fonts import CJK_FONT_FILE, cjk_font_path  # noqa: F401  (Noto Sans CJK SC, OFL)
+
+
+@lru_cache(maxsize=1)
+def cjk_font_name() -> str:
+    """Register the bundled CJK font with matplotlib and return its family name."""
+    path = cjk_font_path()
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def cjk_font_subset(text: str) -> bytes:
+    """The bundled CJK font cut down to the characters of ``text`` (an OpenType file's bytes).
+
+    Report pages embed it so that Chinese text renders as glyphs in any browser,
+    including on machines without a Chinese system font.
+    """
+    import io as _io
+
+    from fontTools import subset
+
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    font = subset.load_font(str(cjk_font_path()), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    buf = _io.BytesIO()
+    subset.save_font(font, buf, options)
+    return buf.getvalue()
+
+
+def use_style(lang: str = "zh") -> None:
+    """Seaborn theme plus the CJK font (used for both languages so labels mix freely).
+
+    Also makes every pandas Styler escape its values as HTML by default, so that a table a
+    notebook styles by hand shows names as text too (:func:`styled` escapes explicitly).
+    """
+    pd.set_option("styler.format.escape", "html")
+    sns.set_theme(style="whitegrid", context="notebook", palette="deep")
+    plt.rcParams["font.family"] = "sans-serif"
+    plt.rcParams["font.sans-serif"] = [cjk_font_name(), "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["figure.figsize"] = (9, 4.5)
+    plt.rcParams["figure.dpi"] = 100
+    plt.rcParams["axes.titleweight"] = "normal"  # the bundled CJK font has no bold face
+    plt.rcParams["axes.titlesize"] = "large"
+
+
+# ------------------------------------------------------------- number formats
+def fmt_cny(x, *, decimals: int = 0) -> str:
+    """12345.6 -> '¥12,346'; NaN -> '–'."""
+    if x is None or pd.isna(x):
+        return "–"
+    sign = "-" if x < 0 else ""
+    return f"{sign}¥{abs(x):,.{decimals}f}"
+
+
+def fmt_pct(x, *, decimals: int = 1) -> str:
+    """0.1234 -> '12.3%'; NaN -> '–'."""
+    if x is None or pd.isna(x):
+        return "–"
+    return f"{x * 100:.{decimals}f}%"
+
+
+def fmt_int(x) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    return f"{x:,.0f}"
+
+
+def styled(
+    df: pd.DataFrame,
+    *,
+    money=(),
+    pct=(),
+    ints=(),
+    decimals=(),
+    hide_index=True,
+    lang: str | None = None,
+    caption: str | None = None,
+):
+    """A pandas Styler with CNY, % and thousands formats for the named columns.
+
+    With ``lang``, column headers that are label keys are shown as their zh/en label.
+    Every cell, header, index label and the caption is HTML-escaped, and the page's MathJax
+    skips the table: data values such as customer names are shown as text, never run as markup.
+    """
+    fmt = {c: fmt_cny for c in money if c in df.columns}
+    fmt.update({c: fmt_pct for c in pct if c in df.columns})
+    fmt.update({c: fmt_int for c in ints if c in df.columns})
+    fmt.update(
+        {c: (lambda v: "–" if pd.isna(v) else f"{v:,.2f}") for c in decimals if c in df.columns}
+    )
+    sty = (
+        df.style.format(fmt, na_rep="–", escape="html")
+        .format_index(escape="html", axis="index")
+        .format_index(escape="html", axis="columns")
+    )
+    if lang:
+        from analysis.viz.labels import column_labels
+
+        sty = relabel_columns(sty, column_labels(df.columns, lang))
+    if caption:
+        sty = sty.set_caption(escape_html(caption))
+    sty = sty.set_table_attributes(
+        f'class="{NO_MATH_CLASS}"'
+    )  # a name like "$x$" is not typeset as math
+    return sty.hide(axis="index") if hide_index else sty
+
+
+def relabel_columns(sty, labels):
+    """Show ``labels`` as a Styler's column headers, HTML-escaped (and braces kept literal)."""
+    return sty.relabel_index([styler_label(v) for v in labels], axis="columns")
+
+
+def money_axis(ax, axis: str = "y", *, unit: float = 1.0, suffix: str = ""):
+    """Thousands separators on an axis; ``unit=1e4`` with suffix '万' shows 万元."""
+    f = mticker.FuncFormatter(lambda v, _: f"{v / unit:,.0f}{suffix}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
+    return ax
+
+
+def pct_axis(ax, axis: str = "y"):
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(mticker.PercentFormatter(1.0))
+    return ax
+
+
+def _ax(ax):
+    return ax if ax is not None else plt.subplots()[1]
+
+
+def bar_line(
+    x,
+    bars,
+    line=None,
+    *,
+    bar_label: str,
+    line_label: str | None = None,
+    title: str = "",
+    ax=None,
+    line_is_pct: bool = True,
+):
+    """Bars (amounts) with an optional line on a second axis (rate or cumulative share)."""
+    ax = _ax(ax)
+    ax.bar(range(len(x)), bars, color=sns.color_palette()[0], label=bar_label)
+    step = max(1, len(x) // 16)  # at most ~16 tick labels stay readable
+    ax.set_xticks(range(0, len(x), step), plain_labels(list(x)[::step]), rotation=45, ha="right")
+    ax.grid(axis="x", visible=False)
+    ax.set_ylabel(bar_label)
+    money_axis(ax)
+    if line is not None:
+        ax2 = ax.twinx()
+        ax2.plot(range(len(x)), line, color=sns.color_palette()[3], marker="o", label=line_label)
+        ax2.set_ylabel(line_label or "")
+        ax2.grid(False)
+        if line_is_pct:
+            pct_axis(ax2)
+    ax.set_title(title)
+    return ax
