@@ -252,6 +252,9 @@ class NotebookResult:
     not_computed: str | None = None
 
 
+KERNEL_START_TIMEOUT = 300  # seconds
+
+
 def execute(
     name: str, out_dir: Path, parameters: dict, *, nb_dir: Path = NOTEBOOK_DIR
 ) -> NotebookResult:
@@ -271,6 +274,9 @@ def execute(
             progress_bar=False,
             kernel_name="python3",
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # a busy 2-core machine (tests and report pages in parallel) can take over a
+            # minute to start a kernel; papermill's default of 60 s then fails the page
+            start_timeout=KERNEL_START_TIMEOUT,
         )
         return NotebookResult(name, time.perf_counter() - t0)
     except PapermillExecutionError as exc:
