@@ -78,7 +78,7 @@ def test_scorecard_without_cost_previous_or_service():
     assert card["potential_value"].isna().all()
 
 
-def test_value_groups_in_order_value_over_served_potential_prospect():
+def test_value_groups_in_order_value_over_served_potential_low_value():
     card = pd.DataFrame(
         {
             "customer_id": list("abcde"),
@@ -88,8 +88,8 @@ def test_value_groups_in_order_value_over_served_potential_prospect():
     )
     over = pd.DataFrame({"customer_id": ["a", "c"], "over_served": [True, True]})
     out = value_groups(card, over_served=over)["value_group"].tolist()
-    # a is a value customer even if over-served; c over-served beats potential; d missing potential -> prospect
-    assert out == ["value", "potential", "over_served", "prospect", "value"]
+    # a is a value customer even if over-served; c over-served beats potential; d missing potential -> low value
+    assert out == ["value", "potential", "over_served", "low_value", "value"]
     assert value_groups(card)["value_group"].tolist()[2] == "potential"
 
 

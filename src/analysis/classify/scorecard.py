@@ -24,7 +24,8 @@ without a forecast keep the proxy above (``potential_basis`` says which).
 Value groups (the CRM article 《客户管理抓住具有价值的“奶油层”客户》): value customers (价值型, current value at or above
 the split), over-served customers (过度服务型, not value customers and flagged
 as costing more service than they earn), potential customers (潜力型,
-potential at or above the split) and prospects (潜在型, the rest: little value
+potential at or above the split) and low value (一般价值, the rest; the article's 潜在客户群 are
+prospects, people not yet customers, so existing customers are never called that): little value
 so far and no sign of growth; market to them at low cost).
 """
 
@@ -45,7 +46,7 @@ __all__ = [
     "cream_layer",
 ]
 
-VALUE_GROUPS = ("value", "potential", "over_served", "prospect")
+VALUE_GROUPS = ("value", "potential", "over_served", "low_value")
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -211,7 +212,7 @@ def value_groups(
     id_col: str = "customer_id",
     group_col: str = "value_group",
 ) -> pd.DataFrame:
-    """Value groups of the CRM article 《客户管理抓住具有价值的“奶油层”客户》, tested in this order: value, over-served, potential, prospect.
+    """Value groups of the CRM article 《客户管理抓住具有价值的“奶油层”客户》, tested in this order: value, over-served, potential, low value.
 
     ``over_served`` holds ``id_col`` and a boolean ``over_served`` (e.g. from
     :func:`analysis.products.margin.over_served`); without it nobody is over-served.
@@ -230,7 +231,7 @@ def value_groups(
     cur = card["current_value"].astype("float64")
     pot = card["potential_value"].astype("float64")
     group = np.select(
-        [cur.ge(split), flag, pot.ge(split)], ["value", "over_served", "potential"], "prospect"
+        [cur.ge(split), flag, pot.ge(split)], ["value", "over_served", "potential"], "low_value"
     )
     return card.assign(**{group_col: group})
 
