@@ -30,6 +30,8 @@ class ReportContext:
     lang: str
     out: Path
     skipped: list[dict] = field(default_factory=list)
+    #: label-key prefix of this page's table headers ("cls_", "churn_col_"; see ``show``)
+    label_prefix: str = ""
 
     def t(self, key: str, **fmt) -> str:
         """Label in the report language."""
@@ -53,6 +55,27 @@ class ReportContext:
         self.skipped.append({"section": section, "needs": need})
         _show_note(self.t("section_skipped", section=section, needs=need))
         return False
+
+    def show(self, df: pd.DataFrame, **kw) -> None:
+        """Show a table on the page in the report language (:func:`analysis.viz.tables.show`).
+
+        Headers and formats come from the label files (this page's ``label_prefix`` first);
+        ``kw`` are ``show``'s options (``caption``, ``interactive``, ``max_rows``,
+        ``staff_file``, ``prefix``).  The table is displayed and None returned, so a call
+        inside an ``if`` shows too and a cell's last line never shows it twice.
+        """
+        from IPython.display import display
+
+        from analysis.viz.tables import show
+
+        display(show(df, self.lang, **{"prefix": self.label_prefix, **kw}))
+
+    def labelled(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` for staff in the report language: codes named, headers labelled, numbers
+        left as numbers (:func:`analysis.viz.tables.labelled`); for :meth:`save_table`."""
+        from analysis.viz.tables import labelled
+
+        return labelled(df, self.lang, prefix=self.label_prefix)
 
     def save_table(self, df: pd.DataFrame, name: str) -> None:
         """Write a table for staff next to the report as .csv and .xlsx.
@@ -83,12 +106,24 @@ def _show_note(text: str) -> None:
 
 
 def setup(
-    notebook: str, *, data_dir: str = "", quarter: str = "", lang: str = "zh", output_dir: str = ""
+    notebook: str,
+    *,
+    data_dir: str = "",
+    quarter: str = "",
+    lang: str = "zh",
+    output_dir: str = "",
+    label_prefix: str = "",
 ) -> ReportContext:
-    """Load and validate the data, resolve the quarter, set the chart style."""
+    """Load and validate the data, resolve the quarter, set the chart style.
+
+    ``label_prefix`` is tried first for the headers of the page's tables (``"cls_"`` on the
+    classification pages, ``"churn_col_"`` on the churn page; see :meth:`ReportContext.show`).
+    """
     check_lang(lang)
     data = aio.load_dataset(Path(data_dir) if data_dir else SAMPLE_DIR)
     q = resolve_quarter(quarter, data.transactions["date"])
     out = Path(output_dir) if output_dir else REPORTS_DIR / "lab" / str(q)
     use_style(lang)
-    return ReportContext(notebook=notebook, data=data, quarter=q, lang=lang, out=out)
+    return ReportContext(
+        notebook=notebook, data=data, quarter=q, lang=lang, out=out, label_prefix=label_prefix
+    )

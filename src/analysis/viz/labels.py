@@ -1,11 +1,22 @@
 """The zh/en label table: one source of truth for every term on charts, tables and the glossary.
 
-Labels live in ``analysis/labels/*.yaml`` (one file per analysis, merged here),
-each entry ``key: {zh: 中文, en: English}``.
+Labels live in ``analysis/viz/labels/*.yaml`` (one file per analysis, merged here),
+each entry ``key: {zh: 中文, en: English}``.  A table column's entry may also carry its
+display format, ``fmt:`` (money, pct, int, dec, dec3, pts, date, text, label or
+``code:<kind>``; see :mod:`analysis.viz.tables`), so that a column's header and its format
+live in one place::
+
+    sales: {zh: 销售额, en: Sales, fmt: money}
+    cls_tier: {zh: 客户层级, en: Tier, fmt: "code:tier"}
+
+A column's entry is found by :func:`column_key`: the key ``<prefix><column>`` for each
+prefix asked for (``cls_`` for the classification tables, ``churn_col_`` for the churn
+tables), then the column name itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,6 +72,41 @@ def relabel(values: pd.Series, lang: str) -> pd.Series:
     """Replace label keys in a Series by their text; other values are kept."""
     table = _table()
     return values.map(lambda v: table[v][lang] if isinstance(v, str) and v in table else v)
+
+
+def column_key(column, prefixes: str | Sequence[str] = ()) -> str | None:
+    """The label key of a table column: ``<prefix><column>`` for the first prefix that has one,
+    else ``column`` itself when it is a label, else None.
+
+    >>> column_key("count", "cls_"), column_key("count"), column_key("no such column")
+    ('cls_count', 'count', None)
+    """
+    table = _table()
+    for key in _candidate_keys(column, prefixes):
+        if key in table:
+            return key
+    return None
+
+
+def column_format(column, prefixes: str | Sequence[str] = ()) -> str | None:
+    """The ``fmt`` of a table column: from the first of its candidate entries (see
+    :func:`column_key`) that gives one, else None.
+
+    >>> column_format("sales"), column_format("cls_tier"), column_format("no such column")
+    ('money', 'code:tier', None)
+    """
+    table = _table()
+    for key in _candidate_keys(column, prefixes):
+        fmt = table.get(key, {}).get("fmt")
+        if fmt:
+            return fmt
+    return None
+
+
+def _candidate_keys(column, prefixes: str | Sequence[str]) -> list[str]:
+    name = str(column)
+    prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+    return [f"{p}{name}" for p in prefixes if p] + [name]
 
 
 def glossary() -> pd.DataFrame:
