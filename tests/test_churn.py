@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from analysis.churn import models as churn
+from analysis import churn
 from analysis.churn.features import (
     active_customers,
     churn_features,
@@ -15,8 +15,11 @@ from analysis.churn.features import (
     clean_customer_table,
     parse_label,
 )
+from analysis.churn.models import as_model_input, split_columns
 from analysis.config import PROJECT_ROOT
 from analysis.data.validation import DataError
+from analysis.report.records import churn_summary
+from analysis.viz.churn import verdict
 
 CUT = pd.Timestamp("2025-03-01")
 D = pd.Timestamp
@@ -358,8 +361,8 @@ def test_model_probabilities_reasons_and_reproducible():
 
 def test_boosted_trees_reproducible_with_nan_and_categories():
     X, y, _ = clean_customer_table(_mixed_table(), label_col="churn", id_col="id")
-    Xm = churn._as_model_input(X)
-    num, cat = churn._split_columns(Xm)
+    Xm = as_model_input(X)
+    num, cat = split_columns(Xm)
     assert cat == ["contract"] and Xm["total"].isna().any()
     with threadpool_limits(
         limits=1
@@ -383,7 +386,7 @@ def test_forced_trees_still_explained_by_the_logistic_model():
     assert churn.explain(m, X.head(5), lang="zh")["reasons"].str.len().gt(0).all()
 
 
-def test_customer_table_entry_value_and_risk_list():
+def test_customer_table_entry_value_and_risk_list(monkeypatch):
     raw = _mixed_table()
     with pytest.raises(DataError, match="value column 'contract' is not a numeric column"):
         churn.from_customer_table(raw, label_col="churn", id_col="id", value_col="contract")
@@ -391,6 +394,7 @@ def test_customer_table_entry_value_and_risk_list():
         raw, label_col="churn", id_col="id", value_col="fee", cv_folds=2, random_state=0
     )
     assert res.mode == "table" and [n["action"] for n in res.notes].count("to_number") == 3
+    _no_fitting(monkeypatch)
     scored = churn.risk_scores(res, lang="en")
     stayed = raw.loc[raw["churn"] == "No", "id"]
     assert sorted(scored["customer_id"]) == sorted(stayed)  # only customers not yet lost are listed
@@ -414,14 +418,34 @@ def _synthetic_tx(n=90, seed=11):
     return pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
 
 
-def test_backtest_and_risk_list_on_transactions():
+def _no_fitting(monkeypatch):
+    """Make any classifier fit fail: scoring must use the models the study fitted."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was fitted while scoring")
+
+    for cls in (CalibratedClassifierCV, HistGradientBoostingClassifier, LogisticRegression):
+        monkeypatch.setattr(cls, "fit", refuse)
+
+
+def test_backtest_and_risk_list_on_transactions(monkeypatch):
     tx = _synthetic_tx()
     bt = churn.backtest(tx, "2026-01-01", random_state=0, cv_folds=2, candidates=("logistic_c0.1",))
+    now = bt.scoring  # typed: what the risk list needs, computed by the backtest
+    assert isinstance(now, churn.ScoredCustomers) and not hasattr(bt, "settings")
+    assert now.value_name == "sales_12m" and now.features.index.equals(now.probability.index)
+    assert (
+        now.model is not bt.model and now.model.name == bt.model.name
+    )  # refitted on the test window
+    _no_fitting(monkeypatch)
     assert bt.cutoffs["train"] == D("2025-07-05") and bt.cutoffs["test"] == D("2025-10-03")
     pred = bt.predictions
     for k in churn.SCORES:
         assert pred[k].between(0, 1).all(), k
-    rec = churn.summary_record(bt)
+    rec = churn_summary(bt)
     assert set(rec) >= {
         "auc",
         "pr_auc",
@@ -450,9 +474,9 @@ def test_backtest_and_risk_list_on_transactions():
 
 def test_verdict_is_computed_from_the_metrics():
     m = pd.DataFrame({"auc": [0.70, 0.75, 0.60]}, index=list(churn.SCORES))
-    en = churn.verdict(m, "en")
+    en = verdict(m, "en")
     assert "falls short of the recency rule (0.750)" in en and "beats the BG/NBD" in en
-    assert "高于" in churn.verdict(m.assign(auc=[0.9, 0.7, 0.6]), "zh")
+    assert "高于" in verdict(m.assign(auc=[0.9, 0.7, 0.6]), "zh")
 
 
 # ------------------------------------------------------------------ notebook

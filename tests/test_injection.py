@@ -24,7 +24,6 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from analysis.churn.models import table_view
 from analysis.data import io as aio
 from analysis.escaping import (
     NO_MATH_CLASS,
@@ -36,6 +35,7 @@ from analysis.escaping import (
     plain_text,
     styler_label,
 )
+from analysis.viz.churn import table_view
 from analysis.viz.classify import class_table, quadrant_chart
 from analysis.viz.products import pareto_chart as product_pareto_chart
 from analysis.viz.style import styled

@@ -7,7 +7,7 @@ promptly); for lost customers: 分析客户流失原因，采取措施挽回客�
 为每个大客户选派精干的大户业务代表 (an account manager for each large customer); its screening drops
 customers without profit or potential.  《客户管理抓住具有价值的“奶油层”客户》: analysis serves 客户挽留.
 
-**Risk.** :func:`churn_risk` takes the churn model of :mod:`analysis.churn.models` (page 04's backtested
+**Risk.** :func:`churn_risk` takes the churn model of :mod:`analysis.churn` (page 04's backtested
 model: the probability of no purchase within ``horizon_days``, with reasons); where the data are too
 few for a model (:class:`analysis.errors.InsufficientData`) it falls back to :func:`recency_risk`,
 a recency proxy, and says so in ``risk_source``.
@@ -109,10 +109,10 @@ def churn_risk(
     """Risk now for every active customer and where it comes from ("model" or "recency").
 
     ``ds`` is the loaded dataset (:class:`analysis.data.io.Dataset`), ``quarter`` the report quarter.
-    The model is page 04's (:func:`analysis.churn.models.backtest`, then :func:`analysis.churn.models.risk_scores`);
+    The model is page 04's (:func:`analysis.churn.backtest.backtest`, then :func:`analysis.churn.explain.risk_scores`);
     when the data are too few for it, :func:`recency_risk` on the trailing 12 months.
     """
-    from analysis.churn import models as churn
+    from analysis import churn
     from analysis.classify.customer_base import customer_base
     from analysis.errors import InsufficientData
 

@@ -8,7 +8,7 @@ the second from the transactions, for every active customer over a horizon
 Candidates
 ----------
 ``bgnbd_gg``
-    BG/NBD purchases (Fader, Hardie & Lee 2005, :class:`analysis.churn.models.BetaGeoModel`)
+    BG/NBD purchases (Fader, Hardie & Lee 2005, :class:`analysis.churn.bgnbd.BetaGeoModel`)
     × Gamma-Gamma spend per purchase day (Fader, Hardie & Lee 2005, "RFM and
     CLV"), both fitted by maximum likelihood on the history before the cutoff.
 ``gradient_boosting``
@@ -60,7 +60,7 @@ from scipy.special import digamma, gammaln, hyp2f1
 from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
-from analysis.churn.models import BetaGeoModel
+from analysis.churn.bgnbd import BetaGeoModel
 from analysis.classify.classes import ABC_CLASSES, abc_classes, header, label_values
 from analysis.classify.scorecard import percentile_score
 from analysis.data.validation import DataError

@@ -57,6 +57,29 @@ def label(key: str, lang: str = "zh", **fmt) -> str:
     return text.format(**fmt) if fmt else text
 
 
+def label_or(key: str, default: str, lang: str = "zh") -> str:
+    """The label for ``key`` in ``lang``, or ``default`` when there is none.
+
+    Parameters
+    ----------
+    key : str
+        Label key.
+    default : str
+        Text to use when ``key`` has no label.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The label or ``default``.
+    """
+    try:
+        return label(key, lang)
+    except KeyError:
+        return default
+
+
 def labels_for(keys, lang: str = "zh") -> dict[str, str]:
     """Map each key to its label (handy for renaming columns or categories)."""
     return {k: label(k, lang) for k in keys}
