@@ -2,22 +2,27 @@
 
 The font comes from the PyPI package ``noto-cjk-sans-otc`` (the Noto Sans CJK OpenType
 collection as published by the Noto project, with its OFL licence), installed with the
-project.  Charts need one face as a file of its own, so the Simplified Chinese face is
-taken out of the collection once and kept beside the environment.
+project.  The collection holds one face per language; the report uses the Simplified
+Chinese face, which matplotlib (charts) and fontTools (the subset embedded in pages and
+the PDF) both read straight from the collection by its index — nothing is extracted.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 CJK_FAMILY = "Noto Sans CJK SC"
-CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
 
-def _collection_path() -> Path:
+def cjk_font_path() -> Path:
+    """The installed Noto Sans CJK collection (``.ttc``).
+
+    Returns
+    -------
+    Path
+        The collection file; its face :data:`CJK_FAMILY` is at :func:`cjk_face_index`.
+    """
     try:
         import noto_cjk_sans_otc
     except ImportError as exc:  # the package is a declared dependency
@@ -27,60 +32,30 @@ def _collection_path() -> Path:
     return Path(str(noto_cjk_sans_otc.FONT_PATH))
 
 
-def _cache_dirs() -> list[Path]:
-    return [
-        Path(sys.prefix) / "share" / "ccm",
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ccm",
-    ]
-
-
-def extract_face(collection: Path, family: str, out: Path) -> Path:
-    """Write the face named ``family`` of an OpenType collection to ``out`` (atomically).
+def face_index(collection: Path, family: str) -> int:
+    """The index of the face named ``family`` (name ID 1) in an OpenType collection.
 
     Parameters
     ----------
     collection : Path
         A ``.ttc``/``.otc`` file.
     family : str
-        The face's family name (name ID 1), e.g. ``"Noto Sans CJK SC"``.
-    out : Path
-        Where the single-face font is written.
+        The face's family name, e.g. ``"Noto Sans CJK SC"``.
 
     Returns
     -------
-    Path
-        ``out``.
+    int
+        The face's position in the collection.
     """
     from fontTools.ttLib import TTCollection
 
-    fonts = TTCollection(str(collection), lazy=True).fonts
-    names = [f["name"].getDebugName(1) for f in fonts]
+    names = [f["name"].getDebugName(1) for f in TTCollection(str(collection), lazy=True).fonts]
     if family not in names:
         raise RuntimeError(f"{collection} has no face {family!r} (faces: {', '.join(names)})")
-    font = fonts[names.index(family)]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        font.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)  # parallel notebook kernels may extract at the same time
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    return names.index(family)
 
 
-def cjk_font_path() -> Path:
-    """The Noto Sans CJK SC font file, extracted from the installed collection on first use."""
-    for folder in _cache_dirs():
-        path = folder / CJK_FONT_FILE
-        if path.exists():
-            return path
-    collection = _collection_path()
-    for folder in _cache_dirs():
-        try:
-            return extract_face(collection, CJK_FAMILY, folder / CJK_FONT_FILE)
-        except OSError:
-            continue  # not writable: try the next place
-    raise RuntimeError(f"cannot write the Chinese font to any of {_cache_dirs()}")
+@lru_cache(maxsize=1)
+def cjk_face_index() -> int:
+    """The index of :data:`CJK_FAMILY` in :func:`cjk_font_path`."""
+    return face_index(cjk_font_path(), CJK_FAMILY)

@@ -19,15 +19,17 @@ import seaborn as sns
 from matplotlib import font_manager
 
 from analysis.escaping import NO_MATH_CLASS, escape_html, plain_labels, styler_label
-from analysis.viz.fonts import CJK_FONT_FILE, cjk_font_path  # noqa: F401  (Noto Sans CJK SC, OFL)
+from analysis.viz.fonts import CJK_FAMILY, cjk_face_index, cjk_font_path  # Noto Sans CJK SC, OFL
 
 
 @lru_cache(maxsize=1)
 def cjk_font_name() -> str:
-    """Register the bundled CJK font with matplotlib and return its family name."""
-    path = cjk_font_path()
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
+    """Register the bundled CJK font with matplotlib and return its family name.
+
+    matplotlib registers every face of the collection; charts ask for the Simplified Chinese one.
+    """
+    font_manager.fontManager.addfont(str(cjk_font_path()))
+    return CJK_FAMILY
 
 
 def cjk_font_subset(text: str) -> bytes:
@@ -43,6 +45,7 @@ def cjk_font_subset(text: str) -> bytes:
     options = subset.Options()
     options.name_IDs = ["*"]
     options.notdef_outline = True
+    options.font_number = cjk_face_index()  # the SC face of the collection
     font = subset.load_font(str(cjk_font_path()), options)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=text)
