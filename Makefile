@@ -70,7 +70,7 @@ workshop: $(REPORT_STAMP) ## regenerate the workshop's student notebooks, answer
 lock: $(REPORT_STAMP) ## re-resolve requirements/*.txt from pyproject.toml's ranges (then run make test)
 	$(PIP) uv
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header -q -o requirements/report.txt
-	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header -q --extra dev --extra spark -o requirements/test.txt
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header -q --extra dev --extra spark --extra scale -o requirements/test.txt
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header -q --extra lab -o requirements/lab.txt
 
 size: ## disk size of the environment

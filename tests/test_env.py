@@ -23,7 +23,7 @@ def _project():
     return tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
 
 
-def _requirements(extras=("dev",)) -> dict[str, Requirement]:
+def _requirements(extras=("dev", "scale")) -> dict[str, Requirement]:
     conf = _project()
     reqs = list(conf["dependencies"])
     for extra in extras:
@@ -71,7 +71,7 @@ def test_environment_installs_the_package_editable():
 
 
 def test_pyproject_uses_ranges_and_the_locks_pin_versions_inside_them():
-    for lock, extras in (("report", ()), ("test", ("dev", "spark")), ("lab", ("lab",))):
+    for lock, extras in (("report", ()), ("test", ("dev", "spark", "scale")), ("lab", ("lab",))):
         pins = _lock(lock)
         for name, req in _requirements(extras).items():
             assert name in pins, f"{name} missing from requirements/{lock}.txt (run make lock)"
@@ -80,7 +80,7 @@ def test_pyproject_uses_ranges_and_the_locks_pin_versions_inside_them():
 
 def test_runtime_lock_leaves_out_spark_jupyterlab_and_test_tools():
     pins = _lock("report")
-    for name in ("pyspark", "jupyterlab", "pytest", "ruff", "xlsxwriter", "mplfonts"):
+    for name in ("pyspark", "pyarrow", "jupyterlab", "pytest", "ruff", "xlsxwriter", "mplfonts"):
         assert name not in pins, name
 
 
@@ -96,7 +96,7 @@ def _imported_top_level(paths) -> set[str]:
 
 
 def test_every_imported_package_is_declared():
-    declared = set(_requirements(("dev", "spark", "lab")))
+    declared = set(_requirements(("dev", "spark", "lab", "scale")))
     dists = md.packages_distributions()
     src = list((PROJECT_ROOT / "src").rglob("*.py"))
     missing = {}

@@ -364,7 +364,9 @@ def _header_names(grid: _Grid, idx: int) -> list[str]:
     return [_cell_name(v, i) for i, v in enumerate(grid.cells.iloc[idx, :width])]
 
 
-def _body(grid: _Grid, idx: int, names: list[str], path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+def _data_rows(
+    grid: _Grid, idx: int, names: list[str], path: Path
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The data rows under the header (blank rows dropped) and their line numbers."""
     width = len(names)
     body = grid.cells.iloc[idx + 1 :]
@@ -429,19 +431,21 @@ def read_raw(
     grid = _read_grid(path, sheet, header_row)
     idx = _header_index(grid, header_row, path)
     names = _header_names(grid, idx)
-    return _body(grid, idx, _mangle(names), path)[0]
+    return _data_rows(grid, idx, _mangle(names), path)[0]
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    from analysis.engine.aggregate import read_parquet_frame
+
     try:
-        return pd.read_parquet(path)
+        return read_parquet_frame(path)
     except Exception as exc:  # the readers raise many types for a corrupt file
         raise DataError(
             f"the file cannot be read as parquet ({type(exc).__name__}: {exc}).", file=path
         ) from None
 
 
-def _targets(names, mapping: dict | None) -> list[str]:
+def _canonical_names(names, mapping: dict | None) -> list[str]:
     mapping = {str(k).strip(): v for k, v in (mapping or {}).items()}
     return [
         mapping.get(n) or HEADER_ALIASES.get(n.lower()) or HEADER_ALIASES.get(n) or n
@@ -451,7 +455,7 @@ def _targets(names, mapping: dict | None) -> list[str]:
 
 def map_headers(df: pd.DataFrame, mapping: dict | None = None) -> pd.DataFrame:
     """Rename headers to canonical names: ``mapping`` first, then built-in aliases."""
-    return df.set_axis(_targets(df.columns, mapping), axis=1)
+    return df.set_axis(_canonical_names(df.columns, mapping), axis=1)
 
 
 def _check_duplicates(
@@ -482,7 +486,7 @@ def _find_header(grid: _Grid, required, mapping, skip: int | None = None) -> int
         if (
             i != skip
             and not blank[i]
-            and set(required) <= set(_targets(_header_names(grid, i), mapping))
+            and set(required) <= set(_canonical_names(_header_names(grid, i), mapping))
         ):
             return i
     return None
@@ -518,7 +522,7 @@ def _explain_missing(path: Path, table: str, grid: _Grid, idx: int, names, mappi
                     f"columns.yaml: 'sheets: {{{table}: {other}}}'{row}.",
                     file=path,
                 )
-    missing = [c for c in spec.required if c not in _targets(names, mapping)]
+    missing = [c for c in spec.required if c not in _canonical_names(names, mapping)]
     unused = [k for k in (mapping or {}) if str(k).strip() not in names]
     hint = (
         f" columns.yaml maps {', '.join(repr(str(k)) for k in unused)}, which the file's header (line "
@@ -549,18 +553,18 @@ def _read_table(
         raw = _read_parquet(path)
         names = [str(c).strip() for c in raw.columns]
         frame = raw.set_axis(
-            _check_duplicates(names, _targets(names, mapping), spec, path, 1), axis=1
+            _check_duplicates(names, _canonical_names(names, mapping), spec, path, 1), axis=1
         )
         lines = default_lines(len(frame))
     else:
         grid = _read_grid(path, sheet, header_row)
         idx = _header_index(grid, header_row, path)
         names = _header_names(grid, idx)
-        targets = _targets(names, mapping)
+        targets = _canonical_names(names, mapping)
         if not set(spec.required) <= set(targets):
             _explain_missing(path, table, grid, idx, names, mapping, sheet)
         targets = _check_duplicates(names, targets, spec, path, int(grid.lines[idx]))
-        frame, lines = _body(grid, idx, targets, path)
+        frame, lines = _data_rows(grid, idx, targets, path)
     typed = validate_table(
         frame, spec, file=path, lines=lines, today=today, date_format=date_format
     )
@@ -840,10 +844,28 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     elif suffix == ".xlsx":
         _write_xlsx(df, path)
     elif suffix == ".parquet":
-        df.to_parquet(path, index=False)
+        _write_parquet(df, path)
     else:
         raise ValueError(f"cannot write {suffix}; expected .csv, .xlsx or .parquet")
     return path
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """pandas writes Parquet through pyarrow when it is installed; otherwise DuckDB does."""
+    from analysis.engine.aggregate import arrow_available
+
+    if arrow_available():
+        df.to_parquet(path, index=False)
+        return
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("ccm_frame", df)
+        target = str(path).replace("'", "''")
+        con.sql(f"COPY (SELECT * FROM ccm_frame) TO '{target}' (FORMAT parquet)")
+    finally:
+        con.close()
 
 
 def _xlsx_value(v):

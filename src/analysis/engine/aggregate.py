@@ -180,16 +180,75 @@ def parquet_files(path) -> str:
     return str(path)
 
 
+def arrow_available() -> bool:
+    """Whether pyarrow is installed (the ``scale`` and ``spark`` extras).
+
+    With it, frames pass to and from DuckDB as Arrow tables (faster on millions of lines);
+    without it, DuckDB scans the pandas frame and returns one itself: same numbers, and the
+    report's environment stays small.
+
+    Returns
+    -------
+    bool
+        True when ``import pyarrow`` would succeed.
+    """
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def fetch_frame(relation) -> pd.DataFrame:
+    """A DuckDB relation's rows as a pandas frame, through Arrow when it is installed.
+
+    Parameters
+    ----------
+    relation : duckdb.DuckDBPyRelation
+        A query result.
+
+    Returns
+    -------
+    DataFrame
+        Its rows.
+    """
+    return relation.to_arrow_table().to_pandas() if arrow_available() else relation.df()
+
+
+def read_parquet_frame(path) -> pd.DataFrame:
+    """One Parquet file (or a folder or glob of them) as a pandas frame; DuckDB reads it
+    when pyarrow is not installed.
+
+    Parameters
+    ----------
+    path : str or Path
+        A Parquet file, folder or glob.
+
+    Returns
+    -------
+    DataFrame
+        Every row of every file.
+    """
+    if arrow_available() and Path(path).is_file():
+        return pd.read_parquet(path)
+    import duckdb
+
+    pattern = parquet_files(path).replace("'", "''")
+    con = duckdb.connect()
+    try:
+        return fetch_frame(con.sql(f"SELECT * FROM read_parquet('{pattern}')"))
+    finally:
+        con.close()
+
+
 def _read_parquet_lines(path) -> pd.DataFrame:
     import glob
 
     p = Path(path)
-    if p.exists():
-        return pd.read_parquet(p)
+    if p.exists() and p.is_file():
+        return read_parquet_frame(p)
     files = sorted(glob.glob(parquet_files(path), recursive=True))
     if not files:
         raise FileNotFoundError(f"no Parquet file matches {path}")
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    return pd.concat([read_parquet_frame(f) for f in files], ignore_index=True)
 
 
 # ---------------------------------------------------------------- shared SQL
@@ -380,7 +439,6 @@ def _memory_ladder(n_rows: int) -> list[tuple[str, bool]]:
 
 def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
     import duckdb
-    import pyarrow as pa
 
     if isinstance(tx, (str, os.PathLike)):
         pattern = parquet_files(tx).replace("'", "''")
@@ -393,7 +451,13 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
             for c in (kw["id_col"], kw["date_col"], kw["amount_col"], kw["cost_col"])
             if c in tx.columns
         ]
-        data, source = pa.Table.from_pandas(tx[needed], preserve_index=False), "ccm_tx"
+        if arrow_available():
+            import pyarrow as pa
+
+            data = pa.Table.from_pandas(tx[needed], preserve_index=False)
+        else:
+            data = tx[needed]  # DuckDB scans the pandas frame itself
+        source = "ccm_tx"
         date_dtype = (
             tx[kw["date_col"]].dtype
             if str(tx[kw["date_col"]].dtype).startswith("datetime64")
@@ -403,7 +467,8 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
     def run(con):
         if data is not None:
             con.register("ccm_tx", data)
-            columns, n_rows = data.column_names, data.num_rows
+            names = data.column_names if hasattr(data, "column_names") else data.columns
+            columns, n_rows = [str(c) for c in names], len(data)
         else:
             columns = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
             n_rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]  # from metadata
@@ -412,7 +477,7 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
     if con is not None:
         columns, _ = run(con)
         sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
-        raw = con.sql(sql).to_arrow_table().to_pandas()
+        raw = fetch_frame(con.sql(sql))
     else:
         steps, raw = None, None
         while raw is None:
@@ -425,7 +490,7 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
                     if steps[0] != (limit, one_pass):
                         continue  # a large input: start at its first step
                 sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
-                raw = con.sql(sql).to_arrow_table().to_pandas()
+                raw = fetch_frame(con.sql(sql))
             except duckdb.OutOfMemoryException:
                 if len(steps or ()) <= 1:
                     raise
