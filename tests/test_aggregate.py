@@ -281,3 +281,35 @@ def test_spark_engine_from_parquet_without_cost(tx, spark, tmp_path):
         abc=(0.5, 0.8),
     )
     pd.testing.assert_frame_equal(got, ref, check_exact=True)
+
+
+# ---------------------------------------------------------------- without pyarrow
+@pytest.fixture
+def no_arrow(monkeypatch):
+    """The report's environment has no pyarrow: DuckDB scans and returns pandas frames."""
+    from analysis.engine import aggregate
+
+    monkeypatch.setattr(aggregate, "arrow_available", lambda: False)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_duckdb_without_arrow_equals_reference(tx, window, no_arrow):
+    ref = customer_summary(tx, engine="pandas", abc=(0.75, 0.95), **window)
+    fast = customer_summary(tx, engine="duckdb", abc=(0.75, 0.95), **window)
+    pd.testing.assert_frame_equal(fast, ref, check_exact=True)
+
+
+def test_parquet_read_and_written_without_arrow(tx, tmp_path, no_arrow):
+    from analysis.data.io import write_frame
+    from analysis.engine.aggregate import read_parquet_frame
+
+    write_frame(tx, tmp_path / "tx.parquet")  # DuckDB writes it
+    back = read_parquet_frame(tmp_path / "tx.parquet")
+    assert back["amount"].sum() == pytest.approx(tx["amount"].sum())
+    assert list(back.columns) == list(tx.columns) and len(back) == len(tx)
+    ref = customer_summary(tx, engine="pandas", as_of="2025-04-01", abc=(0.75, 0.95))
+    for src in (tmp_path / "tx.parquet", tmp_path, str(tmp_path / "*.parquet")):
+        got = customer_summary(src, as_of="2025-04-01", abc=(0.75, 0.95), engine="pandas")
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+        got = customer_summary(src, as_of="2025-04-01", abc=(0.75, 0.95))  # auto -> DuckDB
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
