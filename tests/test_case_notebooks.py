@@ -58,7 +58,7 @@ def test_05_reproduces_case_1(run_notebook, tiny_tx_dir):
         s["value_year_2"] == 476_400
     )  # 1,200 x 56 x 12 - 330,000: both costs recur (the project's reading)
     assert s["firm_class"] is None
-    assert [x["section"] for x in s["skipped_sections"]] == ["firm_class"]
+    assert [x["section"] for x in s["skipped_sections"]] == ["sec_firm_class"]
 
 
 @pytest.mark.notebook
@@ -146,7 +146,9 @@ def test_07_without_receivables_still_checks_the_ledger(run_notebook, tiny_tx_di
         s["ledger_approved"] is True and s["ledger_problems"] == [] and s["ledger_adjustments"] == 1
     )
     assert "overlap" not in s and s["limits_by_grade"] is None
-    assert s["skipped_sections"] == [{"section": "credit_limits", "needs": "table 'receivables'"}]
+    assert s["skipped_sections"] == [
+        {"section": "sec_credit_limits", "needs": "table 'receivables'"}
+    ]
 
 
 @pytest.mark.notebook

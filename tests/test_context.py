@@ -35,3 +35,24 @@ def test_skip_note_names_the_section(tiny_tx_dir, tmp_path, capsys):
 def test_unknown_language_is_refused(tiny_tx_dir):
     with pytest.raises(ValueError, match="expected one of zh, en"):
         setup("99_test", data_dir=str(tiny_tx_dir), lang="fr")
+
+
+def test_skip_note_names_a_section_key_in_the_page_language(tiny_tx_dir, tmp_path):
+    from analysis.report.context import skip_note
+
+    for lang, note in {
+        "zh": "已跳过（6. 信用等级）：需要应收账款数据（receivables 表）。",
+        "en": "Skipped (6. Credit grades): needs table 'receivables'.",
+    }.items():
+        ctx = setup("99_test", data_dir=str(tiny_tx_dir), lang=lang, output_dir=str(tmp_path))
+        assert ctx.needs("sec_credit_grades", table="receivables") is False
+        # the record is the same in both languages: the key and what is missing
+        assert ctx.skipped == [{"section": "sec_credit_grades", "needs": "table 'receivables'"}]
+        assert skip_note(ctx.skipped[0], lang) == note
+    assert skip_note(
+        {"section": "sec_firm_class", "needs": "column 'monthly_fee' in customers"}, "zh"
+    ) == ("已跳过（6. 本公司的价值挖掘类客户）：需要客户资料（customers 表）中的 monthly_fee 列。")
+    # a section that is no label key, and a need in other words, are shown as given
+    assert skip_note({"section": "4 by channel", "needs": "more data"}, "en") == (
+        "Skipped (4 by channel): needs more data."
+    )

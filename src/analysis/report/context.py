@@ -8,6 +8,7 @@ bundled sample company, the latest complete quarter and ``reports/lab/<quarter>`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pandas as pd
 from analysis.config import REPORTS_DIR, SAMPLE_DIR
 from analysis.data import io as aio
 from analysis.data.periods import Quarter, resolve_quarter
-from analysis.viz.labels import check_lang, label
+from analysis.viz.labels import check_lang, label, label_or
 from analysis.viz.style import use_style
 
 SUMMARY_DIR = "summary"
@@ -45,15 +46,23 @@ class ReportContext:
         column: str | None = None,
         column_table: str = "transactions",
     ) -> bool:
-        """True when the data hold what a section needs; otherwise note the skip and show why."""
+        """True when the data hold what a section needs; otherwise note the skip and show why.
+
+        ``section`` is the label key of the section's name (``sec_*`` in
+        ``viz/labels/sections.yaml``), so the note names it in the report language;
+        a text that is no label key is shown as it is.  The skip is recorded as
+        ``{"section": section, "needs": "table 'x'"}`` (or ``"column 'c' in t"``),
+        the same in both languages; the note on the page says it in the page's.
+        """
         if table and not self.data.has(table):
             need = f"table '{table}'"
         elif column and not self.data.has(column_table, column):
             need = f"column '{column}' in {column_table}"
         else:
             return True
-        self.skipped.append({"section": section, "needs": need})
-        _show_note(self.t("section_skipped", section=section, needs=need))
+        entry = {"section": section, "needs": need}
+        self.skipped.append(entry)
+        _show_note(skip_note(entry, self.lang))
         return False
 
     def show(self, df: pd.DataFrame, **kw) -> None:
@@ -94,6 +103,45 @@ class ReportContext:
         """
         payload = {**values, "quarter": str(self.quarter), "skipped_sections": self.skipped}
         aio.write_json(payload, self.out / SUMMARY_DIR / f"{self.notebook}.json")
+
+
+_NEEDS = (
+    (re.compile(r"^table '(?P<table>[^']+)'$"), "needs_table"),
+    (re.compile(r"^column '(?P<column>[^']+)' in (?P<table>\S+)$"), "needs_column"),
+)
+#: tables whose label key is not the table's name (``customers`` is the label of a count)
+_TABLE_LABEL = {"customers": "customers_table", "products": "products_table"}
+
+
+def section_name(section: str, lang: str) -> str:
+    """A skipped section's name in ``lang``: its label, or the text itself when it is no label key."""
+    return label_or(section, section, lang)
+
+
+def needs_text(need: str, lang: str) -> str:
+    """What a skipped section needs, in ``lang``: ``"table 'receivables'"`` -> ``应收账款（receivables 表）``.
+
+    ``need`` is the recorded form (:meth:`ReportContext.needs`); any other text is kept.
+    """
+    for pattern, key in _NEEDS:
+        m = pattern.match(need)
+        if m:
+            table = m["table"]
+            name = label_or(_TABLE_LABEL.get(table, table), table, lang)
+            return label(
+                key, lang, table=table, table_name=name, column=m.groupdict().get("column")
+            )
+    return need
+
+
+def skip_note(entry: dict, lang: str) -> str:
+    """The note of a skipped section (``{"section", "needs"}``) in ``lang``."""
+    return label(
+        "section_skipped",
+        lang,
+        section=section_name(str(entry.get("section", "")), lang),
+        needs=needs_text(str(entry.get("needs", "")), lang),
+    )
 
 
 def _show_note(text: str) -> None:

@@ -36,10 +36,11 @@ from pathlib import Path
 
 import yaml
 
-from analysis.config import NOTEBOOK_DIR, PARAMS_DIR
+from analysis.config import LANGS, NOTEBOOK_DIR, PARAMS_DIR
 from analysis.data import io as aio
 from analysis.data.periods import resolve_quarter
 from analysis.report.context import SUMMARY_DIR
+from analysis.report.language import tags_to_remove
 
 STANDARD_PARAMS = ("data_dir", "quarter", "lang", "output_dir")
 RUNNER_PARAMS = ("data_dir", "quarter", "output_dir")  # set by the runner, not by params files
@@ -291,14 +292,49 @@ def execute(
         return NotebookResult(name, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
 
 
-def to_html(executed: Path) -> Path:
-    """HTML with code hidden (inputs and prompts excluded) next to the executed notebook."""
-    from nbconvert import HTMLExporter
+def notebook_language(nb, default: str = "zh") -> str:
+    """The report language an executed notebook was run in.
 
+    Read from ``metadata.ccm.lang`` (written by the runner, :func:`set_language`), else
+    from the ``lang`` parameter papermill recorded, else ``default``.
+    """
+    meta = nb.get("metadata", {})
+    lang = (meta.get("ccm") or {}).get("lang") or (
+        (meta.get("papermill") or {}).get("parameters") or {}
+    ).get("lang")
+    return lang if lang in LANGS else default
+
+
+def set_language(executed: Path, lang: str) -> Path:
+    """Record the report language in an executed notebook (``metadata.ccm.lang``).
+
+    :func:`to_html` reads it back, so the notebook can be exported again later in
+    its own language.
+    """
+    nb = aio.read_json(executed)
+    nb.setdefault("metadata", {}).setdefault("ccm", {})["lang"] = lang
+    return aio.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", executed)
+
+
+def to_html(executed: Path, lang: str | None = None) -> Path:
+    """HTML with code hidden (inputs and prompts excluded) next to the executed notebook.
+
+    Only the narrative of the report language is kept: the markdown cells tagged
+    for the other language (``lang-en`` / ``lang-zh``) are removed with nbconvert's
+    TagRemovePreprocessor.  ``lang`` defaults to the language recorded in the
+    notebook (:func:`notebook_language`).
+    """
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    nb = aio.read_notebook(executed)
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = tags_to_remove(lang or notebook_language(nb))
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        config=config, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    body, _ = exporter.from_notebook_node(aio.read_notebook(executed))
+    body, _ = exporter.from_notebook_node(nb)
     return aio.write_text(body, Path(executed).with_suffix(".html"))
 
 
@@ -375,17 +411,25 @@ def write_index(
             for nb in notebooks
             if (summary.get(nb) or {}).get("not_computed")
         },
-        titles={nb: page_title(stage / f"{nb}.ipynb", nb) for nb in notebooks},
+        titles={nb: page_title(stage / f"{nb}.ipynb", nb, lang) for nb in notebooks},
     )
     return aio.write_text(page, stage / "index.html")
 
 
-def page_title(executed: Path, default: str) -> str:
-    """A page's title: the first heading of its notebook (e.g. '00 数据概览 · Data overview')."""
+def page_title(executed: Path, default: str, lang: str | None = None) -> str:
+    """A page's title: the first heading of its notebook in the report language (e.g. '00 数据概览').
+
+    The first markdown cell that is not tagged for another language; ``lang``
+    defaults to the language recorded in the notebook.
+    """
     if not Path(executed).exists():
         return default
-    for cell in aio.read_notebook(executed).cells:
-        if cell.cell_type == "markdown":
+    nb = aio.read_notebook(executed)
+    other = tags_to_remove(lang or notebook_language(nb))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and not other & set(
+            cell.get("metadata", {}).get("tags", [])
+        ):
             first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
             return first.lstrip("#").strip() or default
     return default
@@ -920,8 +964,9 @@ def build_report(
                     stage / SUMMARY_DIR / f"{r.name}.json",
                 )
             scrub_staging_path(executed, stage, final)
+            set_language(executed, report_lang)
             if html:
-                to_html(executed)
+                to_html(executed, report_lang)
         pages = [nb for nb in discover_notebooks(nb_dir) if (stage / f"{nb}.ipynb").exists()]
         summary = collect_summary(stage, pages)
         aio.write_json(summary, stage / "summary.json")

@@ -1,0 +1,144 @@
+"""One language per report page (issue 11 items 1-3).
+
+- every narrative cell of a report notebook exists in English and Chinese (``lang-en`` then ``lang-zh``);
+- a rendered ``zh`` page has no English paragraph and an ``en`` page no Chinese one
+  (measured by :mod:`analysis.report.language`), and the measure fails on pages that show
+  both languages, as the pages did before the export dropped the other language;
+- the index names every headline number in the report language.
+"""
+
+import copy
+import re
+
+import nbformat
+import pytest
+
+from analysis.report.language import (
+    cjk_count,
+    foreign_paragraphs,
+    is_foreign,
+    latin_words,
+    narrative_paragraphs,
+    notebook_language_problems,
+    tags_to_remove,
+)
+from analysis.report.runner import discover_notebooks, notebook_path
+
+NOTEBOOKS = discover_notebooks()
+
+
+# ------------------------------------------------------------------ the notebooks
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_narrative_cell_exists_in_both_languages(name):
+    nb = nbformat.read(str(notebook_path(name)), as_version=4)
+    assert notebook_language_problems(nb) == []
+    assert any(c.cell_type == "markdown" for c in nb.cells)
+
+
+def _markdown(cell_id, text, tag):
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.id, cell.metadata["tags"] = cell_id, [tag]
+    return cell
+
+
+def test_the_pairing_check_fails_on_a_broken_copy():
+    nb = nbformat.read(str(notebook_path(NOTEBOOKS[0])), as_version=4)
+    first_zh = next(i for i, c in enumerate(nb.cells) if "lang-zh" in c.metadata.get("tags", []))
+
+    english_only = copy.deepcopy(nb)  # a section in English only
+    del english_only.cells[first_zh]
+    problems = notebook_language_problems(english_only)
+    assert len(problems) == 1 and "not directly followed by its lang-zh cell" in problems[0]
+
+    chinese_only = copy.deepcopy(nb)  # a section in Chinese only
+    del chinese_only.cells[first_zh - 1]
+    assert (
+        "does not directly follow its lang-en cell" in notebook_language_problems(chinese_only)[0]
+    )
+
+    untagged = copy.deepcopy(nb)
+    untagged.cells[first_zh].metadata["tags"] = []
+    assert any("no language tag" in p for p in notebook_language_problems(untagged))
+
+    apart = copy.deepcopy(nb)  # the pair split by a code cell
+    apart.cells.insert(first_zh, nbformat.v4.new_code_cell("x = 1"))
+    assert len(notebook_language_problems(apart)) == 2
+
+    renamed = copy.deepcopy(nb)  # the Chinese cell's id is not the English id + "-zh"
+    renamed.cells[first_zh].id = "other"
+    assert "its id should be" in notebook_language_problems(renamed)[0]
+
+
+def test_pairing_check_on_hand_made_cells():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        _markdown("a", "# 00 Overview (概览)", "lang-en"),
+        _markdown("a-zh", "# 00 概览", "lang-zh"),
+        nbformat.v4.new_code_cell("x = 1"),
+        _markdown("b", "## 1. Method", "lang-en"),
+    ]
+    assert notebook_language_problems(nb) == [
+        "cell 3 (b: '## 1. Method') is English and not directly followed by its lang-zh cell"
+    ]
+    nb.cells.append(_markdown("b-zh", "## 1. 方法", "lang-zh"))
+    assert notebook_language_problems(nb) == []
+
+
+def test_an_export_drops_the_other_language():
+    assert tags_to_remove("zh") == {"lang-en"} and tags_to_remove("en") == {"lang-zh"}
+    with pytest.raises(ValueError, match="unknown lang"):
+        tags_to_remove("fr")
+
+
+# ------------------------------------------------------------------ the measure
+def test_latin_words_leave_out_acronyms_codes_formulas_and_parentheses():
+    text = "按 ABC 分类（ABC analysis），V = $x \\cdot y$ 由 the sales team (sales) 决定，ROC AUC 与 BG/NBD"
+    assert latin_words(text) == ["the", "sales", "team"]
+    assert latin_words("A 类客户占销售额 75%，C7 增加额度") == []
+    assert cjk_count("客户（customer）ABC") == 2
+
+
+def test_a_chinese_paragraph_may_hold_three_latin_words():
+    assert not is_foreign("本页用途：说明 the sales team 的作用。", "zh")
+    assert is_foreign("本页用途：the sales team works here。", "zh")
+    assert is_foreign("Purpose. This page shows the composition.", "zh")
+    assert not is_foreign("Purpose. This page shows the composition.", "zh", max_latin=10)
+
+
+def test_an_english_paragraph_is_foreign_when_mostly_chinese():
+    assert not is_foreign("The customer pyramid (客户金字塔) ranks customers by profit.", "en")
+    assert is_foreign("客户金字塔按毛利给客户排序 (pyramid)。", "en")
+    assert not is_foreign("A 75% B 20%", "en")
+
+
+def test_paragraphs_leave_out_tables_code_and_nested_lists():
+    page = """<html><body>
+    <h2 id="x">1. 方法<a class="anchor-link" href="#x">¶</a></h2>
+    <p>第一段 <code>ctx.needs(section)</code> 说明。</p>
+    <ul><li><p>列表段落</p></li><li>短项<ul><li>内层</li></ul></li></ul>
+    <table><tr><td><p>Customer table text in English words</p></td></tr></table>
+    <pre>print("English output here and there")</pre>
+    <p>English words in this paragraph are too many</p>
+    </body></html>"""
+    english = "English words in this paragraph are too many"
+    chinese = ["1. 方法", "第一段 说明。", "列表段落", "短项", "内层"]
+    assert narrative_paragraphs(page) == [*chinese, english]
+    assert foreign_paragraphs(page, "zh") == [english]
+    assert foreign_paragraphs(page, "en") == chinese
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_skip_notes_name_sections_by_label(name):
+    """Each section a notebook may skip (ctx.needs("sec_...")) is named in both languages."""
+    from analysis.viz.labels import label
+
+    source = "\n".join(
+        c.source
+        for c in nbformat.read(str(notebook_path(name)), as_version=4).cells
+        if c.cell_type == "code"
+    )
+    sections = re.findall(r"""ctx\.needs\(\s*["']([^"']+)["']""", source)
+    sections += re.findall(r"""\bsec = ["']([^"']+)["']""", source)
+    for section in sections:
+        assert section.startswith("sec_"), f"{name}: ctx.needs({section!r}) names no label"
+        assert label(section, "zh") and label(section, "en")
