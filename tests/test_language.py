@@ -142,3 +142,37 @@ def test_skip_notes_name_sections_by_label(name):
     for section in sections:
         assert section.startswith("sec_"), f"{name}: ctx.needs({section!r}) names no label"
         assert label(section, "zh") and label(section, "en")
+
+
+# ------------------------------------------------------------------ computed sentences
+def test_the_ledger_check_speaks_the_page_language_and_raises_in_english():
+    from analysis.finance import credit
+
+    bad = [
+        {
+            "quarter": "2025Q4",
+            "raised_by": "sales_director",
+            "approved_by": "",
+            "filed_with": "cfo",
+            "changes": {"D24": 50_000, "C7": -40_000},
+        }
+    ]
+    zh = credit.check_ledger(bad, payers=credit.CASE_3_PAYERS, strict=False, lang="zh")
+    assert zh["problems"] == [
+        "第 1 次调整（2025Q4）应经 CEO 同意（未记录）",
+        "第 1 次调整（2025Q4）：调整不平衡：增加 +50,000，减少 -40,000，净额 +10,000",
+        "第 1 次调整（2025Q4）给 D24 增加额度 50,000，但 D24 属于回款差客户：只给回款好的客户增加额度",
+    ]
+    assert zh["message"] == "调整台账不符合规定：" + "；".join(zh["problems"])
+    en = credit.check_ledger(bad, payers=credit.CASE_3_PAYERS, strict=False, lang="en")
+    assert (
+        en["problems"][0]
+        == "adjustment 1 (2025Q4) must be approved by the CEO (approved_by is missing)"
+    )
+    with pytest.raises(ValueError, match="adjustment ledger breaks the rules: adjustment 1"):
+        credit.check_ledger(bad, payers=credit.CASE_3_PAYERS, lang="zh")
+    ok = credit.check_ledger(
+        credit.CASE_3_LEDGER, payers=credit.CASE_3_PAYERS, default_quarter="2025Q4", lang="zh"
+    )
+    assert ok["message"] == "调整台账符合规定：共 1 次调整，增加 +100,000，减少 -100,000"
+    assert not is_foreign(ok["message"], "zh") and not is_foreign(zh["message"], "zh")

@@ -586,7 +586,9 @@ def _money(x: float) -> str:
     return f"{'+' if x >= 0 else '-'}{abs(x):,.0f}"
 
 
-def check_adjustments(adjustments, *, strict: bool = True, tolerance: float = 0.5) -> dict:
+def check_adjustments(
+    adjustments, *, strict: bool = True, tolerance: float = 0.5, lang: str = "en"
+) -> dict:
     """Check that a quarterly adjustment keeps the total credit limit fixed.
 
     Case 3: raising C7 by 100,000 must be paid for by cuts elsewhere (B117
@@ -601,6 +603,8 @@ def check_adjustments(adjustments, *, strict: bool = True, tolerance: float = 0.
         to zero; with False, return the verdict instead.
     tolerance : float, default 0.5
         Largest net (CNY) still counted as balanced (rounding of cents).
+    lang : {"en", "zh"}, default "en"
+        Language of ``message`` (the error raised is always in English).
 
     Returns
     -------
@@ -614,14 +618,20 @@ def check_adjustments(adjustments, *, strict: bool = True, tolerance: float = 0.
     raised, cut = float(s[s > 0].sum()), float(s[s < 0].sum())
     net = raised + cut
     balanced = abs(net) <= tolerance
-    msg = (
-        f"adjustments balance: {_money(raised)} raised vs {_money(cut)} cut"
-        if balanced
-        else f"adjustments do not balance: {_money(raised)} raised vs {_money(cut)} cut, net {_money(net)}"
-    )
+
+    def say(in_lang):
+        key = "ledger_adj_balanced" if balanced else "ledger_adj_unbalanced"
+        return _say(key, in_lang, raised=_money(raised), cut=_money(cut), net=_money(net))
+
     if strict and not balanced:
-        raise ValueError(msg)
-    return {"raised": raised, "cut": cut, "net": net, "balanced": bool(balanced), "message": msg}
+        raise ValueError(say("en"))
+    return {
+        "raised": raised,
+        "cut": cut,
+        "net": net,
+        "balanced": bool(balanced),
+        "message": say(lang),
+    }
 
 
 def apply_adjustments(
@@ -651,12 +661,43 @@ def apply_adjustments(
 
 
 # ---------------------------------------------------------------- governance
-_ROLE_NAMES = {"sales_director": "the sales director", "ceo": "the CEO", "cfo": "the CFO"}
-_STEP_WORDS = {
-    "raised_by": "must be raised by",
-    "approved_by": "must be approved by",
-    "filed_with": "must be filed with",
-}
+def _say(key: str, lang: str, **values) -> str:
+    """A ledger sentence in ``lang`` (labels ``ledger_*`` in viz/labels/ledger.yaml)."""
+    from analysis.viz.labels import label
+
+    return label(key, lang, **values)
+
+
+def _term(key: str, lang: str) -> str:
+    """A role or payment record in ``lang`` (its label, e.g. ``ceo``, ``poor``), else the key."""
+    from analysis.viz.labels import label_or
+
+    return label_or(key, key, lang)
+
+
+def _ledger_sentence(key: str, values: dict, lang: str, tolerance: float) -> str:
+    """One broken rule of :func:`check_ledger` as a sentence in ``lang``."""
+    v = dict(values)
+    if "name" in v:
+        v["name"] = _say("ledger_name", lang, **v["name"])
+    if key.startswith("ledger_step_"):
+        got, step = v.pop("got"), v.pop("step")
+        v["got"] = (
+            _say(
+                "ledger_got_other", lang, step=step, value=got if lang == "en" else _term(got, lang)
+            )
+            if got
+            else _say("ledger_got_missing", lang, step=step)
+        )
+    elif key == "ledger_unbalanced_entry":
+        changes = v.pop("changes")
+        v["message"] = check_adjustments(changes, strict=False, tolerance=tolerance, lang=lang)[
+            "message"
+        ]
+    elif key.startswith("ledger_raise_"):
+        v["change"] = f"{v['change']:,.0f}"
+        v["record"] = v["record"] if lang == "en" else _term(str(v["record"]), lang)
+    return _say(key, lang, **v)
 
 
 def payment_records(
@@ -765,6 +806,7 @@ def check_ledger(
     default_quarter: str = "",
     strict: bool = True,
     tolerance: float = 0.5,
+    lang: str = "en",
 ) -> dict:
     """Check a ledger of quarterly adjustments against the rules of case 3 (《客户分类案例》).
 
@@ -790,6 +832,9 @@ def check_ledger(
     strict : bool, default True
         Raise ``ValueError`` listing every broken rule; with False, return the
         verdict instead.
+    lang : {"en", "zh"}, default "en"
+        Language of ``problems`` and ``message`` (the page shows them in the report
+        language; the error raised is always in English).
 
     Returns
     -------
@@ -801,40 +846,42 @@ def check_ledger(
     """
     entries = _entries(ledger, default_quarter)
     payers = dict(payers or {})
-    problems, raised, cut, balanced = [], 0.0, 0.0, True
+    # every broken rule as (label key, values): the page says it in ``lang``, an error in English
+    issues, raised, cut, balanced = [], 0.0, 0.0, True
     per_quarter = pd.Series([e["quarter"] for e in entries], dtype="object").value_counts(
         sort=False
     )
     for q, n in per_quarter.items():
         if n > 1:
-            problems.append(f"{n} adjustments in {q}: limits may be adjusted only once a quarter")
+            issues.append(("ledger_once", {"n": n, "quarter": q}))
     for e in entries:
-        name = f"adjustment {e['adjustment']} ({e['quarter']})"
+        name = {"n": e["adjustment"], "quarter": e["quarter"]}
         for step, role in APPROVAL_CHAIN:
             if e[step] != role:
-                got = f"{step} is {e[step]!r}" if e[step] else f"{step} is missing"
-                problems.append(f"{name} {_STEP_WORDS[step]} {_ROLE_NAMES[role]} ({got})")
+                issues.append((f"ledger_step_{step}", {"name": name, "step": step, "got": e[step]}))
         verdict = check_adjustments(e["changes"], strict=False, tolerance=tolerance)
         raised, cut = raised + verdict["raised"], cut + verdict["cut"]
         if not verdict["balanced"]:
             balanced = False
-            problems.append(f"{name}: {verdict['message']}")
+            issues.append(("ledger_unbalanced_entry", {"name": name, "changes": e["changes"]}))
         for cid, change in e["changes"].items():
             if change > 0 and payers.get(cid) != "good":
-                record = payers.get(cid, "no payment record")
-                problems.append(
-                    f"{name} raises {cid} by {change:,.0f} but {cid} is a "
-                    f"{record + ' payer' if cid in payers else 'customer with no payment record'}: "
-                    f"raises go to good payers only"
+                key = "ledger_raise_poor" if cid in payers else "ledger_raise_no_record"
+                issues.append(
+                    (key, {"name": name, "cid": cid, "change": change, "record": payers.get(cid)})
                 )
-    approved = not problems
-    msg = (
-        f"adjustment ledger approved: {len(entries)} adjustment(s), {_money(raised)} raised vs {_money(cut)} cut"
-        if approved
-        else "adjustment ledger breaks the rules: " + "; ".join(problems)
-    )
+    approved = not issues
+
+    def message(lg):
+        if approved:
+            return _say("ledger_ok", lg, n=len(entries), raised=_money(raised), cut=_money(cut))
+        said = [_ledger_sentence(key, values, lg, tolerance) for key, values in issues]
+        return _say("ledger_broken", lg, problems=("；" if lg == "zh" else "; ").join(said))
+
     if strict and not approved:
-        raise ValueError(msg)
+        raise ValueError(message("en"))
+    problems = [_ledger_sentence(key, values, lang, tolerance) for key, values in issues]
+    msg = message(lang)
     return {
         "adjustments": len(entries),
         "raised": raised,
