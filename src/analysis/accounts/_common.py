@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
-
-
-def require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    """Raise ``KeyError('Required column X missing from <what> ...')`` for the first missing column."""
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"Required column {missing[0]} missing from {what} "
-            f"(columns present: {', '.join(map(str, df.columns))})"
-        )
 
 
 def unique_ids(df: pd.DataFrame, id_col: str, what: str) -> None:

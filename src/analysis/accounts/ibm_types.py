@@ -27,7 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.accounts._common import growth, require
+from analysis.accounts._common import growth
+from analysis.data.validation import require_columns
 
 __all__ = ["IBM_TYPES", "TYPES", "ibm_types", "with_prospects", "type_summary"]
 
@@ -64,7 +65,9 @@ def ibm_types(
         a negative one keeps a customer out of the loyal type.  Missing = not known.
     """
     cols = [sales_col, prev_col, recency_col, tenure_col, loyalty_col, level_col]
-    require(df, cols + ([satisfaction_col] if satisfaction_col else []), "the customer table")
+    require_columns(
+        df, cols + ([satisfaction_col] if satisfaction_col else []), "the customer table"
+    )
     change = growth(df[sales_col], df[prev_col])
     valued_now = df[level_col].isin(list(valued))
     new = df[tenure_col].astype("float64") < new_days
@@ -94,7 +97,7 @@ def with_prospects(
     type_col: str = "ibm_type",
 ) -> pd.DataFrame:
     """``typed`` plus one row per prospect of ``stages`` (stage ``prospect``) with type ``prospect``."""
-    require(stages, [id_col, "stage"], "the lifecycle stages")
+    require_columns(stages, [id_col, "stage"], "the lifecycle stages")
     ids = stages.loc[stages["stage"].eq("prospect") & ~stages[id_col].isin(typed[id_col]), id_col]
     if ids.empty:
         return typed
@@ -111,7 +114,7 @@ def type_summary(
     order: Sequence[str] = TYPES,
 ) -> pd.DataFrame:
     """Per type: customers and share, 12-month sales and share, mean sales change."""
-    require(df, [type_col, sales_col], "the typed customers")
+    require_columns(df, [type_col, sales_col], "the typed customers")
     s = df[sales_col].astype("float64").fillna(0.0)
     out = pd.DataFrame({type_col: list(order)})
     out["customers"] = out[type_col].map(df[type_col].value_counts()).fillna(0).astype("int64")

@@ -36,8 +36,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.accounts._common import growth, require
+from analysis.accounts._common import growth
 from analysis.classify.classes import KEY_TIERS, TIERS
+from analysis.data.validation import require_columns
 
 __all__ = [
     "STAGES",
@@ -82,7 +83,7 @@ def lifecycle_stages(
         :func:`analysis.classify.customer_base.customer_base`: sales of the 12 months and of the 12 before,
         days since the last purchase and since the first.
     """
-    require(base, [sales_col, prev_col, recency_col, tenure_col], "the customer base")
+    require_columns(base, [sales_col, prev_col, recency_col, tenure_col], "the customer base")
     if not 0 <= trial_days <= stable_days:
         raise ValueError(f"need 0 <= trial_days <= stable_days, got {trial_days} and {stable_days}")
     change = growth(base[sales_col], base[prev_col])
@@ -110,7 +111,7 @@ def with_lost_and_prospects(
     on_books : iterable, optional
         Ids in the customers table (None: no prospects can be known).
     """
-    require(stages, [id_col, "stage"], "the lifecycle stages")
+    require_columns(stages, [id_col, "stage"], "the lifecycle stages")
     have = set(stages[id_col])
     bought = pd.Index(pd.unique(pd.Series(list(ever_bought), dtype="object")))
     lost = sorted(set(bought) - have)
@@ -134,7 +135,7 @@ def stage_summary(
     """Per stage: customers, their share, 12-month sales and its share, and (``strategy``) the
     ``strategy`` column (the stage code; its text, label ``cls_stage_strategy_<stage>``, is the
     source's strategy).  ``stage_col="depth", order=DEPTHS, strategy=False`` counts the depths."""
-    require(stages, [stage_col, sales_col], "the lifecycle stages")
+    require_columns(stages, [stage_col, sales_col], "the lifecycle stages")
     s = stages[sales_col].astype("float64").fillna(0.0)
     out = pd.DataFrame({stage_col: list(order)})
     out["customers"] = (
@@ -156,7 +157,7 @@ def cooperation_depth(
 ) -> pd.DataFrame:
     """Add ``depth``: prospect and former (lost) from the stage; the buying customers long-term
     when their tenure is at least ``long_term_days``, else short-term."""
-    require(stages, [stage_col, tenure_col], "the lifecycle stages")
+    require_columns(stages, [stage_col, tenure_col], "the lifecycle stages")
     st = stages[stage_col]
     long_term = stages[tenure_col].astype("float64") >= long_term_days
     depth = np.select(
@@ -177,7 +178,7 @@ def value_levels(
     """Add ``value_level`` (high / mid / low) and ``service`` (the same code; its text, label
     ``cls_service_<level>``, is the source's service level): high = ``high_tiers`` (the key
     customers), mid = ``mid_tiers`` (ordinary), low = the rest (small); no tier, no level."""
-    require(df, [tier_col], "the customer table")
+    require_columns(df, [tier_col], "the customer table")
     t = df[tier_col]
     level = pd.Series(
         np.select(
@@ -200,7 +201,7 @@ def value_level_summary(
     """Per value level: customers, sales (and gross profit where given) with their shares, and
     ``service`` (the level code, label ``cls_service_<level>``)."""
     cols = [level_col, sales_col] + ([profit_col] if profit_col else [])
-    require(df, cols, "the customer table")
+    require_columns(df, cols, "the customer table")
     out = pd.DataFrame({level_col: list(VALUE_LEVELS)})
     out["customers"] = out[level_col].map(df[level_col].value_counts()).fillna(0).astype("int64")
     out["customer_share"] = out["customers"] / max(int(df[level_col].notna().sum()), 1)

@@ -33,8 +33,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.accounts._common import require
 from analysis.classify.classes import KEY_TIERS
+from analysis.data.validation import require_columns
 
 __all__ = [
     "ACTIONS",
@@ -77,7 +77,9 @@ def recency_risk(
     """
     from analysis.viz.labels import label
 
-    require(base, [id_col, recency_col, frequency_col, tenure_col, sales_col], "the customer base")
+    require_columns(
+        base, [id_col, recency_col, frequency_col, tenure_col, sales_col], "the customer base"
+    )
     interval = (
         base[tenure_col].astype("float64") / base[frequency_col].astype("float64").clip(lower=1)
     ).clip(lower=1)
@@ -149,7 +151,7 @@ def recent_complaints(
     """Per customer with a complaint in ``[start, end)``: ``complaints`` (count),
     ``last_complaint_date`` and ``last_complaints`` (the latest ``n_notes`` notes, newest first,
     joined by ``; ``; empty without a note column)."""
-    require(interactions, [id_col, date_col, kind_col], "interactions")
+    require_columns(interactions, [id_col, date_col, kind_col], "interactions")
     d = interactions[date_col]
     rows = interactions[
         (d >= pd.Timestamp(start))
@@ -206,12 +208,12 @@ def retention_actions(
         The risk columns, tier, decision, tenure, complaints, last_complaints and ``action`` (the
         rules of the module doc), by expected lost sales, largest first.
     """
-    require(risk, [id_col, "churn_probability", "expected_lost_sales"], "the risk table")
-    require(classes, [id_col, tier_col, decision_col, tenure_col], "the customer classes")
+    require_columns(risk, [id_col, "churn_probability", "expected_lost_sales"], "the risk table")
+    require_columns(classes, [id_col, tier_col, decision_col, tenure_col], "the customer classes")
     at = risk[risk["churn_probability"] >= risk_min]
     out = at.merge(classes[[id_col, tier_col, decision_col, tenure_col]], on=id_col, how="left")
     if complaints is not None:
-        require(complaints, [id_col, "complaints"], "the complaints table")
+        require_columns(complaints, [id_col, "complaints"], "the complaints table")
         cols = [c for c in (id_col, "complaints", "last_complaints") if c in complaints.columns]
         out = out.merge(complaints[cols], on=id_col, how="left")
     out = out.assign(
@@ -239,7 +241,7 @@ def retention_actions(
 
 def action_summary(actions: pd.DataFrame, *, order: Sequence[str] = ACTIONS) -> pd.DataFrame:
     """Per action: customers, sales of the last 12 months and expected lost sales."""
-    require(actions, ["action", "expected_lost_sales"], "the action list")
+    require_columns(actions, ["action", "expected_lost_sales"], "the action list")
     g = actions.groupby("action")
     out = pd.DataFrame({"action": list(order)})
     out["customers"] = out["action"].map(g.size()).fillna(0).astype("int64")
@@ -269,7 +271,7 @@ def lost_customers(
 
     Returns customer_id and ``last_purchase`` (the last purchase date), sorted by id.
     """
-    require(tx, [id_col, date_col, amount_col], "transactions")
+    require_columns(tx, [id_col, date_col, amount_col], "transactions")
     before = _purchases(
         tx,
         quarter.start - pd.Timedelta(days=active_days),
@@ -296,8 +298,8 @@ def win_back_list(
     by value, largest first.  ``classes_before`` holds each customer's classes at the quarter's start
     (e.g. ``value_col``, gross_profit, abc_class, tier, decision); ``win_back`` is False for a
     customer the screening had dropped (not worth winning back); ``last_purchase`` as YYYY-MM-DD text."""
-    require(lost, [id_col, "last_purchase"], "the lost customers")
-    require(classes_before, [id_col, value_col], "the customer classes")
+    require_columns(lost, [id_col, "last_purchase"], "the lost customers")
+    require_columns(classes_before, [id_col, value_col], "the customer classes")
     out = lost.merge(classes_before, on=id_col, how="left")
     if complaints is not None:
         out = out.merge(complaints, on=id_col, how="left")
@@ -321,7 +323,7 @@ def lost_note(win_back: pd.DataFrame, quarter, lang: str, *, value_col: str = "m
     from analysis.viz.labels import label
     from analysis.viz.style import fmt_cny
 
-    require(win_back, [value_col], "the win-back list")
+    require_columns(win_back, [value_col], "the win-back list")
     return label(
         "acct_lost_note",
         lang,
@@ -344,8 +346,8 @@ def churn_by_stage(
     ``stages_before``: the stages at the quarter's start (customers active then); ``lost``:
     :func:`lost_customers` of the quarter.  Per stage: customers, churned, churn_rate.
     """
-    require(stages_before, [id_col, stage_col], "the lifecycle stages")
-    require(lost, [id_col], "the lost customers")
+    require_columns(stages_before, [id_col, stage_col], "the lifecycle stages")
+    require_columns(lost, [id_col], "the lost customers")
     st = stages_before[stages_before[stage_col].isin(list(order))]
     churned = st[id_col].isin(set(lost[id_col]))
     out = pd.DataFrame({stage_col: list(order)})

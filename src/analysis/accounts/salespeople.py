@@ -24,8 +24,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.accounts._common import blank_to_na, require, unique_ids
+from analysis.accounts._common import blank_to_na, unique_ids
 from analysis.classify.classes import ABC_CLASSES, KEY_TIERS, header, label_values
+from analysis.data.validation import require_columns
 from analysis.viz.labels import label
 from analysis.viz.style import fmt_cny
 
@@ -68,8 +69,8 @@ def with_owner(
     A blank owner becomes missing; ``route`` falls back to the region where the route is
     missing (or absent from ``customers``), then to missing.
     """
-    require(classes, [id_col], "the customer classes")
-    require(customers, [id_col, owner_col], "customers")
+    require_columns(classes, [id_col], "the customer classes")
+    require_columns(customers, [id_col, owner_col], "customers")
     unique_ids(customers, id_col, "customers")
     c = customers.set_index(id_col)
     ids = classes[id_col]
@@ -112,7 +113,7 @@ def salesperson_summary(
         all customers' sales), ``key_sales_share`` (key customers' share of the salesperson's
         sales); salespeople by sales, largest first.
     """
-    require(df, [owner_col, sales_col, class_col, tier_col], "the customer table")
+    require_columns(df, [owner_col, sales_col, class_col, tier_col], "the customer table")
     owner = _owner_key(df, owner_col)
     sales = df[sales_col].astype("float64")
     key = df[tier_col].isin(list(key_tiers))
@@ -159,7 +160,7 @@ def key_customers_by_owner(
 ) -> pd.DataFrame:
     """The key customers (tier in ``key_tiers``), each with its owner and ``no_owner`` (True = nobody
     is in charge, the gap 专人负责 closes); those without an owner first, then by owner and sales."""
-    require(df, [owner_col, sales_col, tier_col], "the customer table")
+    require_columns(df, [owner_col, sales_col, tier_col], "the customer table")
     key = df[df[tier_col].isin(list(key_tiers))]
     out = key.assign(no_owner=key[owner_col].isna(), salesperson=_owner_key(key, owner_col))
     return out.sort_values(
@@ -204,7 +205,7 @@ def visit_plan(
         ``every`` in turn, so that a class's visits spread evenly over the weeks.  Sorted by
         owner, weekday, route, class and sales.
     """
-    require(df, [id_col, owner_col, route_col, class_col, sales_col], "the customer table")
+    require_columns(df, [id_col, owner_col, route_col, class_col, sales_col], "the customer table")
     every_weeks = dict(VISIT_EVERY_WEEKS if every_weeks is None else every_weeks)
     bad = {k: v for k, v in every_weeks.items() if not isinstance(v, (int, np.integer)) or v < 0}
     if bad or n_weeks < 1:
@@ -259,7 +260,7 @@ def visit_workload(
 ) -> pd.DataFrame:
     """Per salesperson: customers, routes, visits per class (``visits_<c>``), visits in the quarter
     and per week (visits ÷ ``n_weeks``)."""
-    require(plan, ["salesperson", "route", "visits", class_col], "the visit plan")
+    require_columns(plan, ["salesperson", "route", "visits", class_col], "the visit plan")
     g = plan.groupby("salesperson", sort=False)
     out = pd.DataFrame({"customers": g.size(), "routes": g["route"].nunique()})
     by_class = plan.pivot_table(
@@ -323,7 +324,7 @@ def staff_table(
 
 def unowned_note(keys: pd.DataFrame, lang: str, *, sales_col: str = "monetary") -> str:
     """One sentence: how many key customers have no owner and their sales (or that all have one)."""
-    require(keys, ["no_owner", sales_col], "the key customers")
+    require_columns(keys, ["no_owner", sales_col], "the key customers")
     gap = keys[keys["no_owner"]]
     if gap.empty:
         return label("acct_all_key_owned", lang)
@@ -334,7 +335,7 @@ def plan_sheets(staff_plan: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
     """One table per salesperson (sheet name = the salesperson) from :func:`staff_table`'s output,
     in its row order; the owner column itself is dropped from each sheet."""
     col = header("salesperson", lang)
-    require(staff_plan, [col], "the staff visit plan")
+    require_columns(staff_plan, [col], "the staff visit plan")
     return {
         str(k): g.drop(columns=col).reset_index(drop=True)
         for k, g in staff_plan.groupby(col, sort=False)

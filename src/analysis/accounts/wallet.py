@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.accounts._common import require, unique_ids
+from analysis.accounts._common import unique_ids
+from analysis.data.validation import require_columns
 
 __all__ = ["share_of_wallet", "wallet_summary", "wallet_opportunities", "wallet_record"]
 
@@ -45,8 +46,8 @@ def share_of_wallet(
         customer_id, total_purchases, sales (``sales_col``), sales_prev, share_of_wallet, share_prev,
         share_change, headroom, over_total (see the module doc).
     """
-    require(base, [id_col, sales_col, prev_col], "the customer base")
-    require(customers, [id_col, total_col], "customers")
+    require_columns(base, [id_col, sales_col, prev_col], "the customer base")
+    require_columns(customers, [id_col, total_col], "customers")
     unique_ids(customers, id_col, "customers")
     total = base[id_col].map(customers.set_index(id_col)[total_col]).astype("float64")
     known = total > 0
@@ -78,12 +79,12 @@ def wallet_summary(
 ) -> pd.DataFrame:
     """Per class (and ``all``): customers with a known total, our sales, their total purchases,
     the pooled share (sales ÷ total), the pooled share a year before, its change and the headroom."""
-    require(
+    require_columns(
         wallet,
         [id_col, "total_purchases", "sales", "sales_prev", "headroom"],
         "the share of wallet",
     )
-    require(classes, [id_col, class_col], "the customer classes")
+    require_columns(classes, [id_col, class_col], "the customer classes")
     w = wallet.merge(classes[[id_col, class_col]], on=id_col, how="left")
     keys = list(order) if order is not None else sorted(w[class_col].dropna().unique())
     g = w.groupby(class_col)
@@ -139,7 +140,7 @@ def wallet_opportunities(
 ) -> pd.DataFrame:
     """Customers of whose purchases we hold less than ``max_share``, by headroom, largest first
     (the largest business still bought elsewhere)."""
-    require(wallet, ["share_of_wallet", "headroom"], "the share of wallet")
+    require_columns(wallet, ["share_of_wallet", "headroom"], "the share of wallet")
     low = wallet[wallet["share_of_wallet"] < max_share]
     return (
         low.sort_values("headroom", ascending=False, kind="stable")

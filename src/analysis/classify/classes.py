@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.validation import require_columns
 from analysis.viz.labels import label
 
 __all__ = [
@@ -121,15 +122,6 @@ def header(col: str, lang: str) -> str:
 
 
 # ------------------------------------------------------------------ helpers
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"Required column {missing[0]} missing from {what} "
-            f"(columns present: {', '.join(map(str, df.columns))})"
-        )
-
-
 def _unique_ids(df: pd.DataFrame, id_col: str) -> None:
     dup = df[id_col].duplicated(keep=False)
     if dup.any():
@@ -224,7 +216,7 @@ def abc_classes(
     cut-offs (0.75, 0.95) and values 50, 30, 15, 5 the larger rows hold 0%,
     50%, 80% and 95%: classes A, A, B, C.
     """
-    _require(df, [id_col, value_col], "the table to classify")
+    require_columns(df, [id_col, value_col], "the table to classify")
     a, b = _check_cutoffs(cutoffs)
     _unique_ids(df, id_col)
     v = _values(df, value_col)
@@ -278,7 +270,7 @@ def class_summary(
         ``class_col``, ``count``, ``count_share`` and, per value column, the
         column and ``<column>_share``.
     """
-    _require(df, [class_col, *value_cols], "the class table")
+    require_columns(df, [class_col, *value_cols], "the class table")
     g = df.groupby(class_col, sort=False)
     out = pd.DataFrame({class_col: list(classes)})
     counts = g.size()
@@ -361,7 +353,7 @@ def pyramid_tiers(
         ``tier_col`` and ``key_customer`` (True for the important and
         secondary tiers).
     """
-    _require(df, [id_col, value_col], "the table to tier")
+    require_columns(df, [id_col, value_col], "the table to tier")
     shares = _check_pyramid(key_share, important_share, ordinary_share)
     _unique_ids(df, id_col)
     v = _values(df, value_col)
@@ -399,7 +391,7 @@ def key_customer_share(tiers: pd.DataFrame, value_col: str, *, tier_col: str = "
 
     The check of 《客户分类案例》's rule of thumb: the top 20% of customers bring about 80% of profit.
     """
-    _require(tiers, [tier_col, value_col], "the tier table")
+    require_columns(tiers, [tier_col, value_col], "the tier table")
     key = tiers[tier_col].isin(KEY_TIERS)
     v = tiers[value_col].astype("float64")
     total = float(v.sum())
@@ -424,7 +416,7 @@ def months_active(
 
     Returns customer_id and ``months_active``; customers without a purchase have no row.
     """
-    _require(tx, [id_col, date_col, amount_col], "transactions")
+    require_columns(tx, [id_col, date_col, amount_col], "transactions")
     d = tx[date_col]
     rows = tx[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end)) & (tx[amount_col] > 0)]
     month = rows[date_col].dt.year * 12 + rows[date_col].dt.month
@@ -449,7 +441,7 @@ def loyalty_scores(
       1: how regularly it buys (a purchase every month = full);
     - ``loyalty`` = the mean of the two.  Missing inputs count as 0.
     """
-    _require(df, [months_col, tenure_col], "the customer table")
+    require_columns(df, [months_col, tenure_col], "the customer table")
     if window_months < 1 or tenure_full_days < 1:
         raise ValueError("window_months and tenure_full_days must be at least 1")
     tenure = (df[tenure_col].astype("float64") / tenure_full_days).clip(0, 1).fillna(0.0)
@@ -480,7 +472,7 @@ def sales_loyalty_quadrants(
     but small, D = neither (marginal).  The splits used are returned as
     columns ``sales_split`` and ``loyalty_split`` for the chart.
     """
-    _require(df, [sales_col, loyalty_col], "the customer table")
+    require_columns(df, [sales_col, loyalty_col], "the customer table")
     s = df[sales_col].astype("float64").fillna(0.0)
     loyal = df[loyalty_col].astype("float64").fillna(0.0)
     split = float(s.median()) if sales_split is None else float(sales_split)
@@ -516,7 +508,7 @@ def credit_terms(
 
     Returns customer_id and ``terms_days`` (NaN for a customer whose invoices carry no due date).
     """
-    _require(receivables, [id_col, invoice_date_col], "receivables")
+    require_columns(receivables, [id_col, invoice_date_col], "receivables")
     if due_date_col in receivables.columns:
         days = (receivables[due_date_col] - receivables[invoice_date_col]).dt.days.astype("float64")
     else:
@@ -565,7 +557,7 @@ def credit_grades(
     terms_col : str or None
         Column with the credit terms in days; None grades the raw collection days.
     """
-    _require(indicators, [days_col, overdue_col, invoiced_col], "the receivable indicators")
+    require_columns(indicators, [days_col, overdue_col, invoiced_col], "the receivable indicators")
     inv = indicators[invoiced_col].astype("float64").fillna(0.0)
     over = indicators[overdue_col].astype("float64").fillna(0.0)
     rate = pd.Series(
@@ -608,7 +600,7 @@ def credit_sales_cross(
 ) -> pd.DataFrame:
     """Cross credit with sales (《如何做好客户分类管理》's three types plus "both weak"): both good, strong sales but poor credit, good credit but weak
     sales, both weak.  Unrated customers (no credit grade) get NaN."""
-    _require(df, [credit_col, sales_class_col], "the customer table")
+    require_columns(df, [credit_col, sales_class_col], "the customer table")
     good = df[credit_col].isin(list(good_grades))
     strong = df[sales_class_col].isin(list(strong_classes))
     key = np.select([good & strong, strong, good], CREDIT_SALES[:3], CREDIT_SALES[3])
@@ -641,7 +633,7 @@ def rfm_scores(
     recent highest (a customer who never bought has the worst recency); F and
     M rank the largest highest.  ``rfm_code`` is e.g. "545".
     """
-    _require(df, [recency_col, frequency_col, monetary_col], "the customer table")
+    require_columns(df, [recency_col, frequency_col, monetary_col], "the customer table")
     if bins < 2:
         raise ValueError(f"bins must be at least 2, got {bins!r}")
     rec = -df[recency_col].astype("float64").fillna(np.inf)
@@ -657,7 +649,7 @@ def rfm_segments(
 ) -> pd.DataFrame:
     """The eight RFM classes (重要价值客户 ... 一般挽留客户): R, F and M each high when the score is
     at or above ``high_score``; M high = 重要 (important), R and F decide value / develop / retain / win back."""
-    _require(scores, ["r_score", "f_score", "m_score"], "the RFM scores")
+    require_columns(scores, ["r_score", "f_score", "m_score"], "the RFM scores")
     hi = [scores[c] >= high_score for c in ("r_score", "f_score", "m_score")]
     seg = [RFM_SEGMENTS[(bool(r), bool(f), bool(m))] for r, f, m in zip(*hi)]
     return scores.assign(**{segment_col: seg})
@@ -680,8 +672,8 @@ def class_migration(
     ``order``), entered (none -> a class) or left (a class -> none).  With
     ``value_col`` the values of both periods and their change are kept.
     """
-    _require(before, [id_col, class_col], "the earlier classes")
-    _require(after, [id_col, class_col], "the later classes")
+    require_columns(before, [id_col, class_col], "the earlier classes")
+    require_columns(after, [id_col, class_col], "the later classes")
     cols = [id_col, class_col] + ([value_col] if value_col else [])
     m = before[cols].merge(after[cols], on=id_col, how="outer", suffixes=("_before", "_after"))
     cb = m[f"{class_col}_before"].astype("object").fillna(NO_CLASS)
@@ -706,7 +698,7 @@ def class_migration(
 
 def migration_matrix(moves: pd.DataFrame, *, order: Sequence[str] = ABC_CLASSES) -> pd.DataFrame:
     """Transition counts: rows = class last period, columns = class this period ("none" last)."""
-    _require(moves, ["class_before", "class_after"], "the migration table")
+    require_columns(moves, ["class_before", "class_after"], "the migration table")
     states = [*order, NO_CLASS]
     mat = pd.crosstab(moves["class_before"], moves["class_after"]).reindex(
         index=states, columns=states, fill_value=0
@@ -720,7 +712,7 @@ def largest_moves(moves: pd.DataFrame, *, direction: str = "up", n: int = 10) ->
 
     "up" includes customers who entered, "down" those who left.
     """
-    _require(moves, ["move", "change"], "the migration table (built with value_col)")
+    require_columns(moves, ["move", "change"], "the migration table (built with value_col)")
     if direction not in ("up", "down"):
         raise ValueError(f"direction must be 'up' or 'down', got {direction!r}")
     kinds = ["up", "entered"] if direction == "up" else ["down", "left"]

@@ -17,18 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.validation import require_columns
+
 __all__ = ["UNKNOWN_TYPE", "attach_type", "composition_by", "share_within_type"]
 
 UNKNOWN_TYPE = "unknown"
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"Required column {missing[0]} missing from {what} "
-            f"(columns present: {', '.join(map(str, df.columns))})"
-        )
 
 
 def _share(num, den) -> pd.Series:
@@ -49,8 +42,8 @@ def attach_type(
     id_col: str = "customer_id",
 ) -> pd.DataFrame:
     """``summary`` with the customer type ``by`` from ``customers`` (blank -> ``"unknown"``)."""
-    _require(summary, [id_col], "the customer summary")
-    _require(customers, [id_col, by], "the customers table")
+    require_columns(summary, [id_col], "the customer summary")
+    require_columns(customers, [id_col, by], "the customers table")
     types = customers[[id_col, by]].drop_duplicates(id_col)
     out = summary.drop(columns=[by], errors="ignore").merge(types, on=id_col, how="left")
     t = out[by].astype("object")
@@ -62,7 +55,7 @@ def share_within_type(
     df: pd.DataFrame, *, by: str = "channel", value_col: str = "monetary"
 ) -> pd.DataFrame:
     """Add ``type_share``: each customer's share of its type's net sales (NaN if that total <= 0)."""
-    _require(df, [by, value_col], "the customer table")
+    require_columns(df, [by, value_col], "the customer table")
     v = df[value_col].astype("float64")
     total = v.groupby(df[by], sort=False).transform("sum")
     return df.assign(type_share=_share(v, total).to_numpy())
@@ -99,7 +92,7 @@ def composition_by(
         ``big_share_of_total`` (their sales / all sales) and
         ``largest_share_in_type`` (the largest single customer's share of its type).
     """
-    _require(df, [by, value_col, big_col, id_col], "the customer table")
+    require_columns(df, [by, value_col, big_col, id_col], "the customer table")
     v = df[value_col].astype("float64")
     big = df[big_col].isin(list(big_values))
     work = pd.DataFrame(

@@ -31,10 +31,10 @@ so far and no sign of growth; market to them at low cost).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
+
+from analysis.data.validation import require_columns
 
 __all__ = [
     "VALUE_GROUPS",
@@ -47,15 +47,6 @@ __all__ = [
 ]
 
 VALUE_GROUPS = ("value", "potential", "over_served", "low_value")
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"Required column {missing[0]} missing from {what} "
-            f"(columns present: {', '.join(map(str, df.columns))})"
-        )
 
 
 def percentile_score(values) -> pd.Series:
@@ -83,7 +74,7 @@ def service_balance(
 ) -> pd.DataFrame:
     """Per customer in ``[start, end)``: n_praise, n_suggestion, n_complaint and
     ``service_balance`` = praise + suggestions - complaints."""
-    _require(interactions, [id_col, date_col, kind_col], "interactions")
+    require_columns(interactions, [id_col, date_col, kind_col], "interactions")
     kinds = ["praise", "suggestion", "complaint"]
     d = interactions[date_col]
     rows = interactions[
@@ -139,7 +130,7 @@ def value_scorecard(
         ``potential_value`` (NaN when neither potential family is scored nor
         forecast) and, with ``forecast``, ``potential_basis`` ("forecast" or "proxy").
     """
-    _require(current, [id_col, sales_col, frequency_col], "the customer table")
+    require_columns(current, [id_col, sales_col, frequency_col], "the customer table")
     sales = current[sales_col].astype("float64").fillna(0.0)
     has_profit = profit_col in current.columns and current[profit_col].notna().any()
     fin_base = current[profit_col].astype("float64").fillna(0.0) if has_profit else sales
@@ -147,14 +138,14 @@ def value_scorecard(
     sales_score = (percentile_score(sales) + percentile_score(current[frequency_col].fillna(0))) / 2
     out = pd.DataFrame({id_col: current[id_col].to_numpy()}, index=current.index)
     if previous is not None:
-        _require(previous, [id_col, sales_col], "the previous period's table")
+        require_columns(previous, [id_col, sales_col], "the previous period's table")
         prev = current[id_col].map(previous.set_index(id_col)[sales_col]).astype("float64")
         growth = growth_rate(sales, prev)
         customer = percentile_score(growth)
     else:
         growth = customer = pd.Series(np.nan, index=current.index)
     if service is not None:
-        _require(service, [id_col, service_col], "the service table")
+        require_columns(service, [id_col, service_col], "the service table")
         bal = (
             current[id_col]
             .map(service.set_index(id_col)[service_col])
@@ -189,7 +180,7 @@ def _forecast_percentile(
     ids: pd.Series, forecast: pd.DataFrame, id_col: str, profit_col: str, sales_col: str
 ) -> pd.Series:
     """Percentile (0-100) of expected gross profit among the customers of ``ids`` that have one."""
-    _require(forecast, [id_col], "the value forecast")
+    require_columns(forecast, [id_col], "the value forecast")
     if forecast[id_col].duplicated().any():
         raise ValueError(f"the value forecast has more than one row for a customer ({id_col})")
     fc = forecast.set_index(id_col)
@@ -218,10 +209,10 @@ def value_groups(
     :func:`analysis.products.margin.over_served`); without it nobody is over-served.
     A missing potential value counts as below the split.
     """
-    _require(card, [id_col, "current_value", "potential_value"], "the scorecard")
+    require_columns(card, [id_col, "current_value", "potential_value"], "the scorecard")
     flag = pd.Series(False, index=card.index)
     if over_served is not None:
-        _require(over_served, [id_col, "over_served"], "the over-served table")
+        require_columns(over_served, [id_col, "over_served"], "the over-served table")
         flag = (
             card[id_col]
             .map(over_served.set_index(id_col)["over_served"])
@@ -238,7 +229,7 @@ def value_groups(
 
 def cream_layer(card: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The cream layer (奶油层): the ``n`` customers with the highest current value."""
-    _require(card, ["current_value"], "the scorecard")
+    require_columns(card, ["current_value"], "the scorecard")
     return (
         card.sort_values("current_value", ascending=False, kind="stable")
         .head(n)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.classify.classes import TIERS
+from analysis.data.validation import require_columns
 
 __all__ = ["DECISIONS", "REASONS", "annual_screening", "strategy_table"]
 
@@ -48,15 +49,6 @@ REASONS = (
     "ordinary_no_potential",
 )
 COOPERATION_REASONS = ("low_share",)  # with cooperation_col only (label cls_reason_low_share)
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"Required column {missing[0]} missing from {what} "
-            f"(columns present: {', '.join(map(str, df.columns))})"
-        )
 
 
 def annual_screening(
@@ -95,14 +87,14 @@ def annual_screening(
         module doc.  ``cooperation_split`` is the share below which cooperation is low.
     """
     cols = [tier_col, value_col, potential_col] + ([credit_col] if credit_col else [])
-    _require(df, cols, "the customer table")
+    require_columns(df, cols, "the customer table")
     top = df[tier_col].isin(list(top_tiers))
     no_profit = df[value_col].astype("float64").fillna(0.0).le(0)
     future = df[potential_col].astype("float64")
     basis = {}
     if forecast is not None:
-        _require(df, [id_col], "the customer table")
-        _require(forecast, [id_col, "potential_value"], "the value forecast")
+        require_columns(df, [id_col], "the customer table")
+        require_columns(forecast, [id_col, "potential_value"], "the value forecast")
         if forecast[id_col].duplicated().any():
             raise ValueError(f"the value forecast has more than one row for a customer ({id_col})")
         fc = df[id_col].map(forecast.set_index(id_col)["potential_value"]).astype("float64")
@@ -116,7 +108,7 @@ def annual_screening(
     conds = [no_profit & ~potential, poor & ~top, top & watch, top, potential, small]
     decisions, reasons = ["drop", "drop", "keep", "keep", "nurture", "reprice"], list(REASONS[:6])
     if cooperation_col is not None:
-        _require(df, [cooperation_col], "the customer table")
+        require_columns(df, [cooperation_col], "the customer table")
         share = df[cooperation_col].astype("float64")
         basis["cooperation"] = np.where(
             share.isna(), None, np.where(share < cooperation_split, "low", "high")
@@ -138,7 +130,7 @@ def strategy_table(
     and ``strategy``
     (the tier code; its text, label ``cls_strategy_<tier>``, runs from dedicated staff for key
     customers to a higher price or lower cost for small ones)."""
-    _require(screened, [tier_col, value_col, "decision"], "the screened table")
+    require_columns(screened, [tier_col, value_col, "decision"], "the screened table")
     v = screened[value_col].astype("float64")
     total = v.sum()
     counts = pd.crosstab(screened[tier_col], screened["decision"]).reindex(

@@ -325,14 +325,14 @@ def generate(
         "inventory": _inventory(r_inv, tx, products, months),
         "receivables": _receivables(r_rec, tx, prof, months, end),
         "interactions": _interactions(r_int, prof, months, end),
-        "targets": _targets(tx, products),
+        "targets": _sales_targets(tx, products),
     }
 
 
 TARGET_GROWTH = 0.08  # the sales plan: last year's quarter per category plus 8%
 
 
-def _targets(tx: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+def _sales_targets(tx: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Quarterly sales targets per category, set from the same quarter of the year before."""
     cat = tx["product_id"].map(products.set_index("product_id")["category"])
     q = tx["date"].dt.to_period("Q")
@@ -497,7 +497,7 @@ def _customer_table(rng, prof: pd.DataFrame) -> pd.DataFrame:
             "region": prof["region"],
             "industry": prof["industry"],
             "credit_limit": limit.astype(float),
-            "tags": _tags(rng, prof),
+            "tags": _staff_tags(rng, prof),
             "since": prof["since"],
         }
     )
@@ -556,7 +556,7 @@ def _accounts(rng, prof: pd.DataFrame, n_months: int) -> dict[str, np.ndarray]:
     return {"salesperson": rep, "route": route, "total_purchases": total}
 
 
-def _tags(rng, prof: pd.DataFrame) -> list[str]:
+def _staff_tags(rng, prof: pd.DataFrame) -> list[str]:
     """Staff tags: correlated with behaviour, but noisy as real tags are."""
     n = len(prof)
     rank = prof["size"].rank(pct=True).to_numpy()

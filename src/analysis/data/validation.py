@@ -59,6 +59,32 @@ class ColumnProblem(ValueError):
         super().__init__(f"{len(values)} value(s) {problem}: {_show(values)}. {expected}")
 
 
+def require_columns(df: pd.DataFrame, cols, what: str) -> None:
+    """Check that ``df`` has every column of ``cols``, the first thing a helper does.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The input table.
+    cols : sequence of str
+        The columns the helper needs.
+    what : str
+        How the message names the table ("the transactions", "the customer table").
+
+    Raises
+    ------
+    KeyError
+        ``Required column X missing from <what> (columns present: ...)`` for the first
+        missing column.
+    """
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(
+            f"Required column {missing[0]} missing from {what} "
+            f"(columns present: {', '.join(map(str, df.columns))})"
+        )
+
+
 def line_list(lines) -> str:
     """``line 4`` or ``lines 2, 4, 9 and 3 more``."""
     lines = [int(v) for v in lines]

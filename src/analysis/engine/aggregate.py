@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.data.validation import require_columns
+
 SUMMARY_COLUMNS = [
     "customer_id",
     "first_date",
@@ -123,7 +125,7 @@ def customer_summary(
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     if abc is not None:
-        _check_cutoffs(*abc)
+        check_cutoffs(*abc)
     is_path = isinstance(tx, (str, os.PathLike))
     if engine == "auto":
         engine = "duckdb" if is_path or len(tx) >= AUTO_MIN_ROWS else "pandas"
@@ -166,7 +168,7 @@ def abc_by_monetary(
 
     Returns a copy of ``summary`` with the column ``abc_class``.
     """
-    _check_cutoffs(cutoff_a, cutoff_b)
+    check_cutoffs(cutoff_a, cutoff_b)
     return _abc_pandas(summary, cutoff_a, cutoff_b, value_col=value_col, id_col=id_col)
 
 
@@ -445,7 +447,7 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
         source = f"read_parquet('{pattern}')"
         data, date_dtype = None, "datetime64[ns]"
     else:
-        _check_columns(tx, kw)
+        require_columns(tx, [kw["id_col"], kw["date_col"], kw["amount_col"]], "the transactions")
         needed = [
             c
             for c in (kw["id_col"], kw["date_col"], kw["amount_col"], kw["cost_col"])
@@ -501,14 +503,6 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- pandas reference
-def _check_columns(tx: pd.DataFrame, kw: dict) -> None:
-    for key in ("id_col", "date_col", "amount_col"):
-        if kw[key] not in tx.columns:
-            raise KeyError(
-                f"Required column {kw[key]} missing (found {', '.join(map(str, tx.columns))})"
-            )
-
-
 def _summary_pandas(
     tx: pd.DataFrame,
     *,
@@ -520,7 +514,7 @@ def _summary_pandas(
     cost_col: str = "cost",
 ) -> pd.DataFrame:
     """The reference implementation (plain pandas); see :func:`customer_summary`."""
-    _check_columns(tx, dict(id_col=id_col, date_col=date_col, amount_col=amount_col))
+    require_columns(tx, [id_col, date_col, amount_col], "the transactions")
     df = tx
     if start is not None:
         df = df[df[date_col] >= pd.Timestamp(start)]
@@ -603,7 +597,19 @@ def _abc_pandas(
     return summary.assign(abc_class=pd.Series(cls, index=order, dtype="str"))
 
 
-def _check_cutoffs(cutoff_a: float, cutoff_b: float) -> None:
+def check_cutoffs(cutoff_a: float, cutoff_b: float) -> None:
+    """Check ABC cut-offs: ``0 < cutoff_a < cutoff_b <= 1``.
+
+    Parameters
+    ----------
+    cutoff_a, cutoff_b : float
+        Cumulative net-sales shares where classes A and B end.
+
+    Raises
+    ------
+    ValueError
+        When the cut-offs are out of order or outside (0, 1].
+    """
     if not (0 < cutoff_a < cutoff_b <= 1):
         raise ValueError(
             f"ABC cut-offs must satisfy 0 < cutoff_a < cutoff_b <= 1, e.g. (0.75, 0.95); "

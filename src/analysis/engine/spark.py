@@ -22,7 +22,8 @@ import uuid
 import pandas as pd
 import pyarrow as pa
 
-from analysis.engine.aggregate import _check_columns, _check_cutoffs, finish_sql_result, summary_sql
+from analysis.data.validation import require_columns
+from analysis.engine.aggregate import check_cutoffs, finish_sql_result, summary_sql
 
 
 def local_session(
@@ -103,7 +104,7 @@ def customer_summary_spark(
         ``last_day``), to write out on a cluster without collecting it.
     """
     if abc is not None:
-        _check_cutoffs(*abc)
+        check_cutoffs(*abc)
     spark = spark or local_session()
     kw = dict(
         as_of=as_of,
@@ -117,7 +118,7 @@ def customer_summary_spark(
     if isinstance(tx, (str, os.PathLike)):
         sdf = spark.read.parquet(str(tx))
     elif isinstance(tx, pd.DataFrame):
-        _check_columns(tx, kw)
+        require_columns(tx, [id_col, date_col, amount_col], "the transactions")
         needed = [c for c in (id_col, date_col, amount_col, cost_col) if c in tx.columns]
         # through Arrow, not pyspark's pandas converter (which lags pandas releases)
         sdf = spark.createDataFrame(pa.Table.from_pandas(tx[needed], preserve_index=False))

@@ -30,7 +30,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.validation import require_columns
+
 __all__ = [
+    "safe_ratio",
     "margin_rate",
     "margin_by",
     "overall_margin_rate",
@@ -68,17 +71,21 @@ QUADRANTS = {
 }
 
 
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"Required column {missing[0]} missing from {what} "
-            f"(columns present: {', '.join(map(str, df.columns))})"
-        )
+def safe_ratio(num, den, *, positive_den: bool = True) -> pd.Series:
+    """``num / den`` as float, NaN where the denominator gives no ratio, so that no inf escapes.
 
+    Parameters
+    ----------
+    num, den : array-like
+        Numerator and denominator, aligned.
+    positive_den : bool
+        NaN where ``den <= 0`` (True) or only where ``den == 0`` (False).
 
-def _ratio(num, den, *, positive_den: bool = True) -> pd.Series:
-    """num / den as float, NaN where den <= 0 (or == 0) so that no inf escapes."""
+    Returns
+    -------
+    Series
+        The ratio, float64.
+    """
     num = pd.Series(num, dtype="float64")
     den = pd.Series(den, dtype="float64")
     ok = den > 0 if positive_den else den != 0
@@ -88,7 +95,7 @@ def _ratio(num, den, *, positive_den: bool = True) -> pd.Series:
 # ------------------------------------------------------------------ margin
 def margin_rate(gross_profit, sales) -> pd.Series:
     """Gross profit / sales, NaN where net sales are zero or negative (returns exceed sales)."""
-    out = _ratio(gross_profit, sales)
+    out = safe_ratio(gross_profit, sales)
     if isinstance(sales, pd.Series):
         out.index = sales.index
     return out
@@ -118,7 +125,7 @@ def margin_by(
         of the profit and the rate, not counted as zero cost.
     """
     keys = [by] if isinstance(by, str) else list(by)
-    _require(tx, [*keys, amount_col], "transactions")
+    require_columns(tx, [*keys, amount_col], "transactions")
     amount = tx[amount_col].astype("float64")
     has_cost = cost_col in tx.columns
     cost = tx[cost_col].astype("float64") if has_cost else pd.Series(np.nan, index=tx.index)
@@ -159,7 +166,7 @@ def overall_margin_rate(
 
 def loss_makers(df: pd.DataFrame, *, profit_col: str = "gross_profit") -> pd.DataFrame:
     """Rows whose gross profit is negative, worst first."""
-    _require(df, [profit_col], "the margin table")
+    require_columns(df, [profit_col], "the margin table")
     return df[df[profit_col] < 0].sort_values(profit_col, kind="stable").reset_index(drop=True)
 
 
@@ -207,7 +214,7 @@ def class_margins(
     cost_col: str = "cost",
 ) -> pd.DataFrame:
     """:func:`margin_by` per customer class; lines of customers without a class form the group NaN."""
-    _require(classes, [id_col, class_col], "the class table")
+    require_columns(classes, [id_col, class_col], "the class table")
     cls = tx[id_col].map(classes.drop_duplicates(id_col).set_index(id_col)[class_col])
     return margin_by(
         tx.assign(**{class_col: cls.to_numpy()}),
@@ -247,7 +254,7 @@ def average_inventory(
         avg_inventory, inventory_rule (``inv_both`` / ``inv_opening_only`` /
         ``inv_closing_only``, label keys).
     """
-    _require(inventory, [date_col, product_col, value_col], "inventory")
+    require_columns(inventory, [date_col, product_col, value_col], "inventory")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     inv = inventory[[product_col, date_col, value_col]].sort_values(
         [product_col, date_col], kind="stable"
@@ -295,7 +302,7 @@ def has_monthly_counts(inventory: pd.DataFrame, start, end, *, date_col: str = "
     on or before the next month's first day (the closing count of the month, as
     in :func:`average_inventory`), so month-end and month-start counts both work.
     """
-    _require(inventory, [date_col], "inventory")
+    require_columns(inventory, [date_col], "inventory")
     dates = inventory[date_col]
     return all(((dates > a) & (dates <= b)).any() for a, b in _month_bounds(start, end))
 
@@ -438,8 +445,8 @@ def stock_turnover(
         raise ValueError(
             f"months must be at least 1 (or None for the whole period), got {months!r}"
         )
-    _require(products, [product_col, sales_col], "the product table")
-    _require(avg_inventory, [product_col, "avg_inventory"], "the inventory table")
+    require_columns(products, [product_col, sales_col], "the product table")
+    require_columns(avg_inventory, [product_col, "avg_inventory"], "the inventory table")
     if basis == "cost" and (cost_col not in products.columns or products[cost_col].isna().all()):
         raise ValueError(
             f"turnover basis 'cost' needs {cost_col} (a cost column in the transactions); "
@@ -456,8 +463,8 @@ def stock_turnover(
     flow = flow.where(flow >= 0)  # returns exceeding sales: no meaningful turnover
     inv = out["avg_inventory"].astype("float64")
     return out.assign(
-        stock_turnover=_ratio(flow / (months or 1), inv).to_numpy(),
-        days_of_inventory=(days * _ratio(inv, flow)).to_numpy(),
+        stock_turnover=safe_ratio(flow / (months or 1), inv).to_numpy(),
+        days_of_inventory=(days * safe_ratio(inv, flow)).to_numpy(),
         turnover_basis=f"basis_{basis}",
         turnover_period="period_month" if months else "period_whole",
     )
@@ -482,7 +489,7 @@ def cross_ratios(
     comparable between periods: the project's choice).  A product without a
     margin rate or a turnover has no ratios (NaN).
     """
-    _require(df, [sales_col, margin_col, turnover_col], "the product table")
+    require_columns(df, [sales_col, margin_col, turnover_col], "the product table")
     sales = df[sales_col].astype("float64")
     total = sales.sum()
     share = sales / total if total > 0 else pd.Series(np.nan, index=df.index)
@@ -524,13 +531,13 @@ def margin_turnover_quadrant(
     """
     if split not in QUADRANT_SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(QUADRANT_SPLITS)}")
-    _require(df, [margin_col, turnover_col], "the product table")
+    require_columns(df, [margin_col, turnover_col], "the product table")
     m, t = df[margin_col].astype("float64"), df[turnover_col].astype("float64")
     rated = m.notna() & t.notna()
     if split == "median":
         ms, ts = m[rated].median(), t[rated].median()
     else:
-        _require(df, [sales_col, inventory_col], "the product table")
+        require_columns(df, [sales_col, inventory_col], "the product table")
         sales, inv = df.loc[rated, sales_col].clip(lower=0), df.loc[rated, inventory_col]
         ms = (m[rated] * sales).sum() / sales.sum() if sales.sum() > 0 else np.nan
         ts = (t[rated] * inv).sum() / inv.sum() if inv.sum() > 0 else np.nan
@@ -548,7 +555,7 @@ def quadrant_counts(
     df: pd.DataFrame, *, quadrant_col: str = "product_quadrant", sales_col: str = "sales"
 ) -> pd.DataFrame:
     """Products and sales per quadrant (push, hold, review, drop; every quadrant gets a row)."""
-    _require(df, [quadrant_col, sales_col], "the quadrant table")
+    require_columns(df, [quadrant_col, sales_col], "the quadrant table")
     keys = list(QUADRANTS.values())
     g = df.groupby(quadrant_col)
     out = pd.DataFrame({quadrant_col: keys})
@@ -600,7 +607,7 @@ def receivable_indicators(
     - ``arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN
       without invoicing in the period).
     """
-    _require(receivables, [id_col, invoice_date_col, amount_col], "receivables")
+    require_columns(receivables, [id_col, invoice_date_col, amount_col], "receivables")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     r = receivables[receivables[invoice_date_col] < end]
     amount = r[amount_col].astype("float64")
@@ -645,8 +652,8 @@ def receivable_indicators(
 
 def _finish_financials(out: pd.DataFrame) -> pd.DataFrame:
     out = out.assign(
-        collection_days=_ratio(out["weighted_days"], out["received"]).to_numpy(),
-        arrears_rate=_ratio(out["arrears"], out["invoiced"]).to_numpy(),
+        collection_days=safe_ratio(out["weighted_days"], out["received"]).to_numpy(),
+        arrears_rate=safe_ratio(out["arrears"], out["invoiced"]).to_numpy(),
     )
     return out[[c for c in ["customers", *FIN_COLUMNS] if c in out.columns]]
 
@@ -667,8 +674,8 @@ def class_financials(
     received / receipts.  Customers without a class (no sales in the period)
     form the ``unclassified`` group.
     """
-    _require(indicators, [id_col, *FIN_COLUMNS], "the indicator table")
-    _require(classes, [id_col, class_col], "the class table")
+    require_columns(indicators, [id_col, *FIN_COLUMNS], "the indicator table")
+    require_columns(classes, [id_col, class_col], "the class table")
     df = indicators.merge(
         classes[[id_col, class_col]].drop_duplicates(id_col), on=id_col, how="left"
     )
@@ -691,7 +698,7 @@ def class_financials(
             "overdue": g["overdue"].sum(),
         }
     )
-    out = out.assign(avg_receipt=_ratio(out["received"], out["n_receipts"]).to_numpy())
+    out = out.assign(avg_receipt=safe_ratio(out["received"], out["n_receipts"]).to_numpy())
     return _finish_financials(out).reset_index()
 
 
@@ -711,7 +718,7 @@ def service_load(
     Returns customer_id, ``service_load`` (count of the chosen kinds) and one
     ``n_<kind>`` count column per kind.
     """
-    _require(interactions, [id_col, date_col, kind_col], "interactions")
+    require_columns(interactions, [id_col, date_col, kind_col], "interactions")
     rows = interactions[
         (interactions[date_col] >= pd.Timestamp(start))
         & (interactions[date_col] < pd.Timestamp(end))
@@ -743,8 +750,8 @@ def over_served(
     a boolean ``over_served``; over-served first, then by profit per
     contact ascending.
     """
-    _require(margins, [id_col, margin_col, profit_col], "the customer margin table")
-    _require(load, [id_col, "service_load"], "the service-load table")
+    require_columns(margins, [id_col, margin_col, profit_col], "the customer margin table")
+    require_columns(load, [id_col, "service_load"], "the service-load table")
     df = margins.merge(load[[id_col, "service_load"]], on=id_col, how="left")
     df = df.assign(service_load=df["service_load"].fillna(0).astype("int64"))
     m_cut = df[margin_col].quantile(low_margin_quantile)
@@ -753,7 +760,7 @@ def over_served(
     low_margin = (df[margin_col] <= m_cut) | (df[profit_col] < 0)
     flag = low_margin & (df["service_load"] >= l_cut) & (df["service_load"] > 0)
     out = df.assign(
-        profit_per_contact=_ratio(df[profit_col], df["service_load"]).to_numpy(),
+        profit_per_contact=safe_ratio(df[profit_col], df["service_load"]).to_numpy(),
         over_served=flag.to_numpy(),
     )
     return out.sort_values(

@@ -20,13 +20,13 @@ import pandas as pd
 
 from analysis.classify.classes import abc_classes
 from analysis.data.periods import Quarter
+from analysis.data.validation import require_columns
 from analysis.engine.aggregate import customer_summary
 from analysis.products.margin import (
-    _ratio,
-    _require,
     json_number,
     margin_by,
     overall_margin_rate,
+    safe_ratio,
     top_records,
 )
 
@@ -89,7 +89,7 @@ def product_sales(
         (NaN without a quantity column); sorted by sales descending, then
         product_id.
     """
-    _require(tx, [product_col, amount_col], "transactions")
+    require_columns(tx, [product_col, amount_col], "transactions")
     ids = tx[product_col].astype("string").fillna(missing_id)
     lines = tx.assign(**{product_col: ids})
     out = margin_by(lines, product_col, amount_col=amount_col, cost_col=cost_col)
@@ -217,7 +217,7 @@ def category_subtotals(
     product_table: pd.DataFrame, *, category_col: str = "category", product_col: str = "product_id"
 ) -> pd.DataFrame:
     """Category subtotals (品类小计): products, sales, share, gross profit, margin rate; largest first."""
-    _require(product_table, [category_col, product_col, "sales"], "the product table")
+    require_columns(product_table, [category_col, product_col, "sales"], "the product table")
     has_gp = "gross_profit" in product_table.columns
     g = product_table.groupby(category_col, sort=True)
     out = pd.DataFrame(
@@ -234,7 +234,7 @@ def category_subtotals(
             .sum()
         )
         out = out.assign(
-            gross_margin_rate=_ratio(out["gross_profit"], costed.reindex(out.index)).to_numpy()
+            gross_margin_rate=safe_ratio(out["gross_profit"], costed.reindex(out.index)).to_numpy()
         )
     else:
         out = out.assign(gross_margin_rate=np.nan)
@@ -283,8 +283,8 @@ def category_leanings(
         the group over-buys the category) and ``lean_index`` = share_in_group /
         overall_share (1 = average).
     """
-    _require(tx, [id_col, product_col, amount_col], "transactions")
-    _require(groups, [id_col, group_col], "the group table")
+    require_columns(tx, [id_col, product_col, amount_col], "transactions")
+    require_columns(groups, [id_col, group_col], "the group table")
     cats = product_categories.assign(
         **{product_col: product_categories[product_col].astype("string")}
     )
@@ -305,11 +305,11 @@ def category_leanings(
     out = cell.rename("sales").reset_index()
     gt = out["group"].map(group_total)
     overall = out["category"].map(cat_total) / grand if grand > 0 else np.nan
-    share = _ratio(out["sales"], gt)
+    share = safe_ratio(out["sales"], gt)
     out = out.assign(share_in_group=share.to_numpy(), overall_share=overall)
     out = out.assign(
         lean_pts=out["share_in_group"] - out["overall_share"],
-        lean_index=_ratio(out["share_in_group"], out["overall_share"]).to_numpy(),
+        lean_index=safe_ratio(out["share_in_group"], out["overall_share"]).to_numpy(),
     )
     return out.rename(columns={"group": group_col, "category": category_col})
 
@@ -323,7 +323,9 @@ def leanings_matrix(
     group_order: Sequence | None = None,
 ) -> pd.DataFrame:
     """Category x group matrix of ``value_col`` (for a heatmap), plus the overall share column ``all``."""
-    _require(leanings, [group_col, category_col, value_col, "overall_share"], "the leanings table")
+    require_columns(
+        leanings, [group_col, category_col, value_col, "overall_share"], "the leanings table"
+    )
     mat = leanings.pivot_table(
         index=category_col,
         columns=group_col,
@@ -348,7 +350,7 @@ def strongest_leanings(
     Categories below ``min_share`` of all sales are left out: a small category
     swings by chance.  Sorted by the absolute lean in points, largest first.
     """
-    _require(leanings, ["lean_pts", "overall_share"], "the leanings table")
+    require_columns(leanings, ["lean_pts", "overall_share"], "the leanings table")
     rows = leanings[leanings["overall_share"] >= min_share]
     order = rows["lean_pts"].abs().sort_values(ascending=False, kind="stable").index
     return rows.loc[order].head(n).reset_index(drop=True)
@@ -370,8 +372,8 @@ def mix_shift(
     ``mix_new`` (no positive sales before, some now), ``mix_dropped`` (sales
     before, none now) or ``mix_continuing``.  Sorted by change_pts descending.
     """
-    _require(current, [id_col, value_col], "the current table")
-    _require(previous, [id_col, value_col], "the previous table")
+    require_columns(current, [id_col, value_col], "the current table")
+    require_columns(previous, [id_col, value_col], "the previous table")
     extra = [c for c in keep if c in current.columns and c in previous.columns and c != id_col]
     info = pd.concat([current[[id_col, *extra]], previous[[id_col, *extra]]]).drop_duplicates(
         id_col
@@ -402,7 +404,7 @@ def mix_shift(
 
 def largest_shifts(shift: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
     """The ``n`` largest gains and the ``n`` largest losses of share from :func:`mix_shift` (gains first)."""
-    _require(shift, ["change_pts"], "the mix-shift table")
+    require_columns(shift, ["change_pts"], "the mix-shift table")
     s = shift.sort_values("change_pts", ascending=False, kind="stable")
     gains, losses = s[s["change_pts"] > 0].head(n), s[s["change_pts"] < 0].tail(n)
     return pd.concat([gains, losses]).reset_index(drop=True)
@@ -435,7 +437,7 @@ def sales_vs_target(
     ``sales_target``, ``sales``, ``target_achievement`` = sales / target (NaN
     for a zero target) and ``target_gap`` = sales - target; least achieved first.
     """
-    _require(targets, [quarter_col, target_col], "targets")
+    require_columns(targets, [quarter_col, target_col], "targets")
     q = str(Quarter.parse(quarter))
     t = targets[targets[quarter_col].map(lambda v: str(Quarter.parse(v))) == q]
     pid = (
@@ -463,7 +465,7 @@ def sales_vs_target(
     )
     out = out[out["target_key"].notna()]
     out = out.assign(
-        target_achievement=_ratio(out["sales"], out["sales_target"]).to_numpy(),
+        target_achievement=safe_ratio(out["sales"], out["sales_target"]).to_numpy(),
         target_gap=out["sales"] - out["sales_target"],
     )
     return out.sort_values(

@@ -497,7 +497,7 @@ def teacher_notebooks(src_dir: str | Path = WORKSHOP_DIR) -> list[Path]:
     return sorted(Path(src_dir).glob("[0-9][0-9]_*.ipynb"))
 
 
-def _tags(cell) -> set[str]:
+def _cell_tags(cell) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
@@ -573,7 +573,7 @@ def exercises_of(nb, *, name: str = "") -> list[dict]:
     cells = nb.cells
     out, prompt, notes = [], "", []
     for i, cell in enumerate(cells):
-        tags = _tags(cell)
+        tags = _cell_tags(cell)
         where = f"{name or 'notebook'}, cell {i}"
         if "exercise" in tags:
             prompt, notes = cell.source, []
@@ -588,7 +588,7 @@ def exercises_of(nb, *, name: str = "") -> list[dict]:
         if not answers:
             raise ValueError(f"{where}: the solution assigns no {ANSWER_PREFIX}* name")
         nxt = next((j for j in range(i + 1, len(cells)) if cells[j].cell_type == "code"), None)
-        if nxt is None or "check" not in _tags(cells[nxt]):
+        if nxt is None or "check" not in _cell_tags(cells[nxt]):
             raise ValueError(
                 f"{where}: the solution must be followed by a code cell tagged 'check'"
             )
@@ -603,7 +603,7 @@ def exercises_of(nb, *, name: str = "") -> list[dict]:
             *(
                 _loaded(c.source)
                 for c in cells[i + 1 :]
-                if c.cell_type == "code" and "solution" not in _tags(c)
+                if c.cell_type == "code" and "solution" not in _cell_tags(c)
             )
         )
         leaked = sorted(temporaries & later)
@@ -646,7 +646,7 @@ def student_notebook(nb, *, name: str = ""):
     new = copy.deepcopy(nb)
     cells = []
     for cell in new.cells:
-        tags = _tags(cell)
+        tags = _cell_tags(cell)
         if "teacher" in tags:
             continue
         if cell.cell_type == "code":

@@ -63,9 +63,9 @@ from threadpoolctl import threadpool_limits
 from analysis.churn.bgnbd import BetaGeoModel
 from analysis.classify.classes import ABC_CLASSES, abc_classes, header, label_values
 from analysis.classify.scorecard import percentile_score
-from analysis.data.validation import DataError
-from analysis.viz.labels import label
-from analysis.viz.style import _ax, money_axis, styled
+from analysis.data.validation import DataError, require_columns
+from analysis.viz.labels import label, label_or
+from analysis.viz.style import axes, money_axis, styled
 
 __all__ = [
     "CANDIDATES",
@@ -145,15 +145,6 @@ class _Days:
     has_cost: bool
 
 
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"Required column {missing[0]} missing from {what} "
-            f"(columns present: {', '.join(map(str, df.columns))})"
-        )
-
-
 def _to_day(value) -> int:
     return int(pd.Timestamp(value).normalize().value // 86_400_000_000_000)
 
@@ -165,7 +156,7 @@ def _from_day(day: int) -> pd.Timestamp:
 def _prepare(
     tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str, cost_col: str
 ) -> _Days:
-    _require(tx, [id_col, date_col, amount_col], "the transactions")
+    require_columns(tx, [id_col, date_col, amount_col], "the transactions")
     if not pd.api.types.is_datetime64_any_dtype(tx[date_col]):
         raise DataError(f"column {date_col!r} of the transactions must hold dates", column=date_col)
     amount = tx[amount_col].to_numpy(dtype="float64", na_value=np.nan)
@@ -327,7 +318,7 @@ def holdout_sales(
     amount_col: str = "amount",
 ) -> pd.Series:
     """Net sales per customer in ``[start, end)`` (index: customer id)."""
-    _require(tx, [id_col, date_col, amount_col], "the transactions")
+    require_columns(tx, [id_col, date_col, amount_col], "the transactions")
     d = tx[date_col]
     rows = tx[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end))]
     return rows[amount_col].astype("float64").groupby(rows[id_col]).sum().rename("actual")
@@ -435,7 +426,7 @@ class BetaGeoGammaGamma:
         """BG/NBD on every customer with a purchase (the lapsed too: they carry the dropout), on a seeded
         subsample of ``max_fit_rows`` when larger; Gamma-Gamma on the repeat purchase days of repeat
         buyers (the first purchase left out, as Fader, Hardie & Lee do).  Returns self."""
-        _require(
+        require_columns(
             features, ["x", "t_x_days", "tenure_days", "repeat_value"], "the customer features"
         )
         f = _subsample(features, max_fit_rows, random_state)
@@ -633,7 +624,7 @@ def decile_table(
     DataFrame
         decile, customers, predicted, actual (sums), predicted_mean, actual_mean, actual_share.
     """
-    _require(predictions, [model, actual_col], "the backtest predictions")
+    require_columns(predictions, [model, actual_col], "the backtest predictions")
     p = predictions[model].to_numpy(float)
     order = np.argsort(-p, kind="stable")
     dec = np.empty(len(p), np.int64)
@@ -1046,7 +1037,7 @@ def potential_value(
     place, as the scorecard's financial family does.  Returns ``id_col``,
     ``basis`` (the column ranked) and ``potential_value``.
     """
-    _require(customers, [id_col, sales_col], "the forecast")
+    require_columns(customers, [id_col, sales_col], "the forecast")
     use = (
         profit_col
         if profit_col in customers.columns and customers[profit_col].notna().any()
@@ -1087,7 +1078,7 @@ def class_forecast(
         class_col, customers, past_sales, expected_sales, change (expected ÷
         past − 1), expected_sales_share, past_gross_profit, expected_gross_profit.
     """
-    _require(classes, [id_col, class_col], "the class table")
+    require_columns(classes, [id_col, class_col], "the class table")
     if classes[id_col].duplicated().any():
         raise ValueError(f"the class table has more than one row for a customer ({id_col})")
     cols = ["past_sales", "expected_sales", "past_gross_profit", "expected_gross_profit"]
@@ -1137,7 +1128,7 @@ def class_moves(
     """ABC class today (by ``now_col``) and by the forecast (``next_col``, same cut-offs and rule as
     :func:`analysis.classify.classes.abc_classes`); ``move`` is "develop" when the forecast class is
     higher (C→B, B→A, C→A), "watch" when lower, else "same"."""
-    _require(customers, [id_col, now_col, next_col], "the forecast")
+    require_columns(customers, [id_col, now_col, next_col], "the forecast")
     now = abc_classes(
         customers[[id_col, now_col]], now_col, cutoffs=cutoffs, id_col=id_col
     ).set_index(id_col)["abc_class"]
@@ -1176,16 +1167,9 @@ def watch_list(moves: pd.DataFrame, *, top_n: int = 20) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ report text, tables, record
-def _label_or(key: str, default: str, lang: str) -> str:
-    try:
-        return label(key, lang)
-    except KeyError:
-        return default
-
-
 def model_name(model: str, lang: str = "zh") -> str:
     """A candidate's name in ``lang`` (label ``vf_model_<model>``)."""
-    return _label_or(f"vf_model_{model}", model, lang)
+    return label_or(f"vf_model_{model}", model, lang)
 
 
 def metrics_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
@@ -1231,7 +1215,7 @@ def history_gap(
 ) -> str | None:
     """Why the data cannot carry a backtested forecast at ``as_of`` (None when they can): the backtest
     needs four weeks of history before ``as_of - horizon_days`` and the holdout up to ``as_of``."""
-    _require(tx, [date_col], "the transactions")
+    require_columns(tx, [date_col], "the transactions")
     first, last = tx[date_col].min(), tx[date_col].max()
     cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
     need_first = cutoff - pd.Timedelta(days=MIN_TRAIN_DAYS)
@@ -1312,13 +1296,13 @@ def staff_table(moves: pd.DataFrame, lang: str = "zh", *, coded=None) -> pd.Data
         **{c: label_values(out[c], k, lang) for c, k in kinds.items() if c in out.columns}
     )
     return out.rename(
-        columns={c: _label_or(f"vf_col_{c}", header(c, lang), lang) for c in cols}
+        columns={c: label_or(f"vf_col_{c}", header(c, lang), lang) for c in cols}
     ).reset_index(drop=True)
 
 
 def move_matrix(moves: pd.DataFrame) -> pd.DataFrame:
     """Customers by ABC class today (rows) and by the forecast (columns)."""
-    _require(moves, ["abc_now", "abc_next"], "the class moves")
+    require_columns(moves, ["abc_now", "abc_next"], "the class moves")
     m = pd.crosstab(moves["abc_now"], moves["abc_next"]).reindex(
         index=list(ABC_CLASSES), columns=list(ABC_CLASSES), fill_value=0
     )
@@ -1364,7 +1348,7 @@ def table_view(
             if c in df.columns
         }
     )
-    names = {c: _label_or(f"vf_col_{c}", header(c, lang), lang) for c in df.columns}
+    names = {c: label_or(f"vf_col_{c}", header(c, lang), lang) for c in df.columns}
     pick = lambda cols: [names[c] for c in cols if c in names]  # noqa: E731
     sty = styled(
         df.rename(columns=names),
@@ -1379,7 +1363,7 @@ def table_view(
 
 def plot_deciles(table: pd.DataFrame, *, lang: str = "zh", ax=None):
     """Mean predicted against mean actual sales per decile of the prediction (bars side by side)."""
-    ax = _ax(ax)
+    ax = axes(ax)
     x = np.arange(len(table))
     ax.bar(x - 0.2, table["predicted_mean"], width=0.4, label=label("vf_predicted", lang))
     ax.bar(x + 0.2, table["actual_mean"], width=0.4, label=label("vf_actual", lang))

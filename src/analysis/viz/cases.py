@@ -7,14 +7,13 @@ Amounts are shown in 万元 (10,000 CNY), the unit the sources use.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from analysis.escaping import plain_labels, plain_text
 from analysis.viz.labels import label
-from analysis.viz.style import money_axis, pct_axis
+from analysis.viz.style import axes, money_axis, pct_axis
 
 __all__ = [
     "plot_waterfall",
@@ -28,10 +27,6 @@ WAN = 1e4
 _TORNADO_KEYS = {"upgraded": "upgrades", "months": "fee_months"}
 
 
-def _ax(ax, size=None):
-    return ax if ax is not None else plt.subplots(figsize=size)[1]
-
-
 def _name(key: str, lang: str) -> str:
     """A label when ``key`` is a label key, else the key itself (a firm's own item names),
     escaped for matplotlib so that it is drawn literally."""
@@ -43,7 +38,7 @@ def _name(key: str, lang: str) -> str:
 
 def plot_waterfall(steps: pd.DataFrame, *, lang: str = "zh", ax=None):
     """Waterfall from added margin through each cost to V (:func:`analysis.finance.roi.value_waterfall`)."""
-    ax = _ax(ax)
+    ax = axes(ax)
     pal = sns.color_palette()
     colors = {"gain": pal[2], "cost": pal[3], "total": pal[0]}
     x = np.arange(len(steps))
@@ -72,7 +67,7 @@ def plot_waterfall(steps: pd.DataFrame, *, lang: str = "zh", ax=None):
 
 def plot_value_heatmap(grid: pd.DataFrame, *, lang: str = "zh", ax=None):
     """V over upgrade rate x price uplift (:func:`analysis.finance.roi.value_grid`), red below zero."""
-    ax = _ax(ax, (9, 5))
+    ax = axes(ax, (9, 5))
     shown = grid.rename(
         index=lambda r: f"{r:.0%}" if r * 100 == round(r * 100) else f"{r:.1%}",
         columns=lambda u: f"{u:,.0f}",
@@ -101,7 +96,7 @@ def plot_tornado(
     table: pd.DataFrame, *, base_value: float, swing: float = 0.2, lang: str = "zh", ax=None
 ):
     """Bars from V at -swing to V at +swing per input, widest on top (:func:`analysis.finance.roi.tornado`)."""
-    ax = _ax(ax)
+    ax = axes(ax)
     pal = sns.color_palette()
     t = table.iloc[::-1].reset_index(drop=True)
     y = np.arange(len(t))
@@ -123,7 +118,7 @@ def plot_capacity_sensitivity(
 ):
     """The saving by clients per head (:func:`analysis.finance.roi.capacity_sensitivity`): whole heads as
     steps, the fractional workload as a line."""
-    ax = _ax(ax)
+    ax = axes(ax)
     pal = sns.color_palette()
     ax.step(
         table["capacity_per_head"],
@@ -155,7 +150,7 @@ def plot_capacity_sensitivity(
 
 def plot_class_limits(by_class: pd.DataFrame, *, lang: str = "zh", ax=None):
     """Each class's limit against what was allocated to its customers (:func:`analysis.finance.credit.limits_by_class`)."""
-    ax = _ax(ax)
+    ax = axes(ax)
     pal = sns.color_palette()
     x = np.arange(len(by_class))
     ax.bar(

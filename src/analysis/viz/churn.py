@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.churn.backtest import SCORES, ChurnResult
 from analysis.churn.models import calibration_table, gains_table
 from analysis.viz.labels import label, label_or
-from analysis.viz.style import _ax, pct_axis, styled
+from analysis.viz.style import axes, pct_axis, styled
 
 __all__ = [
     "label_windows",
@@ -151,7 +151,7 @@ def _score_names(pred: pd.DataFrame) -> list[str]:
 
 def plot_calibration(pred: pd.DataFrame, *, lang: str = "zh", n_bins: int = 10, ax=None):
     """Reliability diagram: observed churn rate against mean predicted probability."""
-    ax = _ax(ax)
+    ax = axes(ax)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
     for k in _score_names(pred):
         t = calibration_table(pred["churned"], pred[k], n_bins=n_bins)
@@ -168,7 +168,7 @@ def plot_calibration(pred: pd.DataFrame, *, lang: str = "zh", n_bins: int = 10, 
 
 def plot_gains(pred: pd.DataFrame, *, lang: str = "zh", ax=None):
     """Cumulative gains: share of churners found against share of customers contacted."""
-    ax = _ax(ax)
+    ax = axes(ax)
     ax.plot(
         [0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=label("churn_random", lang)
     )

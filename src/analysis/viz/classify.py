@@ -20,7 +20,7 @@ from analysis.classify.classes import ABC_CLASSES, TIERS, class_label, header, l
 from analysis.classify.scorecard import VALUE_GROUPS
 from analysis.escaping import plain_labels, plain_text
 from analysis.viz.labels import label
-from analysis.viz.style import fmt_pct, money_axis, pct_axis, relabel_columns, styled
+from analysis.viz.style import axes, fmt_pct, money_axis, pct_axis, relabel_columns, styled
 
 __all__ = [
     "class_table",
@@ -61,10 +61,6 @@ def class_table(
     return relabel_columns(sty, [header(c, lang) for c in shown.columns])
 
 
-def _ax(ax, figsize=None):
-    return ax if ax is not None else plt.subplots(figsize=figsize)[1]
-
-
 # ------------------------------------------------------------------ ABC and concentration
 def pareto_chart(
     abc: pd.DataFrame,
@@ -78,7 +74,7 @@ def pareto_chart(
     ax=None,
 ):
     """Customers ranked by value (bars or area by class) with the cumulative share line and the cut-offs."""
-    ax = _ax(ax)
+    ax = axes(ax)
     n = len(abc)
     if n == 0:
         return ax
@@ -132,7 +128,7 @@ def pareto_chart(
 
 def lorenz_chart(curve: pd.DataFrame, gini: float, *, lang: str, basis: str = "sales", ax=None):
     """The Lorenz curve against the line of equality; the Gini coefficient in the title."""
-    ax = _ax(ax, (5.5, 5))
+    ax = axes(ax, (5.5, 5))
     ax.plot([0, 1], [0, 1], color="#7f8c8d", ls="--", lw=1, label=label("cls_equality_line", lang))
     ax.plot(curve["customer_share"], curve["value_share"], color="#c0392b", lw=2)
     ax.fill_between(
@@ -156,7 +152,7 @@ def lorenz_chart(curve: pd.DataFrame, gini: float, *, lang: str, basis: str = "s
 
 def concentration_trend_chart(trend: pd.DataFrame, *, lang: str, top_n: int = 10, ax=None):
     """Gini, top-N share and top-20% share per quarter."""
-    ax = _ax(ax)
+    ax = axes(ax)
     x = np.arange(len(trend))
     for col, style in (("gini", "o-"), ("top_n_share", "s--"), ("top_share", "^-.")):
         name = (
@@ -223,7 +219,7 @@ def pyramid_chart(
 # ------------------------------------------------------------------ composition
 def composition_chart(comp: pd.DataFrame, *, lang: str, by: str = "channel", ax=None):
     """Sales per customer type (bars) and the big customers' share within each type (line)."""
-    ax = _ax(ax)
+    ax = axes(ax)
     rows = comp[comp[by] != "total"]
     names = label_values(rows[by], by, lang)
     x = np.arange(len(rows))
@@ -261,7 +257,7 @@ def quadrant_chart(
     ax=None,
 ):
     """Loyalty (x) against sales (y, log scale), coloured by quadrant, the largest customers named."""
-    ax = _ax(ax, (9, 5.5))
+    ax = axes(ax, (9, 5.5))
     pos = df[df[sales_col] > 0]
     palette = dict(zip("ABCD", sns.color_palette("deep", 4)))
     for q in "ABCD":
@@ -308,7 +304,7 @@ def scorecard_chart(
     card: pd.DataFrame, *, lang: str, group_col: str = "value_group", split: float = 50.0, ax=None
 ):
     """Current value (x) against potential value (y), coloured by value group."""
-    ax = _ax(ax, (7, 5.5))
+    ax = axes(ax, (7, 5.5))
     present = [g for g in VALUE_GROUPS if g in set(card[group_col])]
     for i, g in enumerate(present):
         part = card[card[group_col] == g]
@@ -342,7 +338,7 @@ def count_heatmap(
     ax=None,
 ):
     """Annotated heatmap of a count matrix (e.g. a migration matrix or credit grade x ABC class)."""
-    ax = _ax(ax, (6.5, 4.8))
+    ax = axes(ax, (6.5, 4.8))
     shown = matrix.copy()
     shown.index = plain_labels(
         class_label(row_kind, v, lang) if row_kind else v for v in shown.index
@@ -361,7 +357,7 @@ def count_heatmap(
 
 def share_vs_target_chart(actual: pd.Series, target: pd.Series, *, lang: str, title: str, ax=None):
     """Bars of actual against target shares per class (e.g. ABCD at 20/30/30/20)."""
-    ax = _ax(ax, (7, 4))
+    ax = axes(ax, (7, 4))
     x = np.arange(len(actual))
     ax.bar(x - 0.2, actual.to_numpy(), width=0.4, label=label("cls_actual_share", lang))
     ax.bar(
@@ -389,7 +385,7 @@ def segment_chart(
     ax=None,
 ):
     """Horizontal bars of customers per class, each annotated with its share of sales."""
-    ax = _ax(ax, (8, 4.5))
+    ax = axes(ax, (8, 4.5))
     rows = summary.iloc[::-1]
     names = plain_labels(class_label(kind, v, lang) for v in rows[class_col])
     ax.barh(range(len(rows)), rows["count"], color=sns.color_palette()[0])
@@ -404,7 +400,7 @@ def segment_chart(
 
 def decision_chart(table: pd.DataFrame, *, lang: str, tier_col: str = "tier", ax=None):
     """Stacked bars: customers per screening decision (columns ``decision_<code>``) within each tier."""
-    ax = _ax(ax, (8, 4))
+    ax = axes(ax, (8, 4))
     decisions = [c for c in table.columns if c.startswith("decision_")]
     x = np.arange(len(table))
     bottom = np.zeros(len(table))

@@ -15,7 +15,7 @@ import seaborn as sns
 from analysis.escaping import NO_MATH_CLASS, escape_markdown, plain_labels, plain_text
 from analysis.products.margin import QUADRANTS
 from analysis.viz.labels import label, relabel
-from analysis.viz.style import bar_line, fmt_cny, money_axis, pct_axis
+from analysis.viz.style import axes, bar_line, fmt_cny, money_axis, pct_axis
 
 __all__ = [
     "fmt_pts",
@@ -36,10 +36,6 @@ __all__ = [
 ]
 
 _CLASS_COLOURS = {"A": 0, "B": 1, "C": 7}
-
-
-def _ax(ax, size=None):
-    return ax if ax is not None else plt.subplots(figsize=size)[1]
 
 
 def _short(names, width: int = 12) -> list[str]:
@@ -75,7 +71,7 @@ def pareto_chart(
 
     Product names label the bars when there are at most ``max_names`` products.
     """
-    ax = _ax(ax, (10, 4.8))
+    ax = axes(ax, (10, 4.8))
     pal = sns.color_palette()
     colours = [pal[_CLASS_COLOURS.get(c, 7)] for c in ranked[class_col]]
     x = np.arange(len(ranked))
@@ -188,7 +184,7 @@ def leanings_heatmap(
     """Category x group heatmap of sales shares; the last column is the all-customer average."""
     mat = matrix.rename(columns={"all": label("pm_all_customers", lang)})
     mat = mat.set_axis(plain_labels(mat.index), axis=0).set_axis(plain_labels(mat.columns), axis=1)
-    ax = _ax(ax, (1.3 * mat.shape[1] + 3, 0.45 * mat.shape[0] + 1.5))
+    ax = axes(ax, (1.3 * mat.shape[1] + 3, 0.45 * mat.shape[0] + 1.5))
     sns.heatmap(mat * 100, annot=True, fmt=".1f", cmap="Blues", cbar_kws={"label": "%"}, ax=ax)
     ax.set_ylabel(label("category", lang))
     ax.set_xlabel("")
@@ -201,7 +197,7 @@ def share_change_chart(
 ):
     """Horizontal bars of share change in points (gains green, losses red)."""
     df = shift.sort_values("change_pts")
-    ax = _ax(ax, (8, 0.4 * len(df) + 1.5))
+    ax = axes(ax, (8, 0.4 * len(df) + 1.5))
     pal = sns.color_palette()
     colours = [pal[2] if v >= 0 else pal[3] for v in df["change_pts"]]
     ax.barh(range(len(df)), df["change_pts"] * 100, color=colours)
@@ -224,7 +220,7 @@ def margin_bars(
 ):
     """Horizontal bars of the margin rate per group, with the overall rate as a dashed line."""
     d = df.sort_values(rate_col)
-    ax = _ax(ax, (8, 0.4 * len(d) + 1.5))
+    ax = axes(ax, (8, 0.4 * len(d) + 1.5))
     pal = sns.color_palette()
     colours = [pal[3] if v < 0 else pal[0] for v in d[rate_col].fillna(0)]
     ax.barh(range(len(d)), d[rate_col], color=colours)
@@ -251,7 +247,7 @@ def quadrant_chart(
     the split lines and the quadrant names in the legend."""
     from matplotlib.lines import Line2D
 
-    ax = _ax(ax, (9, 6))
+    ax = axes(ax, (9, 6))
     rated = df[df["product_quadrant"].notna()]
     pal = sns.color_palette()
     colours = dict(zip(QUADRANTS.values(), [pal[2], pal[0], pal[1], pal[3]]))
@@ -307,7 +303,7 @@ def class_financials_chart(
 
 def over_served_chart(df: pd.DataFrame, *, lang: str = "zh", ax=None):
     """Customers' margin rate (y) against service contacts (x); over-served ones highlighted."""
-    ax = _ax(ax, (8, 5))
+    ax = axes(ax, (8, 5))
     pal = sns.color_palette()
     flag = df["over_served"].astype(bool)
     ax.scatter(

@@ -151,8 +151,22 @@ def pct_axis(ax, axis: str = "y"):
     return ax
 
 
-def _ax(ax):
-    return ax if ax is not None else plt.subplots()[1]
+def axes(ax=None, figsize=None):
+    """The Axes to draw on: ``ax`` when given, else a new figure's.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+        The caller's Axes.
+    figsize : (float, float), optional
+        Size in inches of the new figure (matplotlib's default when None).
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax`` or the Axes of a new figure.
+    """
+    return ax if ax is not None else plt.subplots(figsize=figsize)[1]
 
 
 def bar_line(
@@ -167,7 +181,7 @@ def bar_line(
     line_is_pct: bool = True,
 ):
     """Bars (amounts) with an optional line on a second axis (rate or cumulative share)."""
-    ax = _ax(ax)
+    ax = axes(ax)
     ax.bar(range(len(x)), bars, color=sns.color_palette()[0], label=bar_label)
     step = max(1, len(x) // 16)  # at most ~16 tick labels stay readable
     ax.set_xticks(range(0, len(x), step), plain_labels(list(x)[::step]), rotation=45, ha="right")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.escaping import NO_MATH_CLASS, escape_html, styler_label
-from analysis.viz.labels import _table, check_lang, column_format, column_key, label, relabel
+from analysis.viz.labels import check_lang, column_format, column_key, label, label_or, relabel
 from analysis.viz.style import fmt_cny, fmt_int, fmt_pct
 
 __all__ = [
@@ -141,7 +141,7 @@ def _auto_format(s: pd.Series) -> str:
 def _code_name(kind: str, code, lang: str) -> str:
     if _missing(code):
         return _MISSING
-    return _table().get(f"cls_{kind}_{code}", {}).get(lang, str(code))
+    return label_or(f"cls_{kind}_{code}", str(code), lang)
 
 
 def _format_column(s: pd.Series, fmt: str, lang: str) -> pd.Series:
