@@ -883,8 +883,14 @@ def build_report(
     html: bool = True,
     merge: bool = False,
     params_dir: Path | None = PARAMS_DIR,
+    pdf: bool = False,
+    firm: str | None = None,
 ) -> Path:
     """Build ``<out>/<quarter>/`` from a data directory; returns that folder.
+
+    With ``pdf`` (``ccm report`` and ``ccm run`` by default), ``report.pdf`` is written
+    too (:mod:`analysis.report.pdf`); ``firm`` names the firm on its cover (default: the
+    params file's ``firm`` key, else the data folder's name).
 
     With ``merge`` (``ccm run``), the pages of the existing report are kept and
     only the given notebooks are re-run and replaced; the existing report must
@@ -910,6 +916,7 @@ def build_report(
     conf = aio.read_yaml(params_file) if params_file else {}
     if not isinstance(conf, dict):
         raise ReportError(f"{params_file}: expected a mapping of parameters")
+    firm = firm or str(conf.pop("firm", "") or data_dir.name)  # the PDF's cover, not a notebook's
     if lang:
         overrides = {**(overrides or {}), "lang": lang}
     params = resolve_params(
@@ -990,6 +997,9 @@ def build_report(
             lang=report_lang,
             timings={r.name: r.seconds for r in results},
         )
+        from analysis.report.pdf import write_report_pdf
+
+        write_report_pdf(stage, pages, quarter=q, lang=report_lang, firm=firm, enabled=pdf and html)
         embed_cjk_font(stage)
         _swap_into_place(stage, final)
     except KeyboardInterrupt:

@@ -112,8 +112,36 @@ def _report_options(fn):
     return fn
 
 
+def _pdf_options(fn):
+    fn = click.option(
+        "--firm",
+        default=None,
+        help="the firm's name on the PDF's cover; default: the params file's 'firm' key, "
+        "else the data folder's name",
+    )(fn)
+    return click.option(
+        "--pdf/--no-pdf",
+        default=True,
+        show_default=True,
+        help="also write <quarter>/report.pdf (cover, highlights, every page without code)",
+    )(fn)
+
+
+def _warn_pdf_skipped(final: Path, pdf: bool) -> None:
+    from analysis.report.pdf import INSTALL_HINT, PDF_FILE, pdf_skipped
+
+    reason = pdf_skipped(final) if pdf else None
+    if reason:
+        click.echo(
+            f"warning: {PDF_FILE} was not written: {reason.rstrip('.')}. Install {INSTALL_HINT} "
+            f"and run again (the index page says so too).",
+            err=True,
+        )
+
+
 @cli.command()
 @_report_options
+@_pdf_options
 @click.option(
     "--jobs",
     "-j",
@@ -122,8 +150,8 @@ def _report_options(fn):
     show_default=True,
     help="notebooks run in parallel",
 )
-def report(data_dir, quarter, params_file, out, lang, overrides, jobs):
-    """Regenerate the quarterly report: every notebook, HTML without code, summary.json, index.html."""
+def report(data_dir, quarter, params_file, out, lang, overrides, pdf, firm, jobs):
+    """Regenerate the quarterly report: every notebook, HTML without code, summary.json, index.html, report.pdf."""
     from analysis.report.runner import parse_overrides
 
     final = _build(
@@ -134,15 +162,19 @@ def report(data_dir, quarter, params_file, out, lang, overrides, jobs):
         overrides=_guard(parse_overrides, overrides),
         lang=lang,
         jobs=jobs,
+        pdf=pdf,
+        firm=firm,
     )
     click.echo(f"report written to {final} (open {final / 'index.html'})")
     _warn_not_computed(final)
+    _warn_pdf_skipped(final, pdf)
 
 
 @cli.command()
 @click.argument("notebook")
 @_report_options
-def run(notebook, data_dir, quarter, params_file, out, lang, overrides):
+@_pdf_options
+def run(notebook, data_dir, quarter, params_file, out, lang, overrides, pdf, firm):
     """Run one notebook (e.g. 00_data_overview) into <out>/<quarter>/, keeping the other pages."""
     from analysis.report.runner import parse_overrides
 
@@ -156,9 +188,12 @@ def run(notebook, data_dir, quarter, params_file, out, lang, overrides):
         jobs=1,
         notebooks=[notebook],
         merge=True,
+        pdf=pdf,
+        firm=firm,
     )
     click.echo(f"{notebook} written to {final}")
     _warn_not_computed(final, [notebook])
+    _warn_pdf_skipped(final, pdf)
 
 
 @cli.command()
