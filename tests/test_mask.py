@@ -299,6 +299,21 @@ def test_sample_copy_exposes_no_original_customer_name_or_id(masked_sample):
     assert len(key) == len(orig) and set(key["original"]) == set(orig["customer_id"])
 
 
+def test_sample_copy_replaces_salespeople_consistently(masked_sample):
+    orig = masked_sample["original"]["customers"].set_index("customer_id")["salesperson"]
+    masked = masked_sample["masked"]["customers"]
+    key = aio.read_raw(masked_sample["key"]).set_index("pseudonym")["original"]
+    masked = masked.assign(original=masked["customer_id"].map(key)).set_index("original")
+    text = "\n".join(p.read_text(encoding="utf-8") for p in masked_sample["out"].iterdir())
+    assert not [n for n in orig.dropna().unique() if n in text]  # no rep's real name
+    pairs = pd.DataFrame({"real": orig, "pseudonym": masked["salesperson"].reindex(orig.index)})
+    pairs = pairs.dropna().drop_duplicates()
+    # one pseudonym per person and one person per pseudonym; customers without an owner stay so
+    assert pairs["real"].is_unique and pairs["pseudonym"].is_unique
+    assert orig.isna().sum() == masked["salesperson"].isna().sum() > 0
+    assert set(pairs["pseudonym"]) <= {f"业务员{k:02d}" for k in range(1, 100)}
+
+
 def test_sample_copy_has_the_same_figures(masked_sample):
     a, b = masked_sample["original"], masked_sample["masked"]
     assert {k: len(v) for k, v in a.tables.items()} == {k: len(v) for k, v in b.tables.items()}

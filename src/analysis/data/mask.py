@@ -10,6 +10,8 @@ driver and relation between tables, but
   its pseudonym id);
 - every **product name** becomes ``商品001`` / ``Product 001`` (product ids, which
   are internal codes, are kept unless ``mask_product_ids``);
+- every **salesperson** (a member of the firm's staff) becomes ``业务员01`` /
+  ``Salesperson 01``, the same pseudonym for every customer that person owns;
 - **free text** (the ``note`` of interactions) is replaced by a fixed marker;
 - **document numbers** that may embed a customer code (``order_id`` of
   transactions, ``invoice_id`` of receivables) are renumbered, one pseudonym per
@@ -56,7 +58,7 @@ CUSTOMER_TABLES = ("customers", "transactions", "receivables", "interactions")
 #: amounts multiplied by ``scale``: table -> columns (quantities and rates are not money)
 MONEY_COLUMNS = {
     "transactions": ("amount", "cost"),
-    "customers": ("credit_limit", "monthly_fee"),
+    "customers": ("credit_limit", "monthly_fee", "total_purchases"),
     "products": ("unit_cost", "unit_price"),
     "inventory": ("stock_value",),
     "receivables": ("amount", "paid_amount"),
@@ -188,6 +190,7 @@ def mask_tables(
     products = _product_names(tables, seed=seed + 1, lang=lang)
     product_ids = _product_ids(tables, seed=seed + 2) if mask_product_ids else None
     note = label("mask_note", lang)
+    reps = _salesperson_names(tables, seed=seed + 4, lang=lang)
     out = {}
     for name, df in tables.items():
         spec = TABLES.get(name)
@@ -199,6 +202,8 @@ def mask_tables(
             changes["customer_id"] = t["customer_id"].astype("string").map(id_of).astype("string")
         if name == "customers" and "name" in t.columns:
             changes["name"] = t["customer_id"].astype("string").map(name_of).astype("string")
+        if name == "customers" and "salesperson" in t.columns:
+            changes["salesperson"] = t["salesperson"].astype("string").map(reps).astype("string")
         if name == "products" and "name" in t.columns:
             changes["name"] = t["product_id"].astype("string").map(products).astype("string")
         if name == "interactions" and "note" in t.columns:
@@ -218,6 +223,21 @@ def mask_tables(
                     changes[col] = (t[col].astype("float64") * float(scale)).round(2)
         out[name] = t.assign(**changes)
     return out
+
+
+def _salesperson_names(
+    tables: Mapping[str, pd.DataFrame], *, seed: int, lang: str
+) -> dict[str, str]:
+    """Each distinct salesperson of ``customers`` -> ``业务员01`` / ``Salesperson 01`` (seeded order)."""
+    df = tables.get("customers")
+    if df is None or "salesperson" not in df.columns:
+        return {}
+    names = sorted(df["salesperson"].dropna().astype(str).unique())
+    width = _width(len(names), 2)
+    return {
+        o: label("mask_salesperson_name", lang, number=f"{k:0{width}d}")
+        for o, k in zip(names, _numbers(len(names), seed), strict=True)
+    }
 
 
 def _product_names(tables: Mapping[str, pd.DataFrame], *, seed: int, lang: str) -> dict[str, str]:
