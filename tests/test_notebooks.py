@@ -32,12 +32,12 @@ def test_one_parameters_cell_of_typed_documented_literals(name):
     nb = nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    lines = [
-        ln for ln in tagged[0].source.splitlines() if ln.strip() and not ln.strip().startswith("#")
-    ]
+    # one assignment per parameter; a long literal may span lines (its help on the last line)
+    body = ast.parse(tagged[0].source).body
+    assigned = [n for n in body if isinstance(n, ast.AnnAssign | ast.Assign)]
     params = notebook_parameters(name)
-    assert len(params) == len(lines), (
-        "a parameter line papermill cannot parse (a second '=' in a comment?)"
+    assert len(params) == len(assigned), (
+        "a parameter papermill cannot parse (a second '=' in a comment?)"
     )
     assert list(params)[:4] == list(STANDARD_PARAMS)
     for key, spec in params.items():

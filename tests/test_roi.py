@@ -341,3 +341,24 @@ def test_new_business_revenue_line():
     assert t.loc["all_sources", "new_margin"] == pytest.approx(414_000)
     zero = roi.new_business_revenue({"referrals": 87}, monthly_fee=0, months=12)
     assert zero["new_revenue"].sum() == 0
+
+
+def test_staffing_table_is_one_row_with_v_named_as_on_the_case_tables():
+    plan = roi.staffing_plan(roi.CASE_2_CLASSES, roi.CASE_2_GROUPS, roi.CASE_2_CLIENTS_PER_HEAD)
+    summary = roi.staffing_summary(plan, staff_before=10, cost_per_head=100_000)
+    table = roi.staffing_table(summary)
+    assert list(table.columns) == [
+        "clients",
+        "staff_before",
+        "staff_after",
+        "fte_after",
+        "staff_saved",
+        "class_value",
+        "class_value_fte",
+    ]
+    row = table.iloc[0]
+    # case 2: 800 clients; 10 staff before, 8 after; V = (10 - 8) x 100,000
+    assert (row["clients"], row["staff_after"], row["class_value"]) == (800, 8, 200_000)
+    # the fractional workload: 390/130 + 260/85 + 150/75 = 3 + 3.0588 + 2 = 8.0588 FTE,
+    # V = (10 - 8.0588) x 100,000 = 194,118
+    assert row["class_value_fte"] == pytest.approx(194_117.6, abs=0.1)

@@ -48,6 +48,7 @@ __all__ = [
     "staffing_plan",
     "efficiency_value",
     "staffing_summary",
+    "staffing_table",
     "new_business_revenue",
     "capacity_sensitivity",
 ]
@@ -613,6 +614,25 @@ def staffing_summary(
             management_cost_saved=management_cost_saved,
         ),
     }
+
+
+def staffing_table(summary: Mapping) -> pd.DataFrame:
+    """A :func:`staffing_summary` as a one-row table, V named as on the other case tables.
+
+    Parameters
+    ----------
+    summary : mapping
+        From :func:`staffing_summary`.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``clients``, ``staff_before``, ``staff_after``, ``fte_after``,
+        ``staff_saved``, ``class_value`` (V from whole heads) and ``class_value_fte``
+        (V from the fractional workload).
+    """
+    names = {"value": "class_value", "value_fte": "class_value_fte"}
+    return pd.DataFrame([dict(summary)]).rename(columns=names)
 
 
 def new_business_revenue(
