@@ -61,6 +61,17 @@ def test_each_format_by_hand():
     assert out.iloc[:, 5].tolist() == ["+1.2 pt", "-3.5 pt", "–"]
     assert out.iloc[:, 6].tolist() == ["2025-01-31", "–", "2024-12-01"]
     assert out.iloc[:, 7].tolist() == ["新增商品", "停售商品", "not a key"]
+    more = pd.DataFrame({"a": [0.1234, None], "b": [12.0, None], "c": [True, False]})
+    fmts = {"a": "change", "b": "days", "c": "bool"}
+    got = {c: tables._format_column(more[c], f, "zh").tolist() for c, f in fmts.items()}
+    assert got == {"a": ["+12.3%", "–"], "b": ["12 天", "–"], "c": ["✓", "✗"]}
+    assert tables._format_column(more["b"], "days", "en").tolist() == ["12 days", "–"]
+    assert tables._format_column(
+        pd.Series(["value", "x"]), "label:cls_value_group_", "en"
+    ).tolist() == [
+        "Value customers",
+        "x",
+    ]
     assert df["sales"].iloc[0] == 12345.6  # the input is not modified
 
 
@@ -99,11 +110,13 @@ def test_unknown_fmt_is_an_error_naming_the_column(monkeypatch):
 
 
 def test_every_fmt_in_the_label_files_is_known():
-    known = set(FORMATS) - {"code:<kind>"}
+    known = set(FORMATS) - {"code:<kind>", "label:<prefix>"}
     bad = {
         key: e["fmt"]
         for key, e in _table().items()
-        if "fmt" in e and e["fmt"] not in known and not re.fullmatch(r"code:\w+", e["fmt"])
+        if "fmt" in e
+        and e["fmt"] not in known
+        and not re.fullmatch(r"(code:\w+|label:\w+)", e["fmt"])
     }
     assert bad == {}
 
@@ -177,3 +190,18 @@ def test_report_context_shows_in_its_language_and_prefix(monkeypatch):
     assert shown[0].frame.iloc[0].tolist() == ["3", "Small"]
     ctx.show(pd.DataFrame({"count": [3]}), prefix="")
     assert shown[1].frame.columns.tolist() == ["Count"]
+
+
+def test_table_data_carry_chinese_as_text_and_decode_the_same():
+    import json
+
+    from analysis.viz.tables import _unescape_json_text
+
+    inner = json.dumps([["江阴", "¥1", "a\\u6c5f", "\u2028"]])  # a literal backslash-u stays
+    outer = json.dumps({"data_json": inner, "caption": "完整"})
+    text = _unescape_json_text(outer)
+    assert "江阴" in text and "完整" in text and "\\u2028" in text
+    assert json.loads(json.loads(text)["data_json"]) == json.loads(inner)
+    assert json.loads(text)["caption"] == "完整"
+    df = pd.DataFrame({"name": ["江阴乐康"] * 20})
+    assert "江阴乐康" in show(df, "zh").to_html().split('class="ccm-print-only"')[0]

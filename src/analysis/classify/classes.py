@@ -60,6 +60,10 @@ __all__ = [
     "class_migration",
     "migration_matrix",
     "largest_moves",
+    "largest_moves_each_way",
+    "move_summary",
+    "graded_customers",
+    "credit_sales_summary",
 ]
 
 EPS = 1e-12
@@ -719,3 +723,94 @@ def largest_moves(moves: pd.DataFrame, *, direction: str = "up", n: int = 10) ->
     rows = moves[moves["move"].isin(kinds)]
     rows = rows.sort_values("change", ascending=(direction == "down"), kind="stable")
     return rows.head(n).reset_index(drop=True)
+
+
+def largest_moves_each_way(moves: pd.DataFrame, *, n: int = 10) -> pd.DataFrame:
+    """The ``n`` largest moves up, then the ``n`` largest moves down (:func:`largest_moves`).
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_migration` (built with ``value_col``).
+    n : int
+        Customers each way.
+
+    Returns
+    -------
+    DataFrame
+        At most ``2 n`` rows: the moves up (biggest gain first), then down (biggest loss first).
+    """
+    return pd.concat(
+        [largest_moves(moves, direction=d, n=n) for d in ("up", "down")], ignore_index=True
+    )
+
+
+def move_summary(moves: pd.DataFrame, *, move_col: str = "move") -> pd.DataFrame:
+    """Customers and the change of value per direction of migration (升级、降级、不变、新进、流失).
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_migration` (built with ``value_col``, so it has ``change``).
+
+    Returns
+    -------
+    DataFrame
+        ``move``, ``count``, ``count_share`` and ``change`` (the sum of the value changes; a
+        share of a net change means nothing, so there is none).
+    """
+    return class_summary(moves, move_col, MOVES, ["change"]).drop(columns="change_share")
+
+
+def graded_customers(
+    abc: pd.DataFrame,
+    indicators: pd.DataFrame,
+    *,
+    days_limits: Sequence[float] = (5, 15, 30),
+    overdue_limits: Sequence[float] = (0.05, 0.15, 0.30),
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """Each classified customer with its credit grade and its credit × sales type.
+
+    Parameters
+    ----------
+    abc : DataFrame
+        From :func:`abc_classes`: ``id_col``, ``abc_class`` and ``monetary``.
+    indicators : DataFrame
+        The payment record per customer with credit terms (e.g.
+        :func:`analysis.finance.credit.credit_indicators`), graded by :func:`credit_grades`.
+    days_limits, overdue_limits : sequence of float
+        Limits of grades A, B, C (see :func:`credit_grades`).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer of ``abc``: ``id_col``, ``abc_class``, ``monetary``, the grading
+        columns (NaN without receivables) and ``credit_sales`` (:func:`credit_sales_cross`).
+    """
+    require_columns(abc, [id_col, "abc_class", "monetary"], "the ABC table")
+    graded = credit_grades(indicators, days_limits=days_limits, overdue_limits=overdue_limits)
+    return credit_sales_cross(
+        abc[[id_col, "abc_class", "monetary"]].merge(graded, on=id_col, how="left")
+    )
+
+
+def credit_sales_summary(
+    credit: pd.DataFrame, value_cols: Sequence[str] = ("monetary", "arrears", "overdue")
+) -> pd.DataFrame:
+    """Customers, sales, arrears and overdue per credit × sales type (信用×销售), with shares.
+
+    Parameters
+    ----------
+    credit : DataFrame
+        From :func:`graded_customers` (or :func:`credit_sales_cross`).
+    value_cols : sequence of str
+        Columns summed per type.
+
+    Returns
+    -------
+    DataFrame
+        One row per type of :data:`CREDIT_SALES` (see :func:`class_summary`); unrated
+        customers count in the totals only.
+    """
+    return class_summary(credit, "credit_sales", CREDIT_SALES, value_cols)

@@ -41,6 +41,9 @@ __all__ = [
     "abc_record",
     "section_counts",
     "headline",
+    "quarter_abc",
+    "previous_abc",
+    "with_names",
 ]
 
 #: ABC basis -> customer_summary column
@@ -321,3 +324,63 @@ def headline(
         **dict(extra or {}),
     }
     return json_ready(out)
+
+
+def quarter_abc(
+    base: pd.DataFrame,
+    value_col: str,
+    *,
+    cutoffs: Sequence[float] = (0.75, 0.95),
+    lines_col: str = "n_lines_quarter",
+) -> pd.DataFrame:
+    """ABC classes of the report quarter alone: the customers of ``base`` with a line in the
+    quarter, ranked by ``<value_col>_quarter``.
+
+    Parameters
+    ----------
+    base : DataFrame
+        From :func:`customer_base`.
+    value_col : str
+        ``monetary`` or ``gross_profit`` (see :func:`basis_column`).
+
+    Returns
+    -------
+    DataFrame
+        :func:`analysis.classify.classes.abc_classes` of those customers.
+    """
+    from analysis.classify.classes import abc_classes
+
+    return abc_classes(base[base[lines_col] > 0], f"{value_col}_quarter", cutoffs=cutoffs)
+
+
+def previous_abc(
+    tx: pd.DataFrame,
+    quarter: Quarter | str,
+    value_col: str,
+    *,
+    cutoffs: Sequence[float] = (0.75, 0.95),
+) -> pd.DataFrame:
+    """ABC classes at the end of the quarter before ``quarter`` (its trailing twelve months), the
+    "before" of the class migration.
+
+    Returns
+    -------
+    DataFrame
+        :func:`analysis.classify.classes.abc_classes` of the customers active then.
+    """
+    from analysis.classify.classes import abc_classes
+
+    pq = Quarter.parse(quarter).previous()
+    summary = customer_summary(tx, start=pq.trailing_12m_start, as_of=pq.end)
+    return abc_classes(summary, value_col, cutoffs=cutoffs)
+
+
+def with_names(
+    df: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    *,
+    id_col: str = "customer_id",
+    name_col: str = "name",
+) -> pd.DataFrame:
+    """``df`` with a ``name_col`` column: each customer's name, or its id (:func:`display_names`)."""
+    return df.assign(**{name_col: display_names(df, customers, id_col=id_col, name_col=name_col)})

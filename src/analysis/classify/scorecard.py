@@ -44,6 +44,9 @@ __all__ = [
     "value_scorecard",
     "value_groups",
     "cream_layer",
+    "CREAM_COLUMNS",
+    "value_card",
+    "value_group_summary",
 ]
 
 VALUE_GROUPS = ("value", "potential", "over_served", "low_value")
@@ -235,3 +238,90 @@ def cream_layer(card: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         .head(n)
         .reset_index(drop=True)
     )
+
+
+#: the columns of the cream-layer table (``name`` from :func:`analysis.classify.customer_base.with_names`)
+CREAM_COLUMNS = [
+    "customer_id",
+    "name",
+    "monetary",
+    "financial_score",
+    "sales_score",
+    "customer_score",
+    "service_score",
+    "current_value",
+    "potential_value",
+    "value_group",
+]
+
+
+def value_card(
+    base: pd.DataFrame,
+    service: pd.DataFrame | None = None,
+    *,
+    forecast: pd.DataFrame | None = None,
+    over_served: pd.DataFrame | None = None,
+    split: float = 50.0,
+    id_col: str = "customer_id",
+    sales_col: str = "monetary",
+    previous_col: str = "monetary_prev_12m",
+) -> pd.DataFrame:
+    """The value scorecard and value groups of the customers of a period, with their sales.
+
+    Parameters
+    ----------
+    base : DataFrame
+        One row per customer with this period's figures and ``previous_col``, the sales of the
+        period before (e.g. :func:`analysis.classify.customer_base.customer_base`).
+    service : DataFrame, optional
+        See :func:`value_scorecard`.
+    forecast : DataFrame, optional
+        The value forecast's customers (see :func:`value_scorecard`): their expected gross
+        profit becomes the potential value.
+    over_served : DataFrame, optional
+        See :func:`value_groups`.
+    split : float
+        Score at or above which a value counts as high.
+
+    Returns
+    -------
+    DataFrame
+        :func:`value_scorecard` with ``value_group`` (:func:`value_groups`) and ``sales_col``.
+    """
+    require_columns(base, [id_col, sales_col, previous_col], "the customer base")
+    previous = base.assign(**{sales_col: base[previous_col]})
+    card = value_scorecard(base, previous, service, forecast=forecast, id_col=id_col)
+    grouped = value_groups(card, split=split, over_served=over_served, id_col=id_col)
+    return grouped.merge(base[[id_col, sales_col]], on=id_col)
+
+
+def value_group_summary(
+    card: pd.DataFrame,
+    *,
+    months: int = 12,
+    group_col: str = "value_group",
+    sales_col: str = "monetary",
+) -> pd.DataFrame:
+    """Customers and sales per value group, with shares and ARPU (月均每客户收入).
+
+    ARPU = the group's sales / its customers / ``months`` (the CRM article's telecoms compute
+    it month by month); NaN for a group without customers.
+
+    Parameters
+    ----------
+    card : DataFrame
+        From :func:`value_card` (``group_col`` and ``sales_col``).
+    months : int
+        Months of the period the sales cover.
+
+    Returns
+    -------
+    DataFrame
+        ``value_group``, ``count``, ``count_share``, ``monetary``, ``monetary_share``, ``arpu``;
+        one row per group of :data:`VALUE_GROUPS`.
+    """
+    from analysis.classify.classes import class_summary
+
+    groups = class_summary(card, group_col, VALUE_GROUPS, [sales_col])
+    customers = groups["count"].where(groups["count"] > 0)
+    return groups.assign(arpu=groups[sales_col] / customers / months)

@@ -36,7 +36,7 @@ import pandas as pd
 from analysis.classify.classes import TIERS
 from analysis.data.validation import require_columns
 
-__all__ = ["DECISIONS", "REASONS", "annual_screening", "strategy_table"]
+__all__ = ["DECISIONS", "REASONS", "annual_screening", "screen_customers", "strategy_table"]
 
 DECISIONS = ("keep", "nurture", "reprice", "drop")
 REASONS = (
@@ -145,3 +145,56 @@ def strategy_table(
     for d in DECISIONS:
         out[f"decision_{d}"] = counts[d].to_numpy().astype("int64")
     return out.assign(strategy=out[tier_col])
+
+
+def screen_customers(
+    classes: pd.DataFrame,
+    tiers: pd.DataFrame,
+    card: pd.DataFrame,
+    credit: pd.DataFrame | None = None,
+    *,
+    value_col: str = "monetary",
+    potential_split: float = 50.0,
+    forecast: pd.DataFrame | None = None,
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """The annual screening of the classified customers, from their tier, value card and credit grade.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        One row per customer (the screening's rows), with ``value_col``.
+    tiers : DataFrame
+        ``id_col`` and ``tier`` (:func:`analysis.classify.classes.pyramid_tiers`).
+    card : DataFrame
+        The value card (``potential_value``; :func:`analysis.classify.scorecard.value_card`).
+    credit : DataFrame, optional
+        ``id_col`` and ``credit_grade``; None when there are no receivables.
+    forecast : DataFrame, optional
+        The value forecast's customers (``expected_gross_profit`` / ``expected_sales``): their
+        percentile (:func:`analysis.value.forecast.potential_value`) is the future ground
+        where a customer has one.
+
+    Returns
+    -------
+    DataFrame
+        ``classes`` with the joined columns, ``decision`` and ``reason``
+        (:func:`annual_screening`).
+    """
+    from analysis.classify.roster import build_roster
+
+    credit_part = None if credit is None else credit[[id_col, "credit_grade"]]
+    joined = build_roster(classes, [tiers[[id_col, "tier"]], card, credit_part], id_col=id_col)
+    potential = None
+    if forecast is not None:
+        from analysis.value.forecast import potential_value
+
+        potential = potential_value(forecast, id_col=id_col)
+    return annual_screening(
+        joined,
+        value_col=value_col,
+        credit_col=None if credit is None else "credit_grade",
+        potential_split=potential_split,
+        forecast=potential,
+        id_col=id_col,
+    )

@@ -193,3 +193,35 @@ def plot_monthly(monthly: pd.DataFrame, *, lang: str = "zh", ax=None):
         title=label("monthly_sales_title", lang),
         ax=ax,
     )
+
+
+def headline(kpis: pd.DataFrame, counts: dict, tables) -> dict:
+    """Page 00's headline numbers for summary.json.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        From :func:`quarter_kpis`.
+    counts : dict
+        From :func:`entity_counts`.
+    tables : iterable of str
+        The names of the tables loaded.
+
+    Returns
+    -------
+    dict
+        This quarter's sales, gross margin rate, active and new customers and orders, the sales
+        change against the previous quarter, the tables (sorted) and the counts.
+    """
+    k = kpis.set_index("kpi")
+    now = k["this_quarter"]
+    return {
+        "sales": now["sales"],
+        "gross_margin_rate": now["gross_margin_rate"],
+        "active_customers": int(now["active_customers"]),
+        "new_customers": int(now["new_customers"]),
+        "orders": int(now["orders"]),
+        "sales_change_vs_previous": k.loc["sales", "change_vs_previous"],
+        "tables": sorted(tables),
+        **counts,
+    }

@@ -60,6 +60,8 @@ __all__ = [
     "ledger_lines",
     "approval_chain",
     "check_ledger",
+    "credit_indicators",
+    "abcd_classes",
 ]
 
 CREDIT_CLASSES = ("A", "B", "C", "D")
@@ -892,3 +894,45 @@ def check_ledger(
         "problems": problems,
         "message": msg,
     }
+
+
+def credit_indicators(
+    receivables: pd.DataFrame, start, end, *, id_col: str = "customer_id"
+) -> pd.DataFrame:
+    """The payment record that credit grades read: the financial indicators over ``[start, end)``
+    (:func:`analysis.products.margin.receivable_indicators`) with each customer's credit terms
+    (``terms_days``, :func:`analysis.classify.classes.credit_terms`).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with receivables.
+    """
+    from analysis.classify.classes import credit_terms
+    from analysis.products.margin import receivable_indicators
+
+    ind = receivable_indicators(receivables, start, end, id_col=id_col)
+    return ind.merge(credit_terms(receivables, id_col=id_col), on=id_col, how="left")
+
+
+def abcd_classes(
+    summary: pd.DataFrame,
+    indicators: pd.DataFrame,
+    *,
+    sales_weight: float = 0.5,
+    class_shares: Sequence[float] = (0.2, 0.3, 0.3, 0.2),
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """Multi-indicator ABCD classes (:func:`credit_classes`) of the customers of ``summary``.
+
+    Only their payment records count: a customer with receivables but no sales in
+    ``summary`` is left out (it would take a class share).
+
+    Returns
+    -------
+    DataFrame
+        :func:`credit_classes` of :func:`credit_basis`.
+    """
+    own = indicators[indicators[id_col].isin(summary[id_col])]
+    basis = credit_basis(summary, own, id_col=id_col)
+    return credit_classes(basis, sales_weight=sales_weight, class_shares=class_shares)

@@ -60,6 +60,8 @@ __all__ = [
     "json_number",
     "top_records",
     "margin_headlines",
+    "arrears_by_class",
+    "over_served_customers",
 ]
 
 # margin high/low x turnover high/low -> action (label keys in labels/product.yaml)
@@ -850,3 +852,73 @@ def margin_headlines(
     if products is not None:
         out["n_loss_making_products"] = int((products["gross_profit"] < 0).sum())
     return out
+
+
+def arrears_by_class(
+    indicators: pd.DataFrame,
+    classes: pd.DataFrame,
+    *,
+    class_col: str = "abc_class",
+    id_col: str = "customer_id",
+) -> pd.DataFrame:
+    """Receivables held per customer class, with each class's share of all arrears (占欠款总额).
+
+    Parameters
+    ----------
+    indicators : DataFrame
+        From :func:`receivable_indicators`.
+    classes : DataFrame
+        ``id_col`` and ``class_col`` (customers without a class form the group "–").
+
+    Returns
+    -------
+    DataFrame
+        ``class_col``, ``customers``, ``invoiced``, ``arrears``, ``overdue``,
+        ``collection_days``, ``arrears_rate`` (:func:`class_financials`) and
+        ``arrears_share`` = class arrears / all arrears (NaN when nothing is owed).
+    """
+    fin = class_financials(indicators, classes, class_col=class_col, id_col=id_col)
+    cols = ["customers", "invoiced", "arrears", "overdue", "collection_days", "arrears_rate"]
+    held = fin[[class_col, *cols]]
+    total = float(held["arrears"].sum())
+    return held.assign(arrears_share=held["arrears"] / total if total > 0 else np.nan)
+
+
+def over_served_customers(
+    customers: pd.DataFrame,
+    interactions: pd.DataFrame,
+    start,
+    end,
+    *,
+    id_col: str = "customer_id",
+    low_margin_quantile: float = 0.25,
+    high_load_quantile: float = 0.75,
+) -> pd.DataFrame:
+    """The over-served test (:func:`over_served`) of customers from their sales and gross profit and
+    their interactions in ``[start, end)``.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        One row per customer: ``id_col``, ``gross_profit`` and ``monetary`` (net sales) of the
+        period, e.g. the ABC table of page 01.
+    interactions : DataFrame
+        The interactions table (see :func:`service_load`).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`over_served`: every customer with ``gross_margin_rate``, ``service_load``,
+        ``profit_per_contact`` and ``over_served``.
+    """
+    require_columns(customers, [id_col, "gross_profit", "monetary"], "the customer table")
+    margins = customers[[id_col, "gross_profit"]].assign(
+        gross_margin_rate=margin_rate(customers["gross_profit"], customers["monetary"])
+    )
+    return over_served(
+        margins,
+        service_load(interactions, start, end, id_col=id_col),
+        id_col=id_col,
+        low_margin_quantile=low_margin_quantile,
+        high_load_quantile=high_load_quantile,
+    )

@@ -104,6 +104,7 @@ __all__ = [
     "moves_note",
     "staff_table",
     "STAFF_COLUMNS",
+    "customer_forecast",
 ]
 
 CANDIDATES = ("bgnbd_gg", "gradient_boosting", "run_rate")
@@ -1433,3 +1434,14 @@ def simulate_transactions(
             "amount": np.round(amount[order], 2),
         }
     )
+
+
+def customer_forecast(tx: pd.DataFrame, as_of, **kwargs) -> pd.DataFrame | None:
+    """Each active customer's expected sales and gross profit (:attr:`ValueForecast.customers`)
+    where the transactions carry a backtested forecast at ``as_of``; None where they do not
+    (:func:`history_gap`), so that callers keep their proxy.
+
+    ``kwargs`` are :func:`forecast`'s (``horizon_days``, ``random_state`` ...).
+    """
+    gap = history_gap(tx, as_of, horizon_days=kwargs.get("horizon_days", 365))
+    return None if gap else forecast(tx, as_of, **kwargs).customers

@@ -23,11 +23,13 @@ from analysis.viz.labels import label
 from analysis.viz.style import axes, fmt_pct, money_axis, pct_axis, relabel_columns, styled
 
 __all__ = [
-    "class_table",
     "pareto_chart",
     "lorenz_chart",
     "concentration_trend_chart",
+    "concentration_charts",
     "pyramid_chart",
+    "pyramid_note",
+    "abcd_chart",
     "composition_chart",
     "quadrant_chart",
     "count_heatmap",
@@ -170,17 +172,44 @@ def concentration_trend_chart(trend: pd.DataFrame, *, lang: str, top_n: int = 10
     return ax
 
 
+def concentration_charts(
+    values: pd.Series,
+    trend: pd.DataFrame,
+    *,
+    lang: str,
+    basis: str = "sales",
+    top_n: int = 10,
+    axes=None,
+):
+    """The Lorenz curve of ``values`` (with its Gini) beside the concentration trend."""
+    from analysis.classify.concentration import gini, lorenz_curve
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    raw = pd.Series(values, dtype="float64").fillna(0.0)
+    lorenz_chart(lorenz_curve(values), gini(raw), lang=lang, basis=basis, ax=axes[0])
+    concentration_trend_chart(trend, lang=lang, top_n=top_n, ax=axes[1])
+    return axes
+
+
 # ------------------------------------------------------------------ pyramid
+def _basis_of(value_col: str) -> str:
+    """The basis a value column measures: net sales (``monetary``) or gross profit."""
+    return "sales" if value_col == "monetary" else value_col
+
+
 def pyramid_chart(
     summary: pd.DataFrame,
     value_col: str,
     *,
     lang: str,
-    basis: str = "gross_profit",
+    basis: str | None = None,
     tier_col: str = "tier",
     axes=None,
 ):
-    """Two pyramids side by side: share of customers and share of value per tier (key on top)."""
+    """Two pyramids side by side: share of customers and share of value per tier (key on top);
+    ``basis`` names the value (default: from ``value_col``)."""
+    basis = basis or _basis_of(value_col)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     s = summary.set_index(tier_col).reindex(list(TIERS))
@@ -214,6 +243,37 @@ def pyramid_chart(
         ax.grid(False)
         ax.set_title(title)
     return axes
+
+
+def pyramid_note(
+    key: Mapping,
+    *,
+    lang: str,
+    key_share: float,
+    important_share: float,
+    ordinary_share: float,
+    profit_col: str = "gross_profit",
+):
+    """The note under the pyramids: how the tiers are cut, and what the key customers bring
+    (``key`` from :func:`analysis.classify.classes.key_customer_share`); an IPython Markdown."""
+    from IPython.display import Markdown
+
+    cut = label(
+        "cls_pyramid_note",
+        lang,
+        key_pct=f"{key_share:.0%}",
+        important=f"{important_share:.0%}",
+        ordinary=f"{ordinary_share:.0%}",
+    )
+    brings = label(
+        "cls_key_share_note",
+        lang,
+        n=key["key_customers"],
+        count_share=f"{key['key_count_share']:.1%}",
+        value_share=f"{key['key_value_share']:.1%}",
+        basis=label(f"cls_basis_{_basis_of(profit_col)}", lang),
+    )
+    return Markdown(cut + " " + brings)
 
 
 # ------------------------------------------------------------------ composition
@@ -372,6 +432,22 @@ def share_vs_target_chart(actual: pd.Series, target: pd.Series, *, lang: str, ti
     ax.legend(fontsize=8)
     ax.set_title(title)
     return ax
+
+
+def abcd_chart(
+    summary: pd.DataFrame,
+    target_shares: Sequence[float],
+    *,
+    lang: str,
+    class_col: str = "credit_class",
+    ax=None,
+):
+    """Multi-indicator ABCD: each class's actual share of customers against its target share."""
+    actual = summary.set_index(class_col)["count_share"]
+    target = pd.Series(list(target_shares), index=list("ABCD")[: len(target_shares)])
+    return share_vs_target_chart(
+        actual, target, lang=lang, title=label("cls_abcd_title", lang), ax=ax
+    )
 
 
 def segment_chart(

@@ -27,6 +27,7 @@ screen); the output brings the CSS for both classes.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -65,7 +66,18 @@ _PRINT_CSS = (
     f" @media print {{ .{SCREEN_CLASS} {{ display: none !important; }} }}</style>"
 )
 _MISSING = "–"
-_RIGHT = {"money", "pct", "int", "dec", "dec3", "pts"}  # right-aligned on the interactive table
+_RIGHT = {
+    "money",
+    "pct",
+    "int",
+    "dec",
+    "dec1",
+    "dec3",
+    "sdec3",
+    "pts",
+    "change",
+    "days",
+}  # right-aligned on the interactive table
 
 
 def _missing(v) -> bool:
@@ -101,24 +113,36 @@ def _fmt_text(x) -> str:
     return _MISSING if _missing(x) else str(x)
 
 
+def _number(spec: str) -> Callable:
+    return lambda x: _MISSING if _missing(x) else format(x, spec)
+
+
 _NUMBER_FORMATS: dict[str, Callable] = {
     "money": fmt_cny,  # ¥ with thousands separators, no decimals (both languages)
     "pct": fmt_pct,  # 0.1234 -> 12.3%
     "int": fmt_int,  # thousands separators
     "dec": fmt_dec,  # two decimals
+    "dec1": _number(",.1f"),  # one decimal
     "dec3": fmt_dec3,  # three decimals (AUCs, Brier scores, small ratios)
+    "sdec3": _number("+.3f"),  # a signed difference of such numbers
     "pts": fmt_pts,  # percentage points, signed
+    "change": lambda x: _MISSING if _missing(x) else f"{x * 100:+.1f}%",  # a relative change
+    "bool": lambda x: _MISSING if _missing(x) else ("✓" if x else "✗"),
     "date": fmt_date,
     "text": _fmt_text,
 }
-#: the formats a label entry's ``fmt`` may name; ``code:<kind>`` shows a class code as the
-#: name of label ``cls_<kind>_<code>`` (e.g. ``code:tier``), ``label`` shows a value that is a
-#: label key as its label
-FORMATS = (*_NUMBER_FORMATS, "label", "code:<kind>")
+_DAYS = {"zh": "{:,.0f} 天", "en": "{:,.0f} days"}
+#: the formats a label entry's ``fmt`` may name (the index page's headline numbers use the same
+#: names, :mod:`analysis.report.headlines`): ``days`` counts days in the page language;
+#: ``label`` shows a value that is a label key as its label, ``label:<prefix>`` the label
+#: ``<prefix><value>``; ``code:<kind>`` shows a class code as the name of label
+#: ``cls_<kind>_<code>`` (e.g. ``code:tier``)
+FORMATS = (*_NUMBER_FORMATS, "days", "label", "label:<prefix>", "code:<kind>")
 
 
 def _check_format(fmt: str, column, key: str | None) -> str:
-    if fmt in _NUMBER_FORMATS or fmt == "label" or (fmt.startswith("code:") and fmt[5:]):
+    known = fmt in _NUMBER_FORMATS or fmt in ("days", "label")
+    if known or (fmt.startswith(("code:", "label:")) and fmt.partition(":")[2]):
         return fmt
     where = f"label '{key}'" if key else "its label"
     raise ValueError(
@@ -150,6 +174,13 @@ def _format_column(s: pd.Series, fmt: str, lang: str) -> pd.Series:
         return s.map(lambda v: _code_name(kind, v, lang)).astype("object")
     if fmt == "label":
         return relabel(s, lang).map(_fmt_text).astype("object")
+    if fmt.startswith("label:"):
+        prefix = fmt[6:]
+        return s.map(
+            lambda v: _fmt_text(v) if _missing(v) else label_or(f"{prefix}{v}", str(v), lang)
+        )
+    if fmt == "days":
+        return s.map(lambda v: _MISSING if _missing(v) else _DAYS[lang].format(v)).astype("object")
     return s.map(_NUMBER_FORMATS[fmt]).astype("object")
 
 
@@ -229,9 +260,13 @@ def labelled(df: pd.DataFrame, lang: str, *, prefix: str | Sequence[str] = ()) -
         if fmt:
             _check_format(fmt, col, key)
         s = df.iloc[:, i]
-        if fmt and fmt.startswith("code:"):
-            names = {v: _code_name(fmt[5:], v, lang) for v in s.dropna().unique()}
-            out.isetitem(i, s.map(names).astype("object"))
+        if fmt and fmt.startswith(("code:", "label:")):
+            name = (
+                (lambda v, k=fmt[5:]: _code_name(k, v, lang))
+                if fmt.startswith("code:")
+                else (lambda v, p=fmt[6:]: label_or(f"{p}{v}", str(v), lang))
+            )
+            out.isetitem(i, s.map({v: name(v) for v in s.dropna().unique()}).astype("object"))
         elif fmt == "label":
             out.isetitem(i, relabel(s, lang))
         headers.append(label(key, lang) if key else str(col))
@@ -447,4 +482,29 @@ def _interactive_html(
         fallback_html=fallback,
     )
     # itables' loading line links to its troubleshooting page: the report stays offline
-    return out.replace("(need <a href=https://itables.org/troubleshooting.html>help</a>?)", "")
+    out = out.replace("(need <a href=https://itables.org/troubleshooting.html>help</a>?)", "")
+    return _unescape_json_text(out)
+
+
+_JSON_ESCAPE = re.compile(r"(\\+)u([0-9a-fA-F]{4})")
+
+
+def _unescape_json_text(text: str) -> str:
+    """Non-ASCII characters that ``json.dumps`` wrote as ``\\uXXXX`` escapes, written as the
+    characters themselves (at either level of the doubly encoded table data).
+
+    The page then holds the table's Chinese as text, so the report's font subset (cut to the
+    characters a page contains) covers it; the JSON decodes to the same values.
+    """
+
+    def sub(m: re.Match) -> str:
+        n, code = len(m.group(1)), int(m.group(2), 16)
+        if code < 0x80 or 0xD800 <= code <= 0xDFFF or code in (0x2028, 0x2029):
+            return m.group(0)
+        if n % 2 == 1:  # an escape of the outer JSON
+            return "\\" * (n - 1) + chr(code)
+        if n % 4 == 2:  # an escape of the JSON inside a string of the outer one
+            return "\\" * (n - 2) + chr(code)
+        return m.group(0)  # literal backslashes followed by "u...."
+
+    return _JSON_ESCAPE.sub(sub, text)
