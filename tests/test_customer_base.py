@@ -8,18 +8,15 @@ import pytest
 
 from analysis.classify import classes as cl
 from analysis.classify.customer_base import (
-    abc_record,
     abc_windows_table,
     basis_column,
-    class_counts,
     customer_base,
     display_names,
-    headline,
-    json_ready,
     roster_ids,
     trend_quarters,
 )
 from analysis.data.periods import Quarter
+from analysis.report.records import abc_record, class_counts, composition_summary, json_ready
 
 
 def tx():
@@ -124,7 +121,7 @@ def test_headline_numbers():
     )
     quads = cl.sales_loyalty_quadrants(a12.assign(loyalty=[1.0, 0.0, 1.0, 0.0]))
     moves = cl.class_migration(a12.head(3), a12)
-    out = headline(
+    out = composition_summary(
         abc=a12,
         value_col="monetary",
         basis="sales",

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.products import margin as mg
+from analysis.report.records import margin_summary
 
 Q4_START, Q4_END = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-01-01")
 
@@ -475,7 +476,7 @@ def test_quadrant_counts_every_quadrant():
     )  # 50 of 100 (unrated count in total)
 
 
-def test_margin_headlines(three_products):
+def test_margin_summary(three_products):
     tx, inv = three_products
     products = mg.margin_by(tx, "product_id")
     turn = mg.stock_turnover(
@@ -483,7 +484,7 @@ def test_margin_headlines(three_products):
     )
     cross = mg.margin_turnover_quadrant(mg.cross_ratios(turn))
     by_class = mg.margin_by(tx.assign(abc_class=["A", "A", "B", "B", "B"]), "abc_class")
-    head = mg.margin_headlines(
+    head = margin_summary(
         tx, by_class=by_class, cross=cross, turnover=turn, products=products, top=1
     )
     assert head["gross_margin_rate"] == pytest.approx(0.275)
@@ -498,7 +499,7 @@ def test_margin_headlines(three_products):
     ]
     assert sum(head["quadrant_counts"].values()) == 3 and head["n_loss_making_products"] == 0
     assert head["turnover_basis"] == "basis_cost" and head["turnover_period"] == "period_whole"
-    bare = mg.margin_headlines(tx.drop(columns="cost"))
+    bare = margin_summary(tx.drop(columns="cost"))
     assert bare["gross_margin_rate"] is None and bare["median_turnover"] is None
     json.dumps(head)  # serialisable as is
 

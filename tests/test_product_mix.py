@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.products import mix as pm
+from analysis.report.records import json_number, product_mix_summary, top_records
 
 
 @pytest.fixture
@@ -183,24 +184,24 @@ def test_strongest_leanings_and_records():
     )
     out = pm.strongest_leanings(lean, n=2)
     assert out["lean_pts"].tolist() == [-0.2, 0.05]  # "tiny" left out (0.5% of sales)
-    recs = pm.top_records(
+    recs = top_records(
         pd.DataFrame({"product_id": ["P1"], "sales": [np.float64(3.5)], "ratio": [np.nan]}),
         ["product_id", "sales", "ratio"],
     )
     assert recs == [{"product_id": "P1", "sales": 3.5, "ratio": None}]
-    assert pm.json_number(float("inf")) is None
+    assert json_number(float("inf")) is None
 
 
 def test_largest_shifts_and_headlines(tx, products):
     shift = pd.DataFrame({"product_id": list("abcde"), "change_pts": [0.3, 0.1, 0.0, -0.1, -0.3]})
     assert pm.largest_shifts(shift, n=1)["product_id"].tolist() == ["a", "e"]
     ranked = pm.product_abc(pm.product_sales(tx, products))
-    head = pm.mix_headlines(ranked, tx, top=2)
+    head = product_mix_summary(ranked, tx, top=2)
     # costs 200+60+150+90+45-12+10 = 543 -> (800 - 543) / 800
     assert head["gross_margin_rate"] == pytest.approx((800 - 543) / 800)
     assert head["product_abc_counts"] == {"A": 2, "B": 2, "C": 1}
     assert [r["product_id"] for r in head["top_products_by_sales"]] == ["P1", "P3"]
-    assert pm.mix_headlines(None, tx.drop(columns="cost"))["gross_margin_rate"] is None
+    assert product_mix_summary(None, tx.drop(columns="cost"))["gross_margin_rate"] is None
 
 
 def test_mix_counts():

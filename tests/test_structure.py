@@ -23,9 +23,13 @@ SHARED_HELPERS = {
     "label_or": "viz/labels.py",
     "safe_ratio": "products/margin.py",
     "one_thread": "churn/models.py",
+    "rounded": "report/records.py",
+    "json_number": "report/records.py",
+    "json_ready": "report/records.py",
+    "top_records": "report/records.py",
 }
 #: the copies they replaced: defined nowhere
-REPLACED = ("_require", "require", "_ax", "_label_or", "_check_columns")
+REPLACED = ("_require", "require", "_ax", "_label_or", "_check_columns", "summary_record")
 
 
 def _private(name: str) -> bool:

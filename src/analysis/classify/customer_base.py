@@ -16,13 +16,11 @@ from :func:`analysis.engine.aggregate.customer_summary`:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
-from analysis.classify.classes import ABC_CLASSES, MOVES, TIERS, class_summary, months_active
+from analysis.classify.classes import ABC_CLASSES, class_summary, months_active
 from analysis.data.periods import Quarter, quarter_range
 from analysis.engine.aggregate import customer_summary
 
@@ -36,11 +34,6 @@ __all__ = [
     "display_names",
     "roster_ids",
     "abc_windows_table",
-    "json_ready",
-    "class_counts",
-    "abc_record",
-    "section_counts",
-    "headline",
     "quarter_abc",
     "previous_abc",
     "with_names",
@@ -198,132 +191,6 @@ def abc_windows_table(
             )
         )
     return pd.concat(rows, ignore_index=True)
-
-
-# ------------------------------------------------------------------ summary.json
-def json_ready(v):
-    """Plain Python for summary.json: numpy scalars unwrapped, NaN/inf -> None, containers recursed."""
-    if isinstance(v, Mapping):
-        return {str(k): json_ready(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [json_ready(x) for x in v]
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    return v
-
-
-def class_counts(values: pd.Series, codes: Sequence[str], *, missing: str | None = None) -> dict:
-    """{code: count} for every code (0 when absent), plus ``missing`` for NaN values when named."""
-    counts = values.value_counts()
-    out = {str(c): int(counts.get(c, 0)) for c in codes}
-    if missing is not None:
-        out[missing] = int(values.isna().sum())
-    return out
-
-
-def abc_record(abc: pd.DataFrame, value_col: str, *, sales_col: str = "monetary") -> dict:
-    """{"A": {customers, customer_share, sales_share, value_share}, ...} (shares of the net totals)."""
-    s = class_summary(abc, "abc_class", ABC_CLASSES, list(dict.fromkeys([sales_col, value_col])))
-    return {
-        r["abc_class"]: {
-            "customers": int(r["count"]),
-            "customer_share": r["count_share"],
-            "sales_share": r[f"{sales_col}_share"],
-            "value_share": r[f"{value_col}_share"],
-        }
-        for _, r in s.iterrows()
-    }
-
-
-def section_counts(
-    *,
-    rfm: pd.DataFrame,
-    card: pd.DataFrame,
-    screen: pd.DataFrame,
-    credit: pd.DataFrame | None = None,
-    abcd: pd.DataFrame | None = None,
-    tagged: pd.DataFrame | None = None,
-    unapproved: pd.DataFrame | None = None,
-    roster: pd.DataFrame | None = None,
-) -> dict:
-    """Counts per class of the other sections (None for a section the data could not run)."""
-    from analysis.classify.classes import CREDIT_GRADES, CREDIT_SALES, RFM_SEGMENTS
-    from analysis.classify.scorecard import VALUE_GROUPS
-    from analysis.classify.screening import DECISIONS
-
-    tag_counts = None
-    if tagged is not None:
-        keys = tagged["tag_classes"].fillna("").str.split(";").explode()
-        tag_counts = {
-            str(k): int(v) for k, v in keys[keys != ""].value_counts().sort_index().items()
-        }
-    return {
-        "rfm_segments": class_counts(rfm["rfm_segment"], list(RFM_SEGMENTS.values())),
-        "value_groups": class_counts(card["value_group"], VALUE_GROUPS),
-        "screening": class_counts(screen["decision"], DECISIONS),
-        "credit_grades": None
-        if credit is None
-        else class_counts(credit["credit_grade"], CREDIT_GRADES, missing="unrated"),
-        "credit_sales": None
-        if credit is None
-        else class_counts(credit["credit_sales"], CREDIT_SALES),
-        "abcd": None if abcd is None else class_counts(abcd["credit_class"], list("ABCD")),
-        "tag_classes": tag_counts,
-        "unapproved_tags": None if unapproved is None else int(len(unapproved)),
-        "roster_rows": None if roster is None else int(len(roster)),
-    }
-
-
-def headline(
-    *,
-    abc: pd.DataFrame,
-    value_col: str,
-    basis: str,
-    cutoffs: Sequence[float],
-    concentration: Mapping,
-    tiers: pd.DataFrame,
-    quadrants: pd.DataFrame,
-    moves: pd.DataFrame,
-    abc_quarter: pd.DataFrame,
-    value_quarter: str,
-    extra: Mapping | None = None,
-) -> dict:
-    """The numbers notebook 01 records in summary.json (JSON-ready: NaN -> None).
-
-    ``n_customers`` and ``total_sales`` (net) are of the customers active in
-    the trailing 12 months; ``A``/``B``/``C`` their ABC classes;
-    ``gini``/``top20_share``/``top_n_share`` their concentration;
-    ``pyramid``/``quadrants``/``migration`` counts per tier, quadrant and move;
-    ``quarter_abc`` the same ABC on the report quarter alone.
-    """
-    out = {
-        "n_customers": int(len(abc)),
-        "total_sales": float(abc["monetary"].sum()),
-        "total_gross_profit": float(abc["gross_profit"].sum(min_count=1))
-        if "gross_profit" in abc
-        else None,
-        "abc_basis": basis,
-        "abc_cutoffs": [float(c) for c in cutoffs],
-        "window": "trailing_12m",
-        **abc_record(abc, value_col),
-        "gini": concentration["gini"],
-        "top20_share": concentration["top_share"],
-        "top_n_share": concentration["top_n_share"],
-        "pyramid": class_counts(tiers["tier"], TIERS),
-        "quadrants": class_counts(quadrants["quadrant"], "ABCD"),
-        "migration": class_counts(moves["move"], MOVES),
-        "quarter_abc": {
-            "n_customers": int(len(abc_quarter)),
-            "total_sales": float(abc_quarter["monetary_quarter"].sum()),
-            **abc_record(abc_quarter, value_quarter, sales_col="monetary_quarter"),
-        },
-        **dict(extra or {}),
-    }
-    return json_ready(out)
 
 
 def quarter_abc(

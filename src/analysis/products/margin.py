@@ -57,9 +57,6 @@ __all__ = [
     "customer_margins",
     "class_margins",
     "quadrant_counts",
-    "json_number",
-    "top_records",
-    "margin_headlines",
     "arrears_by_class",
     "over_served_customers",
 ]
@@ -774,86 +771,6 @@ def over_served(
 
 
 # ------------------------------------------------------------- headlines
-def json_number(v):
-    """A float for summary.json: NaN and inf become None, numpy scalars plain Python."""
-    if v is None:
-        return None
-    v = float(v)
-    return v if np.isfinite(v) else None
-
-
-def top_records(df: pd.DataFrame, cols: Sequence[str], *, n: int = 5) -> list[dict]:
-    """The first ``n`` rows as JSON-serialisable dicts (for ``ctx.record``)."""
-
-    def clean(v):
-        if isinstance(v, (bool, np.bool_)):
-            return bool(v)
-        if isinstance(v, (int, float, np.number)):
-            return json_number(v)
-        return None if pd.isna(v) else str(v)
-
-    return [
-        {k: clean(v) for k, v in row.items()} for row in df[list(cols)].head(n).to_dict("records")
-    ]
-
-
-def margin_headlines(
-    tx: pd.DataFrame,
-    *,
-    by_class: pd.DataFrame | None = None,
-    cross: pd.DataFrame | None = None,
-    turnover: pd.DataFrame | None = None,
-    products: pd.DataFrame | None = None,
-    class_col: str = "abc_class",
-    top: int = 5,
-    amount_col: str = "amount",
-    cost_col: str = "cost",
-) -> dict:
-    """The margin page's numbers for summary.json (None where the data lack what they need).
-
-    ``gross_margin_rate`` (a fraction) of the period's lines ``tx``;
-    ``margin_rate_by_class`` from :func:`margin_by` per class;
-    ``median_turnover`` of the products whose turnover is defined;
-    ``top_products_by_contribution`` and ``quadrant_counts`` from
-    :func:`margin_turnover_quadrant` output; ``n_loss_making_products`` from a
-    product margin table.
-    """
-    out = {
-        "gross_margin_rate": json_number(
-            overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col)
-        )
-    }
-    out["margin_rate_by_class"] = (
-        None
-        if by_class is None
-        else {
-            str(k): json_number(v)
-            for k, v in by_class.set_index(class_col)["gross_margin_rate"].items()
-        }
-    )
-    out["median_turnover"] = (
-        None if turnover is None else json_number(turnover["stock_turnover"].median())
-    )
-    out["turnover_basis"] = None if turnover is None else str(turnover["turnover_basis"].iloc[0])
-    out["turnover_period"] = None if turnover is None else str(turnover["turnover_period"].iloc[0])
-    if cross is None:
-        out.update(top_products_by_contribution=[], quadrant_counts=None)
-    else:
-        cols = [
-            c
-            for c in ("product_id", "product_name", "cross_ratio", "contribution_ratio")
-            if c in cross.columns
-        ]
-        counts = quadrant_counts(cross).set_index("product_quadrant")["products"]
-        out.update(
-            top_products_by_contribution=top_records(cross, cols, n=top),
-            quadrant_counts={k.removeprefix("quadrant_"): int(v) for k, v in counts.items()},
-        )
-    if products is not None:
-        out["n_loss_making_products"] = int((products["gross_profit"] < 0).sum())
-    return out
-
-
 def arrears_by_class(
     indicators: pd.DataFrame,
     classes: pd.DataFrame,

@@ -23,11 +23,8 @@ from analysis.data.periods import Quarter
 from analysis.data.validation import require_columns
 from analysis.engine.aggregate import customer_summary
 from analysis.products.margin import (
-    json_number,
     margin_by,
-    overall_margin_rate,
     safe_ratio,
-    top_records,
 )
 
 __all__ = [
@@ -44,9 +41,6 @@ __all__ = [
     "sales_vs_target",
     "largest_shifts",
     "mix_counts",
-    "top_records",
-    "json_number",
-    "mix_headlines",
 ]
 
 UNKNOWN_CATEGORY = "unknown"
@@ -471,36 +465,3 @@ def sales_vs_target(
     return out.sort_values(
         ["target_achievement", "target_key"], na_position="last", kind="stable"
     ).reset_index(drop=True)
-
-
-def mix_headlines(
-    ranked: pd.DataFrame | None,
-    tx: pd.DataFrame,
-    *,
-    top: int = 5,
-    amount_col: str = "amount",
-    cost_col: str = "cost",
-) -> dict:
-    """The product-mix page's numbers for summary.json.
-
-    ``gross_margin_rate`` (a fraction, None without cost) from the period's
-    lines ``tx``; from ``ranked`` (:func:`product_abc`, None when the data have
-    no product id): ``n_products`` with positive sales,
-    ``product_abc_counts`` and ``top_products_by_sales``.
-    """
-    out = {
-        "gross_margin_rate": json_number(
-            overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col)
-        )
-    }
-    if ranked is None:
-        return {**out, "n_products": None, "product_abc_counts": None, "top_products_by_sales": []}
-    counts = ranked["abc_class"].value_counts().reindex(["A", "B", "C"], fill_value=0)
-    return {
-        **out,
-        "n_products": int((ranked["sales"] > 0).sum()),
-        "product_abc_counts": {k: int(v) for k, v in counts.items()},
-        "top_products_by_sales": top_records(
-            ranked, ["product_id", "product_name", "sales", "share"], n=top
-        ),
-    }

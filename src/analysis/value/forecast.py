@@ -92,7 +92,6 @@ __all__ = [
     "potential_value",
     "metrics_table",
     "verdict",
-    "summary_record",
     "table_view",
     "plot_deciles",
     "simulate_transactions",
@@ -1207,10 +1206,6 @@ def verdict(bt: Backtest, lang: str = "zh") -> str:
     return label("vf_verdict_baseline", lang)
 
 
-def _clean(v):
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
-
-
 def history_gap(
     tx: pd.DataFrame, as_of, *, horizon_days: int = 365, date_col: str = "date"
 ) -> str | None:
@@ -1308,25 +1303,6 @@ def move_matrix(moves: pd.DataFrame) -> pd.DataFrame:
         index=list(ABC_CLASSES), columns=list(ABC_CLASSES), fill_value=0
     )
     return m.rename_axis(index="abc_now", columns=None).reset_index()
-
-
-def summary_record(fc: ValueForecast) -> dict:
-    """The summary.json entries of the value-forecast notebook."""
-    bt = fc.backtest
-    chosen = bt.metrics.loc[fc.model]
-    return {  # headline numbers first: the index page shows the first scalars
-        "expected_sales": _clean(fc.expected_sales),
-        "expected_gross_profit": _clean(fc.expected_gross_profit),
-        "past_sales": _clean(fc.customers["past_sales"].sum()),
-        "model": fc.model,
-        "beats_baseline": bool(fc.beats_baseline),
-        "customers": int(len(fc.customers)),
-        "mae": _clean(chosen["mae"]),
-        "top_decile_capture": _clean(chosen["top_decile_capture"]),
-        "horizon_days": fc.horizon_days,
-        "backtest_cutoff": str(bt.cutoff.date()),
-        "metrics": {k: {m: _clean(v) for m, v in row.items()} for k, row in bt.metrics.iterrows()},
-    }
 
 
 def table_view(
