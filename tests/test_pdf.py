@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,14 +269,45 @@ def test_write_pdf_text_layer_fonts_and_index_link(stage):
     assert not list(stage.glob(".*tmp")) and not list(stage.glob(".report-pdf-font*"))
 
 
-def test_without_weasyprint_the_report_says_why(stage, monkeypatch):
+class _NoPango:
+    """An import hook: ``import weasyprint`` fails as it does where Pango is missing."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0': No such file or directory")
+        return None
+
+
+def test_unavailable_names_what_is_missing(monkeypatch):
+    monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_NoPango(), *sys.meta_path])
+    assert pdf.weasyprint_unavailable() == (
+        "WeasyPrint cannot load the system's Pango library "
+        "(cannot load library 'libpango-1.0-0': No such file or directory)"
+    )
+    assert pdf.weasyprint_unavailable("zh") == (
+        "WeasyPrint 无法加载系统的 Pango 库（cannot load library 'libpango-1.0-0': No such file or directory）"
+    )
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # not installed
+    assert pdf.weasyprint_unavailable().startswith("WeasyPrint is not installed (")
+
+
+def test_without_pango_the_report_says_why(stage, monkeypatch):
     (stage / "report.pdf").write_bytes(b"%PDF stale")  # copied from the previous report
-    monkeypatch.setattr(pdf, "weasyprint_unavailable", lambda: "no Pango (cannot load libpango)")
+    monkeypatch.setattr(
+        pdf, "_unavailable", lambda: ("pango", "cannot load library 'libpango-1.0-0'")
+    )
     assert pdf.write_report_pdf(stage, PAGES, quarter="2025Q4", lang="zh", firm="x") is None
     assert not (stage / "report.pdf").exists()
     index = (stage / "index.html").read_text(encoding="utf-8")
-    assert "本次未生成 PDF 版" in index and pdf.INSTALL_HINT in index
-    assert pdf.pdf_skipped(stage) == "no Pango (cannot load libpango)"
+    note = _soup(index).select_one("#ccm-pdf-skipped").get_text()
+    assert note.startswith(
+        "本次未生成 PDF 版（report.pdf）：WeasyPrint 无法加载系统的 Pango 库（cannot load library"
+    )
+    assert note.endswith(f"安装：{pdf.INSTALL_HINT}，然后重新运行 ccm report。")
+    assert pdf.pdf_skipped(stage) == (
+        "WeasyPrint cannot load the system's Pango library (cannot load library 'libpango-1.0-0')"
+    )
 
 
 def test_disabled_pdf_removes_a_stale_one(stage):

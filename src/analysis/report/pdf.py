@@ -77,15 +77,39 @@ _TEXT = {
 
 
 # ------------------------------------------------------------------ availability
-def weasyprint_unavailable() -> str | None:
-    """Why WeasyPrint cannot render here (no Pango, not installed), or None when it can."""
+def _unavailable() -> tuple[str, str] | None:
+    """(what is missing, the error) when WeasyPrint cannot render here, else None."""
+    import io
+
     try:
-        import weasyprint  # noqa: F401  (loads Pango through cffi on import)
+        # WeasyPrint prints an installation banner on stdout when Pango is missing: not ours to show
+        with contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint  # noqa: F401  (loads Pango through cffi on import)
     except ImportError as exc:
-        return f"WeasyPrint is not installed ({exc})"
+        return "weasyprint", str(exc)
     except OSError as exc:  # cffi could not load libpango / libpangoft2
-        return f"WeasyPrint cannot load the system's Pango library ({exc})"
+        return "pango", str(exc)
     return None
+
+
+_MISSING = {
+    "zh": {"weasyprint": "未安装 WeasyPrint", "pango": "WeasyPrint 无法加载系统的 Pango 库"},
+    "en": {
+        "weasyprint": "WeasyPrint is not installed",
+        "pango": "WeasyPrint cannot load the system's Pango library",
+    },
+}
+
+
+def weasyprint_unavailable(lang: str = "en") -> str | None:
+    """Why WeasyPrint cannot render here (no Pango, not installed), in ``lang``; None when it can."""
+    missing = _unavailable()
+    if missing is None:
+        return None
+    what, error = missing
+    if lang == "zh":
+        return f"{_MISSING['zh'][what]}（{error}）"
+    return f"{_MISSING['en'][what]} ({error})"
 
 
 # ------------------------------------------------------------------ the print document
@@ -545,10 +569,14 @@ def _add_to_index(stage: Path, snippet: str) -> None:
     index.write_text(text, encoding="utf-8")
 
 
-def note_skipped(stage: Path, reason: str, lang: str) -> None:
-    """Say on the index page that the PDF was not written, why, and what to install."""
+def note_skipped(stage: Path, reason: str, lang: str, *, shown: str | None = None) -> None:
+    """Say on the index page that the PDF was not written, why, and what to install.
+
+    ``reason`` (English) is kept for ``ccm``'s warning line; ``shown`` is the reason in
+    the page language (default ``reason``).
+    """
     t = _texts(lang)
-    text = t["skipped"].format(reason=reason.rstrip("."), hint=INSTALL_HINT)
+    text = t["skipped"].format(reason=(shown or reason).rstrip("."), hint=INSTALL_HINT)
     _add_to_index(
         stage,
         f'<p class="ccm-pdf-skipped" id="{SKIPPED_ID}" data-reason="{_html.escape(reason)}" '
@@ -613,7 +641,7 @@ def write_report_pdf(
         return None
     reason = weasyprint_unavailable()
     if reason:
-        note_skipped(stage, reason, lang)
+        note_skipped(stage, reason, lang, shown=weasyprint_unavailable(lang))
         return None
     generated = generated or dt.date.today().isoformat()
     font = None

@@ -133,8 +133,8 @@ def _warn_pdf_skipped(final: Path, pdf: bool) -> None:
     reason = pdf_skipped(final) if pdf else None
     if reason:
         click.echo(
-            f"warning: {PDF_FILE} was not written: {reason.rstrip('.')}. Install {INSTALL_HINT} "
-            f"and run again (the index page says so too).",
+            f"warning: {PDF_FILE} was not written: {reason.rstrip('.')}. To get it: {INSTALL_HINT}, "
+            f"then run again (the index page says so too).",
             err=True,
         )
 
