@@ -459,3 +459,39 @@ def test_payment_records_from_credit_grades():
     assert credit.payment_records(grades) == {"a": "good", "b": "good", "c": "poor", "d": "poor"}
     with pytest.raises(ValueError, match="must be a mapping with 'quarter'"):
         credit.check_ledger([{"C7": 1}])
+
+
+# ------------------------------------------------------------- page 07's steps
+def test_with_credit_grades_keeps_the_classes_and_leaves_the_ungraded_blank():
+    classes = pd.DataFrame({"customer_id": ["B", "A", "C"], "credit_class": ["A", "B", "D"]})
+    grades = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "X"],
+            "credit_grade": ["C", "A", "D"],
+            "credit_points": [2, 4, 1],
+        }
+    )
+    out = credit.with_credit_grades(classes, grades)
+    assert out["customer_id"].tolist() == ["B", "A", "C"]  # the classes' order, best first
+    assert out["credit_grade"].tolist()[:2] == ["A", "C"] and pd.isna(out["credit_grade"].iloc[2])
+    assert list(out.columns) == ["customer_id", "credit_class", "credit_grade"]
+    with pytest.raises(ValueError, match="credit_grade missing from the credit grades"):
+        credit.with_credit_grades(classes, grades.drop(columns="credit_grade"))
+
+
+def test_ledger_payers_grades_first_then_the_given_records():
+    # C7 was given as good but its grade C says poor; Y graded A is good; Z has no grade, so the
+    # given record stands; X is only given
+    grades = pd.DataFrame({"customer_id": ["C7", "Y", "Z"], "credit_grade": ["C", "A", np.nan]})
+    given = {"C7": "good", "X": "poor", "Z": "good"}
+    assert credit.ledger_payers(grades, given) == {
+        "C7": "poor",
+        "X": "poor",
+        "Z": "good",
+        "Y": "good",
+    }
+    assert credit.ledger_payers(None, given) == given
+    assert credit.ledger_payers(grades, None, good_grades=["A", "B", "C"]) == {
+        "C7": "good",
+        "Y": "good",
+    }

@@ -62,6 +62,9 @@ __all__ = [
     "check_ledger",
     "credit_indicators",
     "abcd_classes",
+    "with_credit_grades",
+    "LIMIT_COLUMNS",
+    "ledger_payers",
 ]
 
 CREDIT_CLASSES = ("A", "B", "C", "D")
@@ -199,6 +202,17 @@ def credit_classes(
     the customers (the Canadian firm of 《客户管理抓住具有价值的“奶油层”客户》: about
     20/30/30/20%, on order volume and credit; the score itself is the project's choice).
 
+    Parameters
+    ----------
+    basis : DataFrame
+        From :func:`credit_basis`.
+    sales_weight : float
+        Weight of the sales score.
+    class_shares : sequence of float
+        Share of the customers in each class.
+    classes : sequence of str
+        The classes, best first.
+
     Returns
     -------
     DataFrame
@@ -254,6 +268,20 @@ def resolve_total_limit(
     ``total_limit > 0`` is used as given; ``0`` means the sum of the customers'
     current ``credit_limit`` when there is one, otherwise the receivables
     outstanding (the credit actually extended).
+
+    Parameters
+    ----------
+    total_limit : float
+        Given total (0: derive it).
+    current_limits : Series, optional
+        Current limits per customer.
+    outstanding : Series, optional
+        Receivables outstanding per customer.
+
+    Returns
+    -------
+    float
+        The total limit.
     """
     if total_limit < 0:
         raise ValueError(f"total_limit must be >= 0 (0 = this year's total), got {total_limit}")
@@ -273,6 +301,13 @@ def class_limits(total_limit: float, class_shares: Mapping[str, float]) -> pd.Da
 
     The case sets a limit per class (the first of its two levels) but gives no
     shares: the shares (e.g. 50/30/15/5) are the project's choice.
+
+    Parameters
+    ----------
+    total_limit : float
+        Next year's total.
+    class_shares : mapping of str to float
+        Class -> share.
 
     Returns
     -------
@@ -365,6 +400,23 @@ def customer_limits(
     what no one can take stays unallocated (a reserve for quarterly adjustments).
     Customers with no sales get no limit.
 
+    Parameters
+    ----------
+    classes : DataFrame
+        From :func:`credit_classes`.
+    limits : DataFrame
+        From :func:`class_limits`.
+    cap_sales_share : float
+        Cap as a share of last year's sales.
+    grade_factors : mapping, optional
+        Grade -> factor (default :data:`GRADE_FACTORS`).
+    unrated_factor : float
+        Factor of a customer without a grade.
+    grade_col, arrears_col : str
+        Credit grade and arrears rate columns.
+    sales_col : str
+        Sales column.
+
     Returns
     -------
     DataFrame
@@ -403,8 +455,56 @@ def customer_limits(
     ).reset_index(drop=True)
 
 
+LIMIT_COLUMNS = (
+    "customer_id",
+    "credit_class",
+    "credit_grade",
+    "sales",
+    "arrears_rate",
+    "grade_factor",
+    "limit_cap",
+    "new_credit_limit",
+)
+"""The columns of :func:`customer_limits` that say how a customer's limit was set."""
+
+
+def with_credit_grades(
+    classes: pd.DataFrame,
+    grades: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    grade_col: str = "credit_grade",
+) -> pd.DataFrame:
+    """The credit classes with each customer's credit grade (信用等级) beside them.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        From :func:`credit_classes`.
+    grades : DataFrame
+        From :func:`analysis.classify.classes.credit_grades` (one row per customer with
+        receivables); only ``id_col`` and ``grade_col`` are taken.
+
+    Returns
+    -------
+    DataFrame
+        ``classes`` (rows and order kept) plus ``grade_col``; NaN for a customer without a grade.
+    """
+    missing = [c for c in (id_col, grade_col) if c not in grades.columns]
+    if missing:
+        raise ValueError(f"Required column {missing[0]} missing from the credit grades")
+    return classes.merge(grades[[id_col, grade_col]], on=id_col, how="left")
+
+
 def limits_by_class(customer_limit: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     """Class limits against what was allocated to customers, and the unallocated reserve.
+
+    Parameters
+    ----------
+    customer_limit : DataFrame
+        From :func:`customer_limits`.
+    limits : DataFrame
+        From :func:`class_limits`.
 
     Returns
     -------
@@ -441,6 +541,15 @@ def limits_by_grade(
     customer_limit: pd.DataFrame, *, grade_col: str = "credit_grade", unrated: str = "grade_unrated"
 ) -> pd.DataFrame:
     """Customers, sales and next year's limits per credit grade (A, B, C, D, then the unrated).
+
+    Parameters
+    ----------
+    customer_limit : DataFrame
+        From :func:`customer_limits`.
+    grade_col : str
+        Credit grade column.
+    unrated : str
+        Code of the unrated row.
 
     Returns
     -------
@@ -538,6 +647,13 @@ CONCENTRATION_METRICS = (
 def concentration_vs_case(ours: Mapping, case: Mapping = CASE_3_CONCENTRATION) -> pd.DataFrame:
     """Our concentration figures beside case 3's published ones.
 
+    Parameters
+    ----------
+    ours : mapping
+        From :func:`receivables_concentration`.
+    case : mapping
+        Case 3's figures.
+
     Returns
     -------
     DataFrame
@@ -570,6 +686,11 @@ def _as_changes(adjustments) -> pd.Series:
 
 def adjustment_ledger(adjustments) -> pd.DataFrame:
     """The proposed changes as a ledger: one row per customer, raises first, then cuts.
+
+    Parameters
+    ----------
+    adjustments : mapping or DataFrame
+        Customer -> signed change.
 
     Returns
     -------
@@ -644,6 +765,15 @@ def apply_adjustments(
     Raises ``ValueError`` when the adjustment does not balance, names a customer
     without a limit, or would leave a limit below zero.
 
+    Parameters
+    ----------
+    limits : DataFrame
+        Per-customer limits.
+    adjustments : mapping or DataFrame
+        Customer -> signed change.
+    limit_col : str
+        The limit column.
+
     Returns
     -------
     DataFrame
@@ -708,9 +838,55 @@ def payment_records(
     """Credit grades -> payment records: ``"good"`` for a grade in ``good_grades``, else ``"poor"``.
 
     Customers without a grade (NaN) are left out: they have no payment record.
+
+    Parameters
+    ----------
+    grades : mapping or Series
+        Customer -> credit grade.
+    good_grades : sequence of str
+        Grades of good payers.
+
+    Returns
+    -------
+    dict
+        Customer -> ``good`` or ``poor``.
     """
     s = pd.Series(grades, dtype="object").dropna()
     return {k: ("good" if g in set(good_grades) else "poor") for k, g in s.items()}
+
+
+def ledger_payers(
+    grades: pd.DataFrame | None,
+    given: Mapping[str, str] | None = None,
+    *,
+    good_grades: Sequence[str] = GOOD_PAYER_GRADES,
+    id_col: str = "customer_id",
+    grade_col: str = "credit_grade",
+) -> dict:
+    """The payment record of each customer a ledger may name: its credit grade where it has one,
+    else the record given (e.g. the case's :data:`CASE_3_PAYERS` for customers not in the
+    receivables).
+
+    Parameters
+    ----------
+    grades : DataFrame or None
+        From :func:`analysis.classify.classes.credit_grades`; None without receivables.
+    given : mapping, optional
+        customer_id -> ``"good"`` / ``"poor"``: used where the grades say nothing.
+    good_grades : sequence of str
+        Grades that count as a good payment record (:func:`payment_records`).
+
+    Returns
+    -------
+    dict
+        customer_id -> ``"good"`` / ``"poor"``, for :func:`check_ledger` and :func:`ledger_lines`.
+    """
+    graded = (
+        {}
+        if grades is None
+        else payment_records(grades.set_index(id_col)[grade_col], good_grades=good_grades)
+    )
+    return {**dict(given or {}), **graded}
 
 
 def _entries(ledger, default_quarter: str) -> list[dict]:
@@ -739,6 +915,15 @@ def ledger_lines(
     ledger, *, payers: Mapping[str, str] | None = None, default_quarter: str = ""
 ) -> pd.DataFrame:
     """One row per change of every adjustment in the ledger.
+
+    Parameters
+    ----------
+    ledger : list of mapping
+        The adjustments (quarter, changes, roles).
+    payers : mapping, optional
+        Customer -> payment record.
+    default_quarter : str
+        Quarter of an adjustment without one.
 
     Returns
     -------
@@ -775,6 +960,13 @@ def ledger_lines(
 
 def approval_chain(ledger, *, default_quarter: str = "") -> pd.DataFrame:
     """The approval chain of each adjustment: who raised, approved and filed it, against the rule.
+
+    Parameters
+    ----------
+    ledger : list of mapping
+        The adjustments.
+    default_quarter : str
+        Quarter of an adjustment without one.
 
     Returns
     -------
@@ -903,6 +1095,15 @@ def credit_indicators(
     (:func:`analysis.products.margin.receivable_indicators`) with each customer's credit terms
     (``terms_days``, :func:`analysis.classify.classes.credit_terms`).
 
+    Parameters
+    ----------
+    receivables : DataFrame
+        Invoices and payments.
+    start, end : date-like
+        The half-open window.
+    id_col : str
+        Customer id column.
+
     Returns
     -------
     DataFrame
@@ -927,6 +1128,17 @@ def abcd_classes(
 
     Only their payment records count: a customer with receivables but no sales in
     ``summary`` is left out (it would take a class share).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Customer summary of the year.
+    indicators : DataFrame
+        From :func:`credit_indicators`.
+    sales_weight, class_shares
+        As in :func:`credit_classes`.
+    id_col : str
+        Customer id column.
 
     Returns
     -------
