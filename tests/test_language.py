@@ -8,6 +8,7 @@
 """
 
 import copy
+import json
 import re
 
 import nbformat
@@ -22,7 +23,7 @@ from analysis.report.language import (
     notebook_language_problems,
     tags_to_remove,
 )
-from analysis.report.runner import discover_notebooks, notebook_path
+from analysis.report.runner import build_report, discover_notebooks, notebook_path
 
 NOTEBOOKS = discover_notebooks()
 
@@ -176,3 +177,115 @@ def test_the_ledger_check_speaks_the_page_language_and_raises_in_english():
     )
     assert ok["message"] == "调整台账符合规定：共 1 次调整，增加 +100,000，减少 -100,000"
     assert not is_foreign(ok["message"], "zh") and not is_foreign(zh["message"], "zh")
+
+
+# ------------------------------------------------------------------ the rendered sample report
+@pytest.fixture(scope="module", params=["zh", "en"])
+def report(request, tmp_path_factory, sample_dir):
+    """The sample report, built once per language for this module."""
+    out = tmp_path_factory.mktemp(f"reports-{request.param}")
+    final = build_report(sample_dir, out=out, lang=request.param, jobs=2, progress=False)
+    return final, request.param
+
+
+def _visible_text(path) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for el in soup(["script", "style"]):
+        el.decompose()
+    return soup.get_text(" ")
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("sample_report_lang")
+def test_every_page_speaks_the_report_language(report):
+    final, lang = report
+    pages = sorted(final.glob("*.html"))
+    assert len(pages) == len(NOTEBOOKS) + 1  # and the index
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert len(narrative_paragraphs(html)) > 3, page.name
+        assert foreign_paragraphs(html, lang) == [], page.name
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("sample_report_lang")
+def test_the_measure_fails_on_pages_with_both_languages(report):
+    """Exported as before (no cell dropped), every page shows the other language's narrative."""
+    from nbconvert import HTMLExporter
+
+    final, lang = report
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    for name in NOTEBOOKS:
+        nb = nbformat.read(str(final / f"{name}.ipynb"), as_version=4)
+        both, _ = exporter.from_notebook_node(nb)
+        assert len(foreign_paragraphs(both, lang)) >= 3, name
+        kept, _ = HTMLExporter(
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            config=_drop(lang),
+        ).from_notebook_node(nb)
+        assert foreign_paragraphs(kept, lang) == [], name
+
+
+def _drop(lang):
+    from traitlets.config import Config
+
+    c = Config()
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = tags_to_remove(lang)
+    return c
+
+
+def _keys(obj):
+    """Every key at every depth of a JSON value."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield k
+            yield from _keys(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _keys(v)
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("sample_report_lang")
+def test_the_index_labels_every_number_and_shows_no_raw_key(report):
+    from analysis.report.headlines import headline_items, unlabelled_keys
+
+    final, lang = report
+    summary = json.loads((final / "summary.json").read_text(encoding="utf-8"))
+    assert unlabelled_keys(summary) == []
+    text = _visible_text(final / "index.html")
+    raw = sorted({k for k in _keys(summary) if "_" in str(k) and re.search(rf"\b{k}\b", text)})
+    assert raw == [], f"raw keys on the index: {raw}"
+    shown = sum(len(headline_items(page, values)) for page, values in summary.items())
+    assert shown >= 60  # every page's headline numbers are there
+    for page, values in summary.items():  # in the report language, formatted
+        for _, _value, entry in headline_items(page, values):
+            assert entry[lang] in text
+    if lang == "zh":
+        assert "万元" in text and "¥" not in text
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("sample_report_lang")
+def test_the_index_opens_with_highlights_linked_to_their_sections(report):
+    from bs4 import BeautifulSoup
+
+    final, lang = report
+    soup = BeautifulSoup((final / "index.html").read_text(encoding="utf-8"), "html.parser")
+    section = soup.find(id="highlights")
+    assert section is not None and section.find_previous("div", class_="card") is None
+    items = section.find_all("li")
+    assert 6 <= len(items) <= 10
+    for li in items:
+        assert re.search(r"\d", li.get_text()), li.get_text()  # each carries its number
+        assert not is_foreign(li.get_text(" "), lang), li.get_text()
+        page, _, anchor = li.a["href"].partition("#")
+        assert anchor, li.a["href"]  # the section, not only the page
+        assert f'id="{anchor}"' in (final / page).read_text(encoding="utf-8"), li.a["href"]

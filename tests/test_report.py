@@ -192,29 +192,26 @@ def test_data_error_stops_before_any_notebook(nb_dir, tmp_path):
 def test_index_headlines_are_labelled_and_formatted():
     from analysis.report.runner import _headlines
 
-    shown = dict(
-        _headlines(
-            {
-                "sales": 1234567.8,
-                "gross_margin_rate": 0.1477,
-                "orders": 12000,
-                "auc": 0.9004,
-                "ledger_balanced": True,
-                "sales_change_vs_previous": 0.2925,
-                "quarter": "2025Q4",
-                "tables": ["x"],
-            },
-            "en",
-        )
-    )
-    assert shown == {
-        "Sales": "¥1,234,568",
-        "Gross margin rate": "14.8%",
-        "Orders": "12,000",
-        "auc": "0.900",
-        "ledger_balanced": "✓",
-        "sales_change_vs_previous": "+29.2%",
+    values = {
+        "sales": 1234567.8,
+        "gross_margin_rate": 0.1477,
+        "orders": 12000,
+        "auc": 0.9004,
+        "ledger_balanced": True,
+        "sales_change_vs_previous": 0.2925,
+        "quarter": "2025Q4",
+        "tables": ["x"],
+        "no_label_here": 3,
     }
+    assert dict(_headlines("00_data_overview", values, "en")) == {
+        "Sales this quarter": "¥1,234,568",
+        "Gross margin rate this quarter": "14.8%",
+        "Orders (all data)": "12,000",
+        "Churn model test AUC": "0.900",
+        "Adjustments balance (total unchanged)": "✓",
+        "Sales vs previous quarter": "+29.2%",
+    }  # a number without a label is not shown: no raw key on the index
+    assert dict(_headlines("00_data_overview", values, "zh"))["本季度销售额"] == "123.5万元"
 
 
 @pytest.mark.notebook

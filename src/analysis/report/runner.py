@@ -41,6 +41,7 @@ from analysis.data import io as aio
 from analysis.data.periods import resolve_quarter
 from analysis.report.context import SUMMARY_DIR
 from analysis.report.language import tags_to_remove
+from analysis.viz.labels import label
 
 STANDARD_PARAMS = ("data_dir", "quarter", "lang", "output_dir")
 RUNNER_PARAMS = ("data_dir", "quarter", "output_dir")  # set by the runner, not by params files
@@ -391,29 +392,73 @@ def write_index(
     lang: str,
     timings: dict[str, float],
 ) -> Path:
+    """The front page: the quarter's highlights, then a card per page with its labelled numbers.
+
+    Everything on it is in ``lang``: the numbers' labels and formats come from
+    ``viz/labels/summary.yaml`` (:mod:`analysis.report.headlines`), the highlights from
+    :mod:`analysis.report.highlights`, the skip notes from :func:`analysis.report.context.skip_note`.
+    """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from analysis.report.context import skip_note
 
     env = Environment(
         loader=FileSystemLoader(Path(__file__).with_name("templates")),
         autoescape=select_autoescape(),
     )
+    titles = {nb: page_title(stage / f"{nb}.ipynb", nb, lang) for nb in notebooks}
     page = env.get_template("index.html.j2").render(
         quarter=quarter,
         notebooks=notebooks,
-        summary=summary,
         data_dir=str(data_dir),
         lang=lang,
+        t=lambda key, **kw: label(key, lang, **kw),
         timings=timings,
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        headlines={nb: _headlines(summary.get(nb, {}), lang) for nb in notebooks},
+        highlights=index_highlights(stage, summary, notebooks, titles, lang),
+        headlines={nb: _headlines(nb, summary.get(nb, {}), lang) for nb in notebooks},
         not_computed={
             nb: not_computed_text(summary[nb]["not_computed"], lang)
             for nb in notebooks
             if (summary.get(nb) or {}).get("not_computed")
         },
-        titles={nb: page_title(stage / f"{nb}.ipynb", nb, lang) for nb in notebooks},
+        skipped={
+            nb: [skip_note(e, lang) for e in (summary.get(nb) or {}).get("skipped_sections", [])]
+            for nb in notebooks
+        },
+        titles=titles,
     )
     return aio.write_text(page, stage / "index.html")
+
+
+def index_highlights(
+    stage: Path, summary: dict, notebooks: list[str], titles: dict[str, str], lang: str
+) -> list[dict]:
+    """The highlights of the index (:func:`analysis.report.highlights.highlights`) as
+    ``{"text", "href", "where"}``: each links to its section (``#cell-id=<id>`` of the heading
+    cell in the report language, when the page has it) and names the page and section.
+    """
+    from analysis.report.highlights import highlights, sentence
+
+    out = []
+    for f in highlights({nb: summary[nb] for nb in notebooks if nb in summary}):
+        cell = f.section if lang == "en" else f"{f.section}-{lang}"
+        heading = section_title(stage / f"{f.page}.ipynb", cell)
+        href = f"{f.page}.html" + (f"#cell-id={cell}" if heading else "")
+        where = " · ".join(x for x in (titles.get(f.page, f.page), heading) if x)
+        out.append({"text": sentence(f, lang), "href": href, "where": where})
+    return out
+
+
+def section_title(executed: Path, cell_id: str) -> str | None:
+    """The heading text of the markdown cell ``cell_id`` of an executed notebook (None when absent)."""
+    if not Path(executed).exists():
+        return None
+    for cell in aio.read_notebook(executed).cells:
+        if cell.get("id") == cell_id and cell.cell_type == "markdown":
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            return first.lstrip("#").strip() or None
+    return None
 
 
 def page_title(executed: Path, default: str, lang: str | None = None) -> str:
@@ -435,49 +480,11 @@ def page_title(executed: Path, default: str, lang: str | None = None) -> str:
     return default
 
 
-def _headlines(values: dict, lang: str, limit: int = 10) -> list[tuple[str, str]]:
-    """The first scalar numbers of a notebook's summary, labelled and formatted for the index page."""
-    from analysis.viz.labels import column_labels
+def _headlines(page: str, values: dict, lang: str) -> list[tuple[str, str]]:
+    """A page's numbers on the index: ``(label, formatted value)`` (:func:`analysis.report.headlines.headlines`)."""
+    from analysis.report.headlines import headlines
 
-    skip = {"quarter", "skipped_sections", "not_computed"}
-    items = [
-        (k, v)
-        for k, v in values.items()
-        if k not in skip and isinstance(v, (int, float, str, bool)) and v is not None
-    ][:limit]
-    names = column_labels([k for k, _ in items], lang)
-    return [(name, _fmt_headline(k, v)) for name, (k, v) in zip(names, items)]
-
-
-_MONEY_WORDS = (
-    "sales",
-    "margin",
-    "value",
-    "owed",
-    "revenue",
-    "investment",
-    "profit",
-    "receivable",
-    "limit",
-)
-
-
-def _fmt_headline(key: str, v) -> str:
-    from analysis.viz.style import fmt_cny, fmt_pct
-
-    if isinstance(v, bool):
-        return "✓" if v else "✗"
-    if isinstance(v, str):
-        return v
-    if "change" in key:
-        return f"{v * 100:+.1f}%"
-    if key.endswith(("_rate", "_share", "share")):
-        return fmt_pct(v)
-    if any(w in key for w in _MONEY_WORDS) and abs(v) >= 100:
-        return fmt_cny(v)
-    if isinstance(v, int) or float(v).is_integer():
-        return f"{v:,.0f}"
-    return f"{v:.3f}" if abs(v) < 10 else f"{v:,.1f}"
+    return headlines(page, values, lang)
 
 
 # ------------------------------------------------------------------ finishing pages
