@@ -758,8 +758,8 @@ def build_answer_key(src_dir: str | Path = WORKSHOP_DIR, out_path: str | Path = 
 
 
 # ================================================================ glossary
-# sec_, sum_: the report's section names and headline labels, not terms
-_GLOSSARY_SKIP_PREFIXES = ("ws_", "mask_", "sec_", "sum_")
+# sec_, sum_, hl_: the report's section names, headline labels and highlights, not terms
+_GLOSSARY_SKIP_PREFIXES = ("ws_", "mask_", "sec_", "sum_", "hl_")
 
 
 def _cell(text: str) -> str:
