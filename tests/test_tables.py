@@ -100,6 +100,8 @@ def test_headers_by_prefix_then_plain_then_name():
 def test_a_named_index_becomes_a_column():
     df = pd.DataFrame({"sales": [1.0]}, index=pd.Index(["C1"], name="customer_id"))
     assert formatted(df, "en").columns.tolist() == ["Customer ID", "Sales"]
+    ranked = pd.DataFrame({"sales": [1.0, 2.0]}).sort_values("sales", ascending=False)
+    assert formatted(ranked, "en").columns.tolist() == ["Sales"]  # row numbers are not shown
 
 
 def test_unknown_fmt_is_an_error_naming_the_column(monkeypatch):

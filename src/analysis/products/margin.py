@@ -59,6 +59,7 @@ __all__ = [
     "quadrant_counts",
     "arrears_by_class",
     "over_served_customers",
+    "period_stock_turnover",
 ]
 
 # margin high/low x turnover high/low -> action (label keys in labels/product.yaml)
@@ -839,3 +840,49 @@ def over_served_customers(
         low_margin_quantile=low_margin_quantile,
         high_load_quantile=high_load_quantile,
     )
+
+
+def period_stock_turnover(
+    tx: pd.DataFrame,
+    inventory: pd.DataFrame,
+    start,
+    end,
+    *,
+    catalogue: pd.DataFrame | None = None,
+    basis: str = "sales",
+    period: str = "auto",
+    unknown_category: str = "",
+) -> pd.DataFrame:
+    """Stock turnover per stocked product over ``[start, end)``, as the margin page computes it.
+
+    The period is monthly or whole (:func:`turnover_months`); the average stock is the mean of
+    the monthly averages (:func:`monthly_average_inventory`) or of the opening and closing
+    counts (:func:`average_inventory`); sales and cost are those of the stocked products
+    (:func:`analysis.products.mix.product_sales`); then :func:`stock_turnover`.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        The transaction lines of the period.
+    inventory : DataFrame
+        The stock counts.
+    catalogue : DataFrame, optional
+        The products table (names and categories).
+    basis, period : str
+        See :func:`stock_turnover` and :func:`turnover_months`.
+
+    Returns
+    -------
+    DataFrame
+        :func:`stock_turnover`'s table (its ``turnover_period`` says monthly or whole).
+    """
+    from analysis.products.mix import product_sales
+
+    months = turnover_months(inventory, start, end, period=period)
+    average = monthly_average_inventory if months else average_inventory
+    inv = average(inventory, start, end)
+    stocked = product_sales(
+        tx, catalogue, unknown_category=unknown_category, keep_ids=inv["product_id"]
+    )
+    days = (pd.Timestamp(end) - pd.Timestamp(start)).days
+    return stock_turnover(stocked, inv, days=days, basis=basis, months=months)

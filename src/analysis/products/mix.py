@@ -41,6 +41,7 @@ __all__ = [
     "sales_vs_target",
     "largest_shifts",
     "mix_counts",
+    "period_sales",
 ]
 
 UNKNOWN_CATEGORY = "unknown"
@@ -465,3 +466,35 @@ def sales_vs_target(
     return out.sort_values(
         ["target_achievement", "target_key"], na_position="last", kind="stable"
     ).reset_index(drop=True)
+
+
+def period_sales(
+    tx: pd.DataFrame,
+    periods: dict,
+    catalogue: pd.DataFrame | None = None,
+    *,
+    unknown_category: str = "",
+) -> dict:
+    """:func:`product_sales` of each period, e.g. the previous quarter and the same quarter
+    last year for the mix shift.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        All transaction lines.
+    periods : dict
+        Name -> a period with ``start`` and ``end`` (e.g. a :class:`analysis.data.periods.Quarter`).
+
+    Returns
+    -------
+    dict
+        Name -> the period's product table.
+    """
+    from analysis.data.periods import between
+
+    return {
+        name: product_sales(
+            between(tx, p.start, p.end), catalogue, unknown_category=unknown_category
+        )
+        for name, p in periods.items()
+    }

@@ -102,7 +102,17 @@ _MISSING = {
 
 
 def weasyprint_unavailable(lang: str = "en") -> str | None:
-    """Why WeasyPrint cannot render here (no Pango, not installed), in ``lang``; None when it can."""
+    """Why WeasyPrint cannot render here (no Pango, not installed), in ``lang``; None when it can.
+
+    Parameters
+    ----------
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str or None
+    """
     missing = _unavailable()
     if missing is None:
         return None
@@ -232,7 +242,7 @@ def _fit_tables(root, page: str, lang: str) -> None:
         keep = WIDE_ROWS if n > WIDE_COLUMNS else MAX_TABLE_ROWS
         rows = _table_rows(table)
         note = None
-        if len(rows) > keep and table.find_parent(class_="ccm-print-only") is None:
+        if len(rows) > keep:  # a print copy (ccm-print-only) is already short: this is the net
             for row in rows[keep:]:
                 row.decompose()
             note = root.new_tag("p", attrs={"class": "ccm-cut"})
@@ -438,7 +448,22 @@ def _css_string(text: str) -> str:
 
 
 def print_css(*, font_url: str, firm: str, quarter: str) -> str:
-    """The PDF's stylesheet: A4 pages numbered 'n / N', running header, tables and charts kept whole."""
+    """The PDF's stylesheet: A4 pages numbered 'n / N', running header, tables and charts kept whole.
+
+    Parameters
+    ----------
+    font_url : str
+        URL of the CJK font subset.
+    firm : str
+        The firm's name (running header).
+    quarter : str
+        The quarter.
+
+    Returns
+    -------
+    str
+        The CSS.
+    """
     header = _css_string(f"{firm} · {quarter}")
     return f"""
 @font-face {{ font-family: "CCM PDF"; src: url({_css_string(font_url)}); }}
@@ -484,7 +509,7 @@ table.ccm-wide {{ page: wide; font-size: 6pt; }}
 table.ccm-wide th, table.ccm-wide td {{ padding: 1pt 2pt; overflow-wrap: anywhere; }}
 table.ccm-continued {{ margin-top: 2pt; }}
 td {{ overflow-wrap: break-word; }}
-p.ccm-cut {{ font-size: 8pt; color: #a05a00; margin-top: -4pt; }}
+p.ccm-cut, p.ccm-full-list {{ font-size: 8pt; color: #a05a00; margin-top: -4pt; }}
 .ccm-screen-only, .anchor-link, .jp-Collapser, script {{ display: none !important; }}
 section.ccm-page, section.ccm-highlights-page {{ break-before: page; }}
 .ccm-cover {{ padding-top: 40mm; }}
@@ -531,7 +556,24 @@ def _quiet_weasyprint():
 
 
 def render_pdf(document: str, css: str, target: Path, *, base_url: Path) -> Path:
-    """Render ``document`` with ``css`` into ``target`` (written atomically); local files only."""
+    """Render ``document`` with ``css`` into ``target`` (written atomically); local files only.
+
+    Parameters
+    ----------
+    document : str
+        The HTML.
+    css : str
+        The stylesheet.
+    target : Path
+        The PDF file.
+    base_url : Path
+        Folder relative links resolve against.
+
+    Returns
+    -------
+    Path
+        ``target``.
+    """
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
@@ -574,6 +616,17 @@ def note_skipped(stage: Path, reason: str, lang: str, *, shown: str | None = Non
 
     ``reason`` (English) is kept for ``ccm``'s warning line; ``shown`` is the reason in
     the page language (default ``reason``).
+
+    Parameters
+    ----------
+    stage : Path
+        The staging folder.
+    reason : str
+        Why (English).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    shown : str, optional
+        The reason in the page language.
     """
     t = _texts(lang)
     text = t["skipped"].format(reason=(shown or reason).rstrip("."), hint=INSTALL_HINT)
@@ -585,7 +638,17 @@ def note_skipped(stage: Path, reason: str, lang: str, *, shown: str | None = Non
 
 
 def pdf_skipped(final: Path) -> str | None:
-    """Why a report has no report.pdf (from its index page), or None when nothing was skipped."""
+    """Why a report has no report.pdf (from its index page), or None when nothing was skipped.
+
+    Parameters
+    ----------
+    final : Path
+        The report folder.
+
+    Returns
+    -------
+    str or None
+    """
     index = Path(final) / "index.html"
     if not index.exists():
         return None

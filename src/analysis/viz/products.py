@@ -241,10 +241,12 @@ def quadrant_chart(
     lang: str = "zh",
     label_top: int = 8,
     name_col: str = "product_name",
+    xlabel: str | None = None,
     ax=None,
 ):
     """Margin rate (y) against stock turnover (x, log scale when all positive), bubbles sized by sales,
-    the split lines and the quadrant names in the legend."""
+    the split lines and the quadrant names in the legend; ``xlabel`` names the turnover's basis
+    (e.g. :func:`turnover_caption`)."""
     from matplotlib.lines import Line2D
 
     ax = axes(ax, (9, 6))
@@ -273,7 +275,7 @@ def quadrant_chart(
             textcoords="offset points",
         )
     pct_axis(ax)
-    ax.set_xlabel(label("stock_turnover", lang))
+    ax.set_xlabel(xlabel or label("stock_turnover", lang))
     ax.set_ylabel(label("gross_margin_rate", lang))
     handles = [
         Line2D([], [], ls="", marker="o", ms=8, alpha=0.6, color=c, label=label(k, lang))
@@ -327,3 +329,63 @@ def over_served_chart(df: pd.DataFrame, *, lang: str = "zh", ax=None):
     ax.legend(fontsize=8)
     ax.set_title(label("mr_over_served_title", lang))
     return ax
+
+
+def turnover_caption(
+    turnover: pd.DataFrame, *, basis: str, lang: str = "zh", key: str = "mr_turnover_short"
+) -> str:
+    """The short name of the stock turnover measured (basis and period), for a caption or axis:
+    ``key`` is ``mr_turnover_short`` (turnover) or ``mr_cross_short`` (cross ratio).
+
+    Parameters
+    ----------
+    turnover : DataFrame
+        From :func:`analysis.products.margin.stock_turnover`.
+    basis : str
+        The turnover's basis.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    key : str
+        The label used.
+
+    Returns
+    -------
+    str
+    """
+    monthly = len(turnover) and turnover["turnover_period"].iloc[0] == "period_month"
+    return label(
+        key,
+        lang,
+        basis=label(f"mr_turnover_short_{basis}", lang),
+        period=label("mr_turnover_short_month" if monthly else "mr_turnover_short_whole", lang),
+    )
+
+
+def turnover_notes(turnover: pd.DataFrame, *, basis: str, lang: str = "zh"):
+    """The two notes above the turnover tables: the basis and period of the turnover, and how many
+    products have no turnover (zero or no stock); an IPython Markdown.
+
+    Parameters
+    ----------
+    turnover : DataFrame
+        From :func:`analysis.products.margin.stock_turnover`.
+    basis : str
+        The turnover's basis.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    IPython.display.Markdown
+    """
+    from IPython.display import Markdown
+
+    period = turnover["turnover_period"].iloc[0] if len(turnover) else "period_whole"
+    how = label(
+        "mr_turnover_basis_note",
+        lang,
+        basis=label(f"basis_{basis}", lang),
+        period=label(period, lang),
+    )
+    undefined = label("mr_turnover_undefined", lang, n=int(turnover["stock_turnover"].isna().sum()))
+    return Markdown(f"{note(how).data}\n\n{note(undefined).data}")

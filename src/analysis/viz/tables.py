@@ -185,13 +185,11 @@ def _format_column(s: pd.Series, fmt: str, lang: str) -> pd.Series:
 
 
 def _as_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """A named or non-default index becomes columns (shown, escaped and labelled like them)."""
-    index = df.index
-    if isinstance(index, pd.RangeIndex) and index.name is None:
-        return df
-    if index.nlevels == 1 and index.name is None:
-        index = index.rename("")
-    return df.set_axis(index, axis=0).reset_index()
+    """A named index becomes columns (shown, escaped and labelled like them); an unnamed one
+    (row numbers, left over from sorting or filtering) is not shown."""
+    if all(name is None for name in df.index.names):
+        return df.reset_index(drop=True)
+    return df.reset_index()
 
 
 def _plan(df: pd.DataFrame, lang: str, prefix) -> list[tuple[str, str]]:
@@ -211,7 +209,7 @@ def formatted(df: pd.DataFrame, lang: str, *, prefix: str | Sequence[str] = ()) 
     Parameters
     ----------
     df : DataFrame
-        The table (not modified).  A named or non-default index becomes columns.
+        The table (not modified).  A named index becomes columns.
     lang : str
         ``"zh"`` or ``"en"``.
     prefix : str or sequence of str
@@ -324,7 +322,7 @@ def show(
     Parameters
     ----------
     df : DataFrame
-        The table to show (not modified).  A named or non-default index becomes columns.
+        The table to show (not modified).  A named index becomes columns.
     lang : str
         ``"zh"`` or ``"en"``: headers, class names and the note on the staff file.
     caption : str, optional
