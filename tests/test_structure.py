@@ -194,3 +194,97 @@ def test_the_replaced_copies_are_gone():
         if fn.name in REPLACED
     ]
     assert not left
+
+
+# ------------------------------------------------------------------ numpydoc on the public API
+def _returns_value(fn) -> bool:
+    """Whether ``fn`` itself (not a nested function) returns a value or yields."""
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        value = node.value if isinstance(node, ast.Return) else None
+        if value is not None and not (isinstance(value, ast.Constant) and value.value is None):
+            return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _arguments(fn) -> list[str]:
+    a = fn.args
+    names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+    return [n for n in names if n not in ("self", "cls")]
+
+
+def _exempt(fn) -> bool:
+    """Properties read as attributes; click commands' docstrings are the ``ccm --help`` text."""
+    for d in fn.decorator_list:
+        text = ast.unparse(d)
+        if text in ("property", "cached_property", "functools.cached_property"):
+            return True
+        if (
+            text.endswith((".setter", ".command", ".group"))
+            or ".command(" in text
+            or "group(" in text
+        ):
+            return True
+    return False
+
+
+def undocumented(path: Path) -> list[str]:
+    """Public functions and methods of ``path`` lacking a numpydoc section they need, and public
+    classes without a docstring."""
+    out = []
+    for node in _tree(path).body:
+        if isinstance(node, ast.ClassDef) and not _private(node.name):
+            if not ast.get_docstring(node):
+                out.append(f"{node.name}: no docstring")
+            members = [(f"{node.name}.{getattr(m, 'name', '')}", m) for m in node.body]
+        else:
+            members = [(getattr(node, "name", ""), node)]
+        for name, fn in members:
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if _private(fn.name) or fn.name.startswith("_") or _exempt(fn):
+                continue
+            doc = (ast.get_docstring(fn) or "") + "\n"
+            lacking = [
+                section
+                for section, needed in (
+                    ("Parameters", bool(_arguments(fn))),
+                    ("Returns", _returns_value(fn) and "Yields\n" not in doc),
+                )
+                if needed and f"{section}\n" not in doc
+            ]
+            if not doc.strip():
+                lacking.insert(0, "docstring")
+            if lacking:
+                out.append(f"{name}: {', '.join(lacking)}")
+    return out
+
+
+def test_the_docstring_check_sees_a_missing_section(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text(
+        "def f(x):\n"
+        '    """Sum.\n\n    Parameters\n    ----------\n    x : int\n        A number.\n    """\n'
+        "    return x\n"
+        "def g():\n    pass\n"
+        "def _h(y):\n    return y\n"
+        "class C:\n    def m(self, y):\n        '''M.'''\n",
+        encoding="utf-8",
+    )
+    assert undocumented(src) == ["f: Returns", "g: docstring", "C: no docstring", "C.m: Parameters"]
+
+
+def test_public_functions_have_parameters_and_returns_sections():
+    """numpydoc on the public API: a summary, ``Parameters`` when a function takes any and
+    ``Returns`` (or ``Yields``) when it gives something back."""
+    found = [
+        f"{path.relative_to(PACKAGE)}: {item}" for path in MODULES for item in undocumented(path)
+    ]
+    assert not found, f"{len(found)} public functions lack numpydoc sections:\n" + "\n".join(found)

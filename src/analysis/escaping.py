@@ -38,6 +38,15 @@ NO_MATH_CLASS = "tex2jax_ignore mathjax_ignore"
 def escape_html(value) -> str:
     """``value`` as HTML text: ``<``, ``>``, ``&`` and quotes become entities.
 
+    Parameters
+    ----------
+    value : object
+        The value (as text).
+
+    Returns
+    -------
+    str
+
     >>> escape_html('<img src=x onerror="alert(1)">')
     '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
     """
@@ -50,6 +59,15 @@ def escape_markdown(value) -> str:
     (A page's MathJax still sees ``$`` pairs: put the text in an element of class
     :data:`NO_MATH_CLASS`.)
 
+    Parameters
+    ----------
+    value : object
+        The value (as text).
+
+    Returns
+    -------
+    str
+
     >>> escape_markdown("[x](javascript:alert(1)) <b>")
     '\\\\[x\\\\]\\\\(javascript:alert\\\\(1\\\\)\\\\) &lt;b&gt;'
     """
@@ -58,24 +76,64 @@ def escape_markdown(value) -> str:
 
 def styler_label(value) -> str:
     """A header label for ``Styler.relabel_index``: HTML escaped, braces doubled (pandas
-    passes each label through ``str.format``, so ``{0}`` would be replaced)."""
+    passes each label through ``str.format``, so ``{0}`` would be replaced).
+
+    Parameters
+    ----------
+    value : object
+        The value (as text).
+
+    Returns
+    -------
+    str
+    """
     return escape_html(value).replace("{", "{{").replace("}", "}}")
 
 
 def plain_text(value) -> str:
     """``value`` as a matplotlib label drawn literally: ``$`` is escaped so that a name such
-    as ``$\\alert$`` is not parsed as mathtext (which would fail to draw)."""
+    as ``$\\alert$`` is not parsed as mathtext (which would fail to draw).
+
+    Parameters
+    ----------
+    value : object
+        The value (as text).
+
+    Returns
+    -------
+    str
+    """
     return str(value).replace("$", r"\$")
 
 
 def plain_labels(values: Iterable) -> list[str]:
-    """:func:`plain_text` of each value (tick labels, annotations)."""
+    """:func:`plain_text` of each value (tick labels, annotations).
+
+    Parameters
+    ----------
+    values : iterable
+        The values.
+
+    Returns
+    -------
+    list of str
+    """
     return [plain_text(v) for v in values]
 
 
 def neutralise_formula(value):
     """Prefix ``'`` to a text cell that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``,
     tab or CR first); numbers, plain signed numbers in text, and other text are returned as they are.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        The value, prefixed with ``'`` when needed.
 
     >>> neutralise_formula('=HYPERLINK("http://x","y")'), neutralise_formula("-7"), neutralise_formula("00123")
     ('\\'=HYPERLINK("http://x","y")', '-7', '00123')
@@ -103,6 +161,16 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
     Numeric columns are left alone, so real negative amounts stay numbers; text such as the
     id ``00123`` is unchanged.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table.
+
+    Returns
+    -------
+    DataFrame
+        The neutralised copy.
     """
     out = df.copy()
     for i in range(df.shape[1]):  # by position: duplicate or non-string headers are fine

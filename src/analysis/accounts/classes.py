@@ -129,7 +129,34 @@ def headline(
     by_stage: pd.DataFrame,
     wallet_record: dict | None,
 ) -> dict:
-    """Page 09's headline numbers for summary.json (None where a section was skipped)."""
+    """Page 09's headline numbers for summary.json (None where a section was skipped).
+
+    Parameters
+    ----------
+    keys : DataFrame or None
+        :func:`analysis.accounts.salespeople.key_customers_by_owner` (None: no owner column).
+    plan : DataFrame or None
+        The visit plan (None: skipped).
+    stages : DataFrame
+        Lifecycle stages with lost customers and prospects.
+    typed : DataFrame
+        IBM types with prospects.
+    actions : DataFrame
+        Retention actions.
+    risk_source : str
+        ``"model"`` or ``"recency"`` (:func:`analysis.accounts.retention.churn_risk`).
+    win_back : DataFrame
+        The win-back list.
+    by_stage : DataFrame
+        Churn by lifecycle stage.
+    wallet_record : dict or None
+        :func:`analysis.accounts.wallet.wallet_record` (None: no total purchases).
+
+    Returns
+    -------
+    dict
+        Counts and sums per section for summary.json.
+    """
     from analysis.accounts.ibm_types import TYPES
     from analysis.accounts.lifecycle import STAGES
     from analysis.accounts.retention import ACTIONS

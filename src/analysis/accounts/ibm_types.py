@@ -63,6 +63,11 @@ def ibm_types(
     satisfaction_col : str, optional
         A satisfaction score (e.g. ``service_balance`` of :func:`analysis.classify.scorecard.service_balance`);
         a negative one keeps a customer out of the loyal type.  Missing = not known.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``sales_change`` and ``ibm_type``.
     """
     cols = [sales_col, prev_col, recency_col, tenure_col, loyalty_col, level_col]
     require_columns(
@@ -96,7 +101,25 @@ def with_prospects(
     id_col: str = "customer_id",
     type_col: str = "ibm_type",
 ) -> pd.DataFrame:
-    """``typed`` plus one row per prospect of ``stages`` (stage ``prospect``) with type ``prospect``."""
+    """``typed`` plus one row per prospect of ``stages`` (stage ``prospect``) with type ``prospect``.
+
+    Parameters
+    ----------
+    typed : DataFrame
+        From :func:`ibm_types`.
+    stages : DataFrame
+        Lifecycle stages with prospects
+        (:func:`analysis.accounts.lifecycle.with_lost_and_prospects`).
+    id_col : str
+        Customer id column.
+    type_col : str
+        The type column.
+
+    Returns
+    -------
+    DataFrame
+        ``typed`` with the prospects appended.
+    """
     require_columns(stages, [id_col, "stage"], "the lifecycle stages")
     ids = stages.loc[stages["stage"].eq("prospect") & ~stages[id_col].isin(typed[id_col]), id_col]
     if ids.empty:
@@ -113,7 +136,24 @@ def type_summary(
     type_col: str = "ibm_type",
     order: Sequence[str] = TYPES,
 ) -> pd.DataFrame:
-    """Per type: customers and share, 12-month sales and share, mean sales change."""
+    """Per type: customers and share, 12-month sales and share, mean sales change.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Typed customers.
+    sales_col : str
+        Sales column.
+    type_col : str
+        The type column.
+    order : sequence of str
+        The types, in the order of the rows.
+
+    Returns
+    -------
+    DataFrame
+        Per type: customers, customer_share, sales, sales_share and mean sales_change.
+    """
     require_columns(df, [type_col, sales_col], "the typed customers")
     s = df[sales_col].astype("float64").fillna(0.0)
     out = pd.DataFrame({type_col: list(order)})

@@ -82,6 +82,11 @@ def lifecycle_stages(
         Customers active in the last 12 months, one row each, e.g.
         :func:`analysis.classify.customer_base.customer_base`: sales of the 12 months and of the 12 before,
         days since the last purchase and since the first.
+
+    Returns
+    -------
+    DataFrame
+        ``base`` with ``sales_change`` and ``stage``.
     """
     require_columns(base, [sales_col, prev_col, recency_col, tenure_col], "the customer base")
     if not 0 <= trial_days <= stable_days:
@@ -110,6 +115,11 @@ def with_lost_and_prospects(
         Ids of the customers with a purchase up to the date.
     on_books : iterable, optional
         Ids in the customers table (None: no prospects can be known).
+
+    Returns
+    -------
+    DataFrame
+        ``stages`` with the lost customers and the prospects appended.
     """
     require_columns(stages, [id_col, "stage"], "the lifecycle stages")
     have = set(stages[id_col])
@@ -134,7 +144,26 @@ def stage_summary(
 ) -> pd.DataFrame:
     """Per stage: customers, their share, 12-month sales and its share, and (``strategy``) the
     ``strategy`` column (the stage code; its text, label ``cls_stage_strategy_<stage>``, is the
-    source's strategy).  ``stage_col="depth", order=DEPTHS, strategy=False`` counts the depths."""
+    source's strategy).  ``stage_col="depth", order=DEPTHS, strategy=False`` counts the depths.
+
+    Parameters
+    ----------
+    stages : DataFrame
+        From :func:`lifecycle_stages` (or with :func:`with_lost_and_prospects`).
+    sales_col : str
+        Sales column.
+    stage_col : str
+        The stage column.
+    order : sequence of str
+        The stages, in the order of the rows.
+    strategy : bool
+        Add the ``strategy`` column.
+
+    Returns
+    -------
+    DataFrame
+        Per stage: customers, customer_share, sales, sales_share (and strategy).
+    """
     require_columns(stages, [stage_col, sales_col], "the lifecycle stages")
     s = stages[sales_col].astype("float64").fillna(0.0)
     out = pd.DataFrame({stage_col: list(order)})
@@ -156,7 +185,24 @@ def cooperation_depth(
     stage_col: str = "stage",
 ) -> pd.DataFrame:
     """Add ``depth``: prospect and former (lost) from the stage; the buying customers long-term
-    when their tenure is at least ``long_term_days``, else short-term."""
+    when their tenure is at least ``long_term_days``, else short-term.
+
+    Parameters
+    ----------
+    stages : DataFrame
+        From :func:`with_lost_and_prospects`.
+    long_term_days : int
+        Tenure from which a cooperation is long-term.
+    tenure_col : str
+        Tenure in days.
+    stage_col : str
+        The stage column.
+
+    Returns
+    -------
+    DataFrame
+        ``stages`` with ``depth``.
+    """
     require_columns(stages, [stage_col, tenure_col], "the lifecycle stages")
     st = stages[stage_col]
     long_term = stages[tenure_col].astype("float64") >= long_term_days
@@ -177,7 +223,22 @@ def value_levels(
 ) -> pd.DataFrame:
     """Add ``value_level`` (high / mid / low) and ``service`` (the same code; its text, label
     ``cls_service_<level>``, is the source's service level): high = ``high_tiers`` (the key
-    customers), mid = ``mid_tiers`` (ordinary), low = the rest (small); no tier, no level."""
+    customers), mid = ``mid_tiers`` (ordinary), low = the rest (small); no tier, no level.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Customers with a pyramid tier.
+    tier_col : str
+        Pyramid tier column.
+    high_tiers, mid_tiers : sequence of str
+        Tiers of the high and the mid level.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``value_level`` and ``service``.
+    """
     require_columns(df, [tier_col], "the customer table")
     t = df[tier_col]
     level = pd.Series(
@@ -199,7 +260,24 @@ def value_level_summary(
     level_col: str = "value_level",
 ) -> pd.DataFrame:
     """Per value level: customers, sales (and gross profit where given) with their shares, and
-    ``service`` (the level code, label ``cls_service_<level>``)."""
+    ``service`` (the level code, label ``cls_service_<level>``).
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`value_levels`.
+    sales_col : str
+        Sales column.
+    profit_col : str or None
+        Gross profit column (None: left out).
+    level_col : str
+        The level column.
+
+    Returns
+    -------
+    DataFrame
+        Per level: customers, sales (gross profit) with shares, and service.
+    """
     cols = [level_col, sales_col] + ([profit_col] if profit_col else [])
     require_columns(df, cols, "the customer table")
     out = pd.DataFrame({level_col: list(VALUE_LEVELS)})

@@ -72,8 +72,27 @@ def recency_risk(
 
     ``ratio`` = days since the last purchase ÷ the customer's usual interval (tenure ÷ purchase
     days, at least one day); ``churn_probability`` = ratio ÷ (1 + ratio): 0.5 when the customer is
-    one usual interval overdue, 0.75 at three.  Returns customer_id, churn_probability, sales_12m,
-    expected_lost_sales, reasons (the ratio in words, in ``lang``).
+    one usual interval overdue, 0.75 at three.
+
+    Parameters
+    ----------
+    base : DataFrame
+        Customers active in the trailing 12 months
+        (:func:`analysis.classify.customer_base.customer_base`).
+    recency_col, frequency_col, tenure_col : str
+        Days since the last purchase, purchase days and tenure in days.
+    sales_col : str
+        Sales column.
+    id_col : str
+        Customer id column.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        customer_id, churn_probability (the proxy), sales_12m, expected_lost_sales and reasons (the
+        ratio in words, in ``lang``).
     """
     from analysis.viz.labels import label
 
@@ -113,6 +132,25 @@ def churn_risk(
     ``ds`` is the loaded dataset (:class:`analysis.data.io.Dataset`), ``quarter`` the report quarter.
     The model is page 04's (:func:`analysis.churn.backtest.backtest`, then :func:`analysis.churn.explain.risk_scores`);
     when the data are too few for it, :func:`recency_risk` on the trailing 12 months.
+
+    Parameters
+    ----------
+    ds : analysis.data.io.Dataset
+        The loaded data.
+    quarter : Quarter
+        The report quarter.
+    horizon_days, active_days, trend_days, cv_folds : int
+        As in :func:`analysis.churn.backtest.backtest`.
+    random_state : int
+        Seed of the random draws.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    tuple of (DataFrame, str)
+        customer_id, churn_probability, sales_12m, expected_lost_sales and reasons; and ``"model"``
+        or ``"recency"``.
     """
     from analysis import churn
     from analysis.classify.customer_base import customer_base
@@ -150,7 +188,28 @@ def recent_complaints(
 ) -> pd.DataFrame:
     """Per customer with a complaint in ``[start, end)``: ``complaints`` (count),
     ``last_complaint_date`` and ``last_complaints`` (the latest ``n_notes`` notes, newest first,
-    joined by ``; ``; empty without a note column)."""
+    joined by ``; ``; empty without a note column).
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        The interactions table.
+    start, end : date-like
+        The half-open window ``[start, end)``.
+    n_notes : int
+        Notes kept per customer.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    kind_col, note_col : str
+        Kind (``complaint`` ...) and note columns.
+
+    Returns
+    -------
+    DataFrame
+        customer_id, complaints, last_complaint_date and last_complaints.
+    """
     require_columns(interactions, [id_col, date_col, kind_col], "interactions")
     d = interactions[date_col]
     rows = interactions[
@@ -240,7 +299,20 @@ def retention_actions(
 
 
 def action_summary(actions: pd.DataFrame, *, order: Sequence[str] = ACTIONS) -> pd.DataFrame:
-    """Per action: customers, sales of the last 12 months and expected lost sales."""
+    """Per action: customers, sales of the last 12 months and expected lost sales.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        The action list.
+    order : sequence of str
+        The actions, in the order of the rows.
+
+    Returns
+    -------
+    DataFrame
+        Per action: customers, sales_12m and expected_lost_sales.
+    """
     require_columns(actions, ["action", "expected_lost_sales"], "the action list")
     g = actions.groupby("action")
     out = pd.DataFrame({"action": list(order)})
@@ -269,7 +341,25 @@ def lost_customers(
 ) -> pd.DataFrame:
     """Customers lost in ``quarter``: a purchase in the ``active_days`` before its start, none in it.
 
-    Returns customer_id and ``last_purchase`` (the last purchase date), sorted by id.
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    quarter : Quarter
+        The quarter.
+    active_days : int
+        Days before the quarter in which a purchase made a customer active.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+
+    Returns
+    -------
+    DataFrame
+        customer_id and ``last_purchase`` (the last purchase date), sorted by id.
     """
     require_columns(tx, [id_col, date_col, amount_col], "transactions")
     before = _purchases(
@@ -297,7 +387,26 @@ def win_back_list(
     """The lost customers with their value and classes before they left and their last complaints,
     by value, largest first.  ``classes_before`` holds each customer's classes at the quarter's start
     (e.g. ``value_col``, gross_profit, abc_class, tier, decision); ``win_back`` is False for a
-    customer the screening had dropped (not worth winning back); ``last_purchase`` as YYYY-MM-DD text."""
+    customer the screening had dropped (not worth winning back); ``last_purchase`` as YYYY-MM-DD text.
+
+    Parameters
+    ----------
+    lost : DataFrame
+        From :func:`lost_customers`.
+    classes_before : DataFrame
+        Each customer's classes at the quarter's start.
+    complaints : DataFrame, optional
+        From :func:`recent_complaints`.
+    value_col : str
+        The value to rank by.
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        The lost customers with their classes, complaints and ``win_back``, by value.
+    """
     require_columns(lost, [id_col, "last_purchase"], "the lost customers")
     require_columns(classes_before, [id_col, value_col], "the customer classes")
     out = lost.merge(classes_before, on=id_col, how="left")
@@ -319,7 +428,24 @@ def win_back_list(
 
 
 def lost_note(win_back: pd.DataFrame, quarter, lang: str, *, value_col: str = "monetary") -> str:
-    """One sentence: customers lost in ``quarter`` and their sales of the 12 months before."""
+    """One sentence: customers lost in ``quarter`` and their sales of the 12 months before.
+
+    Parameters
+    ----------
+    win_back : DataFrame
+        From :func:`win_back_list`.
+    quarter : Quarter
+        The quarter.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    value_col : str
+        The sales column.
+
+    Returns
+    -------
+    str
+        The sentence in ``lang``.
+    """
     from analysis.viz.labels import label
     from analysis.viz.style import fmt_cny
 
@@ -345,6 +471,24 @@ def churn_by_stage(
 
     ``stages_before``: the stages at the quarter's start (customers active then); ``lost``:
     :func:`lost_customers` of the quarter.  Per stage: customers, churned, churn_rate.
+
+    Parameters
+    ----------
+    stages_before : DataFrame
+        The stages at the quarter's start.
+    lost : DataFrame
+        From :func:`lost_customers`.
+    stage_col : str
+        The stage column.
+    order : sequence of str
+        The stages, in the order of the rows.
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        Per stage and in total: customers, churned and churn_rate.
     """
     require_columns(stages_before, [id_col, stage_col], "the lifecycle stages")
     require_columns(lost, [id_col], "the lost customers")

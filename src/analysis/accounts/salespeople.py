@@ -68,6 +68,26 @@ def with_owner(
 
     A blank owner becomes missing; ``route`` falls back to the region where the route is
     missing (or absent from ``customers``), then to missing.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        Classified customers.
+    customers : DataFrame
+        The customers table.
+    owner_col : str
+        Salesperson column.
+    route_col : str or None
+        Route column (None: none).
+    region_col : str
+        Region column (the route's fallback).
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        ``classes`` with ``owner_col`` and ``route``.
     """
     require_columns(classes, [id_col], "the customer classes")
     require_columns(customers, [id_col, owner_col], "customers")
@@ -159,7 +179,26 @@ def key_customers_by_owner(
     key_tiers: Sequence[str] = KEY_TIERS,
 ) -> pd.DataFrame:
     """The key customers (tier in ``key_tiers``), each with its owner and ``no_owner`` (True = nobody
-    is in charge, the gap 专人负责 closes); those without an owner first, then by owner and sales."""
+    is in charge, the gap 专人负责 closes); those without an owner first, then by owner and sales.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`with_owner`.
+    owner_col : str
+        Salesperson column.
+    sales_col : str
+        Sales column.
+    tier_col : str
+        Pyramid tier column.
+    key_tiers : sequence of str
+        The key tiers.
+
+    Returns
+    -------
+    DataFrame
+        The key customers with ``no_owner``, sorted.
+    """
     require_columns(df, [owner_col, sales_col, tier_col], "the customer table")
     key = df[df[tier_col].isin(list(key_tiers))]
     out = key.assign(no_owner=key[owner_col].isna(), salesperson=_owner_key(key, owner_col))
@@ -259,7 +298,24 @@ def visit_workload(
     classes: Sequence[str] = ABC_CLASSES,
 ) -> pd.DataFrame:
     """Per salesperson: customers, routes, visits per class (``visits_<c>``), visits in the quarter
-    and per week (visits ÷ ``n_weeks``)."""
+    and per week (visits ÷ ``n_weeks``).
+
+    Parameters
+    ----------
+    plan : DataFrame
+        The visit plan.
+    n_weeks : int
+        Weeks in the quarter.
+    class_col : str
+        Class column.
+    classes : sequence of str
+        The classes counted.
+
+    Returns
+    -------
+    DataFrame
+        Per salesperson: customers, routes, visits per class, visits and visits_per_week.
+    """
     require_columns(plan, ["salesperson", "route", "visits", class_col], "the visit plan")
     g = plan.groupby("salesperson", sort=False)
     out = pd.DataFrame({"customers": g.size(), "routes": g["route"].nunique()})
@@ -308,7 +364,24 @@ def staff_table(
     coded: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A table for the sales team in ``lang``: the columns present of ``columns``, class codes named
-    (``coded`` maps column -> class kind; default :data:`STAFF_CODED`), headers labelled."""
+    (``coded`` maps column -> class kind; default :data:`STAFF_CODED`), headers labelled.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A plan or customer table.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    columns : sequence of str
+        Columns to keep, in order.
+    coded : mapping, optional
+        Column -> class kind for the codes to name.
+
+    Returns
+    -------
+    DataFrame
+        The table with headers and codes in ``lang``.
+    """
     out = df[[c for c in columns if c in df.columns]]
     coded = STAFF_CODED if coded is None else coded
     out = out.assign(
@@ -323,7 +396,22 @@ def staff_table(
 
 
 def unowned_note(keys: pd.DataFrame, lang: str, *, sales_col: str = "monetary") -> str:
-    """One sentence: how many key customers have no owner and their sales (or that all have one)."""
+    """One sentence: how many key customers have no owner and their sales (or that all have one).
+
+    Parameters
+    ----------
+    keys : DataFrame
+        From :func:`key_customers_by_owner`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    sales_col : str
+        Sales column.
+
+    Returns
+    -------
+    str
+        The sentence in ``lang``.
+    """
     require_columns(keys, ["no_owner", sales_col], "the key customers")
     gap = keys[keys["no_owner"]]
     if gap.empty:
@@ -333,7 +421,20 @@ def unowned_note(keys: pd.DataFrame, lang: str, *, sales_col: str = "monetary") 
 
 def plan_sheets(staff_plan: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
     """One table per salesperson (sheet name = the salesperson) from :func:`staff_table`'s output,
-    in its row order; the owner column itself is dropped from each sheet."""
+    in its row order; the owner column itself is dropped from each sheet.
+
+    Parameters
+    ----------
+    staff_plan : DataFrame
+        From :func:`staff_table`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Salesperson -> that person's rows.
+    """
     col = header("salesperson", lang)
     require_columns(staff_plan, [col], "the staff visit plan")
     return {

@@ -40,6 +40,21 @@ def share_of_wallet(
 ) -> pd.DataFrame:
     """One row per customer of ``base`` whose total purchases are known and positive.
 
+    Parameters
+    ----------
+    base : DataFrame
+        Customers with sales of the 12 months and the 12 before.
+    customers : DataFrame
+        The customers table with ``total_col``.
+    total_col : str
+        The customer's total purchases (from every supplier).
+    sales_col : str
+        Sales column.
+    prev_col : str
+        Sales of the 12 months before.
+    id_col : str
+        Customer id column.
+
     Returns
     -------
     DataFrame
@@ -78,7 +93,27 @@ def wallet_summary(
     id_col: str = "customer_id",
 ) -> pd.DataFrame:
     """Per class (and ``all``): customers with a known total, our sales, their total purchases,
-    the pooled share (sales ÷ total), the pooled share a year before, its change and the headroom."""
+    the pooled share (sales ÷ total), the pooled share a year before, its change and the headroom.
+
+    Parameters
+    ----------
+    wallet : DataFrame
+        From :func:`share_of_wallet`.
+    classes : DataFrame
+        A class per customer.
+    class_col : str
+        Class column.
+    order : sequence of str, optional
+        The classes, in the order of the rows.
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        Per class and ``all``: customers, sales, total_purchases, share_of_wallet, share_prev,
+        share_change and headroom.
+    """
     require_columns(
         wallet,
         [id_col, "total_purchases", "sales", "sales_prev", "headroom"],
@@ -139,7 +174,22 @@ def wallet_opportunities(
     wallet: pd.DataFrame, *, max_share: float = 0.3, top_n: int = 20
 ) -> pd.DataFrame:
     """Customers of whose purchases we hold less than ``max_share``, by headroom, largest first
-    (the largest business still bought elsewhere)."""
+    (the largest business still bought elsewhere).
+
+    Parameters
+    ----------
+    wallet : DataFrame
+        From :func:`share_of_wallet`.
+    max_share : float
+        Share below which a customer is listed.
+    top_n : int
+        Rows kept.
+
+    Returns
+    -------
+    DataFrame
+        Those customers by headroom, largest first.
+    """
     require_columns(wallet, ["share_of_wallet", "headroom"], "the share of wallet")
     low = wallet[wallet["share_of_wallet"] < max_share]
     return (
@@ -150,7 +200,19 @@ def wallet_opportunities(
 
 
 def wallet_record(wallet: pd.DataFrame) -> dict:
-    """Headline numbers: customers with a known total, pooled share now and a year before, totals below our sales."""
+    """Headline numbers: customers with a known total, pooled share now and a year before, totals below our sales.
+
+    Parameters
+    ----------
+    wallet : DataFrame
+        From :func:`share_of_wallet`.
+
+    Returns
+    -------
+    dict
+        customers_with_total, share_of_wallet and share_of_wallet_prev (pooled), over_total
+        (customers whose stated total is below our sales).
+    """
     t = float(wallet["total_purchases"].sum())
 
     def pooled(col):

@@ -28,7 +28,19 @@ class BetaGeoModel:
     """
 
     def fit(self, x, t_x, T) -> BetaGeoModel:
-        """Maximum likelihood on log parameters (L-BFGS-B); returns self with ``params_``."""
+        """Maximum likelihood on log parameters (L-BFGS-B); returns self with ``params_``.
+
+        Parameters
+        ----------
+        x, t_x, T : array-like
+            Repeat purchases, age at the last purchase and age at the cutoff, per customer, in one
+            time unit.
+
+        Returns
+        -------
+        BetaGeoModel
+            self, with ``params_`` (r, alpha, a, b) and ``converged_``.
+        """
         data = pd.DataFrame(
             {"x": np.asarray(x, float), "t_x": np.asarray(t_x, float), "T": np.asarray(T, float)}
         )
@@ -45,7 +57,19 @@ class BetaGeoModel:
         return self
 
     def p_alive(self, x, t_x, T) -> np.ndarray:
-        """P(still alive at T | x, t_x, T)."""
+        """P(still alive at T | x, t_x, T).
+
+        Parameters
+        ----------
+        x, t_x, T : array-like
+            Repeat purchases, age at the last purchase and age at the cutoff, per customer, in one
+            time unit.
+
+        Returns
+        -------
+        ndarray
+            Probability that each customer is still alive at T.
+        """
         r, alpha, a, b = (self.params_[k] for k in ("r", "alpha", "a", "b"))
         x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
         log_ratio = (
@@ -56,7 +80,21 @@ class BetaGeoModel:
         return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700))), 1.0)
 
     def p_no_purchase(self, t, x, t_x, T) -> np.ndarray:
-        """P(no purchase in (T, T + t]): dead, or alive with no Poisson event."""
+        """P(no purchase in (T, T + t]): dead, or alive with no Poisson event.
+
+        Parameters
+        ----------
+        t : float
+            Length of the horizon, in the unit of T.
+        x, t_x, T : array-like
+            Repeat purchases, age at the last purchase and age at the cutoff, per customer, in one
+            time unit.
+
+        Returns
+        -------
+        ndarray
+            Probability of no purchase in (T, T + t] per customer.
+        """
         r, alpha = self.params_["r"], self.params_["alpha"]
         x, T = np.asarray(x, float), np.asarray(T, float)
         alive = self.p_alive(x, t_x, T)
@@ -88,7 +126,31 @@ def bgnbd_churn_probability(
     date_col="date",
     amount_col="amount",
 ) -> pd.Series:
-    """BG/NBD fitted on every customer's history before ``cutoff``; P(no purchase in the horizon) for ``ids``."""
+    """BG/NBD fitted on every customer's history before ``cutoff``; P(no purchase in the horizon) for ``ids``.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    cutoff : date-like
+        The model sees the history before this day.
+    ids : index-like
+        Customers to score.
+    horizon_days : int
+        Length of the horizon in days.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+
+    Returns
+    -------
+    Series
+        P(no purchase within the horizon) per id in ``ids`` (NaN for a customer without a purchase
+        before the cutoff).
+    """
     s = customer_summary(tx, as_of=cutoff, date_col=date_col, id_col=id_col, amount_col=amount_col)
     s = s[s["frequency"] > 0].set_index("customer_id")
     week = 7.0

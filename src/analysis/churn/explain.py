@@ -121,6 +121,23 @@ def explain(
     a category "<feature>: <value>", a blank number "no <feature> on record".
     The interval features of a customer with a single purchase are one
     reason, "one purchase only".
+
+    Parameters
+    ----------
+    model : ChurnModel
+        Its logistic explainer gives the contributions.
+    X : DataFrame
+        Features of the customers to explain (index: customer id).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    n_reasons : int
+        Reasons per customer at most.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``X``: ``reasons`` (``; ``-joined) and ``reason_1`` .. ``reason_<n_reasons>``
+        (empty when fewer).
     """
     contrib, dev = model.contributions(X)
     interval = [f for f in _INTERVAL_FEATURES if f in contrib.columns]
@@ -158,7 +175,22 @@ def _reason_text(model: ChurnModel, feature: str, value, dev: pd.Series, lang: s
 def risk_list(
     scored: pd.DataFrame, *, top_n: int = 30, customers: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """The top-N customers by churn probability, with the customer's name when known."""
+    """The top-N customers by churn probability, with the customer's name when known.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        From :func:`risk_scores` (sorted by risk).
+    top_n : int
+        Customers kept.
+    customers : DataFrame, optional
+        The customers table; its ``name`` column is added when present.
+
+    Returns
+    -------
+    DataFrame
+        The first ``top_n`` rows of ``scored``, with ``name`` after ``customer_id`` when known.
+    """
     out = scored.head(top_n)
     if customers is not None and "name" in customers.columns:
         out = out.merge(customers[["customer_id", "name"]], on="customer_id", how="left")
@@ -170,7 +202,20 @@ def risk_list(
 
 def abc_of(value: pd.Series, cutoffs: tuple[float, float] = (0.75, 0.95)) -> pd.Series:
     """ABC class of each customer by ``value`` (index = customer id), the rule of
-    :func:`analysis.classify.classes.abc_classes`; "–" when no value is known."""
+    :func:`analysis.classify.classes.abc_classes`; "–" when no value is known.
+
+    Parameters
+    ----------
+    value : Series
+        Value per customer (index: customer id).
+    cutoffs : tuple of float
+        Cumulative value shares where classes A and B end.
+
+    Returns
+    -------
+    Series
+        ``customer_class`` per customer: A, B, C, or "–" when no value is known.
+    """
     if value.isna().all():
         return pd.Series("–", index=value.index, name="customer_class")
     frame = pd.DataFrame(
@@ -189,6 +234,21 @@ def churn_by_class(
 
     The observed rate classes the test window's customers by their trailing
     sales at the test cutoff (transactions only).
+
+    Parameters
+    ----------
+    scored : DataFrame
+        From :func:`risk_scores`.
+    result : ChurnResult
+        The study the scores come from.
+    abc_cutoffs : tuple of float
+        Cumulative value shares where classes A and B end.
+
+    Returns
+    -------
+    DataFrame
+        Per ``customer_class``: customers, mean_churn_probability, expected_lost_sales and
+        (transactions) observed_churn_rate.
     """
     out = scored.groupby("customer_class").agg(
         customers=("customer_id", "size"),

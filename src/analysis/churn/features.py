@@ -99,6 +99,26 @@ def active_customers(
     """Customers with a purchase in ``[cutoff - active_days, cutoff)`` (sorted ids).
 
     ``active_days=None`` (or 0) counts any purchase before the cutoff.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    cutoff : date-like
+        The cutoff day: history before it, future from it.
+    active_days : int or None
+        Days before the cutoff in which a purchase makes a customer active (None or 0: ever).
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+
+    Returns
+    -------
+    Index
+        Sorted ids of the customers active at the cutoff.
     """
     cutoff = pd.Timestamp(cutoff)
     days = _purchase_days(
@@ -122,6 +142,23 @@ def churn_labels(
     """One row per customer active at ``cutoff``: ``churned`` = 1 without a purchase in the window.
 
     The window is ``cutoff <= date < cutoff + horizon_days`` (see the module note).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    cutoff : date-like
+        The cutoff day: history before it, future from it.
+    horizon_days : int
+        Length of the label window in days.
+    active_days : int or None
+        Days before the cutoff in which a purchase makes a customer active (None or 0: ever).
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
 
     Returns
     -------
@@ -150,7 +187,28 @@ def trailing_sales(
     date_col: str = "date",
     amount_col: str = "amount",
 ) -> pd.Series:
-    """Net sales per customer in ``[cutoff - days, cutoff)`` (index = customer_id)."""
+    """Net sales per customer in ``[cutoff - days, cutoff)`` (index = customer_id).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    cutoff : date-like
+        The cutoff day: history before it, future from it.
+    days : int
+        Length of the window before the cutoff.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+
+    Returns
+    -------
+    Series
+        ``sales_12m`` per customer (index ``customer_id``).
+    """
     cutoff = pd.Timestamp(cutoff)
     w = tx[(tx[date_col] >= cutoff - pd.Timedelta(days=days)) & (tx[date_col] < cutoff)]
     return (
@@ -378,6 +436,18 @@ def churn_features(
 def parse_label(raw: pd.Series, *, column: str = "label") -> pd.Series:
     """Map a churn label column (Yes/No, 1/0, True/False, 是/否 ...) to int 0/1.
 
+    Parameters
+    ----------
+    raw : Series
+        The label column as read.
+    column : str
+        Its name, for error messages.
+
+    Returns
+    -------
+    Series
+        int 0/1, same index and name.
+
     Raises
     ------
     DataError
@@ -415,6 +485,19 @@ def clean_customer_table(
     ``{"column", "action", "count"}`` with action in ``to_number``,
     ``blank_to_missing``, ``not_number_to_missing``, ``dropped_constant``,
     ``dropped_high_cardinality``.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The export as read (text cells).
+    label_col : str
+        The churn label column.
+    id_col : str
+        The customer id column; empty means row numbers.
+    max_levels : int
+        Text columns with more distinct values are dropped.
+    numeric_share : float
+        Share of non-blank values that must be numbers for a text column to become numeric.
 
     Returns
     -------

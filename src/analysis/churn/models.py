@@ -121,7 +121,22 @@ def as_model_input(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def candidate_models(num_cols, cat_cols, *, random_state: int) -> dict[str, Pipeline]:
-    """The candidates: logistic regression at two L2 strengths and gradient-boosted trees."""
+    """The candidates: logistic regression at two L2 strengths and gradient-boosted trees.
+
+    Parameters
+    ----------
+    num_cols : list of str
+        Numeric feature columns.
+    cat_cols : list of str
+        Categorical feature columns.
+    random_state : int
+        Seed of the boosted trees.
+
+    Returns
+    -------
+    dict of str to Pipeline
+        Unfitted pipelines by name: ``logistic_c0.1``, ``logistic_c1`` and ``gradient_boosting``.
+    """
     log_num = Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", add_indicator=True)),
@@ -189,14 +204,33 @@ class ChurnModel:
 
     @one_thread
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated churn probability of each row."""
+        """Calibrated churn probability of each row.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features with at least the model's columns.
+
+        Returns
+        -------
+        ndarray
+            Calibrated churn probability per row.
+        """
         return self.calibrated.predict_proba(as_model_input(X[self.features]))[:, 1]
 
     def contributions(self, X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Logit contributions of the logistic explainer against the training mean.
 
-        Returns (per original feature, summed over its one-hot and missing
-        columns; per transformed column deviation from the training mean).
+        Parameters
+        ----------
+        X : DataFrame
+            Features with at least the model's columns.
+
+        Returns
+        -------
+        tuple of (DataFrame, DataFrame)
+            Contributions per original feature (summed over its one-hot and missing-indicator
+            columns), and each transformed column's deviation from the training mean.
         """
         pre, clf = self.explainer.named_steps["pre"], self.explainer.named_steps["clf"]
         dev = pre.transform(as_model_input(X[self.features])) - self.z_mean
@@ -263,11 +297,22 @@ def fit_churn_model(
 
     Parameters
     ----------
-    X, y : training features and 0/1 labels (the training window only).
-    cv_folds : folds for selection and for calibration (fewer when a class is small).
-    random_state : seeds the folds and the trees.
-    candidates : names from :func:`candidate_models` to consider (default all).
-    force : skip the selection and use this candidate (used to refit a chosen model).
+    X, y : DataFrame, Series
+        Training features and 0/1 labels (the training window only).
+    cv_folds : int
+        Folds for selection and for calibration (fewer when a class is small).
+    random_state : int
+        Seeds the folds and the trees.
+    candidates : tuple of str, optional
+        Names from :func:`candidate_models` to consider (default all).
+    force : str, optional
+        Skip the selection and use this candidate (used to refit a chosen model).
+
+    Returns
+    -------
+    ChurnModel
+        The chosen candidate, calibrated, with its cross-validation scores and the logistic
+        explainer.
     """
     Xm, y = as_model_input(X), pd.Series(np.asarray(y, dtype="int64"), index=X.index)
     num, cat = split_columns(Xm)
@@ -312,7 +357,20 @@ def fit_churn_model(
 
 # ------------------------------------------------------------------ metrics
 def score_metrics(y, p) -> dict:
-    """ROC AUC, PR AUC (average precision), Brier score and top-decile lift (NaN when undefined)."""
+    """ROC AUC, PR AUC (average precision), Brier score and top-decile lift (NaN when undefined).
+
+    Parameters
+    ----------
+    y : array-like
+        0/1 labels.
+    p : array-like
+        Scores or probabilities (NaN rows are left out).
+
+    Returns
+    -------
+    dict
+        ``auc``, ``pr_auc``, ``brier`` and ``lift_top_decile``.
+    """
     y, p = np.asarray(y, dtype=int), np.asarray(p, dtype=float)
     ok = ~np.isnan(p)
     y, p = y[ok], p[ok]
@@ -338,8 +396,20 @@ def _lift_top(y, p, share: float = 0.1) -> float:
 def gains_table(y, score, *, n_bins: int = 10) -> pd.DataFrame:
     """Cumulative gains and lift by decile of the score (decile 1 = highest risk).
 
-    Columns: decile, customers, churners, churn_rate, cum_share_customers,
-    cum_share_churners (gains), lift (decile churn rate / overall), cum_lift.
+    Parameters
+    ----------
+    y : array-like
+        0/1 labels.
+    score : array-like
+        Risk score, higher is riskier.
+    n_bins : int
+        Bins (10: deciles).
+
+    Returns
+    -------
+    DataFrame
+        decile, customers, churners, churn_rate, cum_share_customers, cum_share_churners (gains),
+        lift (decile churn rate / overall) and cum_lift.
     """
     y, s = np.asarray(y, dtype=int), np.asarray(score, dtype=float)
     order = np.argsort(-s, kind="stable")
@@ -362,7 +432,22 @@ def gains_table(y, score, *, n_bins: int = 10) -> pd.DataFrame:
 
 
 def calibration_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
-    """Mean predicted vs observed churn rate in ``n_bins`` quantile bins."""
+    """Mean predicted vs observed churn rate in ``n_bins`` quantile bins.
+
+    Parameters
+    ----------
+    y : array-like
+        0/1 labels.
+    p : array-like
+        Predicted probabilities.
+    n_bins : int
+        Quantile bins.
+
+    Returns
+    -------
+    DataFrame
+        ``predicted`` (mean probability) and ``observed`` (churn rate) per bin.
+    """
     frac, mean = calibration_curve(
         np.asarray(y, int), np.asarray(p, float), n_bins=n_bins, strategy="quantile"
     )

@@ -100,7 +100,22 @@ NO_CLASS = "none"
 
 # ------------------------------------------------------------------ names
 def class_label(kind: str, code, lang: str) -> str:
-    """The name of a class code: label ``cls_<kind>_<code>`` when defined, else the code itself."""
+    """The name of a class code: label ``cls_<kind>_<code>`` when defined, else the code itself.
+
+    Parameters
+    ----------
+    kind : str
+        The class kind (``tier``, ``abc`` ...).
+    code : object
+        The class code.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The name in ``lang``.
+    """
     if code is None or (not isinstance(code, str) and pd.isna(code)):
         return "–"
     try:
@@ -110,13 +125,41 @@ def class_label(kind: str, code, lang: str) -> str:
 
 
 def label_values(values: pd.Series, kind: str, lang: str) -> pd.Series:
-    """Class codes -> names (see :func:`class_label`); missing values stay missing."""
+    """Class codes -> names (see :func:`class_label`); missing values stay missing.
+
+    Parameters
+    ----------
+    values : Series
+        Class codes.
+    kind : str
+        The class kind.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    Series
+        The names (object dtype).
+    """
     names = {v: class_label(kind, v, lang) for v in values.dropna().unique()}
     return values.map(names).astype("object")
 
 
 def header(col: str, lang: str) -> str:
-    """Header text of a column: label ``cls_<col>``, else the common label ``<col>``, else the name."""
+    """Header text of a column: label ``cls_<col>``, else the common label ``<col>``, else the name.
+
+    Parameters
+    ----------
+    col : str
+        The column name.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The header in ``lang``.
+    """
     for key in (f"cls_{col}", col):
         try:
             return label(key, lang)
@@ -268,6 +311,17 @@ def class_summary(
     share is NaN when its total is not positive.  Rows whose class is not in
     ``classes`` (e.g. unrated) count in the totals but get no row.
 
+    Parameters
+    ----------
+    df : DataFrame
+        One row per customer.
+    class_col : str
+        The class column.
+    classes : sequence of str
+        The classes, in the order of the rows.
+    value_cols : sequence of str
+        Columns summed per class.
+
     Returns
     -------
     DataFrame
@@ -295,7 +349,22 @@ def abc_summary(
     *,
     class_col: str = "abc_class",
 ) -> pd.DataFrame:
-    """Count share against value share for A, B and C (the Pareto table)."""
+    """Count share against value share for A, B and C (the Pareto table).
+
+    Parameters
+    ----------
+    classes : DataFrame
+        From :func:`abc_classes`.
+    value_cols : sequence of str
+        Columns summed per class.
+    class_col : str
+        The ABC class column.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`class_summary` for A, B and C.
+    """
     return class_summary(classes, class_col, ABC_CLASSES, value_cols)
 
 
@@ -350,6 +419,19 @@ def pyramid_tiers(
     below the tier's cumulative bound (e.g. key when fewer than 0.2 n rank
     above it), so ties share a tier; a value of zero or less is always small.
 
+    Parameters
+    ----------
+    df : DataFrame
+        One row per customer.
+    value_col : str
+        The value ranked (gross profit when known).
+    key_share, important_share, ordinary_share : float
+        Shares of all customers in the key tiers, in the important tier and in the ordinary tier.
+    id_col : str
+        Customer id column.
+    tier_col : str
+        The tier column written.
+
     Returns
     -------
     DataFrame
@@ -386,7 +468,22 @@ def tier_summary(
     *,
     tier_col: str = "tier",
 ) -> pd.DataFrame:
-    """Count and value per tier, important first (the two pyramids of 《客户分类案例》)."""
+    """Count and value per tier, important first (the two pyramids of 《客户分类案例》).
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        From :func:`pyramid_tiers`.
+    value_cols : sequence of str
+        Columns summed per tier.
+    tier_col : str
+        Pyramid tier column.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`class_summary` per tier.
+    """
     return class_summary(tiers, tier_col, TIERS, value_cols)
 
 
@@ -394,6 +491,20 @@ def key_customer_share(tiers: pd.DataFrame, value_col: str, *, tier_col: str = "
     """The key customers (重要 + 次要客户) against all: their count, share of customers and share of value.
 
     The check of 《客户分类案例》's rule of thumb: the top 20% of customers bring about 80% of profit.
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        From :func:`pyramid_tiers`.
+    value_col : str
+        The value whose share is measured.
+    tier_col : str
+        Pyramid tier column.
+
+    Returns
+    -------
+    dict
+        ``key_customers``, ``key_count_share`` and ``key_value_share``.
     """
     require_columns(tiers, [tier_col, value_col], "the tier table")
     key = tiers[tier_col].isin(KEY_TIERS)
@@ -418,7 +529,23 @@ def months_active(
 ) -> pd.DataFrame:
     """Distinct calendar months with a purchase (amount > 0) per customer in ``[start, end)``.
 
-    Returns customer_id and ``months_active``; customers without a purchase have no row.
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    start, end : date-like
+        The half-open window.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+
+    Returns
+    -------
+    DataFrame
+        customer_id and ``months_active``; customers without a purchase have no row.
     """
     require_columns(tx, [id_col, date_col, amount_col], "transactions")
     d = tx[date_col]
@@ -444,6 +571,24 @@ def loyalty_scores(
     - ``activity_score`` = months with a purchase / ``window_months`` capped at
       1: how regularly it buys (a purchase every month = full);
     - ``loyalty`` = the mean of the two.  Missing inputs count as 0.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per customer.
+    months_col : str
+        Months with a purchase.
+    tenure_col : str
+        Tenure in days.
+    window_months : int
+        Months of the window.
+    tenure_full_days : int
+        Tenure that scores 1.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``tenure_score``, ``activity_score`` and ``loyalty``.
     """
     require_columns(df, [months_col, tenure_col], "the customer table")
     if window_months < 1 or tenure_full_days < 1:
@@ -475,6 +620,24 @@ def sales_loyalty_quadrants(
     sales and loyal (core), B = high sales, not loyal (wavering big), C = loyal
     but small, D = neither (marginal).  The splits used are returned as
     columns ``sales_split`` and ``loyalty_split`` for the chart.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Customers with sales and loyalty.
+    sales_col : str
+        Sales column.
+    loyalty_col : str
+        Loyalty column.
+    sales_split, loyalty_split : float, optional
+        The splits (default: the medians).
+    quadrant_col : str
+        The quadrant column written.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with the quadrant, ``sales_split`` and ``loyalty_split``.
     """
     require_columns(df, [sales_col, loyalty_col], "the customer table")
     s = df[sales_col].astype("float64").fillna(0.0)
@@ -510,7 +673,19 @@ def credit_terms(
 ) -> pd.DataFrame:
     """Each customer's credit terms (账期): the median days from invoice to due date.
 
-    Returns customer_id and ``terms_days`` (NaN for a customer whose invoices carry no due date).
+    Parameters
+    ----------
+    receivables : DataFrame
+        Invoices.
+    id_col : str
+        Customer id column.
+    invoice_date_col, due_date_col : str
+        Invoice and due date columns.
+
+    Returns
+    -------
+    DataFrame
+        customer_id and ``terms_days`` (NaN for a customer whose invoices carry no due date).
     """
     require_columns(receivables, [id_col, invoice_date_col], "receivables")
     if due_date_col in receivables.columns:
@@ -560,6 +735,11 @@ def credit_grades(
         joined with :func:`credit_terms`.
     terms_col : str or None
         Column with the credit terms in days; None grades the raw collection days.
+
+    Returns
+    -------
+    DataFrame
+        ``indicators`` with ``days_over_terms``, ``overdue_rate``, the grade and ``credit_points``.
     """
     require_columns(indicators, [days_col, overdue_col, invoiced_col], "the receivable indicators")
     inv = indicators[invoiced_col].astype("float64").fillna(0.0)
@@ -603,7 +783,24 @@ def credit_sales_cross(
     cross_col: str = "credit_sales",
 ) -> pd.DataFrame:
     """Cross credit with sales (《如何做好客户分类管理》's three types plus "both weak"): both good, strong sales but poor credit, good credit but weak
-    sales, both weak.  Unrated customers (no credit grade) get NaN."""
+    sales, both weak.  Unrated customers (no credit grade) get NaN.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Customers with a credit grade and an ABC class.
+    credit_col, sales_class_col : str
+        Credit grade and sales class columns.
+    good_grades, strong_classes : sequence of str
+        Grades counted good and classes counted strong.
+    cross_col : str
+        The column written.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with the credit × sales type.
+    """
     require_columns(df, [credit_col, sales_class_col], "the customer table")
     good = df[credit_col].isin(list(good_grades))
     strong = df[sales_class_col].isin(list(strong_classes))
@@ -636,6 +833,20 @@ def rfm_scores(
     a table where everyone is equal sits in the middle.  R ranks the most
     recent highest (a customer who never bought has the worst recency); F and
     M rank the largest highest.  ``rfm_code`` is e.g. "545".
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per customer.
+    recency_col, frequency_col, monetary_col : str
+        Days since the last purchase, purchase days and net sales.
+    bins : int
+        Highest score.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``r_score``, ``f_score``, ``m_score`` and ``rfm_code``.
     """
     require_columns(df, [recency_col, frequency_col, monetary_col], "the customer table")
     if bins < 2:
@@ -652,7 +863,22 @@ def rfm_segments(
     scores: pd.DataFrame, *, high_score: int = 4, segment_col: str = "rfm_segment"
 ) -> pd.DataFrame:
     """The eight RFM classes (重要价值客户 ... 一般挽留客户): R, F and M each high when the score is
-    at or above ``high_score``; M high = 重要 (important), R and F decide value / develop / retain / win back."""
+    at or above ``high_score``; M high = 重要 (important), R and F decide value / develop / retain / win back.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        From :func:`rfm_scores`.
+    high_score : int
+        Lowest high score.
+    segment_col : str
+        The column written.
+
+    Returns
+    -------
+    DataFrame
+        ``scores`` with the segment.
+    """
     require_columns(scores, ["r_score", "f_score", "m_score"], "the RFM scores")
     hi = [scores[c] >= high_score for c in ("r_score", "f_score", "m_score")]
     seg = [RFM_SEGMENTS[(bool(r), bool(f), bool(m))] for r, f, m in zip(*hi)]
@@ -675,6 +901,25 @@ def class_migration(
     has class ``"none"``.  ``move`` is up / down / same (classes compared by
     ``order``), entered (none -> a class) or left (a class -> none).  With
     ``value_col`` the values of both periods and their change are kept.
+
+    Parameters
+    ----------
+    before, after : DataFrame
+        Classes of the two periods.
+    class_col : str
+        Class column.
+    order : sequence of str
+        The classes, best first.
+    id_col : str
+        Customer id column.
+    value_col : str, optional
+        A value kept for both periods.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer: class before and after, ``move`` (and values and change), sorted by
+        id.
     """
     require_columns(before, [id_col, class_col], "the earlier classes")
     require_columns(after, [id_col, class_col], "the later classes")
@@ -701,7 +946,20 @@ def class_migration(
 
 
 def migration_matrix(moves: pd.DataFrame, *, order: Sequence[str] = ABC_CLASSES) -> pd.DataFrame:
-    """Transition counts: rows = class last period, columns = class this period ("none" last)."""
+    """Transition counts: rows = class last period, columns = class this period ("none" last).
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_migration`.
+    order : sequence of str
+        The classes, best first.
+
+    Returns
+    -------
+    DataFrame
+        Customers per (class before, class after).
+    """
     require_columns(moves, ["class_before", "class_after"], "the migration table")
     states = [*order, NO_CLASS]
     mat = pd.crosstab(moves["class_before"], moves["class_after"]).reindex(
@@ -715,6 +973,20 @@ def largest_moves(moves: pd.DataFrame, *, direction: str = "up", n: int = 10) ->
     """The ``n`` largest moves up (biggest value gain first) or down (biggest loss first).
 
     "up" includes customers who entered, "down" those who left.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_migration`.
+    direction : str
+        ``"up"`` or ``"down"``.
+    n : int
+        Customers kept.
+
+    Returns
+    -------
+    DataFrame
+        The ``n`` largest moves.
     """
     require_columns(moves, ["move", "change"], "the migration table (built with value_col)")
     if direction not in ("up", "down"):

@@ -41,7 +41,24 @@ def attach_type(
     by: str = "channel",
     id_col: str = "customer_id",
 ) -> pd.DataFrame:
-    """``summary`` with the customer type ``by`` from ``customers`` (blank -> ``"unknown"``)."""
+    """``summary`` with the customer type ``by`` from ``customers`` (blank -> ``"unknown"``).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per customer.
+    customers : DataFrame
+        The customers table.
+    by : str
+        The type column of ``customers``.
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        ``summary`` with ``by``.
+    """
     require_columns(summary, [id_col], "the customer summary")
     require_columns(customers, [id_col, by], "the customers table")
     types = customers[[id_col, by]].drop_duplicates(id_col)
@@ -54,7 +71,22 @@ def attach_type(
 def share_within_type(
     df: pd.DataFrame, *, by: str = "channel", value_col: str = "monetary"
 ) -> pd.DataFrame:
-    """Add ``type_share``: each customer's share of its type's net sales (NaN if that total <= 0)."""
+    """Add ``type_share``: each customer's share of its type's net sales (NaN if that total <= 0).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Customers with a type.
+    by : str
+        The type column.
+    value_col : str
+        Net sales column.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``type_share``.
+    """
     require_columns(df, [by, value_col], "the customer table")
     v = df[value_col].astype("float64")
     total = v.groupby(df[by], sort=False).transform("sum")

@@ -53,6 +53,16 @@ def lorenz_curve(values) -> pd.DataFrame:
 
     One point per customer (sorted from the smallest), plus the origin.  With a
     zero total the value shares are NaN.
+
+    Parameters
+    ----------
+    values : array-like
+        A value per customer.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_share`` and ``value_share``.
     """
     x = np.sort(_clipped(values))
     n, total = len(x), x.sum()
@@ -62,7 +72,18 @@ def lorenz_curve(values) -> pd.DataFrame:
 
 
 def gini(values) -> float:
-    """Gini coefficient of the (clipped) values; NaN for no customers or a zero total."""
+    """Gini coefficient of the (clipped) values; NaN for no customers or a zero total.
+
+    Parameters
+    ----------
+    values : array-like
+        A value per customer.
+
+    Returns
+    -------
+    float
+        The Gini coefficient.
+    """
     x = np.sort(_clipped(values))
     n, total = len(x), x.sum()
     if n == 0 or total <= 0:
@@ -72,7 +93,20 @@ def gini(values) -> float:
 
 
 def top_n_share(values, n: int = 10) -> float:
-    """Share of the total held by the ``n`` largest customers (all of them when fewer)."""
+    """Share of the total held by the ``n`` largest customers (all of them when fewer).
+
+    Parameters
+    ----------
+    values : array-like
+        A value per customer.
+    n : int
+        Largest customers counted.
+
+    Returns
+    -------
+    float
+        Their share of the total (NaN for a zero total).
+    """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n!r}")
     x = np.sort(_clipped(values))[::-1]
@@ -81,7 +115,20 @@ def top_n_share(values, n: int = 10) -> float:
 
 
 def top_share(values, fraction: float = 0.2) -> float:
-    """Share of the total held by the largest ``ceil(fraction x n)`` customers."""
+    """Share of the total held by the largest ``ceil(fraction x n)`` customers.
+
+    Parameters
+    ----------
+    values : array-like
+        A value per customer.
+    fraction : float
+        Share of the customers counted.
+
+    Returns
+    -------
+    float
+        Their share of the total (NaN for a zero total).
+    """
     x = np.sort(_clipped(values))[::-1]
     k = _count_for(fraction, len(x))
     total = x.sum()
@@ -89,7 +136,22 @@ def top_share(values, fraction: float = 0.2) -> float:
 
 
 def concentration_summary(values, *, top_n: int = 10, top_fraction: float = 0.2) -> dict:
-    """``customers``, ``total`` (net, negatives kept), ``gini``, ``top_n_share``, ``top_share``."""
+    """``customers``, ``total`` (net, negatives kept), ``gini``, ``top_n_share``, ``top_share``.
+
+    Parameters
+    ----------
+    values : array-like
+        A value per customer.
+    top_n : int
+        As in :func:`top_n_share`.
+    top_fraction : float
+        As in :func:`top_share`.
+
+    Returns
+    -------
+    dict
+        ``customers``, ``total``, ``gini``, ``top_n_share`` and ``top_share``.
+    """
     raw = pd.Series(values, dtype="float64").fillna(0.0)
     return {
         "customers": int(len(raw)),

@@ -88,7 +88,18 @@ ROSTER_CODED = {
 
 
 def basis_column(basis: str) -> str:
-    """The customer-summary column of an ABC basis ("sales" or "gross_profit")."""
+    """The customer-summary column of an ABC basis ("sales" or "gross_profit").
+
+    Parameters
+    ----------
+    basis : str
+        ``"sales"`` or ``"gross_profit"``.
+
+    Returns
+    -------
+    str
+        The column.
+    """
     try:
         return BASIS_COLUMNS[basis]
     except KeyError:
@@ -99,6 +110,15 @@ def basis_column(basis: str) -> str:
 
 def customer_base(tx: pd.DataFrame, quarter: Quarter | str, **summary_kwargs) -> pd.DataFrame:
     """One row per customer active in the trailing 12 months of ``quarter`` (see the module doc).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    quarter : Quarter or str
+        The report quarter.
+    summary_kwargs
+        Passed to :func:`analysis.engine.aggregate.customer_summary` (column names, engine).
 
     Returns
     -------
@@ -132,7 +152,22 @@ def customer_base(tx: pd.DataFrame, quarter: Quarter | str, **summary_kwargs) ->
 
 
 def trend_quarters(dates: pd.Series, quarter: Quarter | str, n: int) -> list[Quarter]:
-    """The last ``n`` quarters up to ``quarter`` that the data reach (oldest first)."""
+    """The last ``n`` quarters up to ``quarter`` that the data reach (oldest first).
+
+    Parameters
+    ----------
+    dates : Series
+        Transaction dates.
+    quarter : Quarter or str
+        The report quarter.
+    n : int
+        Quarters wanted.
+
+    Returns
+    -------
+    list of Quarter
+        The quarters, oldest first.
+    """
     q = Quarter.parse(quarter)
     first = pd.to_datetime(dates).min()
     return [x for x in quarter_range(q.shift(-(max(n, 1) - 1)), q) if x.end > first]
@@ -145,7 +180,24 @@ def display_names(
     id_col: str = "customer_id",
     name_col: str = "name",
 ) -> pd.Series:
-    """Each row's customer name when the customers table has one, else its id."""
+    """Each row's customer name when the customers table has one, else its id.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows with ``id_col``.
+    customers : DataFrame or None
+        The customers table.
+    id_col : str
+        Customer id column.
+    name_col : str
+        Customer name column.
+
+    Returns
+    -------
+    Series
+        A name (or id) per row.
+    """
     ids = df[id_col]
     if customers is None or name_col not in customers.columns:
         return ids.astype("object")
@@ -160,7 +212,24 @@ def roster_ids(
     moves: pd.DataFrame | None = None,
     id_col: str = "customer_id",
 ) -> pd.DataFrame:
-    """The roster's rows: active customers, then listed customers and last quarter's leavers not active."""
+    """The roster's rows: active customers, then listed customers and last quarter's leavers not active.
+
+    Parameters
+    ----------
+    active : DataFrame
+        The customers active in the 12 months.
+    customers : DataFrame, optional
+        The customers table.
+    moves : DataFrame, optional
+        Class migration (its leavers are listed).
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        ``id_col`` and ``active_12m``.
+    """
     ids = [active[id_col]]
     if customers is not None:
         ids.append(customers[id_col])
@@ -174,7 +243,20 @@ def roster_ids(
 def abc_windows_table(
     abc_12m: pd.DataFrame, abc_quarter: pd.DataFrame, *, value_12m: str, value_quarter: str
 ) -> pd.DataFrame:
-    """Count share against value share per class for the 12 months and the quarter, side by side."""
+    """Count share against value share per class for the 12 months and the quarter, side by side.
+
+    Parameters
+    ----------
+    abc_12m, abc_quarter : DataFrame
+        ABC classes of the 12 months and of the quarter.
+    value_12m, value_quarter : str
+        Their value columns.
+
+    Returns
+    -------
+    DataFrame
+        Per window and class: count share and value share.
+    """
     rows = []
     for window, df, col in (("12m", abc_12m, value_12m), ("quarter", abc_quarter, value_quarter)):
         s = class_summary(df, "abc_class", ABC_CLASSES, [col])
@@ -230,6 +312,17 @@ def previous_abc(
     """ABC classes at the end of the quarter before ``quarter`` (its trailing twelve months), the
     "before" of the class migration.
 
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    quarter : Quarter or str
+        The report quarter.
+    value_col : str
+        The value column of the classes.
+    cutoffs : sequence of float
+        The ABC cut-offs.
+
     Returns
     -------
     DataFrame
@@ -249,5 +342,22 @@ def with_names(
     id_col: str = "customer_id",
     name_col: str = "name",
 ) -> pd.DataFrame:
-    """``df`` with a ``name_col`` column: each customer's name, or its id (:func:`display_names`)."""
+    """``df`` with a ``name_col`` column: each customer's name, or its id (:func:`display_names`).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows with ``id_col``.
+    customers : DataFrame or None
+        The customers table.
+    id_col : str
+        Customer id column.
+    name_col : str
+        Customer name column.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``name_col``.
+    """
     return df.assign(**{name_col: display_names(df, customers, id_col=id_col, name_col=name_col)})

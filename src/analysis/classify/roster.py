@@ -42,6 +42,11 @@ def build_roster(
     columns : sequence of str, optional
         Keep only these columns (in this order), where present.
 
+    Returns
+    -------
+    DataFrame
+        ``base`` with the parts' columns.
+
     Raises
     ------
     ValueError
@@ -68,7 +73,22 @@ def roster_for_staff(
     roster: pd.DataFrame, lang: str, *, coded: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
     """The roster in ``lang``: class codes named (``coded`` maps column -> class kind, e.g.
-    ``{"tier": "tier"}``) and headers labelled (see :func:`analysis.classify.classes.header`)."""
+    ``{"tier": "tier"}``) and headers labelled (see :func:`analysis.classify.classes.header`).
+
+    Parameters
+    ----------
+    roster : DataFrame
+        From :func:`build_roster`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    coded : mapping, optional
+        Column -> class kind.
+
+    Returns
+    -------
+    DataFrame
+        The roster with names and headers in ``lang``.
+    """
     coded = dict(coded or {})
     out = roster.assign(
         **{
@@ -91,6 +111,20 @@ def with_value_forecast(
     ``expected_sales_12m`` and ``expected_gross_profit_12m`` (:data:`FORECAST_COLUMNS`).
     Customers without a forecast (not active) get 0 expected sales and NaN profit;
     None (no forecast could be made) adds nothing.
+
+    Parameters
+    ----------
+    roster : DataFrame
+        From :func:`build_roster`.
+    forecast : DataFrame or None
+        The forecast's customers.
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        The roster with :data:`FORECAST_COLUMNS`.
     """
     if forecast is None:
         return roster

@@ -53,13 +53,35 @@ VALUE_GROUPS = ("value", "potential", "over_served", "low_value")
 
 
 def percentile_score(values) -> pd.Series:
-    """0-100 percentile rank (rank / n x 100, ties share the average rank); NaN stays NaN."""
+    """0-100 percentile rank (rank / n x 100, ties share the average rank); NaN stays NaN.
+
+    Parameters
+    ----------
+    values : array-like
+        Values.
+
+    Returns
+    -------
+    Series
+        0-100 scores.
+    """
     s = pd.Series(values, dtype="float64")
     return s.rank(method="average", pct=True) * 100.0
 
 
 def growth_rate(current, previous) -> pd.Series:
-    """(current - previous) / (|current| + |previous|), 0 when both are 0."""
+    """(current - previous) / (|current| + |previous|), 0 when both are 0.
+
+    Parameters
+    ----------
+    current, previous : array-like
+        Values now and before.
+
+    Returns
+    -------
+    Series
+        The symmetric growth rate in [-1, 1].
+    """
     c = pd.Series(current, dtype="float64").fillna(0.0)
     p = pd.Series(previous, dtype="float64", index=c.index).fillna(0.0)
     den = c.abs() + p.abs()
@@ -76,7 +98,26 @@ def service_balance(
     kind_col: str = "kind",
 ) -> pd.DataFrame:
     """Per customer in ``[start, end)``: n_praise, n_suggestion, n_complaint and
-    ``service_balance`` = praise + suggestions - complaints."""
+    ``service_balance`` = praise + suggestions - complaints.
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        The interactions table.
+    start, end : date-like
+        The half-open window.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    kind_col : str
+        Kind column (praise, suggestion, complaint ...).
+
+    Returns
+    -------
+    DataFrame
+        customer_id, n_praise, n_suggestion, n_complaint and service_balance.
+    """
     require_columns(interactions, [id_col, date_col, kind_col], "interactions")
     kinds = ["praise", "suggestion", "complaint"]
     d = interactions[date_col]
@@ -211,6 +252,24 @@ def value_groups(
     ``over_served`` holds ``id_col`` and a boolean ``over_served`` (e.g. from
     :func:`analysis.products.margin.over_served`); without it nobody is over-served.
     A missing potential value counts as below the split.
+
+    Parameters
+    ----------
+    card : DataFrame
+        From :func:`value_scorecard`.
+    split : float
+        Score splitting high from low.
+    over_served : DataFrame, optional
+        ``id_col`` and ``over_served``.
+    id_col : str
+        Customer id column.
+    group_col : str
+        The column written.
+
+    Returns
+    -------
+    DataFrame
+        ``card`` with the value group.
     """
     require_columns(card, [id_col, "current_value", "potential_value"], "the scorecard")
     flag = pd.Series(False, index=card.index)
@@ -231,7 +290,20 @@ def value_groups(
 
 
 def cream_layer(card: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The cream layer (奶油层): the ``n`` customers with the highest current value."""
+    """The cream layer (奶油层): the ``n`` customers with the highest current value.
+
+    Parameters
+    ----------
+    card : DataFrame
+        From :func:`value_scorecard`.
+    n : int
+        Customers kept.
+
+    Returns
+    -------
+    DataFrame
+        The ``n`` customers of highest current value.
+    """
     require_columns(card, ["current_value"], "the scorecard")
     return (
         card.sort_values("current_value", ascending=False, kind="stable")

@@ -85,6 +85,11 @@ def annual_screening(
     cooperation_col : str, optional
         Share of wallet (0-1; missing = unknown) for the cooperation ground; see the
         module doc.  ``cooperation_split`` is the share below which cooperation is low.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``decision`` and ``reason`` (and ``potential_basis`` with a forecast).
     """
     cols = [tier_col, value_col, potential_col] + ([credit_col] if credit_col else [])
     require_columns(df, cols, "the customer table")
@@ -129,7 +134,22 @@ def strategy_table(
     """Per tier (key first): customers, value and its share, customers per decision (``decision_<code>``),
     and ``strategy``
     (the tier code; its text, label ``cls_strategy_<tier>``, runs from dedicated staff for key
-    customers to a higher price or lower cost for small ones)."""
+    customers to a higher price or lower cost for small ones).
+
+    Parameters
+    ----------
+    screened : DataFrame
+        From :func:`annual_screening`.
+    tier_col : str
+        Pyramid tier column.
+    value_col : str
+        The value summed.
+
+    Returns
+    -------
+    DataFrame
+        Per tier: customers, value and share, customers per decision and ``strategy``.
+    """
     require_columns(screened, [tier_col, value_col, "decision"], "the screened table")
     v = screened[value_col].astype("float64")
     total = v.sum()

@@ -62,12 +62,40 @@ class TagRules:
     source: str = "tag rules"
 
     def class_name(self, key: str, lang: str = "zh") -> str:
+        """The name of a tag class in ``lang`` (the key when it has none).
+
+        Parameters
+        ----------
+        key : str
+            The class key.
+        lang : str
+            Language of labels and text: ``"zh"`` or ``"en"``.
+
+        Returns
+        -------
+        str
+            The name.
+        """
         for rule in self.classes:
             if rule["key"] == key:
                 return rule.get(lang) or rule.get("zh") or key
         raise KeyError(f"no tag class '{key}' in {self.source}")
 
     def tag_name(self, tag: str, lang: str = "zh") -> str:
+        """The name of an approved tag in ``lang`` (the tag itself otherwise).
+
+        Parameters
+        ----------
+        tag : str
+            The tag.
+        lang : str
+            Language of labels and text: ``"zh"`` or ``"en"``.
+
+        Returns
+        -------
+        str
+            The name.
+        """
         if lang == "zh":
             return tag
         return (self.approved.get(tag) or {}).get(lang) or tag
@@ -84,6 +112,18 @@ def _tag_list(rule: dict, field: str, where: str) -> list[str]:
 
 def parse_tag_rules(conf: dict, *, source: str = "tag rules") -> TagRules:
     """Validate a rules mapping (as read from YAML) and return :class:`TagRules`.
+
+    Parameters
+    ----------
+    conf : dict
+        The rules as read.
+    source : str
+        Where they come from, for messages.
+
+    Returns
+    -------
+    TagRules
+        The validated rules.
 
     Raises
     ------
@@ -141,7 +181,18 @@ def parse_tag_rules(conf: dict, *, source: str = "tag rules") -> TagRules:
 
 
 def load_tag_rules(path: str | Path | None = None) -> TagRules:
-    """Read and validate a rules file; ``None`` or ``""`` means the default ``tag_rules.yaml``."""
+    """Read and validate a rules file; ``None`` or ``""`` means the default ``tag_rules.yaml``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The rules file.
+
+    Returns
+    -------
+    TagRules
+        The validated rules.
+    """
     path = Path(path) if path else DEFAULT_RULES
     if not path.exists():
         raise FileNotFoundError(f"tag rules file not found: {path}")
@@ -165,7 +216,22 @@ def _tag_sets(customers: pd.DataFrame, tags_col: str) -> pd.Series:
 def split_tags(
     customers: pd.DataFrame, *, tags_col: str = "tags", id_col: str = "customer_id"
 ) -> pd.DataFrame:
-    """One row per customer and tag carried (customer_id, tag), in the order written."""
+    """One row per customer and tag carried (customer_id, tag), in the order written.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The customers table.
+    tags_col : str
+        The tags column (tags separated by ; , or spaces).
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        customer_id and tag.
+    """
     for col in (id_col, tags_col):
         if col not in customers.columns:
             raise KeyError(f"Required column {col} missing from the customers table")
@@ -184,7 +250,26 @@ def unapproved_tags(
     id_col: str = "customer_id",
     examples: int = 3,
 ) -> pd.DataFrame:
-    """Tags carried by customers but not on the approved list: tag, customers, example customer ids."""
+    """Tags carried by customers but not on the approved list: tag, customers, example customer ids.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The customers table.
+    rules : TagRules
+        The rules (:func:`load_tag_rules`).
+    tags_col : str
+        The tags column.
+    id_col : str
+        Customer id column.
+    examples : int
+        Example ids per tag.
+
+    Returns
+    -------
+    DataFrame
+        tag, customers and examples, most carried first.
+    """
     long = split_tags(customers, tags_col=tags_col, id_col=id_col)
     bad = long[~long["tag"].isin(list(rules.approved))]
     if bad.empty:
@@ -222,7 +307,24 @@ def tag_classes(
     customers: pd.DataFrame, rules: TagRules, *, tags_col: str = "tags", id_col: str = "customer_id"
 ) -> pd.DataFrame:
     """Per customer: ``approved_tags``, ``unapproved_tags`` (both ';'-joined), ``tag_classes``
-    (every matching class key, ';'-joined, "" for none) and ``tag_class`` (the first, NaN for none)."""
+    (every matching class key, ';'-joined, "" for none) and ``tag_class`` (the first, NaN for none).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        The customers table.
+    rules : TagRules
+        The rules (:func:`load_tag_rules`).
+    tags_col : str
+        The tags column.
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        customer_id, approved_tags, unapproved_tags, tag_classes and tag_class.
+    """
     sets = _tag_sets(customers, tags_col)
     ok = sets.map(lambda ts: [t for t in ts if t in rules.approved])
     not_ok = sets.map(lambda ts: [t for t in ts if t not in rules.approved])
@@ -239,7 +341,22 @@ def tag_classes(
 
 
 def tag_class_names(classes: pd.DataFrame, rules: TagRules, lang: str = "zh") -> pd.DataFrame:
-    """:func:`tag_classes` output with the class keys replaced by their names in ``lang``."""
+    """:func:`tag_classes` output with the class keys replaced by their names in ``lang``.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        From :func:`tag_classes`.
+    rules : TagRules
+        The rules (:func:`load_tag_rules`).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        ``classes`` with names instead of keys.
+    """
 
     def names(text) -> str:
         keys = [k for k in str(text or "").split(";") if k]
@@ -253,7 +370,22 @@ def tag_class_names(classes: pd.DataFrame, rules: TagRules, lang: str = "zh") ->
 
 def tag_class_counts(classes: pd.DataFrame, rules: TagRules, *, lang: str = "zh") -> pd.DataFrame:
     """Customers per class (a customer in two classes counts in both), plus those in none:
-    tag_class (key, "" for none), class_name (in ``lang``), customers, customer_share."""
+    tag_class (key, "" for none), class_name (in ``lang``), customers, customer_share.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        From :func:`tag_classes`.
+    rules : TagRules
+        The rules (:func:`load_tag_rules`).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        tag_class, class_name, customers and customer_share.
+    """
     n = len(classes)
     member = classes["tag_classes"].fillna("").map(lambda s: set(s.split(";")) - {""})
     rows = [

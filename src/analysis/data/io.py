@@ -72,6 +72,18 @@ def sniff_encoding(data: bytes, *, file=None) -> str:
     recognised by its zero bytes; otherwise UTF-8, then GB18030 (a superset of
     GBK). Nothing else is guessed: bytes that are none of these stop the read
     with the file, line and byte offset of the first bad bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes.
+    file : path, optional
+        The file, named in messages.
+
+    Returns
+    -------
+    str
+        A Python codec name.
     """
     for bom, enc in _BOMS:
         if data.startswith(bom):
@@ -94,7 +106,20 @@ def sniff_encoding(data: bytes, *, file=None) -> str:
 
 
 def decode_text(data: bytes, *, file=None) -> str:
-    """The text of a file's bytes in the encoding :func:`sniff_encoding` finds (BOM removed)."""
+    """The text of a file's bytes in the encoding :func:`sniff_encoding` finds (BOM removed).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes.
+    file : path, optional
+        The file, named in messages.
+
+    Returns
+    -------
+    str
+        The text.
+    """
     enc = sniff_encoding(data, file=file)
     try:
         return data.decode(enc)
@@ -171,6 +196,18 @@ def sniff_delimiter(text: str, header_line: int | None = None) -> str:
     when it holds none of them (a title line), the line with the most of any
     delimiter among the first ``HEADER_SCAN`` non-blank lines decides. Ties go to
     the comma. Data lines are not used: a ``;``-separated tags field would mislead.
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    header_line : int, optional
+        The header's line number (1-based).
+
+    Returns
+    -------
+    str
+        The delimiter.
     """
     head = list(itertools.islice(_io.StringIO(text), (header_line or 0) + HEADER_SCAN))
     lines = [ln for ln in head if ln.strip()]
@@ -419,6 +456,20 @@ def read_raw(
     ``header_row`` is the line (Excel: row) number of the header, default the
     first non-blank one. A CSV line with more fields than the header is an
     error naming the lines.
+
+    Parameters
+    ----------
+    path : str or Path
+        A .csv, .xlsx, .xls or .parquet file.
+    sheet : str or int, optional
+        Excel sheet (default the first).
+    header_row : int, optional
+        The header's line or row number.
+
+    Returns
+    -------
+    DataFrame
+        The rows under the header, headers as written, values as text (CSV).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -454,7 +505,20 @@ def _canonical_names(names, mapping: dict | None) -> list[str]:
 
 
 def map_headers(df: pd.DataFrame, mapping: dict | None = None) -> pd.DataFrame:
-    """Rename headers to canonical names: ``mapping`` first, then built-in aliases."""
+    """Rename headers to canonical names: ``mapping`` first, then built-in aliases.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A table as read.
+    mapping : dict, optional
+        {file header: canonical name}.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with canonical headers where known.
+    """
     return df.set_axis(_canonical_names(df.columns, mapping), axis=1)
 
 
@@ -585,11 +649,21 @@ def read_table(
 
     Parameters
     ----------
-    path : file (.csv, .xlsx, .xls or .parquet)
-    table : canonical table name (``schema.TABLES``)
-    mapping : {file header: canonical name}, from columns.yaml
-    sheet, header_row, date_format : the columns.yaml settings for this table
-    today : the run date for the future-date rule (default today)
+    path : str or Path
+        The file (.csv, .xlsx, .xls or .parquet).
+    table : str
+        Canonical table name (``schema.TABLES``).
+    mapping : dict, optional
+        {file header: canonical name}, from columns.yaml.
+    sheet, header_row, date_format : optional
+        The columns.yaml settings for this table.
+    today : date-like, optional
+        The run date for the future-date rule (default today).
+
+    Returns
+    -------
+    DataFrame
+        The typed table.
     """
     return _read_table(
         path,
@@ -603,7 +677,18 @@ def read_table(
 
 
 def read_mapping(data_dir: Path) -> dict:
-    """Read and check ``columns.yaml`` (UTF-8, UTF-16 or GBK); ``{}`` when there is none."""
+    """Read and check ``columns.yaml`` (UTF-8, UTF-16 or GBK); ``{}`` when there is none.
+
+    Parameters
+    ----------
+    data_dir : Path
+        The data folder.
+
+    Returns
+    -------
+    dict
+        The checked settings.
+    """
     path = Path(data_dir) / MAPPING_FILE
     if not path.exists():
         return {}
@@ -719,7 +804,22 @@ def _valid_date_format(v) -> bool:
 
 
 def table_setting(conf: dict, key: str, table: str):
-    """A columns.yaml setting for one table: its own entry, else the value given for all tables."""
+    """A columns.yaml setting for one table: its own entry, else the value given for all tables.
+
+    Parameters
+    ----------
+    conf : dict
+        columns.yaml as read.
+    key : str
+        The setting (``sheet``, ``header_row`` ...).
+    table : str
+        The table.
+
+    Returns
+    -------
+    object
+        The setting, or None.
+    """
     value = conf.get(key)
     return value.get(table) if isinstance(value, dict) else value
 
@@ -736,6 +836,19 @@ class Dataset:
     )  # line number in the file of each row
 
     def has(self, name: str, column: str | None = None) -> bool:
+        """Whether the table ``name`` was loaded (and has a non-empty ``column`` when one is named).
+
+        Parameters
+        ----------
+        name : str
+            Table name.
+        column : str, optional
+            A column that must hold a value.
+
+        Returns
+        -------
+        bool
+        """
         df = self.tables.get(name)
         if df is None:
             return False
@@ -745,6 +858,17 @@ class Dataset:
         return self.tables[name]
 
     def get(self, name: str):
+        """The table ``name``, or None when it was not loaded.
+
+        Parameters
+        ----------
+        name : str
+            Table name.
+
+        Returns
+        -------
+        DataFrame or None
+        """
         return self.tables.get(name)
 
     @property
@@ -753,6 +877,20 @@ class Dataset:
 
 
 def find_table_files(data_dir: Path, conf: dict) -> dict[str, Path]:
+    """The file of each table in a data folder (by name or by columns.yaml's ``files``).
+
+    Parameters
+    ----------
+    data_dir : Path
+        The data folder.
+    conf : dict
+        columns.yaml as read.
+
+    Returns
+    -------
+    dict of str to Path
+        Table name -> file.
+    """
     data_dir = Path(data_dir)
     found: dict[str, Path] = {}
     named = conf.get("files") or {}
@@ -783,6 +921,18 @@ def load_dataset(data_dir: str | Path, *, today=None) -> Dataset:
     """Load and validate every table of a data directory (``transactions`` is required).
 
     ``today`` is the run date for the future-date rule (default: today).
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The data folder.
+    today : date-like, optional
+        The run date.
+
+    Returns
+    -------
+    Dataset
+        The typed tables and their sources.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -829,6 +979,18 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     beginning with ``= + - @``, tab or CR gets a leading ``'``
     (:func:`analysis.escaping.neutralise_formulas`; numbers and ids such as ``00123`` unchanged)
     and rows end in CRLF, so that a line break inside a value is always quoted.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table.
+    path : str or Path
+        A .csv, .xlsx or .parquet path.
+
+    Returns
+    -------
+    Path
+        The path written.
     """
     from analysis.escaping import neutralise_formulas
 
@@ -911,6 +1073,18 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     The rules of :func:`write_frame` hold (openpyxl, every text cell a string cell, so no
     value becomes a formula).  Sheet names follow Excel's: ``[]:*?/\\`` become ``_``, at
     most 31 characters, blank becomes ``-``, and a repeated name gets ``(2)``, ``(3)`` ….
+
+    Parameters
+    ----------
+    sheets : dict of str to DataFrame
+        Sheet name -> table.
+    path : str or Path
+        The .xlsx path.
+
+    Returns
+    -------
+    Path
+        The path written.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -946,7 +1120,22 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
 def write_tables(
     tables: dict[str, pd.DataFrame], out_dir: str | Path, *, fmt: str = "csv"
 ) -> list[Path]:
-    """Write a dataset, one file per table, deterministically (used by the sample generator)."""
+    """Write a dataset, one file per table, deterministically (used by the sample generator).
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        Table name -> table.
+    out_dir : str or Path
+        The folder.
+    fmt : str
+        ``"csv"``, ``"xlsx"`` or ``"parquet"``.
+
+    Returns
+    -------
+    list of Path
+        The paths written.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -963,7 +1152,20 @@ def write_tables(
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write UTF-8 text with Unix line ends (HTML pages, generated notebooks and docs)."""
+    """Write UTF-8 text with Unix line ends (HTML pages, generated notebooks and docs).
+
+    Parameters
+    ----------
+    text : str
+        The text.
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", newline="\n")
@@ -971,6 +1173,20 @@ def write_text(text: str, path: str | Path) -> Path:
 
 
 def write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write bytes to ``path`` (its folder created).
+
+    Parameters
+    ----------
+    data : bytes
+        The bytes.
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -978,16 +1194,52 @@ def write_bytes(data: bytes, path: str | Path) -> Path:
 
 
 def read_text(path: str | Path) -> str:
+    """A UTF-8 text file's text.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str
+    """
     return Path(path).read_text(encoding="utf-8")
 
 
 def read_notebook(path: str | Path):
+    """A notebook file (nbformat 4).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+    """
     import nbformat
 
     return nbformat.read(str(path), as_version=4)
 
 
 def write_json(obj, path: str | Path) -> Path:
+    """Write ``obj`` as indented UTF-8 JSON (non-ASCII kept).
+
+    Parameters
+    ----------
+    obj : object
+        JSON-serialisable data.
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -997,6 +1249,17 @@ def write_json(obj, path: str | Path) -> Path:
 
 
 def read_json(path: str | Path):
+    """A JSON file's data.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    object
+    """
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
@@ -1004,6 +1267,16 @@ def read_yaml(path: str | Path):
     """Parse a YAML file (UTF-8, UTF-16 or GBK); DataError naming the file and line when it is not plain YAML.
 
     ``yaml.safe_load`` refuses ``!!python/...`` tags, so a params file cannot run code.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    object
+        The parsed data.
     """
     path = Path(path)
     return (

@@ -98,6 +98,15 @@ def pseudonym_map(
     the first for which no pseudonym equals an original id, so no original id
     can reappear in the copy.
 
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The dataset.
+    seed : int
+        Seed of the permutation.
+    id_col : str
+        Customer id column.
+
     Returns
     -------
     DataFrame
@@ -137,7 +146,18 @@ def _renumber(values: pd.Series, prefix: str, seed: int) -> pd.Series:
 
 # ------------------------------------------------------------------ masking
 def dropped_columns(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
-    """Columns outside the data contract, per table: :func:`mask_tables` drops them."""
+    """Columns outside the data contract, per table: :func:`mask_tables` drops them.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The dataset.
+
+    Returns
+    -------
+    dict of str to list of str
+        Table -> columns dropped.
+    """
     out = {}
     for name, df in tables.items():
         spec = TABLES.get(name)
@@ -307,6 +327,15 @@ def check_mask_paths(
     ``out_dir`` (the key undoes the masking and must not travel with the copy),
     or one that is a folder or has an unknown suffix.  (An existing key file is
     refused by :func:`mask_directory` once the input files are known.)
+
+    Parameters
+    ----------
+    in_dir, out_dir : str or Path
+        The data folder and the output folder.
+    key_file : str or Path, optional
+        Where the pseudonym key goes.
+    force : bool
+        Allow a non-empty output folder.
     """
     data, out = Path(in_dir).expanduser().resolve(), Path(out_dir).expanduser().resolve()
     if out == data:

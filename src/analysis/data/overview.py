@@ -9,7 +9,20 @@ from analysis.data.periods import Quarter, between
 
 
 def tables_loaded(tables: dict[str, pd.DataFrame], sources: dict) -> pd.DataFrame:
-    """One row per loaded table: file, rows, and the date range where the table has dates."""
+    """One row per loaded table: file, rows, and the date range where the table has dates.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        The loaded tables.
+    sources : dict
+        Table -> file.
+
+    Returns
+    -------
+    DataFrame
+        table, file, rows and the date range.
+    """
     rows = []
     for name, df in tables.items():
         date_col = next((c for c in ("date", "invoice_date") if c in df.columns), None)
@@ -26,13 +39,36 @@ def tables_loaded(tables: dict[str, pd.DataFrame], sources: dict) -> pd.DataFram
 
 
 def order_keys(tx: pd.DataFrame) -> pd.Series:
-    """Order identity: order_id when given, else one order per customer and day."""
+    """Order identity: order_id when given, else one order per customer and day.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+
+    Returns
+    -------
+    Series
+        An order key per line.
+    """
     if "order_id" in tx.columns and tx["order_id"].notna().all():
         return tx["order_id"].astype("string")
     return tx["customer_id"].astype("string") + "|" + tx["date"].dt.strftime("%Y-%m-%d")
 
 
 def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
+    """Customers, products and orders in the transactions.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+
+    Returns
+    -------
+    dict of str to int
+        ``customers``, ``products`` (0 without product ids) and ``orders``.
+    """
     return {
         "customers": int(tx["customer_id"].nunique()),
         "products": int(tx["product_id"].nunique()) if "product_id" in tx.columns else 0,
@@ -41,7 +77,18 @@ def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
 
 
 def monthly_sales(tx: pd.DataFrame) -> pd.DataFrame:
-    """Sales, gross profit and gross margin rate per calendar month (months without sales included)."""
+    """Sales, gross profit and gross margin rate per calendar month (months without sales included).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+
+    Returns
+    -------
+    DataFrame
+        month, sales, gross_profit and gross_margin_rate.
+    """
     month = tx["date"].dt.to_period("M")
     gp = tx["amount"] - tx["cost"] if "cost" in tx.columns else pd.Series(np.nan, index=tx.index)
     g = pd.DataFrame({"month": month, "sales": tx["amount"], "gross_profit": gp}).groupby("month")
@@ -69,6 +116,22 @@ def quality_findings(
     than a real order. Negative stock (负库存: goods shipped before their
     receipt was booked) is a valid ERP state but makes the average inventory and
     the turnover of page 03 wrong, so it is counted with its total value.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    products : DataFrame, optional
+        The products table.
+    inventory : DataFrame, optional
+        The inventory table.
+    outlier_factor : float
+        Multiple of the 99th percentile beyond which a line is an outlier.
+
+    Returns
+    -------
+    DataFrame
+        finding, count and amount.
     """
     findings = []
     dup = tx.duplicated(keep="first")
@@ -101,7 +164,21 @@ def quality_findings(
 
 
 def period_kpis(tx: pd.DataFrame, start, end) -> dict[str, float]:
-    """Headline KPIs of the transactions in ``[start, end)``."""
+    """Headline KPIs of the transactions in ``[start, end)``.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    start, end : date-like
+        The half-open window.
+
+    Returns
+    -------
+    dict of str to float
+        sales, gross_profit, gross_margin_rate, active_customers, new_customers, orders,
+        avg_order_value and returns.
+    """
     cur = between(tx, start, end)
     sales = float(cur["amount"].sum())
     gp = float((cur["amount"] - cur["cost"]).sum()) if "cost" in cur.columns else np.nan
@@ -125,6 +202,18 @@ def quarter_kpis(tx: pd.DataFrame, quarter: Quarter | str) -> pd.DataFrame:
 
     Changes are relative (``this / other - 1``) except for rates, whose change is
     the difference in percentage points; a change against zero is NaN.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    quarter : Quarter or str
+        The quarter.
+
+    Returns
+    -------
+    DataFrame
+        One row per KPI: this quarter, the previous, last year's and the changes.
     """
     q = Quarter.parse(quarter)
     cols = {
@@ -151,7 +240,20 @@ def quarter_kpis(tx: pd.DataFrame, quarter: Quarter | str) -> pd.DataFrame:
 
 
 def kpi_display(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The KPI table as formatted text (money, counts and rates each in their own format)."""
+    """The KPI table as formatted text (money, counts and rates each in their own format).
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`quarter_kpis`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        The same table as text, headers in ``lang``.
+    """
     from analysis.viz.labels import label
     from analysis.viz.style import fmt_cny, fmt_int, fmt_pct
 
@@ -179,7 +281,22 @@ def kpi_display(table: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def plot_monthly(monthly: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """Monthly sales as bars with the gross margin rate as a line (when cost is known)."""
+    """Monthly sales as bars with the gross margin rate as a line (when cost is known).
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        From :func:`monthly_sales`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     from analysis.viz.labels import label
     from analysis.viz.style import bar_line
 

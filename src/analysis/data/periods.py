@@ -17,11 +17,32 @@ _RX = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]([1-4])\s*$")
 
 @dataclass(frozen=True, order=True)
 class Quarter:
+    """A calendar quarter (``2025Q4``): ``start`` is its first day, ``end`` the first day after.
+
+    Attributes
+    ----------
+    year : int
+        The year.
+    q : int
+        The quarter, 1 to 4.
+    """
+
     year: int
     q: int
 
     @classmethod
     def parse(cls, text: str | Quarter) -> Quarter:
+        """A quarter from text such as ``"2025Q4"`` (a Quarter is returned as it is).
+
+        Parameters
+        ----------
+        text : str or Quarter
+            The quarter.
+
+        Returns
+        -------
+        Quarter
+        """
         if isinstance(text, Quarter):
             return text
         m = _RX.match(str(text))
@@ -31,6 +52,17 @@ class Quarter:
 
     @classmethod
     def of(cls, date) -> Quarter:
+        """The quarter a date falls in.
+
+        Parameters
+        ----------
+        date : date-like
+            The date.
+
+        Returns
+        -------
+        Quarter
+        """
         ts = pd.Timestamp(date)
         return cls(ts.year, (ts.month - 1) // 3 + 1)
 
@@ -51,13 +83,36 @@ class Quarter:
         return self.end - pd.Timedelta(days=1)
 
     def shift(self, n: int) -> Quarter:
+        """The quarter ``n`` quarters later (earlier when negative).
+
+        Parameters
+        ----------
+        n : int
+            Quarters to move.
+
+        Returns
+        -------
+        Quarter
+        """
         idx = self.year * 4 + (self.q - 1) + n
         return Quarter(idx // 4, idx % 4 + 1)
 
     def previous(self) -> Quarter:
+        """The quarter before.
+
+        Returns
+        -------
+        Quarter
+        """
         return self.shift(-1)
 
     def same_quarter_last_year(self) -> Quarter:
+        """The same quarter a year before.
+
+        Returns
+        -------
+        Quarter
+        """
         return self.shift(-4)
 
     @property
@@ -67,6 +122,18 @@ class Quarter:
 
 
 def quarter_range(first: Quarter, last: Quarter) -> list[Quarter]:
+    """Every quarter from ``first`` to ``last`` (inclusive).
+
+    Parameters
+    ----------
+    first, last : Quarter
+        The bounds.
+
+    Returns
+    -------
+    list of Quarter
+        Oldest first.
+    """
     out, q = [], first
     while q <= last:
         out.append(q)
@@ -75,7 +142,18 @@ def quarter_range(first: Quarter, last: Quarter) -> list[Quarter]:
 
 
 def quarters_covered(dates: pd.Series) -> list[Quarter]:
-    """Quarters from the first to the last date (inclusive)."""
+    """Quarters from the first to the last date (inclusive).
+
+    Parameters
+    ----------
+    dates : Series
+        Dates.
+
+    Returns
+    -------
+    list of Quarter
+        Oldest first; empty without dates.
+    """
     dates = pd.to_datetime(dates).dropna()
     if dates.empty:
         return []
@@ -88,6 +166,15 @@ def latest_complete_quarter(dates: pd.Series) -> Quarter:
     A quarter counts as complete when the data reach into its last fortnight,
     so an export taken on 28 December still reports Q4.  When the data cover
     no complete quarter, the last (partial) quarter is returned.
+
+    Parameters
+    ----------
+    dates : Series
+        Transaction dates.
+
+    Returns
+    -------
+    Quarter
     """
     dates = pd.to_datetime(dates).dropna()
     last = dates.max()
@@ -99,7 +186,19 @@ def latest_complete_quarter(dates: pd.Series) -> Quarter:
 
 
 def resolve_quarter(text: str, dates: pd.Series) -> Quarter:
-    """An explicit quarter, or the latest complete quarter of the data when text is empty."""
+    """An explicit quarter, or the latest complete quarter of the data when text is empty.
+
+    Parameters
+    ----------
+    text : str
+        A quarter such as ``2025Q4``, or empty.
+    dates : Series
+        Transaction dates.
+
+    Returns
+    -------
+    Quarter
+    """
     if text:
         q = Quarter.parse(text)
         dates = pd.to_datetime(dates).dropna()
@@ -113,7 +212,22 @@ def resolve_quarter(text: str, dates: pd.Series) -> Quarter:
 
 
 def between(df: pd.DataFrame, start, end, *, date_col: str = "date") -> pd.DataFrame:
-    """Rows with ``start <= date < end`` (either bound may be None)."""
+    """Rows with ``start <= date < end`` (either bound may be None).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Dated rows.
+    start, end : date-like or None
+        The half-open window.
+    date_col : str
+        Date column.
+
+    Returns
+    -------
+    DataFrame
+        The rows inside.
+    """
     mask = pd.Series(True, index=df.index)
     if start is not None:
         mask &= df[date_col] >= pd.Timestamp(start)

@@ -354,7 +354,20 @@ def write_sample(out_dir=None, seed: int = 2025, **kwargs) -> list[Path]:
     """Generate the sample company and write one UTF-8 CSV per table (``ccm sample``).
 
     ``out_dir`` defaults to the bundled ``data/sample``; ``kwargs`` go to :func:`generate`.
-    Returns the written paths.
+
+    Parameters
+    ----------
+    out_dir : str or Path, optional
+        The folder.
+    seed : int
+        Seed of the generator.
+    kwargs
+        Passed to :func:`generate`.
+
+    Returns
+    -------
+    list of Path
+        The paths written.
     """
     from analysis.config import SAMPLE_DIR
     from analysis.data import io

@@ -14,6 +14,20 @@ ID, DATE, NUMBER, TEXT = "id", "date", "number", "text"
 
 @dataclass(frozen=True)
 class TableSpec:
+    """The data contract of one input table.
+
+    Attributes
+    ----------
+    name : str
+        The canonical table name.
+    required, optional : dict of str to str
+        Column -> kind (``id``, ``date``, ``number``, ``text`` ...).
+    key : tuple of str
+        Columns that identify a row (empty: no uniqueness rule).
+    description : str
+        What the table holds.
+    """
+
     name: str
     required: dict[str, str]
     optional: dict[str, str] = field(default_factory=dict)

@@ -86,7 +86,18 @@ def require_columns(df: pd.DataFrame, cols, what: str) -> None:
 
 
 def line_list(lines) -> str:
-    """``line 4`` or ``lines 2, 4, 9 and 3 more``."""
+    """``line 4`` or ``lines 2, 4, 9 and 3 more``.
+
+    Parameters
+    ----------
+    lines : sequence of int
+        Line numbers.
+
+    Returns
+    -------
+    str
+        The lines in words (at most a few shown).
+    """
     lines = [int(v) for v in lines]
     shown = ", ".join(map(str, lines[:MAX_SHOWN]))
     more = "" if len(lines) <= MAX_SHOWN else f" and {len(lines) - MAX_SHOWN} more"
@@ -116,7 +127,18 @@ def _text(v):
 
 
 def default_lines(n: int) -> np.ndarray:
-    """Line numbers of ``n`` data rows under a one-line header."""
+    """Line numbers of ``n`` data rows under a one-line header.
+
+    Parameters
+    ----------
+    n : int
+        Rows.
+
+    Returns
+    -------
+    ndarray
+        2 .. n + 1.
+    """
     return np.arange(n, dtype="int64") + 2
 
 
@@ -133,6 +155,16 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     digits, so ``1200,50`` is refused rather than read as 120050), ``¥1,234.5``,
     ``1234.5元``, ``(120)`` for -120. Refused as well: ``inf``, ``nan`` and any
     value of ``MAX_ABS_NUMBER`` or more in size. Blank is missing, not bad.
+
+    Parameters
+    ----------
+    raw : Series
+        Values as read.
+
+    Returns
+    -------
+    tuple of (Series, Series)
+        The numbers (NaN where blank or bad) and the bad raw values.
     """
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         nums = raw.astype("float64")
@@ -330,6 +362,18 @@ def parse_dates(raw: pd.Series, *, date_format: str | None = None) -> tuple[pd.S
     such as ``%d/%m/%Y``, which then applies to every text value). A time-zone
     offset is dropped (the time as written is kept) when the column has one.
 
+    Parameters
+    ----------
+    raw : Series
+        Values as read.
+    date_format : str, optional
+        ``day-first``, ``month-first`` or a pattern.
+
+    Returns
+    -------
+    tuple of (Series, Series)
+        The dates and the bad raw values.
+
     Raises
     ------
     ColumnProblem
@@ -497,6 +541,11 @@ def validate_table(
         ``day-first``, ``month-first`` or a pattern such as ``%d/%m/%Y`` (from
         ``columns.yaml``).
 
+    Returns
+    -------
+    DataFrame
+        The typed copy, one row per data line.
+
     Raises
     ------
     DataError
@@ -612,7 +661,21 @@ def check_references(
     parent_name: str = "customers",
     lines=None,
 ) -> None:
-    """Every ``child[col]`` must appear in ``parent[col]``; ``lines`` gives each child row's line number."""
+    """Every ``child[col]`` must appear in ``parent[col]``; ``lines`` gives each child row's line number.
+
+    Parameters
+    ----------
+    child, parent : DataFrame
+        The referring and the referred table.
+    col : str
+        The key column.
+    file : path, optional
+        The child's file, named in messages.
+    parent_name : str
+        The referred table's name.
+    lines : array of int, optional
+        Each child row's line number.
+    """
     known = set(parent[col].dropna())
     unknown = child[col].notna() & ~child[col].isin(known)
     if unknown.any():

@@ -166,14 +166,39 @@ def abc_by_monetary(
     the class of the first of them; a value <= 0 is C.  Unlike ``abc_classes`` the
     rows keep their order and only ``abc_class`` is added.
 
-    Returns a copy of ``summary`` with the column ``abc_class``.
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per customer.
+    cutoff_a, cutoff_b : float
+        Cumulative shares where classes A and B end.
+    value_col : str
+        The value ranked.
+    id_col : str
+        Customer id column.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``summary`` with ``abc_class``.
     """
     check_cutoffs(cutoff_a, cutoff_b)
     return _abc_pandas(summary, cutoff_a, cutoff_b, value_col=value_col, id_col=id_col)
 
 
 def parquet_files(path) -> str:
-    """A Parquet file, folder (all ``*.parquet`` below it) or glob as one glob string."""
+    """A Parquet file, folder (all ``*.parquet`` below it) or glob as one glob string.
+
+    Parameters
+    ----------
+    path : str or Path
+        A Parquet file, folder or glob.
+
+    Returns
+    -------
+    str
+        The glob.
+    """
     p = Path(path)
     if p.is_dir():
         return str(p / "**" / "*.parquet")
@@ -256,18 +281,55 @@ def _read_parquet_lines(path) -> pd.DataFrame:
 # ---------------------------------------------------------------- shared SQL
 @cache
 def load_sql(name: str) -> str:
-    """The text of ``analysis/sql/<name>.sql`` (package source, not user data)."""
+    """The text of ``analysis/sql/<name>.sql`` (package source, not user data).
+
+    Parameters
+    ----------
+    name : str
+        The file's stem.
+
+    Returns
+    -------
+    str
+        The SQL text.
+    """
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def render_sql(name: str, **values) -> str:
-    """Fill the ``{placeholders}`` of a shared SQL file; every one must be given."""
+    """Fill the ``{placeholders}`` of a shared SQL file; every one must be given.
+
+    Parameters
+    ----------
+    name : str
+        The file's stem.
+    values
+        Placeholder values.
+
+    Returns
+    -------
+    str
+        The SQL.
+    """
     text = load_sql(name)
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     return body.format(**values)
 
 
 def quote(name: str, dialect: str) -> str:
+    """An identifier quoted for ``dialect`` (double quotes for DuckDB, backticks for Spark).
+
+    Parameters
+    ----------
+    name : str
+        The identifier.
+    dialect : str
+        ``"duckdb"`` or ``"spark"``.
+
+    Returns
+    -------
+    str
+    """
     q = _QUOTE[dialect]
     return q + str(name).replace(q, q + q) + q
 
@@ -303,6 +365,32 @@ def summary_sql(
 
     ``source`` is a relation (table, view or subquery) and ``columns`` the names it
     has (to know whether ``cost_col`` is there).  Rows come sorted by customer id.
+
+    Parameters
+    ----------
+    dialect : str
+        ``"duckdb"`` or ``"spark"``.
+    source : str
+        The relation to read.
+    columns : iterable of str
+        Its columns.
+    as_of, start : date-like, optional
+        The half-open window ``[start, as_of)``.
+    date_col : str
+        Date column.
+    id_col : str
+        Customer id column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+    cost_col : str
+        Cost column.
+    abc : tuple of float, optional
+        ABC cut-offs; adds ``abc_class``.
+
+    Returns
+    -------
+    str
+        The query.
     """
     q = lambda c: quote(c, dialect)  # noqa: E731
     day = DAY_EXPR[dialect].format(date=q(date_col))
@@ -361,7 +449,20 @@ _RAW_COLUMNS = [
 
 
 def finish_sql_result(raw: pd.DataFrame, *, date_dtype="datetime64[ns]") -> pd.DataFrame:
-    """SQL result (days as integers) to the pandas reference's columns and dtypes."""
+    """SQL result (days as integers) to the pandas reference's columns and dtypes.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The query's rows.
+    date_dtype : str or dtype
+        dtype of the date columns.
+
+    Returns
+    -------
+    DataFrame
+        :data:`SUMMARY_COLUMNS` (+ ``abc_class``) with the reference dtypes.
+    """
     out = {}
     ids = raw["customer_id"].reset_index(drop=True)
     if ids.dtype == object or len(ids) == 0 and not pd.api.types.is_numeric_dtype(ids):
@@ -403,6 +504,19 @@ def duckdb_connect(
 
     ``one_pass`` switches off DuckDB's ``distinct_aggregate_rewrite``: see
     :func:`_memory_ladder`.
+
+    Parameters
+    ----------
+    threads : int, optional
+        DuckDB threads.
+    memory_limit : str, optional
+        DuckDB's memory limit.
+    one_pass : bool
+        Switch off ``distinct_aggregate_rewrite``.
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
     """
     import duckdb
 

@@ -37,6 +37,21 @@ def local_session(
 
     ``getOrCreate`` returns an already running session unchanged apart from the
     SQL settings set here.
+
+    Parameters
+    ----------
+    master : str
+        Spark master.
+    shuffle_partitions : int
+        ``spark.sql.shuffle.partitions``.
+    app_name : str
+        Application name.
+    driver_memory : str
+        Driver memory.
+
+    Returns
+    -------
+    SparkSession
     """
     import warnings
 
@@ -102,6 +117,11 @@ def customer_summary_spark(
         True: the pandas summary, identical to the other engines.  False: the Spark
         DataFrame of the raw SQL result (days since 1970-01-01 in ``first_day`` and
         ``last_day``), to write out on a cluster without collecting it.
+
+    Returns
+    -------
+    DataFrame
+        The pandas summary, or the Spark DataFrame of the raw result (``to_pandas=False``).
     """
     if abc is not None:
         check_cutoffs(*abc)

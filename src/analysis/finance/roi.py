@@ -134,6 +134,22 @@ def added_gross_margin(
 
     ``(new_fee - old_fee) x upgraded x months x margin_rate``; case 1:
     ``(3,000 - 1,800) x 56 x 6 = 403,200`` CNY.
+
+    Parameters
+    ----------
+    old_fee, new_fee : float
+        Monthly fees before and after.
+    upgraded : float
+        Clients upgraded.
+    months : float
+        Months counted.
+    margin_rate : float
+        Margin rate of the added fee.
+
+    Returns
+    -------
+    float
+        The added gross margin in CNY.
     """
     return float((new_fee - old_fee) * upgraded * months * margin_rate)
 
@@ -147,6 +163,16 @@ def break_even_upgrades(case: GrowthCase) -> float:
 
     ``investment / ((new_fee - old_fee) x months x margin_rate)``; case 1:
     330,000 / 7,200 = 45.83, so 46 clients. ``inf`` when an upgrade adds no margin.
+
+    Parameters
+    ----------
+    case : GrowthCase
+        The programme's inputs.
+
+    Returns
+    -------
+    float
+        Upgrades at V = 0 (fractional; ``inf`` when none suffices).
     """
     per = case.margin_per_upgrade
     return math.inf if per <= 0 else case.investment_total / per
@@ -154,6 +180,11 @@ def break_even_upgrades(case: GrowthCase) -> float:
 
 def growth_value(case: GrowthCase) -> dict:
     """Headline figures of a growth programme.
+
+    Parameters
+    ----------
+    case : GrowthCase
+        The programme's inputs.
 
     Returns
     -------
@@ -193,6 +224,11 @@ def growth_value(case: GrowthCase) -> dict:
 def value_waterfall(case: GrowthCase) -> pd.DataFrame:
     """Steps from added margin to V, for a waterfall chart.
 
+    Parameters
+    ----------
+    case : GrowthCase
+        The programme's inputs.
+
     Returns
     -------
     DataFrame
@@ -218,6 +254,11 @@ def value_waterfall(case: GrowthCase) -> pd.DataFrame:
 
 def target_vs_achieved(case: GrowthCase) -> pd.DataFrame:
     """Break-even, target and achieved upgrades side by side.
+
+    Parameters
+    ----------
+    case : GrowthCase
+        The programme's inputs.
 
     Returns
     -------
@@ -251,6 +292,15 @@ def value_grid(
     the uplift replaces ``new_fee - old_fee``; months, margin rate and the
     investment stay as in ``case``.
 
+    Parameters
+    ----------
+    case : GrowthCase
+        The programme's inputs.
+    rates : sequence of float
+        Upgrade rates.
+    uplifts : sequence of float
+        Monthly fee uplifts.
+
     Returns
     -------
     DataFrame
@@ -274,6 +324,13 @@ def tornado(case: GrowthCase, *, swing: float = 0.2) -> pd.DataFrame:
 
     Inputs are the upgrades, the new and old fees, the months and each
     investment item; the others stay at their base values.
+
+    Parameters
+    ----------
+    case : GrowthCase
+        The programme's inputs.
+    swing : float
+        Relative move of each input.
 
     Returns
     -------
@@ -406,6 +463,13 @@ def tag_class_profile(
 
 def class_vs_case(profile: Mapping, case: GrowthCase) -> pd.DataFrame:
     """The firm's own class (:func:`tag_class_profile`) beside the case's inputs.
+
+    Parameters
+    ----------
+    profile : mapping
+        From :func:`tag_class_profile`.
+    case : GrowthCase
+        The programme's inputs.
 
     Returns
     -------
@@ -561,6 +625,20 @@ def efficiency_value(
     100,000 per head though it quotes an average pay of about 7,000 a month
     (84,000 a year, which would give 168,000); the project keeps the source's
     100,000 (docs/methods.md, *Case 2: efficiency through classes*).
+
+    Parameters
+    ----------
+    staff_before, staff_after : float
+        Heads before and after.
+    cost_per_head : float
+        Yearly cost per head.
+    management_cost_saved : float
+        Other yearly savings.
+
+    Returns
+    -------
+    float
+        V in CNY.
     """
     return float((staff_before - staff_after) * cost_per_head + management_cost_saved)
 
@@ -581,6 +659,19 @@ def staffing_summary(
     says 原有9个会计 carried the clients; with ``staff_before=9`` the
     supervisor (one head of group 1) leaves the count after as well
     (``heads_outside_count=1``) and V is the same.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        From :func:`staffing_plan`.
+    staff_before : float
+        Heads before.
+    cost_per_head : float
+        Yearly cost per head.
+    management_cost_saved : float
+        Other yearly savings.
+    heads_outside_count : float
+        Heads of the plan not counted after.
 
     Returns
     -------
@@ -643,6 +734,17 @@ def new_business_revenue(
     Case 2 counts 87 referred clients and 28 e-commerce deals but gives no fee,
     so the fee and months are the firm's own figures.
 
+    Parameters
+    ----------
+    new_clients : mapping of str to float
+        Source -> clients won.
+    monthly_fee : float
+        Fee per client and month.
+    months : float
+        Months counted.
+    margin_rate : float
+        Margin rate of the fee.
+
     Returns
     -------
     DataFrame
@@ -686,6 +788,27 @@ def capacity_sensitivity(
     heads_outside_count: float = 0.0,
 ) -> pd.DataFrame:
     """The saving as the clients per head of some groups change (e.g. 85 -> 95 after tooling).
+
+    Parameters
+    ----------
+    class_clients : mapping of str to float
+        Class -> clients.
+    group_classes : mapping
+        Group -> {class: share of its clients}.
+    clients_per_head : mapping of str to float
+        Group -> clients per head.
+    groups : sequence of str
+        Groups whose capacity changes.
+    capacities : sequence of float
+        Clients per head tried.
+    staff_before : float
+        Heads before.
+    cost_per_head : float
+        Yearly cost per head.
+    rounding : {"nearest", "up", "none"}
+        How the workload is rounded to heads (as in :func:`staffing_plan`).
+    heads_outside_count : float
+        Heads of the plan not counted after.
 
     Returns
     -------

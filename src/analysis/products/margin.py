@@ -94,7 +94,18 @@ def safe_ratio(num, den, *, positive_den: bool = True) -> pd.Series:
 
 # ------------------------------------------------------------------ margin
 def margin_rate(gross_profit, sales) -> pd.Series:
-    """Gross profit / sales, NaN where net sales are zero or negative (returns exceed sales)."""
+    """Gross profit / sales, NaN where net sales are zero or negative (returns exceed sales).
+
+    Parameters
+    ----------
+    gross_profit, sales : array-like
+        Gross profit and net sales, aligned.
+
+    Returns
+    -------
+    Series
+        The rate, float64.
+    """
     out = safe_ratio(gross_profit, sales)
     if isinstance(sales, pd.Series):
         out.index = sales.index
@@ -155,7 +166,22 @@ def margin_by(
 def overall_margin_rate(
     tx: pd.DataFrame, *, amount_col: str = "amount", cost_col: str = "cost"
 ) -> float:
-    """sum(amount - cost) / sum(amount) over the lines that carry a cost; NaN without cost."""
+    """sum(amount - cost) / sum(amount) over the lines that carry a cost; NaN without cost.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    amount_col : str
+        Net amount column (sales; returns negative).
+    cost_col : str
+        Cost column.
+
+    Returns
+    -------
+    float
+        The rate, NaN without cost or positive sales.
+    """
     if cost_col not in tx.columns:
         return float("nan")
     costed = tx[tx[cost_col].notna()]
@@ -165,7 +191,20 @@ def overall_margin_rate(
 
 
 def loss_makers(df: pd.DataFrame, *, profit_col: str = "gross_profit") -> pd.DataFrame:
-    """Rows whose gross profit is negative, worst first."""
+    """Rows whose gross profit is negative, worst first.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A margin table (:func:`margin_by`).
+    profit_col : str
+        Gross profit column.
+
+    Returns
+    -------
+    DataFrame
+        The loss-making rows, worst first.
+    """
     require_columns(df, [profit_col], "the margin table")
     return df[df[profit_col] < 0].sort_values(profit_col, kind="stable").reset_index(drop=True)
 
@@ -185,6 +224,30 @@ def customer_margins(
 
     The name comes from ``customers`` and the class from ``classes`` (NaN
     when not given).  Sorted by gross profit, largest first.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    classes : DataFrame, optional
+        A class per customer.
+    customers : DataFrame, optional
+        The customers table (names).
+    id_col : str
+        Customer id column.
+    class_col : str
+        Class column.
+    name_col : str
+        Customer name column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+    cost_col : str
+        Cost column.
+
+    Returns
+    -------
+    DataFrame
+        :func:`margin_by` per customer with ``customer_name`` and the class.
     """
     out = margin_by(tx, id_col, amount_col=amount_col, cost_col=cost_col)
     ids = out[id_col]
@@ -213,7 +276,28 @@ def class_margins(
     amount_col: str = "amount",
     cost_col: str = "cost",
 ) -> pd.DataFrame:
-    """:func:`margin_by` per customer class; lines of customers without a class form the group NaN."""
+    """:func:`margin_by` per customer class; lines of customers without a class form the group NaN.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    classes : DataFrame
+        A class per customer.
+    id_col : str
+        Customer id column.
+    class_col : str
+        Class column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+    cost_col : str
+        Cost column.
+
+    Returns
+    -------
+    DataFrame
+        :func:`margin_by` per class.
+    """
     require_columns(classes, [id_col, class_col], "the class table")
     cls = tx[id_col].map(classes.drop_duplicates(id_col).set_index(id_col)[class_col])
     return margin_by(
@@ -246,6 +330,19 @@ def average_inventory(
       is missing the other alone is used (``inventory_rule`` says
       ``inv_opening_only`` or ``inv_closing_only``), i.e. stock is assumed unchanged
       since the last count; with neither the product has no row.
+
+    Parameters
+    ----------
+    inventory : DataFrame
+        Stock snapshots (date, product, stock value).
+    start, end : date-like
+        The half-open period ``[start, end)``.
+    date_col : str
+        Date column.
+    product_col : str
+        Product id column.
+    value_col : str
+        Stock value column.
 
     Returns
     -------
@@ -301,6 +398,19 @@ def has_monthly_counts(inventory: pd.DataFrame, start, end, *, date_col: str = "
     A count belongs to a month when it is dated after the month's first day and
     on or before the next month's first day (the closing count of the month, as
     in :func:`average_inventory`), so month-end and month-start counts both work.
+
+    Parameters
+    ----------
+    inventory : DataFrame
+        Stock snapshots (date, product, stock value).
+    start, end : date-like
+        The half-open period ``[start, end)``.
+    date_col : str
+        Date column.
+
+    Returns
+    -------
+    bool
     """
     require_columns(inventory, [date_col], "inventory")
     dates = inventory[date_col]
@@ -324,6 +434,19 @@ def monthly_average_inventory(
     over the months in which the product has a count.  With counts at the end
     of September, October, November and December, Q4's average stock is
     ((S9 + S10) / 2 + (S10 + S11) / 2 + (S11 + S12) / 2) / 3.
+
+    Parameters
+    ----------
+    inventory : DataFrame
+        Stock snapshots (date, product, stock value).
+    start, end : date-like
+        The half-open period ``[start, end)``.
+    date_col : str
+        Date column.
+    product_col : str
+        Product id column.
+    value_col : str
+        Stock value column.
 
     Returns
     -------
@@ -382,6 +505,22 @@ def turnover_months(
     ``period="month"`` always gives monthly turnover (the source's), ``"quarter"``
     the turnover of the whole period (the project's earlier choice), ``"auto"``
     monthly when :func:`has_monthly_counts` finds a count in every month.
+
+    Parameters
+    ----------
+    inventory : DataFrame
+        Stock snapshots (date, product, stock value).
+    start, end : date-like
+        The half-open period ``[start, end)``.
+    period : {"auto", "month", "quarter"}
+        The turnover's period.
+    date_col : str
+        Date column.
+
+    Returns
+    -------
+    int or None
+        Months per which turnover is expressed; None for the whole period.
     """
     if period not in TURNOVER_PERIODS:
         raise ValueError(
@@ -488,6 +627,21 @@ def cross_ratios(
     ratio x sales share (the source: 贡献比率 = 交叉比率 × 销售额; the share keeps it
     comparable between periods: the project's choice).  A product without a
     margin rate or a turnover has no ratios (NaN).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Products with sales, margin rate and turnover (:func:`stock_turnover`).
+    sales_col : str
+        Sales column.
+    margin_col, turnover_col : str
+        Margin rate and turnover columns.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``sales_share``, ``cross_ratio`` and ``contribution_ratio``, highest
+        contribution first.
     """
     require_columns(df, [sales_col, margin_col, turnover_col], "the product table")
     sales = df[sales_col].astype("float64")
@@ -528,6 +682,11 @@ def margin_turnover_quadrant(
     A value at or above its split counts as high.  Products lacking either
     value get no quadrant (NaN).  The splits used are returned as the columns
     ``margin_split`` and ``turnover_split`` so that a chart can draw them.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` with ``product_quadrant``, ``margin_split`` and ``turnover_split``.
     """
     if split not in QUADRANT_SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(QUADRANT_SPLITS)}")
@@ -554,7 +713,22 @@ def margin_turnover_quadrant(
 def quadrant_counts(
     df: pd.DataFrame, *, quadrant_col: str = "product_quadrant", sales_col: str = "sales"
 ) -> pd.DataFrame:
-    """Products and sales per quadrant (push, hold, review, drop; every quadrant gets a row)."""
+    """Products and sales per quadrant (push, hold, review, drop; every quadrant gets a row).
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`margin_turnover_quadrant`.
+    quadrant_col : str
+        The quadrant column.
+    sales_col : str
+        Sales column.
+
+    Returns
+    -------
+    DataFrame
+        product_quadrant, products, sales and sales_share.
+    """
     require_columns(df, [quadrant_col, sales_col], "the quadrant table")
     keys = list(QUADRANTS.values())
     g = df.groupby(quadrant_col)
@@ -606,6 +780,24 @@ def receivable_indicators(
       made); ``overdue`` the part of it past its due date;
     - ``arrears_rate`` (欠款率) = arrears / invoiced in the period (NaN
       without invoicing in the period).
+
+    Parameters
+    ----------
+    receivables : DataFrame
+        Invoices and payments.
+    start, end : date-like
+        The half-open period ``[start, end)``.
+    id_col : str
+        Customer id column.
+    invoice_date_col, paid_date_col, paid_amount_col, due_date_col : str
+        Column names of the receivables table.
+    amount_col : str
+        Net amount column (sales; returns negative).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with the indicators above.
     """
     require_columns(receivables, [id_col, invoice_date_col, amount_col], "receivables")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
@@ -673,6 +865,24 @@ def class_financials(
     ``largest_receipt`` is the class maximum and ``avg_receipt`` =
     received / receipts.  Customers without a class (no sales in the period)
     form the ``unclassified`` group.
+
+    Parameters
+    ----------
+    indicators : DataFrame
+        From :func:`receivable_indicators`.
+    classes : DataFrame
+        A class per customer.
+    class_col : str
+        Class column.
+    id_col : str
+        Customer id column.
+    unclassified : str
+        Name of the group without a class.
+
+    Returns
+    -------
+    DataFrame
+        The indicators per class.
     """
     require_columns(indicators, [id_col, *FIN_COLUMNS], "the indicator table")
     require_columns(classes, [id_col, class_col], "the class table")
@@ -715,8 +925,25 @@ def service_load(
 ) -> pd.DataFrame:
     """Interactions per customer in ``[start, end)`` that take staff time (praise left out by default).
 
-    Returns customer_id, ``service_load`` (count of the chosen kinds) and one
-    ``n_<kind>`` count column per kind.
+    Parameters
+    ----------
+    interactions : DataFrame
+        The interactions table.
+    start, end : date-like
+        The half-open period ``[start, end)``.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    kind_col : str
+        Kind column.
+    kinds : sequence of str
+        Kinds that take staff time.
+
+    Returns
+    -------
+    DataFrame
+        customer_id, ``service_load`` (count of the chosen kinds) and ``n_<kind>`` per kind.
     """
     require_columns(interactions, [id_col, date_col, kind_col], "interactions")
     rows = interactions[
@@ -745,10 +972,28 @@ def over_served(
     A customer is over-served when its margin rate is at or below the
     ``low_margin_quantile`` of customers (or its gross profit is negative) and
     its service load is at or above the ``high_load_quantile`` of the
-    customers with any load.  Returns every customer of ``margins`` with
-    ``service_load``, ``profit_per_contact`` = gross profit / service load and
-    a boolean ``over_served``; over-served first, then by profit per
-    contact ascending.
+    customers with any load.
+
+    Parameters
+    ----------
+    margins : DataFrame
+        From :func:`customer_margins`.
+    load : DataFrame
+        From :func:`service_load`.
+    id_col : str
+        Customer id column.
+    margin_col : str
+        Margin rate column.
+    profit_col : str
+        Gross profit column.
+    low_margin_quantile, high_load_quantile : float
+        The quantiles of low margin and high load.
+
+    Returns
+    -------
+    DataFrame
+        Every customer of ``margins`` with ``service_load``, ``profit_per_contact`` (gross profit /
+        service load) and ``over_served``; over-served first, then by profit per contact ascending.
     """
     require_columns(margins, [id_col, margin_col, profit_col], "the customer margin table")
     require_columns(load, [id_col, "service_load"], "the service-load table")

@@ -172,6 +172,22 @@ def product_abc(
     The same ABC rule as for customers (:func:`analysis.classify.classes.abc_classes`,
     《如何做好客户分类管理》: A closes at about 75% of sales, B at 95%); a product with zero or
     negative net sales is C.
+
+    Parameters
+    ----------
+    product_table : DataFrame
+        Sales per product (:func:`product_sales`).
+    cutoffs : sequence of float
+        The ABC cut-offs.
+    product_col : str
+        Product id column.
+    value_col : str
+        The value ranked.
+
+    Returns
+    -------
+    DataFrame
+        The products with ``rank``, ``share``, ``cum_share`` and ``abc_class``.
     """
     return abc_classes(product_table, value_col, cutoffs=cutoffs, id_col=product_col)
 
@@ -192,6 +208,28 @@ def customer_abc(
     Built on :func:`analysis.engine.aggregate.customer_summary` and
     :func:`analysis.classify.classes.abc_classes` so that the classes match the
     customer composition page.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    start, end : date-like
+        The half-open window.
+    cutoffs : sequence of float
+        The ABC cut-offs.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+    cost_col : str
+        Cost column.
+
+    Returns
+    -------
+    DataFrame
+        customer_id, monetary, gross_profit and abc_class.
     """
     summary = customer_summary(
         tx,
@@ -211,7 +249,22 @@ def customer_abc(
 def category_subtotals(
     product_table: pd.DataFrame, *, category_col: str = "category", product_col: str = "product_id"
 ) -> pd.DataFrame:
-    """Category subtotals (品类小计): products, sales, share, gross profit, margin rate; largest first."""
+    """Category subtotals (品类小计): products, sales, share, gross profit, margin rate; largest first.
+
+    Parameters
+    ----------
+    product_table : DataFrame
+        Sales per product (:func:`product_sales`).
+    category_col : str
+        Category column.
+    product_col : str
+        Product id column.
+
+    Returns
+    -------
+    DataFrame
+        Per category: products, sales, share, gross profit and margin rate.
+    """
     require_columns(product_table, [category_col, product_col, "sales"], "the product table")
     has_gp = "gross_profit" in product_table.columns
     g = product_table.groupby(category_col, sort=True)
@@ -317,7 +370,26 @@ def leanings_matrix(
     value_col: str = "share_in_group",
     group_order: Sequence | None = None,
 ) -> pd.DataFrame:
-    """Category x group matrix of ``value_col`` (for a heatmap), plus the overall share column ``all``."""
+    """Category x group matrix of ``value_col`` (for a heatmap), plus the overall share column ``all``.
+
+    Parameters
+    ----------
+    leanings : DataFrame
+        From :func:`category_leanings`.
+    group_col : str
+        The group column.
+    category_col : str
+        Category column.
+    value_col : str
+        The value shown.
+    group_order : sequence, optional
+        The groups, in column order.
+
+    Returns
+    -------
+    DataFrame
+        Categories (rows) × groups (columns) and ``all``.
+    """
     require_columns(
         leanings, [group_col, category_col, value_col, "overall_share"], "the leanings table"
     )
@@ -344,6 +416,20 @@ def strongest_leanings(
 
     Categories below ``min_share`` of all sales are left out: a small category
     swings by chance.  Sorted by the absolute lean in points, largest first.
+
+    Parameters
+    ----------
+    leanings : DataFrame
+        From :func:`category_leanings`.
+    n : int
+        Cells kept.
+    min_share : float
+        Smallest category share considered.
+
+    Returns
+    -------
+    DataFrame
+        The ``n`` strongest leanings.
     """
     require_columns(leanings, ["lean_pts", "overall_share"], "the leanings table")
     rows = leanings[leanings["overall_share"] >= min_share]
@@ -361,11 +447,24 @@ def mix_shift(
 ) -> pd.DataFrame:
     """Share points gained or lost per product (or category) between two periods.
 
-    Returns one row per id found in either period: ``sales_now``,
-    ``sales_before``, ``share_now``, ``share_before``, ``change_pts`` =
-    share_now - share_before (a fraction: 0.012 = 1.2 points) and ``mix_status``:
-    ``mix_new`` (no positive sales before, some now), ``mix_dropped`` (sales
-    before, none now) or ``mix_continuing``.  Sorted by change_pts descending.
+    Parameters
+    ----------
+    current, previous : DataFrame
+        Sales per product (or category) of the two periods.
+    id_col : str
+        The product (or category) column.
+    value_col : str
+        The sales column.
+    keep : sequence of str
+        Descriptive columns kept.
+
+    Returns
+    -------
+    DataFrame
+        One row per id found in either period: ``sales_now``, ``sales_before``, ``share_now``,
+        ``share_before``, ``change_pts`` = share_now - share_before (a fraction: 0.012 = 1.2 points)
+        and ``mix_status`` (``mix_new``: no positive sales before, some now; ``mix_dropped``: sales
+        before, none now; else ``mix_continuing``), by change_pts descending.
     """
     require_columns(current, [id_col, value_col], "the current table")
     require_columns(previous, [id_col, value_col], "the previous table")
@@ -398,7 +497,20 @@ def mix_shift(
 
 
 def largest_shifts(shift: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
-    """The ``n`` largest gains and the ``n`` largest losses of share from :func:`mix_shift` (gains first)."""
+    """The ``n`` largest gains and the ``n`` largest losses of share from :func:`mix_shift` (gains first).
+
+    Parameters
+    ----------
+    shift : DataFrame
+        From :func:`mix_shift`.
+    n : int
+        Rows each way.
+
+    Returns
+    -------
+    DataFrame
+        The gains, then the losses.
+    """
     require_columns(shift, ["change_pts"], "the mix-shift table")
     s = shift.sort_values("change_pts", ascending=False, kind="stable")
     gains, losses = s[s["change_pts"] > 0].head(n), s[s["change_pts"] < 0].tail(n)
@@ -406,7 +518,18 @@ def largest_shifts(shift: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
 
 
 def mix_counts(shift: pd.DataFrame) -> dict[str, int]:
-    """How many products are new and how many were dropped in a :func:`mix_shift` table."""
+    """How many products are new and how many were dropped in a :func:`mix_shift` table.
+
+    Parameters
+    ----------
+    shift : DataFrame
+        From :func:`mix_shift`.
+
+    Returns
+    -------
+    dict of str to int
+        ``new`` and ``dropped``.
+    """
     status = shift["mix_status"]
     return {
         "new": int((status == "mix_new").sum()),
@@ -427,10 +550,27 @@ def sales_vs_target(
     """Sales against targets (销售任务完成情况) for one quarter, per product and per category.
 
     A target row with a ``product_id`` is compared with that product's sales,
-    one with only a ``category`` with the category's sales.  Returns
-    ``target_level`` (``product`` / ``category``, label keys), ``target_key``,
-    ``sales_target``, ``sales``, ``target_achievement`` = sales / target (NaN
-    for a zero target) and ``target_gap`` = sales - target; least achieved first.
+    one with only a ``category`` with the category's sales.
+
+    Parameters
+    ----------
+    product_table : DataFrame
+        Sales per product (:func:`product_sales`).
+    targets : DataFrame
+        The targets table.
+    quarter : Quarter or str
+        The quarter.
+    product_col : str
+        Product id column.
+    category_col, quarter_col, target_col : str
+        Columns of the targets table.
+
+    Returns
+    -------
+    DataFrame
+        ``target_level`` (``product`` / ``category``, label keys), ``target_key``, ``sales_target``,
+        ``sales``, ``target_achievement`` = sales / target (NaN for a zero target) and
+        ``target_gap`` = sales - target; least achieved first.
     """
     require_columns(targets, [quarter_col, target_col], "targets")
     q = str(Quarter.parse(quarter))

@@ -25,6 +25,12 @@ SUMMARY_DIR = "summary"
 
 @dataclass
 class ReportContext:
+    """What a report notebook works with: its data, quarter, language and output folder.
+
+    Built by :func:`setup`; :meth:`show`, :meth:`save_table` and :meth:`record` write the page's
+    tables and numbers.
+    """
+
     notebook: str
     data: aio.Dataset
     quarter: Quarter
@@ -35,7 +41,19 @@ class ReportContext:
     label_prefix: str = ""
 
     def t(self, key: str, **fmt) -> str:
-        """Label in the report language."""
+        """Label in the report language.
+
+        Parameters
+        ----------
+        key : str
+            Label key.
+        fmt
+            Values of the label's placeholders.
+
+        Returns
+        -------
+        str
+        """
         return label(key, self.lang, **fmt)
 
     def needs(
@@ -53,6 +71,21 @@ class ReportContext:
         a text that is no label key is shown as it is.  The skip is recorded as
         ``{"section": section, "needs": "table 'x'"}`` (or ``"column 'c' in t"``),
         the same in both languages; the note on the page says it in the page's.
+
+        Parameters
+        ----------
+        section : str
+            Label key of the section's name.
+        table : str, optional
+            A table the section needs.
+        column : str, optional
+            A column the section needs.
+        column_table : str
+            The table of ``column``.
+
+        Returns
+        -------
+        bool
         """
         if table and not self.data.has(table):
             need = f"table '{table}'"
@@ -72,6 +105,13 @@ class ReportContext:
         ``kw`` are ``show``'s options (``caption``, ``interactive``, ``max_rows``,
         ``staff_file``, ``prefix``).  The table is displayed and None returned, so a call
         inside an ``if`` shows too and a cell's last line never shows it twice.
+
+        Parameters
+        ----------
+        df : DataFrame
+            The table.
+        kw
+            :func:`analysis.viz.tables.show`'s options.
         """
         from IPython.display import display
 
@@ -81,7 +121,17 @@ class ReportContext:
 
     def labelled(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` for staff in the report language: codes named, headers labelled, numbers
-        left as numbers (:func:`analysis.viz.tables.labelled`); for :meth:`save_table`."""
+        left as numbers (:func:`analysis.viz.tables.labelled`); for :meth:`save_table`.
+
+        Parameters
+        ----------
+        df : DataFrame
+            The table.
+
+        Returns
+        -------
+        DataFrame
+        """
         from analysis.viz.tables import labelled
 
         return labelled(df, self.lang, prefix=self.label_prefix)
@@ -91,6 +141,13 @@ class ReportContext:
 
         Returns None: as a cell's last expression it shows nothing on the page (a
         returned path would print the runner's staging folder into the report).
+
+        Parameters
+        ----------
+        df : DataFrame
+            The table.
+        name : str
+            The file stem.
         """
         for ext in ("csv", "xlsx"):
             aio.write_frame(df, self.out / f"{name}.{ext}")
@@ -100,6 +157,11 @@ class ReportContext:
 
         The file is ``<out>/summary/<notebook>.json``; nothing is returned, so the
         notebook's last cell shows nothing on the page.
+
+        Parameters
+        ----------
+        values : dict
+            The numbers (JSON-ready).
         """
         payload = {**values, "quarter": str(self.quarter), "skipped_sections": self.skipped}
         aio.write_json(payload, self.out / SUMMARY_DIR / f"{self.notebook}.json")
@@ -114,7 +176,19 @@ _TABLE_LABEL = {"customers": "customers_table", "products": "products_table"}
 
 
 def section_name(section: str, lang: str) -> str:
-    """A skipped section's name in ``lang``: its label, or the text itself when it is no label key."""
+    """A skipped section's name in ``lang``: its label, or the text itself when it is no label key.
+
+    Parameters
+    ----------
+    section : str
+        Label key or text.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
     return label_or(section, section, lang)
 
 
@@ -122,6 +196,17 @@ def needs_text(need: str, lang: str) -> str:
     """What a skipped section needs, in ``lang``: ``"table 'receivables'"`` -> ``应收账款（receivables 表）``.
 
     ``need`` is the recorded form (:meth:`ReportContext.needs`); any other text is kept.
+
+    Parameters
+    ----------
+    need : str
+        The recorded need.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
     """
     for pattern, key in _NEEDS:
         m = pattern.match(need)
@@ -135,7 +220,19 @@ def needs_text(need: str, lang: str) -> str:
 
 
 def skip_note(entry: dict, lang: str) -> str:
-    """The note of a skipped section (``{"section", "needs"}``) in ``lang``."""
+    """The note of a skipped section (``{"section", "needs"}``) in ``lang``.
+
+    Parameters
+    ----------
+    entry : dict
+        A recorded skip.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
     return label(
         "section_skipped",
         lang,
@@ -166,6 +263,25 @@ def setup(
 
     ``label_prefix`` is tried first for the headers of the page's tables (``"cls_"`` on the
     classification pages, ``"churn_col_"`` on the churn page; see :meth:`ReportContext.show`).
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name.
+    data_dir : str
+        Data folder; empty: the sample.
+    quarter : str
+        Report quarter; empty: the latest complete one.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    output_dir : str
+        Output folder; empty: ``reports/lab/<quarter>``.
+    label_prefix : str
+        Label prefix tried first for table headers.
+
+    Returns
+    -------
+    ReportContext
     """
     check_lang(lang)
     data = aio.load_dataset(Path(data_dir) if data_dir else SAMPLE_DIR)

@@ -53,7 +53,17 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def tags_to_remove(lang: str) -> set[str]:
-    """The cell tags an export in ``lang`` drops: every other language's narrative tag."""
+    """The cell tags an export in ``lang`` drops: every other language's narrative tag.
+
+    Parameters
+    ----------
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    set of str
+    """
     if lang not in LANGS:
         raise ValueError(f"unknown lang {lang!r}; expected one of {', '.join(LANGS)}")
     return {tag for other, tag in LANG_TAG.items() if other != lang}
@@ -136,6 +146,15 @@ def narrative_paragraphs(html: str) -> list[str]:
     Headings and list items count as paragraphs; a list item made of paragraphs
     counts through them.  Formulas and parentheses are kept here (see
     :func:`is_foreign`).
+
+    Parameters
+    ----------
+    html : str
+        A rendered page.
+
+    Returns
+    -------
+    list of str
     """
     from bs4 import BeautifulSoup
 
@@ -167,6 +186,15 @@ def latin_words(text: str) -> list[str]:
     Formulas and parentheses are removed first; acronyms (two or more capitals,
     such as ABC, RFM, AUC) and single letters (class codes A/B/C, V) are not words.
 
+    Parameters
+    ----------
+    text : str
+        A paragraph.
+
+    Returns
+    -------
+    list of str
+
     >>> latin_words("按 ABC 分类（ABC analysis），V = $x \\\\cdot y$ 由 the sales team 决定")
     ['the', 'sales', 'team']
     """
@@ -175,7 +203,17 @@ def latin_words(text: str) -> list[str]:
 
 
 def cjk_count(text: str) -> int:
-    """CJK characters of ``text`` outside formulas and parentheses."""
+    """CJK characters of ``text`` outside formulas and parentheses.
+
+    Parameters
+    ----------
+    text : str
+        A paragraph.
+
+    Returns
+    -------
+    int
+    """
     return len(_CJK.findall(_strip(text)))
 
 
@@ -185,6 +223,19 @@ def is_foreign(text: str, lang: str, *, max_latin: int = MAX_LATIN_WORDS) -> boo
     ``zh``: more than ``max_latin`` Latin words (:func:`latin_words`).
     ``en``: more CJK characters than Latin letters outside formulas (a Chinese term in
     parentheses weighs little against the English around it).
+
+    Parameters
+    ----------
+    text : str
+        A paragraph.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    max_latin : int
+        Latin words a Chinese paragraph may hold.
+
+    Returns
+    -------
+    bool
     """
     if lang == "zh":
         return len(latin_words(text)) > max_latin

@@ -68,11 +68,35 @@ class ReportInterrupted(KeyboardInterrupt):
 
 # ------------------------------------------------------------------ notebooks
 def discover_notebooks(nb_dir: Path = NOTEBOOK_DIR) -> list[str]:
-    """Report notebooks: ``NN_name.ipynb`` directly under notebooks/, in order."""
+    """Report notebooks: ``NN_name.ipynb`` directly under notebooks/, in order.
+
+    Parameters
+    ----------
+    nb_dir : Path
+        The notebooks folder.
+
+    Returns
+    -------
+    list of str
+        Notebook names.
+    """
     return sorted(p.stem for p in Path(nb_dir).glob("[0-9][0-9]_*.ipynb"))
 
 
 def notebook_path(name: str, nb_dir: Path = NOTEBOOK_DIR) -> Path:
+    """The file of notebook ``name``; ReportError when there is none.
+
+    Parameters
+    ----------
+    name : str
+        Notebook name.
+    nb_dir : Path
+        The notebooks folder.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(nb_dir) / f"{name}.ipynb"
     if not path.exists():
         known = ", ".join(discover_notebooks(nb_dir))
@@ -81,7 +105,19 @@ def notebook_path(name: str, nb_dir: Path = NOTEBOOK_DIR) -> Path:
 
 
 def notebook_parameters(name: str, nb_dir: Path = NOTEBOOK_DIR) -> dict[str, dict]:
-    """The parameters a notebook declares: {name: {type, default, help}} (papermill.inspect_notebook)."""
+    """The parameters a notebook declares: {name: {type, default, help}} (papermill.inspect_notebook).
+
+    Parameters
+    ----------
+    name : str
+        Notebook name.
+    nb_dir : Path
+        The notebooks folder.
+
+    Returns
+    -------
+    dict of str to dict
+    """
     import papermill
 
     params = papermill.inspect_notebook(str(notebook_path(name, nb_dir)))
@@ -112,7 +148,20 @@ def _check_type(value, type_name: str) -> bool:
 
 
 def coerce(text: str, type_name: str):
-    """A ``-p key=value`` string to the parameter's declared type."""
+    """A ``-p key=value`` string to the parameter's declared type.
+
+    Parameters
+    ----------
+    text : str
+        The value as given.
+    type_name : str
+        The declared type (``int``, ``float``, ``bool``, ``str``).
+
+    Returns
+    -------
+    object
+        The typed value.
+    """
     if type_name == "str":
         return text
     value = yaml.safe_load(text)
@@ -122,6 +171,17 @@ def coerce(text: str, type_name: str):
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``-p key=value`` pairs as a dict; ReportError for a pair without ``=``.
+
+    Parameters
+    ----------
+    pairs : list of str
+        The pairs.
+
+    Returns
+    -------
+    dict of str to str
+    """
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
@@ -150,6 +210,26 @@ def resolve_params(
     absolute: from the current folder for ``-p``, from ``params_dir`` (the
     params file's folder; default the current folder) for the params file.  A
     file that does not exist is an error here, before any notebook runs.
+
+    Parameters
+    ----------
+    notebooks : list of str
+        The notebooks run.
+    conf : dict, optional
+        The params file as read.
+    overrides : dict, optional
+        ``-p`` values.
+    nb_dir : Path
+        The notebooks folder.
+    source : str
+        The params file's name, for messages.
+    params_dir : str or Path, optional
+        The params file's folder.
+
+    Returns
+    -------
+    dict of str to dict
+        Notebook -> parameters.
     """
     conf = dict(conf or {})
     all_names = set(discover_notebooks(nb_dir))
@@ -240,6 +320,19 @@ def _absolute(text: str, base: str | Path | None) -> Path:
 
 
 def default_params_file(quarter: str, params_dir: Path = PARAMS_DIR) -> Path | None:
+    """``params/<quarter>.yaml`` when it exists.
+
+    Parameters
+    ----------
+    quarter : str
+        The quarter.
+    params_dir : Path
+        The params folder.
+
+    Returns
+    -------
+    Path or None
+    """
     path = Path(params_dir) / f"{quarter}.yaml"
     return path if path.exists() else None
 
@@ -247,6 +340,8 @@ def default_params_file(quarter: str, params_dir: Path = PARAMS_DIR) -> Path | N
 # ------------------------------------------------------------------ execution
 @dataclass
 class NotebookResult:
+    """The outcome of one executed notebook: seconds taken, the error, or why its model was not computed."""
+
     name: str
     seconds: float
     error: str | None = None
@@ -260,7 +355,23 @@ KERNEL_START_TIMEOUT = 300  # seconds
 def execute(
     name: str, out_dir: Path, parameters: dict, *, nb_dir: Path = NOTEBOOK_DIR
 ) -> NotebookResult:
-    """Run one notebook through papermill into ``out_dir/<name>.ipynb``; errors are returned, not raised."""
+    """Run one notebook through papermill into ``out_dir/<name>.ipynb``; errors are returned, not raised.
+
+    Parameters
+    ----------
+    name : str
+        Notebook name.
+    out_dir : Path
+        Where the executed notebook goes.
+    parameters : dict
+        Injected parameters.
+    nb_dir : Path
+        The notebooks folder.
+
+    Returns
+    -------
+    NotebookResult
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -298,6 +409,17 @@ def notebook_language(nb, default: str = "zh") -> str:
 
     Read from ``metadata.ccm.lang`` (written by the runner, :func:`set_language`), else
     from the ``lang`` parameter papermill recorded, else ``default``.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        An executed notebook.
+    default : str
+        Fallback language.
+
+    Returns
+    -------
+    str
     """
     meta = nb.get("metadata", {})
     lang = (meta.get("ccm") or {}).get("lang") or (
@@ -311,6 +433,18 @@ def set_language(executed: Path, lang: str) -> Path:
 
     :func:`to_html` reads it back, so the notebook can be exported again later in
     its own language.
+
+    Parameters
+    ----------
+    executed : Path
+        An executed notebook.
+    lang : str
+        The report language.
+
+    Returns
+    -------
+    Path
+        The notebook.
     """
     nb = aio.read_json(executed)
     nb.setdefault("metadata", {}).setdefault("ccm", {})["lang"] = lang
@@ -324,6 +458,18 @@ def to_html(executed: Path, lang: str | None = None) -> Path:
     for the other language (``lang-en`` / ``lang-zh``) are removed with nbconvert's
     TagRemovePreprocessor.  ``lang`` defaults to the language recorded in the
     notebook (:func:`notebook_language`).
+
+    Parameters
+    ----------
+    executed : Path
+        An executed notebook.
+    lang : str, optional
+        The report language.
+
+    Returns
+    -------
+    Path
+        The HTML page.
     """
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -360,6 +506,16 @@ def embed_cjk_font(stage: Path) -> Path:
 
     Chinese text then renders as glyphs in any browser, whatever fonts the reader's
     machine has (charts are images and carry their glyphs already).
+
+    Parameters
+    ----------
+    stage : Path
+        The staging folder.
+
+    Returns
+    -------
+    Path
+        The font subset written.
     """
     from analysis.viz.style import cjk_font_subset
 
@@ -374,6 +530,20 @@ def embed_cjk_font(stage: Path) -> Path:
 
 
 def collect_summary(stage: Path, notebooks: list[str]) -> dict:
+    """The summary records of the pages (``summary/<notebook>.json``) as one dict.
+
+    Parameters
+    ----------
+    stage : Path
+        The staging folder.
+    notebooks : list of str
+        The pages.
+
+    Returns
+    -------
+    dict
+        Notebook -> record.
+    """
     summary = {}
     for nb in notebooks:
         path = stage / SUMMARY_DIR / f"{nb}.json"
@@ -397,6 +567,28 @@ def write_index(
     Everything on it is in ``lang``: the numbers' labels and formats come from
     ``viz/labels/summary.yaml`` (:mod:`analysis.report.headlines`), the highlights from
     :mod:`analysis.report.highlights`, the skip notes from :func:`analysis.report.context.skip_note`.
+
+    Parameters
+    ----------
+    stage : Path
+        The staging folder.
+    quarter : str
+        The quarter.
+    notebooks : list of str
+        The pages.
+    summary : dict
+        From :func:`collect_summary`.
+    data_dir : Path
+        The data folder.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    timings : dict of str to float
+        Seconds per page.
+
+    Returns
+    -------
+    Path
+        The index page.
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -437,6 +629,23 @@ def index_highlights(
     """The highlights of the index (:func:`analysis.report.highlights.highlights`) as
     ``{"text", "href", "where"}``: each links to its section (``#cell-id=<id>`` of the heading
     cell in the report language, when the page has it) and names the page and section.
+
+    Parameters
+    ----------
+    stage : Path
+        The staging folder.
+    summary : dict
+        From :func:`collect_summary`.
+    notebooks : list of str
+        The pages.
+    titles : dict of str to str
+        Page titles.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    list of dict
     """
     from analysis.report.highlights import highlights, sentence
 
@@ -451,7 +660,19 @@ def index_highlights(
 
 
 def section_title(executed: Path, cell_id: str) -> str | None:
-    """The heading text of the markdown cell ``cell_id`` of an executed notebook (None when absent)."""
+    """The heading text of the markdown cell ``cell_id`` of an executed notebook (None when absent).
+
+    Parameters
+    ----------
+    executed : Path
+        An executed notebook.
+    cell_id : str
+        The heading cell's id.
+
+    Returns
+    -------
+    str or None
+    """
     if not Path(executed).exists():
         return None
     for cell in aio.read_notebook(executed).cells:
@@ -466,6 +687,19 @@ def page_title(executed: Path, default: str, lang: str | None = None) -> str:
 
     The first markdown cell that is not tagged for another language; ``lang``
     defaults to the language recorded in the notebook.
+
+    Parameters
+    ----------
+    executed : Path
+        An executed notebook.
+    default : str
+        Title when none is found.
+    lang : str, optional
+        The report language.
+
+    Returns
+    -------
+    str
     """
     if not Path(executed).exists():
         return default
@@ -498,7 +732,19 @@ _NOT_COMPUTED = {
 
 
 def not_computed_text(reason: str, lang: str) -> str:
-    """The note shown on a page (and the index) whose model could not be computed."""
+    """The note shown on a page (and the index) whose model could not be computed.
+
+    Parameters
+    ----------
+    reason : str
+        Why the model could not be computed.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
     head, tail = _NOT_COMPUTED.get(lang, _NOT_COMPUTED["en"])
     sep = "：" if lang == "zh" else ": "
     return f"{head}{sep}{reason.rstrip('.。')}{'。' if lang == 'zh' else '. '}{tail}"
@@ -510,6 +756,20 @@ def mark_not_computed(executed: Path, reason: str, lang: str) -> Path:
     The cells that ran stay as they are; the exception (and papermill's red
     banner) give way to a note naming the reason; the cells that never ran are
     dropped, so no section heading stands over an empty section.
+
+    Parameters
+    ----------
+    executed : Path
+        An executed notebook.
+    reason : str
+        Why the model could not be computed.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    Path
+        The notebook.
     """
     import nbformat
 
@@ -547,7 +807,22 @@ def _replace_text(obj, old: str, new: str):
 
 
 def scrub_staging_path(executed: Path, stage: Path, final: Path) -> Path:
-    """Name the report folder, not the staging folder, in an executed notebook (parameters, metadata)."""
+    """Name the report folder, not the staging folder, in an executed notebook (parameters, metadata).
+
+    Parameters
+    ----------
+    executed : Path
+        An executed notebook.
+    stage : Path
+        The staging folder.
+    final : Path
+        The report folder.
+
+    Returns
+    -------
+    Path
+        The notebook.
+    """
     nb = aio.read_json(executed)
     if str(stage) not in json.dumps(nb, ensure_ascii=False):
         return executed
@@ -565,7 +840,18 @@ def _sha256(path: Path) -> str:
 
 
 def data_fingerprint(ds: aio.Dataset) -> dict:
-    """The data a report reads: every table file (and columns.yaml) by name, size and SHA-256."""
+    """The data a report reads: every table file (and columns.yaml) by name, size and SHA-256.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The loaded data.
+
+    Returns
+    -------
+    dict
+        ``folder`` and ``files``.
+    """
     files = [(table, Path(path)) for table, path in sorted(ds.sources.items())]
     mapping = Path(ds.data_dir) / aio.MAPPING_FILE
     if mapping.exists():
@@ -601,7 +887,19 @@ def _data_differences(old: list[dict], new: list[dict]) -> list[str]:
 def check_same_report(final: Path, fingerprint: dict, lang: str) -> dict:
     """Refuse (ReportError) to add pages to ``final`` unless it was built from the same data and language.
 
-    Returns the report's provenance record.
+    Parameters
+    ----------
+    final : Path
+        The report folder.
+    fingerprint : dict
+        From :func:`data_fingerprint`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    dict
+        The report's provenance record.
     """
     path = Path(final) / PROVENANCE_FILE
     fix = "rebuild the whole quarter with `ccm report`, or choose another --out"
@@ -665,7 +963,17 @@ _OLD = re.compile(r"^\.(?P<quarter>\d{4}Q[1-4])\.old$")
 
 
 def report_folder(out: str | Path) -> Path:
-    """``--out`` as an absolute folder (created when missing); ReportError when it is a file."""
+    """``--out`` as an absolute folder (created when missing); ReportError when it is a file.
+
+    Parameters
+    ----------
+    out : str or Path
+        ``--out``.
+
+    Returns
+    -------
+    Path
+    """
     out = Path(out).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise ReportError(
@@ -686,6 +994,16 @@ def remove_stale_builds(out: Path) -> list[Path]:
 
     A ``.<quarter>.old`` folder (a swap cut short between its two renames) is the
     previous report: it is put back when ``<quarter>/`` is missing, else removed.
+
+    Parameters
+    ----------
+    out : Path
+        The reports folder.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
     """
     import psutil
 
@@ -822,6 +1140,26 @@ def run_notebooks(
     stopped before the exception goes on, so nothing writes into ``stage``
     afterwards.  (A small pool of our own: concurrent.futures' pool can hang at
     exit when its workers are stopped from outside.)
+
+    Parameters
+    ----------
+    notebooks : list of str
+        The pages.
+    params : dict of str to dict
+        Parameters per page.
+    stage : Path
+        The staging folder.
+    jobs : int
+        Pages run at once.
+    progress : bool
+        Show a progress bar.
+    nb_dir : Path
+        The notebooks folder.
+
+    Returns
+    -------
+    list of NotebookResult
+        In the order of ``notebooks``.
     """
     from multiprocessing.connection import wait
 
@@ -893,7 +1231,7 @@ def build_report(
     pdf: bool = False,
     firm: str | None = None,
 ) -> Path:
-    """Build ``<out>/<quarter>/`` from a data directory; returns that folder.
+    """Build ``<out>/<quarter>/`` from a data directory.
 
     With ``pdf`` (``ccm report`` and ``ccm run`` by default), ``report.pdf`` is written
     too (:mod:`analysis.report.pdf`); ``firm`` names the firm on its cover (default: the
@@ -909,6 +1247,44 @@ def build_report(
     report of the quarter is touched; ReportInterrupted on Ctrl-C, after removing
     the staging folder.  A page stopped by InsufficientData is kept with a note
     (``not_computed`` in summary.json) and the report is written.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The data folder.
+    quarter : str
+        The quarter; empty: the latest complete one.
+    out : str or Path
+        The reports folder.
+    params_file : str or Path, optional
+        The params file.
+    overrides : dict, optional
+        ``-p`` values.
+    lang : str, optional
+        The report language.
+    jobs : int
+        Pages run at once.
+    notebooks : list of str, optional
+        Pages to run (default all).
+    nb_dir : Path
+        The notebooks folder.
+    progress : bool
+        Show a progress bar.
+    html : bool
+        Export HTML pages.
+    merge : bool
+        Keep the other pages of an existing report.
+    params_dir : Path, optional
+        Folder of the default params files.
+    pdf : bool
+        Write report.pdf.
+    firm : str, optional
+        The firm's name on the PDF cover.
+
+    Returns
+    -------
+    Path
+        The report folder.
     """
     out = report_folder(out)
     remove_stale_builds(out)
@@ -1022,7 +1398,19 @@ def build_report(
 
 
 def not_computed_pages(final: str | Path, notebooks: list[str] | None = None) -> dict[str, str]:
-    """The pages of a report whose model could not be computed: {notebook: reason}."""
+    """The pages of a report whose model could not be computed: {notebook: reason}.
+
+    Parameters
+    ----------
+    final : str or Path
+        The report folder.
+    notebooks : list of str, optional
+        Pages asked about.
+
+    Returns
+    -------
+    dict of str to str
+    """
     path = Path(final) / "summary.json"
     summary = aio.read_json(path) if path.exists() else {}
     return {
@@ -1044,6 +1432,26 @@ def run_one(
     """Execute one notebook into ``out_dir`` (no staging) and return its recorded summary.
 
     Used by the tests and by ``ccm run``-like callers that want the numbers back.
+
+    Parameters
+    ----------
+    name : str
+        Notebook name.
+    data_dir : str or Path
+        The data folder.
+    out_dir : str or Path
+        The output folder.
+    params : dict, optional
+        Parameters.
+    quarter : str
+        The quarter.
+    nb_dir : Path
+        The notebooks folder.
+
+    Returns
+    -------
+    dict
+        The page's summary record.
     """
     out_dir = Path(
         out_dir

@@ -302,7 +302,18 @@ def mask(data_dir, out, scale, seed, lang, mask_product_ids, key_file, force):
 
 
 def main(argv=None) -> int:
-    """The ``ccm`` entry point: every error is one paragraph on stderr and an exit code, never a traceback."""
+    """The ``ccm`` entry point: every error is one paragraph on stderr and an exit code, never a traceback.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     try:
         code = cli.main(args=argv, prog_name="ccm", standalone_mode=False)
     except click.exceptions.Abort:  # Ctrl-C outside a report build (nothing was written)

@@ -101,6 +101,12 @@ class CheckResult:
         return f"{label('ws_exercise', self.lang)} {self.exercise}: {label('ws_' + self.status, self.lang)}"
 
     def payload(self) -> dict:
+        """The result as the JSON the notebook's output carries.
+
+        Returns
+        -------
+        dict
+        """
         return {
             "kind": "check",
             "notebook": self.notebook,
@@ -128,6 +134,17 @@ class Progress:
     lang: str = "zh"
 
     def count(self, status: str) -> int:
+        """Exercises with this status.
+
+        Parameters
+        ----------
+        status : str
+            A check status.
+
+        Returns
+        -------
+        int
+        """
         return sum(r.status == status for r in self.results)
 
     @property
@@ -135,6 +152,12 @@ class Progress:
         return [r.exercise for r in self.results if not r.correct]
 
     def payload(self) -> dict:
+        """The progress as the JSON the notebook's output carries.
+
+        Returns
+        -------
+        dict
+        """
         return {
             "kind": "summary",
             "notebook": self.notebook,
@@ -269,6 +292,22 @@ def compare(
     ignoring case and surrounding spaces, lists item by item (as sets with
     ``unordered`` or when ``expected`` is a set), dicts key by key (a Series
     answer counts as a dict).  Used by :meth:`Exercises.check`.
+
+    Parameters
+    ----------
+    answer : object
+        The student's answer.
+    expected : object
+        The expected value.
+    rel_tol, abs_tol : float
+        Tolerances of numbers.
+    unordered : bool
+        Compare lists as sets.
+
+    Returns
+    -------
+    None
+        Nothing when they match.
     """
     ke = _kind(expected)
     ka = _kind(answer)
@@ -425,12 +464,22 @@ class Exercises:
         return pd.DataFrame(rows, columns=["exercise", "status", "message"])
 
     def summary(self) -> Progress:
-        """The notebook's progress (shown as one line: counts and the exercises still to do)."""
+        """The notebook's progress (shown as one line: counts and the exercises still to do).
+
+        Returns
+        -------
+        Progress
+        """
         return Progress(self.notebook, tuple(self._results.values()), lang=self.lang)
 
 
 def notebook_results(nb) -> dict:
     """The check results recorded in an executed notebook (a path or a ``NotebookNode``).
+
+    Parameters
+    ----------
+    nb : NotebookNode or path
+        An executed notebook.
 
     Returns
     -------
@@ -461,6 +510,18 @@ def rules_table(rules, lang: str = "zh") -> pd.DataFrame:
 
     Columns are label keys (``ws_rule_*``) so that ``styled(..., lang=lang)`` names them;
     tags are shown in ``lang`` (English names from the rules file).
+
+    Parameters
+    ----------
+    rules : TagRules
+        The rules.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        One row per class.
     """
     sep = "、" if lang == "zh" else ", "
 
@@ -493,7 +554,17 @@ def rules_table(rules, lang: str = "zh") -> pd.DataFrame:
 
 # ================================================================ teacher -> student
 def teacher_notebooks(src_dir: str | Path = WORKSHOP_DIR) -> list[Path]:
-    """The teacher notebooks ``NN_name.ipynb`` of a workshop folder, in order."""
+    """The teacher notebooks ``NN_name.ipynb`` of a workshop folder, in order.
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        The workshop folder.
+
+    Returns
+    -------
+    list of Path
+    """
     return sorted(Path(src_dir).glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -557,6 +628,13 @@ def exercises_of(nb, *, name: str = "") -> list[dict]:
     check cell that checks each of them, and leave no other name that a later
     cell reads (the student version drops the solution, so such a name would be
     undefined there).
+
+    Parameters
+    ----------
+    nb : NotebookNode or path
+        A teacher notebook.
+    name : str
+        The notebook's name, for messages.
 
     Returns
     -------
@@ -637,6 +715,17 @@ def student_notebook(nb, *, name: str = ""):
     Solution cells become ``ans_x = None  # your answer`` cells (same cell id,
     tag ``answer``), teacher notes are dropped, check cells get their source
     collapsed, outputs are cleared and a banner says where the file comes from.
+
+    Parameters
+    ----------
+    nb : NotebookNode or path
+        A teacher notebook.
+    name : str
+        The notebook's name, for messages.
+
+    Returns
+    -------
+    NotebookNode
     """
     import copy
 
@@ -685,10 +774,22 @@ def _write_text(text: str, path: Path) -> Path:
 def build_student(
     src_dir: str | Path = WORKSHOP_DIR, out_dir: str | Path | None = None
 ) -> list[Path]:
-    """Write the student version of every teacher notebook; returns the paths written.
+    """Write the student version of every teacher notebook.
 
     ``out_dir`` defaults to ``<src_dir>/student``.  Files are written
     byte-for-byte the same for the same teacher notebooks.
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        The workshop folder.
+    out_dir : str or Path, optional
+        Where they go.
+
+    Returns
+    -------
+    list of Path
+        The paths written.
     """
     import nbformat
 
@@ -713,7 +814,17 @@ def _fence(code: str) -> str:
 
 
 def answer_key_markdown(src_dir: str | Path = WORKSHOP_DIR) -> str:
-    """The answer key: per notebook and exercise the task, the solution, what it is checked against and the hint."""
+    """The answer key: per notebook and exercise the task, the solution, what it is checked against and the hint.
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        The workshop folder.
+
+    Returns
+    -------
+    str
+    """
     parts = [
         "# 工作坊答案 · Workshop answer key",
         "",
@@ -753,7 +864,20 @@ def _quote(markdown: str) -> str:
 
 
 def build_answer_key(src_dir: str | Path = WORKSHOP_DIR, out_path: str | Path = ANSWER_KEY) -> Path:
-    """Write :func:`answer_key_markdown` to ``out_path`` (default ``docs/workshop-answer-key.md``)."""
+    """Write :func:`answer_key_markdown` to ``out_path`` (default ``docs/workshop-answer-key.md``).
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        The workshop folder.
+    out_path : str or Path
+        The file.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     return _write_text(answer_key_markdown(src_dir), Path(out_path))
 
 
@@ -773,6 +897,10 @@ def glossary_markdown() -> str:
     workshop's own messages and hints (``ws_*``, ``mask_*``) are left out; labels
     with the same Chinese and English text are one row listing all their keys.
     Sorted by the English term.
+
+    Returns
+    -------
+    str
     """
     g = glossary()
     g = g[~g["key"].str.startswith(_GLOSSARY_SKIP_PREFIXES)]
@@ -808,7 +936,18 @@ def glossary_markdown() -> str:
 
 
 def write_glossary(path: str | Path = GLOSSARY) -> Path:
-    """Write :func:`glossary_markdown` to ``path`` (default ``docs/glossary.md``)."""
+    """Write :func:`glossary_markdown` to ``path`` (default ``docs/glossary.md``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     return _write_text(glossary_markdown(), Path(path))
 
 
@@ -820,7 +959,24 @@ def build(
     key_path: str | Path = ANSWER_KEY,
     glossary_path: str | Path | None = GLOSSARY,
 ) -> list[Path]:
-    """``ccm workshop build``: student notebooks, answer key and glossary; returns the paths written."""
+    """``ccm workshop build``: student notebooks, answer key and glossary.
+
+    Parameters
+    ----------
+    src_dir : str or Path
+        The workshop folder.
+    out_dir : str or Path, optional
+        Where the student notebooks go.
+    key_path : str or Path
+        The answer key's file.
+    glossary_path : str or Path, optional
+        The glossary's file (None: not written).
+
+    Returns
+    -------
+    list of Path
+        The paths written.
+    """
     paths = build_student(src_dir, out_dir)
     paths.append(build_answer_key(src_dir, key_path))
     if glossary_path is not None:

@@ -317,7 +317,26 @@ def holdout_sales(
     date_col: str = "date",
     amount_col: str = "amount",
 ) -> pd.Series:
-    """Net sales per customer in ``[start, end)`` (index: customer id)."""
+    """Net sales per customer in ``[start, end)`` (index: customer id).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    start, end : date-like
+        The half-open window.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+
+    Returns
+    -------
+    Series
+        ``actual`` per customer.
+    """
     require_columns(tx, [id_col, date_col, amount_col], "the transactions")
     d = tx[date_col]
     rows = tx[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end))]
@@ -332,6 +351,20 @@ def bgnbd_expected_purchases(params: dict, t, x, t_x, T) -> np.ndarray:
     ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``,
     whose first two arguments do not grow with x: the direct form overflows for
     frequent buyers.
+
+    Parameters
+    ----------
+    params : dict
+        Fitted r, alpha, a, b.
+    t : float
+        The horizon (weeks).
+    x, t_x, T : array-like
+        Repeat purchases, age at the last purchase and age at the cutoff (weeks).
+
+    Returns
+    -------
+    ndarray
+        Expected purchases per customer.
     """
     r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
     t, x, t_x, T = (np.asarray(v, dtype="float64") for v in (t, x, t_x, T))
@@ -377,7 +410,20 @@ class GammaGammaModel:
     """
 
     def fit(self, n, mean_value) -> GammaGammaModel:
-        """Fit on customers with ``n >= 1`` purchase values of positive mean; returns self with ``params_``."""
+        """Fit on customers with ``n >= 1`` purchase values of positive mean; returns self with ``params_``.
+
+        Parameters
+        ----------
+        n : array-like
+            Purchase values per customer.
+        mean_value : array-like
+            Their mean.
+
+        Returns
+        -------
+        GammaGammaModel
+            self, with ``params_`` (p, q, gamma).
+        """
         n, m = np.asarray(n, dtype="float64"), np.asarray(mean_value, dtype="float64")
         ok = (n >= 1) & np.isfinite(m) & (m > 0)
         if ok.sum() < 3:
@@ -404,7 +450,20 @@ class GammaGammaModel:
 
     def conditional_mean(self, n, mean_value) -> np.ndarray:
         """E[purchase value | n, mean]: a weighted mean of the population mean and the customer's own;
-        the population mean p γ / (q - 1) for n = 0 (NaN when q <= 1, where the mean does not exist)."""
+        the population mean p γ / (q - 1) for n = 0 (NaN when q <= 1, where the mean does not exist).
+
+        Parameters
+        ----------
+        n : array-like
+            Purchase values per customer.
+        mean_value : array-like
+            Their mean.
+
+        Returns
+        -------
+        ndarray
+            Expected value of a purchase per customer.
+        """
         p, q, g = (self.params_[k] for k in ("p", "q", "gamma"))
         n = np.asarray(n, dtype="float64")
         m = np.nan_to_num(np.asarray(mean_value, dtype="float64"))
@@ -425,7 +484,22 @@ class BetaGeoGammaGamma:
     ) -> BetaGeoGammaGamma:
         """BG/NBD on every customer with a purchase (the lapsed too: they carry the dropout), on a seeded
         subsample of ``max_fit_rows`` when larger; Gamma-Gamma on the repeat purchase days of repeat
-        buyers (the first purchase left out, as Fader, Hardie & Lee do).  Returns self."""
+        buyers (the first purchase left out, as Fader, Hardie & Lee do).
+
+        Parameters
+        ----------
+        features : DataFrame
+            Per-customer features at the cutoff.
+        max_fit_rows : int
+            Largest BG/NBD fit sample.
+        random_state : int
+            Seed of the subsample.
+
+        Returns
+        -------
+        BetaGeoGammaGamma
+            self, fitted.
+        """
         require_columns(
             features, ["x", "t_x_days", "tenure_days", "repeat_value"], "the customer features"
         )
@@ -445,7 +519,20 @@ class BetaGeoGammaGamma:
     def predict(
         self, features: pd.DataFrame, horizon_days: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(expected purchase days, expected net sales, P(alive)) over the ``horizon_days`` after the cutoff."""
+        """(expected purchase days, expected net sales, P(alive)) over the ``horizon_days`` after the cutoff.
+
+        Parameters
+        ----------
+        features : DataFrame
+            Per-customer features at the cutoff.
+        horizon_days : int
+            Length of the forecast.
+
+        Returns
+        -------
+        tuple of ndarray
+            Expected purchase days, expected net sales and P(alive), per customer.
+        """
         f = features
         x, t_x, T = (
             f["x"].to_numpy(float),
@@ -539,6 +626,18 @@ def top_decile_capture(actual, predicted, *, share: float = 0.1) -> float:
     The top group holds ``ceil(share × n)`` customers; customers tied with the
     last one in it count with equal fractional weight (the expected capture
     under a random order of ties), so the result does not depend on row order.
+
+    Parameters
+    ----------
+    actual, predicted : array-like
+        Actual and predicted sales per customer.
+    share : float
+        Share of customers in the top group.
+
+    Returns
+    -------
+    float
+        The captured share (NaN for a non-positive total).
     """
     a, p = np.asarray(actual, dtype="float64"), np.asarray(predicted, dtype="float64")
     total = a.sum()
@@ -554,7 +653,18 @@ def top_decile_capture(actual, predicted, *, share: float = 0.1) -> float:
 
 
 def score_metrics(actual, predicted) -> dict:
-    """MAE, RMSE, Spearman rank correlation, top-decile capture and total bias (predicted ÷ actual − 1)."""
+    """MAE, RMSE, Spearman rank correlation, top-decile capture and total bias (predicted ÷ actual − 1).
+
+    Parameters
+    ----------
+    actual, predicted : array-like
+        Actual and predicted sales per customer.
+
+    Returns
+    -------
+    dict
+        ``mae``, ``rmse``, ``spearman``, ``top_decile_capture`` and ``bias``.
+    """
     a, p = np.asarray(actual, dtype="float64"), np.asarray(predicted, dtype="float64")
     err = p - a
     rho = spearmanr(p, a).statistic if len(a) > 2 and np.ptp(p) > 0 and np.ptp(a) > 0 else math.nan
@@ -618,6 +728,17 @@ def decile_table(
 
     Customers are ordered by prediction (ties by row order) and cut into
     ``n_bins`` groups of equal count.
+
+    Parameters
+    ----------
+    predictions : DataFrame
+        Backtest predictions.
+    model : str
+        The model column.
+    actual_col : str
+        The actual sales column.
+    n_bins : int
+        Groups.
 
     Returns
     -------
@@ -956,7 +1077,35 @@ def forecast(
     """Backtest at ``as_of - horizon_days``, choose, refit the chosen model on the lines before ``as_of``
     and forecast every customer active at ``as_of`` for ``horizon_days``.
 
-    Parameters are those of :func:`backtest`; ``quantiles`` (low, high) set the interval.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    as_of : date-like
+        The forecast starts on this day.
+    horizon_days : int
+        Length of the forecast in days.
+    lookback_days : int, optional
+        History used (None: all).
+    active_days : int, optional
+        Customers who bought within this many days are forecast (None: ever).
+    candidates : sequence of str
+        Models compared (:data:`CANDIDATES`).
+    quantiles : tuple of float
+        (low, high) quantiles of the interval.
+    random_state : int
+        Seed of the random draws.
+    max_fit_rows : int
+        Largest BG/NBD fit sample.
+    id_col : str
+        Customer id column.
+    date_col : str
+        Date column.
+    amount_col : str
+        Net amount column (sales; returns negative).
+    cost_col : str
+        Cost column.
 
     Returns
     -------
@@ -1034,8 +1183,21 @@ def potential_value(
     """Potential value (潜在价值) as the 0-100 percentile of expected gross profit among the customers.
 
     Without any gross profit (no cost in the data) expected sales take its
-    place, as the scorecard's financial family does.  Returns ``id_col``,
-    ``basis`` (the column ranked) and ``potential_value``.
+    place, as the scorecard's financial family does.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        :attr:`ValueForecast.customers`.
+    id_col : str
+        Customer id column.
+    profit_col, sales_col : str
+        Expected gross profit and sales columns.
+
+    Returns
+    -------
+    DataFrame
+        ``id_col``, ``basis`` (the column ranked) and ``potential_value``.
     """
     require_columns(customers, [id_col, sales_col], "the forecast")
     use = (
@@ -1127,7 +1289,24 @@ def class_moves(
 ) -> pd.DataFrame:
     """ABC class today (by ``now_col``) and by the forecast (``next_col``, same cut-offs and rule as
     :func:`analysis.classify.classes.abc_classes`); ``move`` is "develop" when the forecast class is
-    higher (C→B, B→A, C→A), "watch" when lower, else "same"."""
+    higher (C→B, B→A, C→A), "watch" when lower, else "same".
+
+    Parameters
+    ----------
+    customers : DataFrame
+        :attr:`ValueForecast.customers`.
+    cutoffs : sequence of float
+        The ABC cut-offs.
+    id_col : str
+        Customer id column.
+    now_col, next_col : str
+        Past and expected sales columns.
+
+    Returns
+    -------
+    DataFrame
+        ``customers`` with ``abc_now``, ``abc_next`` and ``move``.
+    """
     require_columns(customers, [id_col, now_col, next_col], "the forecast")
     now = abc_classes(
         customers[[id_col, now_col]], now_col, cutoffs=cutoffs, id_col=id_col
@@ -1147,7 +1326,20 @@ def class_moves(
 
 
 def develop_list(moves: pd.DataFrame, *, top_n: int = 20) -> pd.DataFrame:
-    """Customers the forecast lifts into a higher ABC class (develop, 培养), largest expected sales first."""
+    """Customers the forecast lifts into a higher ABC class (develop, 培养), largest expected sales first.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_moves`.
+    top_n : int
+        Rows kept.
+
+    Returns
+    -------
+    DataFrame
+        The customers moving up.
+    """
     out = moves[moves["move"] == "develop"]
     return (
         out.sort_values(["expected_sales", "customer_id"], ascending=[False, True], kind="stable")
@@ -1157,7 +1349,20 @@ def develop_list(moves: pd.DataFrame, *, top_n: int = 20) -> pd.DataFrame:
 
 
 def watch_list(moves: pd.DataFrame, *, top_n: int = 20) -> pd.DataFrame:
-    """Customers the forecast drops into a lower ABC class (watch, 关注), largest past sales first."""
+    """Customers the forecast drops into a lower ABC class (watch, 关注), largest past sales first.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_moves`.
+    top_n : int
+        Rows kept.
+
+    Returns
+    -------
+    DataFrame
+        The customers moving down.
+    """
     out = moves[moves["move"] == "watch"]
     return (
         out.sort_values(["past_sales", "customer_id"], ascending=[False, True], kind="stable")
@@ -1168,12 +1373,37 @@ def watch_list(moves: pd.DataFrame, *, top_n: int = 20) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ report text, tables, record
 def model_name(model: str, lang: str = "zh") -> str:
-    """A candidate's name in ``lang`` (label ``vf_model_<model>``)."""
+    """A candidate's name in ``lang`` (label ``vf_model_<model>``).
+
+    Parameters
+    ----------
+    model : str
+        The candidate's code.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
     return label_or(f"vf_model_{model}", model, lang)
 
 
 def metrics_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
-    """The backtest metrics, one row per candidate named in ``lang``, the chosen one ticked."""
+    """The backtest metrics, one row per candidate named in ``lang``, the chosen one ticked.
+
+    Parameters
+    ----------
+    bt : Backtest
+        From :func:`backtest`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        model (named), the metrics of :func:`score_metrics` and chosen (✓).
+    """
     m = bt.metrics.reset_index()
     return m.assign(
         model=m["model"].map(lambda k: model_name(k, lang)),
@@ -1183,14 +1413,42 @@ def metrics_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
 
 def moves_note(fc: ValueForecast, moves: pd.DataFrame, lang: str = "zh") -> str:
     """A sentence when the lists are empty: with the run rate chosen (and its window the horizon) the
-    forecast repeats last year, so no customer changes class."""
+    forecast repeats last year, so no customer changes class.
+
+    Parameters
+    ----------
+    fc : ValueForecast
+        From :func:`forecast`.
+    moves : DataFrame
+        From :func:`class_moves`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The sentence, or ``""`` when there are moves.
+    """
     if (moves["move"] != "same").any():
         return ""
     return label("vf_moves_none_baseline" if fc.model == BASELINE else "vf_moves_none", lang)
 
 
 def verdict(bt: Backtest, lang: str = "zh") -> str:
-    """One sentence: does the chosen model beat the run-rate baseline on MAE and top-decile capture?"""
+    """One sentence: does the chosen model beat the run-rate baseline on MAE and top-decile capture?
+
+    Parameters
+    ----------
+    bt : Backtest
+        From :func:`backtest`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The sentence in ``lang``.
+    """
     m = bt.metrics
     if bt.beats_baseline:
         c, b = m.loc[bt.chosen], m.loc[BASELINE]
@@ -1210,7 +1468,24 @@ def history_gap(
     tx: pd.DataFrame, as_of, *, horizon_days: int = 365, date_col: str = "date"
 ) -> str | None:
     """Why the data cannot carry a backtested forecast at ``as_of`` (None when they can): the backtest
-    needs four weeks of history before ``as_of - horizon_days`` and the holdout up to ``as_of``."""
+    needs four weeks of history before ``as_of - horizon_days`` and the holdout up to ``as_of``.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    as_of : date-like
+        The forecast start.
+    horizon_days : int
+        Length of the forecast.
+    date_col : str
+        Date column.
+
+    Returns
+    -------
+    str or None
+        What the data lack, or None.
+    """
     require_columns(tx, [date_col], "the transactions")
     first, last = tx[date_col].min(), tx[date_col].max()
     cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
@@ -1228,7 +1503,24 @@ def history_gap(
 def windows_table(
     fc: ValueForecast, tx: pd.DataFrame, lang: str = "zh", *, date_col: str = "date"
 ) -> pd.DataFrame:
-    """The backtest's calibration and holdout windows and the forecast window, with customers scored."""
+    """The backtest's calibration and holdout windows and the forecast window, with customers scored.
+
+    Parameters
+    ----------
+    fc : ValueForecast
+        From :func:`forecast`.
+    tx : DataFrame
+        Transaction lines.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    date_col : str
+        Date column.
+
+    Returns
+    -------
+    DataFrame
+        window, from, to and customers.
+    """
     day = pd.Timedelta(days=1)
     bt, h = fc.backtest, pd.Timedelta(days=fc.horizon_days)
     rows = [
@@ -1250,7 +1542,20 @@ def windows_table(
 
 
 def params_table(bt: Backtest, lang: str = "zh") -> pd.DataFrame:
-    """The fitted BG/NBD (r, alpha in weeks, a, b) and Gamma-Gamma (p, q, gamma) parameters of the backtest."""
+    """The fitted BG/NBD (r, alpha in weeks, a, b) and Gamma-Gamma (p, q, gamma) parameters of the backtest.
+
+    Parameters
+    ----------
+    bt : Backtest
+        From :func:`backtest`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        model, parameter and value.
+    """
     rows = [
         {"model": model_name(model, lang), "parameter": k, "value": v}
         for model, ps in bt.params.items()
@@ -1282,7 +1587,22 @@ STAFF_COLUMNS = (
 
 def staff_table(moves: pd.DataFrame, lang: str = "zh", *, coded=None) -> pd.DataFrame:
     """The forecast per customer for staff: :data:`STAFF_COLUMNS` where present, class codes named
-    (``coded``: column -> kind; the move always) and headers in ``lang``; largest expected sales first."""
+    (``coded``: column -> kind; the move always) and headers in ``lang``; largest expected sales first.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_moves`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    coded : mapping, optional
+        Column -> class kind.
+
+    Returns
+    -------
+    DataFrame
+        The table in ``lang``.
+    """
     cols = [c for c in STAFF_COLUMNS if c in moves.columns]
     out = moves[cols].sort_values(
         ["expected_sales", "customer_id"], ascending=[False, True], kind="stable"
@@ -1297,7 +1617,18 @@ def staff_table(moves: pd.DataFrame, lang: str = "zh", *, coded=None) -> pd.Data
 
 
 def move_matrix(moves: pd.DataFrame) -> pd.DataFrame:
-    """Customers by ABC class today (rows) and by the forecast (columns)."""
+    """Customers by ABC class today (rows) and by the forecast (columns).
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_moves`.
+
+    Returns
+    -------
+    DataFrame
+        ``abc_now`` and one column per forecast class.
+    """
     require_columns(moves, ["abc_now", "abc_next"], "the class moves")
     m = pd.crosstab(moves["abc_now"], moves["abc_next"]).reindex(
         index=list(ABC_CLASSES), columns=list(ABC_CLASSES), fill_value=0
@@ -1317,7 +1648,24 @@ def table_view(
     precise=(),
 ):
     """A formatted table with headers in ``lang`` (labels ``vf_col_<column>``, else the class headers);
-    ``coded`` maps a column of class codes to its kind (``{"tier": "tier"}``, label ``cls_<kind>_<code>``)."""
+    ``coded`` maps a column of class codes to its kind (``{"tier": "tier"}``, label ``cls_<kind>_<code>``).
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table to show.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    coded : mapping, optional
+        Column -> class kind.
+    money, pct, ints, decimals, precise : sequence of str
+        Columns shown as money, percent, integers, two decimals and three decimals.
+
+    Returns
+    -------
+    pandas Styler
+        The formatted table.
+    """
     df = df.assign(
         **{
             c: label_values(df[c], kind, lang)
@@ -1339,7 +1687,22 @@ def table_view(
 
 
 def plot_deciles(table: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """Mean predicted against mean actual sales per decile of the prediction (bars side by side)."""
+    """Mean predicted against mean actual sales per decile of the prediction (bars side by side).
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`decile_table`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     x = np.arange(len(table))
     ax.bar(x - 0.2, table["predicted_mean"], width=0.4, label=label("vf_predicted", lang))
@@ -1379,6 +1742,23 @@ def simulate_transactions(
     p_drop ~ Beta(a, b); every purchase is worth Gamma(p, ν) with ν ~ Gamma(q, γ).
     Purchases stop at ``weeks``.  Dates are floored to the day.
 
+    Parameters
+    ----------
+    n_customers : int
+        Customers drawn.
+    r, alpha, a, b : float
+        BG/NBD parameters (weeks).
+    p, q, gamma : float
+        Gamma-Gamma parameters.
+    weeks : float
+        Length of the history.
+    birth_weeks : float
+        Weeks in which first purchases fall.
+    start : date-like
+        The first day.
+    random_state : int
+        Seed of the random draws.
+
     Returns
     -------
     DataFrame
@@ -1417,7 +1797,19 @@ def customer_forecast(tx: pd.DataFrame, as_of, **kwargs) -> pd.DataFrame | None:
     where the transactions carry a backtested forecast at ``as_of``; None where they do not
     (:func:`history_gap`), so that callers keep their proxy.
 
-    ``kwargs`` are :func:`forecast`'s (``horizon_days``, ``random_state`` ...).
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    as_of : date-like
+        The forecast start.
+    kwargs
+        :func:`forecast`'s options (``horizon_days``, ``random_state`` ...).
+
+    Returns
+    -------
+    DataFrame or None
+        :attr:`ValueForecast.customers`, or None.
     """
     gap = history_gap(tx, as_of, horizon_days=kwargs.get("horizon_days", 365))
     return None if gap else forecast(tx, as_of, **kwargs).customers

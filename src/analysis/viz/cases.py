@@ -37,7 +37,22 @@ def _name(key: str, lang: str) -> str:
 
 
 def plot_waterfall(steps: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """Waterfall from added margin through each cost to V (:func:`analysis.finance.roi.value_waterfall`)."""
+    """Waterfall from added margin through each cost to V (:func:`analysis.finance.roi.value_waterfall`).
+
+    Parameters
+    ----------
+    steps : DataFrame
+        From :func:`analysis.finance.roi.value_waterfall`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     pal = sns.color_palette()
     colors = {"gain": pal[2], "cost": pal[3], "total": pal[0]}
@@ -66,7 +81,22 @@ def plot_waterfall(steps: pd.DataFrame, *, lang: str = "zh", ax=None):
 
 
 def plot_value_heatmap(grid: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """V over upgrade rate x price uplift (:func:`analysis.finance.roi.value_grid`), red below zero."""
+    """V over upgrade rate x price uplift (:func:`analysis.finance.roi.value_grid`), red below zero.
+
+    Parameters
+    ----------
+    grid : DataFrame
+        From :func:`analysis.finance.roi.value_grid`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (9, 5))
     shown = grid.rename(
         index=lambda r: f"{r:.0%}" if r * 100 == round(r * 100) else f"{r:.1%}",
@@ -95,7 +125,26 @@ def plot_value_heatmap(grid: pd.DataFrame, *, lang: str = "zh", ax=None):
 def plot_tornado(
     table: pd.DataFrame, *, base_value: float, swing: float = 0.2, lang: str = "zh", ax=None
 ):
-    """Bars from V at -swing to V at +swing per input, widest on top (:func:`analysis.finance.roi.tornado`)."""
+    """Bars from V at -swing to V at +swing per input, widest on top (:func:`analysis.finance.roi.tornado`).
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`analysis.finance.roi.tornado`.
+    base_value : float
+        V at the base inputs.
+    swing : float
+        The relative move of each input.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     pal = sns.color_palette()
     t = table.iloc[::-1].reset_index(drop=True)
@@ -117,7 +166,24 @@ def plot_capacity_sensitivity(
     table: pd.DataFrame, *, base_capacity=None, lang: str = "zh", ax=None
 ):
     """The saving by clients per head (:func:`analysis.finance.roi.capacity_sensitivity`): whole heads as
-    steps, the fractional workload as a line."""
+    steps, the fractional workload as a line.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`analysis.finance.roi.capacity_sensitivity`.
+    base_capacity : float, optional
+        Today's clients per head (marked).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     pal = sns.color_palette()
     ax.step(
@@ -149,7 +215,22 @@ def plot_capacity_sensitivity(
 
 
 def plot_class_limits(by_class: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """Each class's limit against what was allocated to its customers (:func:`analysis.finance.credit.limits_by_class`)."""
+    """Each class's limit against what was allocated to its customers (:func:`analysis.finance.credit.limits_by_class`).
+
+    Parameters
+    ----------
+    by_class : DataFrame
+        From :func:`analysis.finance.credit.limits_by_class`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     pal = sns.color_palette()
     x = np.arange(len(by_class))

@@ -29,7 +29,22 @@ __all__ = [
 
 
 def label_windows(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:
-    """The windows of the study: cutoff, label window, customers and observed churn rate."""
+    """The windows of the study: cutoff, label window, customers and observed churn rate.
+
+    Parameters
+    ----------
+    result : ChurnResult
+        From :func:`analysis.churn.backtest.backtest` or
+        :func:`~analysis.churn.backtest.table_study`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        One row per window (training, test, scoring now): window name in ``lang``, cutoff and label
+        window (transactions), customers and observed churn rate.
+    """
     name = lambda key: label(f"churn_{key}_window", lang)  # noqa: E731
     if result.mode == "table":
         return pd.DataFrame(
@@ -61,13 +76,41 @@ def label_windows(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:
 
 
 def metrics_table(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:
-    """Test metrics of the model and the baselines, one row per score (named in ``lang``)."""
+    """Test metrics of the model and the baselines, one row per score (named in ``lang``).
+
+    Parameters
+    ----------
+    result : ChurnResult
+        From :func:`analysis.churn.backtest.backtest` or
+        :func:`~analysis.churn.backtest.table_study`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        ``score`` (named in ``lang``) and the metrics of
+        :func:`~analysis.churn.models.score_metrics`; scores without values left out.
+    """
     m = result.metrics.dropna(how="all")
     return m.rename(index=lambda k: label(f"churn_{k}", lang)).rename_axis("score").reset_index()
 
 
 def notes_table(notes: list[dict], lang: str = "zh") -> pd.DataFrame:
-    """The cleaning notes of a customer table, actions in words."""
+    """The cleaning notes of a customer table, actions in words.
+
+    Parameters
+    ----------
+    notes : list of dict
+        ``ChurnResult.notes``: column, action, count.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        column, action (in words) and count.
+    """
     rows = [
         {
             "column": n["column"],
@@ -86,6 +129,20 @@ def table_view(
 
     ``precise`` columns show three decimals (AUCs and Brier scores differ in the third).
     Every value and header is HTML-escaped (:func:`analysis.viz.style.styled`).
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table to show.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    money, pct, ints, decimals, precise : sequence of str
+        Columns shown as money, percent, integers, two decimals and three decimals.
+
+    Returns
+    -------
+    pandas Styler
+        The formatted table.
     """
     names = {c: _column_label(c, lang) for c in df.columns}
     pick = lambda cols: [names[c] for c in cols if c in names]  # noqa: E731
@@ -105,7 +162,21 @@ def table_view(
 
 
 def model_choice_table(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:
-    """The candidates' cross-validated AUC on the training window, named in ``lang``, chosen one ticked."""
+    """The candidates' cross-validated AUC on the training window, named in ``lang``, chosen one ticked.
+
+    Parameters
+    ----------
+    result : ChurnResult
+        From :func:`analysis.churn.backtest.backtest` or
+        :func:`~analysis.churn.backtest.table_study`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        model (named in ``lang``), cv_auc, cv_auc_sd and chosen (✓).
+    """
     cv = result.model.cv_scores
     return cv.assign(
         model=cv["model"].map(lambda m: label_or(f"churn_cand_{m}", m, lang)),
@@ -119,7 +190,22 @@ def _column_label(col, lang: str) -> str:
 
 # ------------------------------------------------------------------ report text and record
 def verdict(metrics: pd.DataFrame, lang: str = "zh", *, tol: float = 0.005) -> str:
-    """One sentence per baseline: does the model's test AUC beat, match or fall short of it?"""
+    """One sentence per baseline: does the model's test AUC beat, match or fall short of it?
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        ``ChurnResult.metrics`` (rows: scores, column ``auc``).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    tol : float
+        AUC differences within this count as a match.
+
+    Returns
+    -------
+    str
+        The sentences in ``lang``.
+    """
     m = metrics.loc["model", "auc"]
     parts = []
     for base in ("baseline_recency", "baseline_alive"):
@@ -150,7 +236,24 @@ def _score_names(pred: pd.DataFrame) -> list[str]:
 
 
 def plot_calibration(pred: pd.DataFrame, *, lang: str = "zh", n_bins: int = 10, ax=None):
-    """Reliability diagram: observed churn rate against mean predicted probability."""
+    """Reliability diagram: observed churn rate against mean predicted probability.
+
+    Parameters
+    ----------
+    pred : DataFrame
+        ``ChurnResult.predictions``.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    n_bins : int
+        Quantile bins.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
     for k in _score_names(pred):
@@ -167,7 +270,22 @@ def plot_calibration(pred: pd.DataFrame, *, lang: str = "zh", n_bins: int = 10, 
 
 
 def plot_gains(pred: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """Cumulative gains: share of churners found against share of customers contacted."""
+    """Cumulative gains: share of churners found against share of customers contacted.
+
+    Parameters
+    ----------
+    pred : DataFrame
+        ``ChurnResult.predictions``.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     ax.plot(
         [0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=label("churn_random", lang)

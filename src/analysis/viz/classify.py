@@ -54,7 +54,26 @@ def class_table(
     caption: str | None = None,
 ):
     """A formatted table: class codes named (``coded`` maps column -> kind), numbers formatted
-    (CNY, %, thousands), headers in ``lang``; every value and header HTML-escaped."""
+    (CNY, %, thousands), headers in ``lang``; every value and header HTML-escaped.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    coded : mapping, optional
+        Column -> class kind.
+    money, pct, ints, decimals : sequence of str
+        Columns shown as money, percent, integers and decimals.
+    caption : str, optional
+        The table's caption.
+
+    Returns
+    -------
+    pandas Styler
+        The formatted table.
+    """
     coded = dict(coded or {})
     shown = df.assign(
         **{c: label_values(df[c], kind, lang) for c, kind in coded.items() if c in df.columns}
@@ -75,7 +94,32 @@ def pareto_chart(
     class_col: str = "abc_class",
     ax=None,
 ):
-    """Customers ranked by value (bars or area by class) with the cumulative share line and the cut-offs."""
+    """Customers ranked by value (bars or area by class) with the cumulative share line and the cut-offs.
+
+    Parameters
+    ----------
+    abc : DataFrame
+        From :func:`analysis.classify.classes.abc_classes`.
+    value_col : str
+        The value ranked.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    basis : str
+        Name of the value (``sales`` / ``gross_profit``).
+    window : str
+        Window named in the title (``12m`` / ``quarter``).
+    cutoffs : sequence of float
+        The ABC cut-offs.
+    class_col : str
+        The ABC class column.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     n = len(abc)
     if n == 0:
@@ -129,7 +173,26 @@ def pareto_chart(
 
 
 def lorenz_chart(curve: pd.DataFrame, gini: float, *, lang: str, basis: str = "sales", ax=None):
-    """The Lorenz curve against the line of equality; the Gini coefficient in the title."""
+    """The Lorenz curve against the line of equality; the Gini coefficient in the title.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        From :func:`analysis.classify.concentration.lorenz_curve`.
+    gini : float
+        The Gini coefficient.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    basis : str
+        Name of the value.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (5.5, 5))
     ax.plot([0, 1], [0, 1], color="#7f8c8d", ls="--", lw=1, label=label("cls_equality_line", lang))
     ax.plot(curve["customer_share"], curve["value_share"], color="#c0392b", lw=2)
@@ -153,7 +216,24 @@ def lorenz_chart(curve: pd.DataFrame, gini: float, *, lang: str, basis: str = "s
 
 
 def concentration_trend_chart(trend: pd.DataFrame, *, lang: str, top_n: int = 10, ax=None):
-    """Gini, top-N share and top-20% share per quarter."""
+    """Gini, top-N share and top-20% share per quarter.
+
+    Parameters
+    ----------
+    trend : DataFrame
+        Concentration per quarter.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    top_n : int
+        N of the top-N share.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     x = np.arange(len(trend))
     for col, style in (("gini", "o-"), ("top_n_share", "s--"), ("top_share", "^-.")):
@@ -181,7 +261,28 @@ def concentration_charts(
     top_n: int = 10,
     axes=None,
 ):
-    """The Lorenz curve of ``values`` (with its Gini) beside the concentration trend."""
+    """The Lorenz curve of ``values`` (with its Gini) beside the concentration trend.
+
+    Parameters
+    ----------
+    values : Series
+        A value per customer.
+    trend : DataFrame
+        Concentration per quarter.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    basis : str
+        Name of the value.
+    top_n : int
+        N of the top-N share.
+    axes : pair of matplotlib Axes, optional
+        Where to draw (default a new figure).
+
+    Returns
+    -------
+    pair of matplotlib Axes
+        The axes drawn on.
+    """
     from analysis.classify.concentration import gini, lorenz_curve
 
     if axes is None:
@@ -208,7 +309,28 @@ def pyramid_chart(
     axes=None,
 ):
     """Two pyramids side by side: share of customers and share of value per tier (key on top);
-    ``basis`` names the value (default: from ``value_col``)."""
+    ``basis`` names the value (default: from ``value_col``).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`analysis.classify.classes.tier_summary`.
+    value_col : str
+        The value column.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    basis : str, optional
+        Name of the value.
+    tier_col : str
+        Pyramid tier column.
+    axes : pair of matplotlib Axes, optional
+        Where to draw (default a new figure).
+
+    Returns
+    -------
+    pair of matplotlib Axes
+        The axes drawn on.
+    """
     basis = basis or _basis_of(value_col)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -255,7 +377,23 @@ def pyramid_note(
     profit_col: str = "gross_profit",
 ):
     """The note under the pyramids: how the tiers are cut, and what the key customers bring
-    (``key`` from :func:`analysis.classify.classes.key_customer_share`); an IPython Markdown."""
+    (``key`` from :func:`analysis.classify.classes.key_customer_share`); an IPython Markdown.
+
+    Parameters
+    ----------
+    key : mapping
+        From :func:`analysis.classify.classes.key_customer_share`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    key_share, important_share, ordinary_share : float
+        The tier shares (:func:`analysis.classify.classes.pyramid_tiers`).
+    profit_col : str
+        Gross profit column.
+
+    Returns
+    -------
+    IPython.display.Markdown
+    """
     from IPython.display import Markdown
 
     cut = label(
@@ -278,7 +416,24 @@ def pyramid_note(
 
 # ------------------------------------------------------------------ composition
 def composition_chart(comp: pd.DataFrame, *, lang: str, by: str = "channel", ax=None):
-    """Sales per customer type (bars) and the big customers' share within each type (line)."""
+    """Sales per customer type (bars) and the big customers' share within each type (line).
+
+    Parameters
+    ----------
+    comp : DataFrame
+        Sales per customer type.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    by : str
+        The type column.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax)
     rows = comp[comp[by] != "total"]
     names = label_values(rows[by], by, lang)
@@ -316,7 +471,32 @@ def quadrant_chart(
     label_top: int = 8,
     ax=None,
 ):
-    """Loyalty (x) against sales (y, log scale), coloured by quadrant, the largest customers named."""
+    """Loyalty (x) against sales (y, log scale), coloured by quadrant, the largest customers named.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`analysis.classify.classes.sales_loyalty_quadrants`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    sales_col : str
+        Sales column.
+    loyalty_col : str
+        Loyalty column.
+    quadrant_col : str
+        Quadrant column.
+    name_col : str
+        Names of the labelled customers.
+    label_top : int
+        Largest customers named.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (9, 5.5))
     pos = df[df[sales_col] > 0]
     palette = dict(zip("ABCD", sns.color_palette("deep", 4)))
@@ -363,7 +543,26 @@ def quadrant_chart(
 def scorecard_chart(
     card: pd.DataFrame, *, lang: str, group_col: str = "value_group", split: float = 50.0, ax=None
 ):
-    """Current value (x) against potential value (y), coloured by value group."""
+    """Current value (x) against potential value (y), coloured by value group.
+
+    Parameters
+    ----------
+    card : DataFrame
+        The value scorecard.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    group_col : str
+        Value group column.
+    split : float
+        The score split.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (7, 5.5))
     present = [g for g in VALUE_GROUPS if g in set(card[group_col])]
     for i, g in enumerate(present):
@@ -397,7 +596,26 @@ def count_heatmap(
     col_kind: str | None = None,
     ax=None,
 ):
-    """Annotated heatmap of a count matrix (e.g. a migration matrix or credit grade x ABC class)."""
+    """Annotated heatmap of a count matrix (e.g. a migration matrix or credit grade x ABC class).
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        Counts.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    title : str
+        The title.
+    row_kind, col_kind : str, optional
+        Class kinds of the rows and columns (their codes are named).
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (6.5, 4.8))
     shown = matrix.copy()
     shown.index = plain_labels(
@@ -416,7 +634,24 @@ def count_heatmap(
 
 
 def share_vs_target_chart(actual: pd.Series, target: pd.Series, *, lang: str, title: str, ax=None):
-    """Bars of actual against target shares per class (e.g. ABCD at 20/30/30/20)."""
+    """Bars of actual against target shares per class (e.g. ABCD at 20/30/30/20).
+
+    Parameters
+    ----------
+    actual, target : Series
+        Shares per class.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    title : str
+        The title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (7, 4))
     x = np.arange(len(actual))
     ax.bar(x - 0.2, actual.to_numpy(), width=0.4, label=label("cls_actual_share", lang))
@@ -442,7 +677,26 @@ def abcd_chart(
     class_col: str = "credit_class",
     ax=None,
 ):
-    """Multi-indicator ABCD: each class's actual share of customers against its target share."""
+    """Multi-indicator ABCD: each class's actual share of customers against its target share.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Customers per credit class.
+    target_shares : sequence of float
+        Target share per class.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    class_col : str
+        The class column.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     actual = summary.set_index(class_col)["count_share"]
     target = pd.Series(list(target_shares), index=list("ABCD")[: len(target_shares)])
     return share_vs_target_chart(
@@ -460,7 +714,30 @@ def segment_chart(
     share_col: str = "monetary_share",
     ax=None,
 ):
-    """Horizontal bars of customers per class, each annotated with its share of sales."""
+    """Horizontal bars of customers per class, each annotated with its share of sales.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`analysis.classify.classes.class_summary`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    kind : str
+        The class kind.
+    class_col : str
+        The class column.
+    title : str
+        The title.
+    share_col : str
+        The share annotated.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (8, 4.5))
     rows = summary.iloc[::-1]
     names = plain_labels(class_label(kind, v, lang) for v in rows[class_col])
@@ -475,7 +752,24 @@ def segment_chart(
 
 
 def decision_chart(table: pd.DataFrame, *, lang: str, tier_col: str = "tier", ax=None):
-    """Stacked bars: customers per screening decision (columns ``decision_<code>``) within each tier."""
+    """Stacked bars: customers per screening decision (columns ``decision_<code>``) within each tier.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`analysis.classify.screening.strategy_table`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    tier_col : str
+        Pyramid tier column.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (8, 4))
     decisions = [c for c in table.columns if c.startswith("decision_")]
     x = np.arange(len(table))

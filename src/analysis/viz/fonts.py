@@ -57,5 +57,10 @@ def face_index(collection: Path, family: str) -> int:
 
 @lru_cache(maxsize=1)
 def cjk_face_index() -> int:
-    """The index of :data:`CJK_FAMILY` in :func:`cjk_font_path`."""
+    """The index of :data:`CJK_FAMILY` in :func:`cjk_font_path`.
+
+    Returns
+    -------
+    int
+    """
     return face_index(cjk_font_path(), CJK_FAMILY)

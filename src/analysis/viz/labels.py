@@ -42,13 +42,38 @@ def _table() -> dict[str, dict[str, str]]:
 
 
 def check_lang(lang: str) -> str:
+    """``lang`` when it is a report language; ValueError naming the valid ones otherwise.
+
+    Parameters
+    ----------
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
     if lang not in LANGS:
         raise ValueError(f"unknown lang {lang!r}; expected one of {', '.join(LANGS)}")
     return lang
 
 
 def label(key: str, lang: str = "zh", **fmt) -> str:
-    """The label for ``key`` in ``lang``; ``fmt`` fills ``{placeholders}``."""
+    """The label for ``key`` in ``lang``; ``fmt`` fills ``{placeholders}``.
+
+    Parameters
+    ----------
+    key : str
+        Label key.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    fmt
+        Values of the placeholders.
+
+    Returns
+    -------
+    str
+    """
     check_lang(lang)
     try:
         text = _table()[key][lang]
@@ -81,18 +106,54 @@ def label_or(key: str, default: str, lang: str = "zh") -> str:
 
 
 def labels_for(keys, lang: str = "zh") -> dict[str, str]:
-    """Map each key to its label (handy for renaming columns or categories)."""
+    """Map each key to its label (handy for renaming columns or categories).
+
+    Parameters
+    ----------
+    keys : iterable of str
+        Label keys.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    dict of str to str
+    """
     return {k: label(k, lang) for k in keys}
 
 
 def column_labels(columns, lang: str) -> list[str]:
-    """Header texts: the label of each column that is a label key, else the column name."""
+    """Header texts: the label of each column that is a label key, else the column name.
+
+    Parameters
+    ----------
+    columns : iterable
+        Column names.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    list of str
+    """
     table = _table()
     return [table[c][lang] if isinstance(c, str) and c in table else str(c) for c in columns]
 
 
 def relabel(values: pd.Series, lang: str) -> pd.Series:
-    """Replace label keys in a Series by their text; other values are kept."""
+    """Replace label keys in a Series by their text; other values are kept.
+
+    Parameters
+    ----------
+    values : Series
+        Values, some of them label keys.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    Series
+    """
     table = _table()
     return values.map(lambda v: table[v][lang] if isinstance(v, str) and v in table else v)
 
@@ -100,6 +161,17 @@ def relabel(values: pd.Series, lang: str) -> pd.Series:
 def column_key(column, prefixes: str | Sequence[str] = ()) -> str | None:
     """The label key of a table column: ``<prefix><column>`` for the first prefix that has one,
     else ``column`` itself when it is a label, else None.
+
+    Parameters
+    ----------
+    column : object
+        The column name.
+    prefixes : str or sequence of str
+        Prefixes tried first.
+
+    Returns
+    -------
+    str or None
 
     >>> column_key("count", "cls_"), column_key("count"), column_key("no such column")
     ('cls_count', 'count', None)
@@ -114,6 +186,17 @@ def column_key(column, prefixes: str | Sequence[str] = ()) -> str | None:
 def column_format(column, prefixes: str | Sequence[str] = ()) -> str | None:
     """The ``fmt`` of a table column: from the first of its candidate entries (see
     :func:`column_key`) that gives one, else None.
+
+    Parameters
+    ----------
+    column : object
+        The column name.
+    prefixes : str or sequence of str
+        Prefixes tried first.
+
+    Returns
+    -------
+    str or None
 
     >>> column_format("sales"), column_format("cls_tier"), column_format("no such column")
     ('money', 'code:tier', None)
@@ -133,7 +216,13 @@ def _candidate_keys(column, prefixes: str | Sequence[str]) -> list[str]:
 
 
 def glossary() -> pd.DataFrame:
-    """Every label as a row: key, zh, en (and a note where given)."""
+    """Every label as a row: key, zh, en (and a note where given).
+
+    Returns
+    -------
+    DataFrame
+        key, zh, en and note.
+    """
     rows = [
         {"key": k, "zh": v["zh"], "en": v["en"], "note": v.get("note", "")}
         for k, v in _table().items()

@@ -43,17 +43,53 @@ def _short(names, width: int = 12) -> list[str]:
 
 
 def fmt_pts(x) -> str:
-    """A share difference as percentage points: 0.012 -> '+1.2 pt'; NaN -> '–'."""
+    """A share difference as percentage points: 0.012 -> '+1.2 pt'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        A share difference.
+
+    Returns
+    -------
+    str
+    """
     return "–" if x is None or pd.isna(x) else f"{x * 100:+.1f} pt"
 
 
 def fmt_ratio(x, decimals: int = 3) -> str:
-    """A small ratio with enough decimals to rank by: 0.01234 -> '0.012'; NaN -> '–'."""
+    """A small ratio with enough decimals to rank by: 0.01234 -> '0.012'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        The ratio.
+    decimals : int
+        Decimal places shown.
+
+    Returns
+    -------
+    str
+    """
     return "–" if x is None or pd.isna(x) else f"{x:,.{decimals}f}"
 
 
 def with_points(sty, cols, fmt=fmt_pts):
-    """Re-format the named columns of a Styler (from :func:`analysis.viz.style.styled`), as points by default."""
+    """Re-format the named columns of a Styler (from :func:`analysis.viz.style.styled`), as points by default.
+
+    Parameters
+    ----------
+    sty : pandas Styler
+        The table.
+    cols : sequence of str
+        Columns re-formatted.
+    fmt : callable
+        The formatter.
+
+    Returns
+    -------
+    pandas Styler
+    """
     return sty.format(fmt, subset=[c for c in cols if c in sty.data.columns], escape="html")
 
 
@@ -70,6 +106,28 @@ def pareto_chart(
     """Sales bars of every product coloured by ABC class, the cumulative share line and the cut-offs.
 
     Product names label the bars when there are at most ``max_names`` products.
+
+    Parameters
+    ----------
+    ranked : DataFrame
+        From :func:`analysis.products.mix.product_abc`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    cutoffs : sequence of float
+        The ABC cut-offs.
+    name_col : str
+        Product name column.
+    class_col : str
+        Class column.
+    max_names : int
+        Most products named.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
     """
     ax = axes(ax, (10, 4.8))
     pal = sns.color_palette()
@@ -107,7 +165,26 @@ def profit_chart(
     name_col: str = "product_name",
     ax=None,
 ):
-    """Gross profit bars of the ``top_n`` most profitable products, their margin rate as a line."""
+    """Gross profit bars of the ``top_n`` most profitable products, their margin rate as a line.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Margin per product.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    top_n : int
+        Rows kept.
+    name_col : str
+        Product name column.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     top = table.sort_values("gross_profit", ascending=False, kind="stable").head(top_n)
     ax = bar_line(
         _short(top[name_col]),
@@ -127,6 +204,15 @@ def note(text: str):
 
     ``text`` is shown as it is: HTML and Markdown marks in it (from a data value filled into
     a label) are escaped, never rendered.
+
+    Parameters
+    ----------
+    text : str
+        The note.
+
+    Returns
+    -------
+    IPython.display.Markdown
     """
     from IPython.display import Markdown
 
@@ -136,7 +222,23 @@ def note(text: str):
 def loss_note(
     losers: pd.DataFrame, *, what_key: str, lang: str = "zh", profit_col: str = "gross_profit"
 ):
-    """The call-out for loss-makers: how many have negative gross profit and how much they lose."""
+    """The call-out for loss-makers: how many have negative gross profit and how much they lose.
+
+    Parameters
+    ----------
+    losers : DataFrame
+        From :func:`analysis.products.margin.loss_makers`.
+    what_key : str
+        Label key of what loses (products, customers).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    profit_col : str
+        Gross profit column.
+
+    Returns
+    -------
+    IPython.display.Markdown
+    """
     what = label(what_key, lang)
     if losers.empty:
         return note(label("mr_no_loss_makers", lang, what=what.lower() if lang == "en" else what))
@@ -152,7 +254,19 @@ def loss_note(
 
 
 def over_served_note(served: pd.DataFrame, *, lang: str = "zh"):
-    """The call-out for over-served customers: how many and the gross profit they bring."""
+    """The call-out for over-served customers: how many and the gross profit they bring.
+
+    Parameters
+    ----------
+    served : DataFrame
+        From :func:`analysis.products.margin.over_served`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    IPython.display.Markdown
+    """
     flagged = served[served["over_served"]]
     return note(
         label(
@@ -165,7 +279,22 @@ def over_served_note(served: pd.DataFrame, *, lang: str = "zh"):
 
 
 def category_chart(subtotals: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """Category sales as bars, the gross margin rate as a line when known."""
+    """Category sales as bars, the gross margin rate as a line when known.
+
+    Parameters
+    ----------
+    subtotals : DataFrame
+        From :func:`analysis.products.mix.category_subtotals`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     rate = subtotals["gross_margin_rate"] if subtotals["gross_margin_rate"].notna().any() else None
     return bar_line(
         subtotals["category"],
@@ -181,7 +310,24 @@ def category_chart(subtotals: pd.DataFrame, *, lang: str = "zh", ax=None):
 def leanings_heatmap(
     matrix: pd.DataFrame, *, lang: str = "zh", title_key: str = "pm_leanings_class_title", ax=None
 ):
-    """Category x group heatmap of sales shares; the last column is the all-customer average."""
+    """Category x group heatmap of sales shares; the last column is the all-customer average.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        From :func:`analysis.products.mix.leanings_matrix`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    title_key : str
+        Label key of the title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     mat = matrix.rename(columns={"all": label("pm_all_customers", lang)})
     mat = mat.set_axis(plain_labels(mat.index), axis=0).set_axis(plain_labels(mat.columns), axis=1)
     ax = axes(ax, (1.3 * mat.shape[1] + 3, 0.45 * mat.shape[0] + 1.5))
@@ -195,7 +341,26 @@ def leanings_heatmap(
 def share_change_chart(
     shift: pd.DataFrame, *, lang: str = "zh", other: str = "", key_col: str = "category", ax=None
 ):
-    """Horizontal bars of share change in points (gains green, losses red)."""
+    """Horizontal bars of share change in points (gains green, losses red).
+
+    Parameters
+    ----------
+    shift : DataFrame
+        From :func:`analysis.products.mix.mix_shift`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    other : str
+        The period compared with.
+    key_col : str
+        The bars' names.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     df = shift.sort_values("change_pts")
     ax = axes(ax, (8, 0.4 * len(df) + 1.5))
     pal = sns.color_palette()
@@ -218,7 +383,30 @@ def margin_bars(
     rate_col: str = "gross_margin_rate",
     ax=None,
 ):
-    """Horizontal bars of the margin rate per group, with the overall rate as a dashed line."""
+    """Horizontal bars of the margin rate per group, with the overall rate as a dashed line.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Margin per group.
+    key_col : str
+        The group column.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    title_key : str
+        Label key of the title.
+    overall : float, optional
+        The overall rate (dashed line).
+    rate_col : str
+        Margin rate column.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     d = df.sort_values(rate_col)
     ax = axes(ax, (8, 0.4 * len(d) + 1.5))
     pal = sns.color_palette()
@@ -246,7 +434,28 @@ def quadrant_chart(
 ):
     """Margin rate (y) against stock turnover (x, log scale when all positive), bubbles sized by sales,
     the split lines and the quadrant names in the legend; ``xlabel`` names the turnover's basis
-    (e.g. :func:`turnover_caption`)."""
+    (e.g. :func:`turnover_caption`).
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`analysis.products.margin.margin_turnover_quadrant`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    label_top : int
+        Largest products named.
+    name_col : str
+        Product name column.
+    xlabel : str, optional
+        The x axis' label.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     from matplotlib.lines import Line2D
 
     ax = axes(ax, (9, 6))
@@ -289,7 +498,24 @@ def quadrant_chart(
 def class_financials_chart(
     fin: pd.DataFrame, *, lang: str = "zh", class_col: str = "abc_class", ax=None
 ):
-    """Average collection days (bars) and arrears rate (line) per customer class."""
+    """Average collection days (bars) and arrears rate (line) per customer class.
+
+    Parameters
+    ----------
+    fin : DataFrame
+        From :func:`analysis.products.margin.class_financials`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    class_col : str
+        Class column.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = bar_line(
         fin[class_col],
         fin["collection_days"],
@@ -304,7 +530,22 @@ def class_financials_chart(
 
 
 def over_served_chart(df: pd.DataFrame, *, lang: str = "zh", ax=None):
-    """Customers' margin rate (y) against service contacts (x); over-served ones highlighted."""
+    """Customers' margin rate (y) against service contacts (x); over-served ones highlighted.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`analysis.products.margin.over_served`.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axes drawn on.
+    """
     ax = axes(ax, (8, 5))
     pal = sns.color_palette()
     flag = df["over_served"].astype(bool)

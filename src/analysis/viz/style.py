@@ -27,6 +27,11 @@ def cjk_font_name() -> str:
     """Register the bundled CJK font with matplotlib and return its family name.
 
     matplotlib registers every face of the collection; charts ask for the Simplified Chinese one.
+
+    Returns
+    -------
+    str
+        The family name.
     """
     font_manager.fontManager.addfont(str(cjk_font_path()))
     return CJK_FAMILY
@@ -37,6 +42,15 @@ def cjk_font_subset(text: str) -> bytes:
 
     Report pages embed it so that Chinese text renders as glyphs in any browser,
     including on machines without a Chinese system font.
+
+    Parameters
+    ----------
+    text : str
+        The characters needed.
+
+    Returns
+    -------
+    bytes
     """
     import io as _io
 
@@ -60,6 +74,11 @@ def use_style(lang: str = "zh") -> None:
 
     Also makes every pandas Styler escape its values as HTML by default, so that a table a
     notebook styles by hand shows names as text too (:func:`styled` escapes explicitly).
+
+    Parameters
+    ----------
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
     """
     pd.set_option("styler.format.escape", "html")
     sns.set_theme(style="whitegrid", context="notebook", palette="deep")
@@ -74,7 +93,19 @@ def use_style(lang: str = "zh") -> None:
 
 # ------------------------------------------------------------- number formats
 def fmt_cny(x, *, decimals: int = 0) -> str:
-    """12345.6 -> '¥12,346'; NaN -> '–'."""
+    """12345.6 -> '¥12,346'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        An amount in CNY.
+    decimals : int
+        Decimal places shown.
+
+    Returns
+    -------
+    str
+    """
     if x is None or pd.isna(x):
         return "–"
     sign = "-" if x < 0 else ""
@@ -82,13 +113,36 @@ def fmt_cny(x, *, decimals: int = 0) -> str:
 
 
 def fmt_pct(x, *, decimals: int = 1) -> str:
-    """0.1234 -> '12.3%'; NaN -> '–'."""
+    """0.1234 -> '12.3%'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        A fraction.
+    decimals : int
+        Decimal places shown.
+
+    Returns
+    -------
+    str
+    """
     if x is None or pd.isna(x):
         return "–"
     return f"{x * 100:.{decimals}f}%"
 
 
 def fmt_int(x) -> str:
+    """12345.6 -> '12,346'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        A count.
+
+    Returns
+    -------
+    str
+    """
     if x is None or pd.isna(x):
         return "–"
     return f"{x:,.0f}"
@@ -110,6 +164,23 @@ def styled(
     With ``lang``, column headers that are label keys are shown as their zh/en label.
     Every cell, header, index label and the caption is HTML-escaped, and the page's MathJax
     skips the table: data values such as customer names are shown as text, never run as markup.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table.
+    money, pct, ints, decimals : sequence of str
+        Columns shown as money, percent, integers and decimals.
+    hide_index : bool
+        Hide the index.
+    lang : str, optional
+        Label the headers in this language.
+    caption : str, optional
+        The caption.
+
+    Returns
+    -------
+    pandas Styler
     """
     fmt = {c: fmt_cny for c in money if c in df.columns}
     fmt.update({c: fmt_pct for c in pct if c in df.columns})
@@ -135,18 +206,61 @@ def styled(
 
 
 def relabel_columns(sty, labels):
-    """Show ``labels`` as a Styler's column headers, HTML-escaped (and braces kept literal)."""
+    """Show ``labels`` as a Styler's column headers, HTML-escaped (and braces kept literal).
+
+    Parameters
+    ----------
+    sty : pandas Styler
+        The table.
+    labels : sequence of str
+        One header per column.
+
+    Returns
+    -------
+    pandas Styler
+    """
     return sty.relabel_index([styler_label(v) for v in labels], axis="columns")
 
 
 def money_axis(ax, axis: str = "y", *, unit: float = 1.0, suffix: str = ""):
-    """Thousands separators on an axis; ``unit=1e4`` with suffix '万' shows 万元."""
+    """Thousands separators on an axis; ``unit=1e4`` with suffix '万' shows 万元.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The chart.
+    axis : {"x", "y"}
+        The axis.
+    unit : float
+        Amounts are divided by it.
+    suffix : str
+        Text after each number.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axis' Axes.
+    """
     f = mticker.FuncFormatter(lambda v, _: f"{v / unit:,.0f}{suffix}")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
     return ax
 
 
 def pct_axis(ax, axis: str = "y"):
+    """Percent ticks on an axis (fractions shown as 12%).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The chart.
+    axis : {"x", "y"}
+        The axis.
+
+    Returns
+    -------
+    matplotlib Axes
+        The axis' Axes.
+    """
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(mticker.PercentFormatter(1.0))
     return ax
 
@@ -180,7 +294,30 @@ def bar_line(
     ax=None,
     line_is_pct: bool = True,
 ):
-    """Bars (amounts) with an optional line on a second axis (rate or cumulative share)."""
+    """Bars (amounts) with an optional line on a second axis (rate or cumulative share).
+
+    Parameters
+    ----------
+    x : sequence
+        Bar positions (names).
+    bars : sequence of float
+        Bar heights.
+    line : sequence of float, optional
+        Line values (second axis).
+    bar_label, line_label : str
+        Legend names.
+    title : str
+        The title.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure's when None.
+    line_is_pct : bool
+        The line is a rate (percent axis).
+
+    Returns
+    -------
+    matplotlib Axes
+        The bars' axes.
+    """
     ax = axes(ax)
     ax.bar(range(len(x)), bars, color=sns.color_palette()[0], label=bar_label)
     step = max(1, len(x) // 16)  # at most ~16 tick labels stay readable

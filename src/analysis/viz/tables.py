@@ -88,22 +88,64 @@ def _missing(v) -> bool:
 
 
 def fmt_dec(x, decimals: int = 2) -> str:
-    """1234.5678 -> '1,234.57'; NaN -> '–'."""
+    """1234.5678 -> '1,234.57'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        The number.
+    decimals : int
+        Decimal places shown.
+
+    Returns
+    -------
+    str
+    """
     return _MISSING if _missing(x) else f"{x:,.{decimals}f}"
 
 
 def fmt_dec3(x) -> str:
-    """A small ratio or score with enough decimals to rank by: 0.01234 -> '0.012'; NaN -> '–'."""
+    """A small ratio or score with enough decimals to rank by: 0.01234 -> '0.012'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        The number.
+
+    Returns
+    -------
+    str
+    """
     return fmt_dec(x, 3)
 
 
 def fmt_pts(x) -> str:
-    """A share difference as percentage points: 0.012 -> '+1.2 pt'; NaN -> '–'."""
+    """A share difference as percentage points: 0.012 -> '+1.2 pt'; NaN -> '–'.
+
+    Parameters
+    ----------
+    x : float
+        A share difference.
+
+    Returns
+    -------
+    str
+    """
     return _MISSING if _missing(x) else f"{x * 100:+.1f} pt"
 
 
 def fmt_date(x) -> str:
-    """A date as 'YYYY-MM-DD'; text is kept; NaT -> '–'."""
+    """A date as 'YYYY-MM-DD'; text is kept; NaT -> '–'.
+
+    Parameters
+    ----------
+    x : date-like or str
+        The date.
+
+    Returns
+    -------
+    str
+    """
     if _missing(x):
         return _MISSING
     return f"{pd.Timestamp(x):%Y-%m-%d}" if not isinstance(x, str) else x
@@ -303,7 +345,12 @@ class Table:
         )
 
     def to_html(self) -> str:
-        """The HTML a page shows (the same as ``_repr_html_``)."""
+        """The HTML a page shows (the same as ``_repr_html_``).
+
+        Returns
+        -------
+        str
+        """
         return self._repr_html_()
 
 
