@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from analysis.viz.labels import _table, check_lang, label_or
+from analysis.viz.labels import check_lang, label_entry, label_keys, label_or
 
 __all__ = [
     "FORMATS",
@@ -70,20 +70,32 @@ def summary_entry(page: str, path: str) -> dict | None:
     dict or None
         ``{"zh", "en", "fmt"?, "hide"?, "key"}`` (``key`` is the label key found).
     """
-    table = _table()
     for key in (f"{PREFIX}{page}.{path}", f"{PREFIX}{path}"):
-        if key in table:
-            return {**table[key], "key": key}
+        entry = label_entry(key)
+        if entry is not None:
+            return {**entry, "key": key}
     return None
 
 
-def _missing(v) -> bool:
+def _no_value(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def fmt_money(x, lang: str) -> str:
-    """An amount in CNY: ``zh`` in 万元 from 10,000 (``1,229.3万元``), else 元; ``en`` ``¥12,293,164``."""
-    if _missing(x):
+    """An amount in CNY: ``zh`` in 万元 from 10,000 (``1,229.3万元``), else 元; ``en`` ``¥12,293,164``.
+
+    Parameters
+    ----------
+    x : float
+        The amount.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
+    if _no_value(x):
         return _MISSING
     sign = "-" if x < 0 else ""
     a = abs(float(x))
@@ -97,13 +109,26 @@ def fmt_money(x, lang: str) -> str:
 def fmt_value(value, fmt: str | None, lang: str) -> str:
     """A summary value as text in ``lang`` by its format (see :data:`FORMATS`).
 
+    Parameters
+    ----------
+    value : object
+        A summary value.
+    fmt : str or None
+        Its format (:data:`FORMATS`).
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+
     >>> fmt_value(12293164.01, "money", "zh"), fmt_value(0.0124, "pts", "zh"), fmt_value(True, "bool", "en")
     ('1,229.3万元', '+1.2个百分点', '✓')
     """
     check_lang(lang)
     if isinstance(value, bool) or fmt == "bool":
         return _MISSING if value is None else ("✓" if value else "✗")
-    if _missing(value):
+    if _no_value(value):
         return _MISSING
     if fmt == "money":
         return fmt_money(value, lang)
@@ -144,7 +169,7 @@ def _nested_paths(page: str, key: str) -> list[str]:
     """The labelled paths under ``key`` (``sum_<key>.<...>`` or ``sum_<page>.<key>.<...>``), in file order."""
     out = []
     for prefix in (f"{PREFIX}{page}.{key}.", f"{PREFIX}{key}."):
-        out += [k[len(prefix) - len(key) - 1 :] for k in _table() if k.startswith(prefix)]
+        out += [k[len(prefix) - len(key) - 1 :] for k in label_keys() if k.startswith(prefix)]
     return list(dict.fromkeys(out))
 
 
@@ -163,6 +188,18 @@ def headline_items(page: str, values: Mapping) -> list[tuple[str, object, dict]]
     Top-level numbers with a visible entry, each followed by the labelled numbers nested
     under it that the page recorded.  A number without an entry is not shown (see
     :func:`unlabelled_keys`).
+
+    Parameters
+    ----------
+    page : str
+        The notebook name.
+    values : mapping
+        A page's summary record.
+
+    Returns
+    -------
+    list of tuple
+        ``(path, value, entry)`` per number shown.
     """
     items = []
     for key, value in values.items():
@@ -183,7 +220,21 @@ def headline_items(page: str, values: Mapping) -> list[tuple[str, object, dict]]
 
 
 def headlines(page: str, values: Mapping, lang: str) -> list[tuple[str, str]]:
-    """The index rows of a page: ``(label, formatted value)`` in ``lang`` (see :func:`headline_items`)."""
+    """The index rows of a page: ``(label, formatted value)`` in ``lang`` (see :func:`headline_items`).
+
+    Parameters
+    ----------
+    page : str
+        The notebook name.
+    values : mapping
+        A page's summary record.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    list of tuple of (str, str)
+    """
     return [
         (entry[lang], fmt_value(v, entry.get("fmt"), lang))
         for _, v, entry in headline_items(page, values)
@@ -195,6 +246,15 @@ def unlabelled_keys(summary: Mapping) -> list[str]:
 
     Every top-level key of each page's record (except :data:`NOT_SHOWN`) needs an entry
     (``hide: true`` is allowed); every nested path the index shows needs one too.
+
+    Parameters
+    ----------
+    summary : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    list of str
     """
     missing = []
     for page, values in summary.items():

@@ -88,13 +88,24 @@ def _rel(now: float, before: float | None) -> float | None:
     return now / before - 1
 
 
-def _share(part, whole) -> float:
+def _share_of(part, whole) -> float:
     return abs(part) / whole if part is not None and whole else 0.0
 
 
 # ------------------------------------------------------------------ kinds
 def sales_finding(s: Mapping) -> Finding | None:
-    """Sales of the quarter against last year (and the previous quarter)."""
+    """Sales of the quarter against last year (and the previous quarter).
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P00) or {}
     now = _num(p, "kpis", "sales", "this_quarter") or _num(p, "sales")
     if now is None:
@@ -113,7 +124,18 @@ def sales_finding(s: Mapping) -> Finding | None:
 
 
 def a_share_finding(s: Mapping) -> Finding | None:
-    """Class A's share of 12-month sales, against the end of last quarter."""
+    """Class A's share of 12-month sales, against the end of last quarter.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P01) or {}
     now = _num(p, "A", "sales_share")
     if now is None:
@@ -128,7 +150,18 @@ def a_share_finding(s: Mapping) -> Finding | None:
 
 
 def moved_down_finding(s: Mapping) -> Finding | None:
-    """Customers who moved down a class since last quarter, and their 12-month sales."""
+    """Customers who moved down a class since last quarter, and their 12-month sales.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P01) or {}
     n = _num(p, "migration", "down")
     if n is None:
@@ -140,15 +173,26 @@ def moved_down_finding(s: Mapping) -> Finding | None:
     total = _num(p, "total_sales")
     values = {"n": (n, "int")}
     if after is None or before is None:
-        score = _share(n, _num(p, "n_customers"))
+        score = _share_of(n, _num(p, "n_customers"))
         return Finding("moved_down", P01, "d5023bd7", "hl_moved_down", score, values=values)
     values.update(sales=(after, "money"), before=(before, "money"), lost=(before - after, "money"))
-    score = _share(before - after, total)
+    score = _share_of(before - after, total)
     return Finding("moved_down", P01, "d5023bd7", "hl_moved_down_sales", score, values=values)
 
 
 def gini_finding(s: Mapping) -> Finding | None:
-    """The Gini of 12-month sales and its change against the end of last quarter."""
+    """The Gini of 12-month sales and its change against the end of last quarter.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P01) or {}
     now = _num(p, "gini")
     if now is None:
@@ -163,7 +207,18 @@ def gini_finding(s: Mapping) -> Finding | None:
 
 
 def churn_top_finding(s: Mapping) -> Finding | None:
-    """The churn-risk list: how many customers and the sales expected to go with them."""
+    """The churn-risk list: how many customers and the sales expected to go with them.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P04) or {}
     n, lost = _num(p, "risk_list_rows"), _num(p, "expected_lost_sales_top_n")
     if not n or lost is None:
@@ -177,7 +232,18 @@ def churn_top_finding(s: Mapping) -> Finding | None:
 
 
 def margin_finding(s: Mapping) -> Finding | None:
-    """The quarter's gross margin rate against the same quarter last year."""
+    """The quarter's gross margin rate against the same quarter last year.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P00) or {}
     now = _num(p, "kpis", "gross_margin_rate", "this_quarter")
     if now is None:
@@ -191,20 +257,42 @@ def margin_finding(s: Mapping) -> Finding | None:
 
 
 def loss_making_finding(s: Mapping) -> Finding | None:
-    """Products sold at a loss this quarter (negative gross profit)."""
+    """Products sold at a loss this quarter (negative gross profit).
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     n = _num(s.get(P03), "n_loss_making_products")
     if n is None:
         return None
     if n == 0:
         return Finding("loss_making", P03, "715a8824", "hl_loss_making_none", 0.0)
     products = _num(s.get("02_product_mix"), "n_products")
-    score = _share(n, products)
+    score = _share_of(n, products)
     values = {"n": (n, "int")}
     return Finding("loss_making", P03, "715a8824", "hl_loss_making", score, True, values)
 
 
 def non_key_receivables_finding(s: Mapping) -> Finding | None:
-    """Receivables held by customers outside the key ones (the largest by sales)."""
+    """Receivables held by customers outside the key ones (the largest by sales).
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P07) or {}
     owed, total = _num(p, "non_key_owed"), _num(p, "receivables_total")
     if owed is None or not total:
@@ -225,7 +313,18 @@ def non_key_receivables_finding(s: Mapping) -> Finding | None:
 
 
 def ledger_finding(s: Mapping) -> Finding | None:
-    """Whether this quarter's credit-limit adjustments keep the rules (total unchanged, approvals)."""
+    """Whether this quarter's credit-limit adjustments keep the rules (total unchanged, approvals).
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P07) or {}
     approved = p.get("ledger_approved")
     if not isinstance(approved, bool):
@@ -240,29 +339,62 @@ def ledger_finding(s: Mapping) -> Finding | None:
 
 
 def unowned_key_finding(s: Mapping) -> Finding | None:
-    """Key customers without a salesperson."""
+    """Key customers without a salesperson.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P09) or {}
     n = _num(p, "key_customers_without_owner")
     if not n:
         return None
     values = {"n": (n, "int"), "total": (_num(p, "key_customers"), "int")}
-    score = _share(n, _num(p, "key_customers"))
+    score = _share_of(n, _num(p, "key_customers"))
     return Finding("unowned_key", P09, "a9sec1md", "hl_unowned_key", score, True, values)
 
 
 def value_moves_finding(s: Mapping) -> Finding | None:
-    """Customers the value forecast moves up (develop) or down (watch) a class."""
+    """Customers the value forecast moves up (develop) or down (watch) a class.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P08) or {}
     up, down = _num(p, "develop"), _num(p, "watch")
     if up is None or down is None or up + down == 0:
         return None
     values = {"up": (up, "int"), "down": (down, "int")}
-    score = _share(up + down, _num(p, "customers"))
+    score = _share_of(up + down, _num(p, "customers"))
     return Finding("value_moves", P08, "9f57fbca", "hl_value_moves", score, values=values)
 
 
 def wallet_finding(s: Mapping) -> Finding | None:
-    """Our share of the customers' purchases (share of wallet) against the 12 months before."""
+    """Our share of the customers' purchases (share of wallet) against the 12 months before.
+
+    Parameters
+    ----------
+    s : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    Finding or None
+        None when the numbers it needs are missing.
+    """
     p = s.get(P09) or {}
     now = _num(p, "share_of_wallet", "share_of_wallet")
     before = _num(p, "share_of_wallet", "share_of_wallet_prev")
@@ -291,12 +423,33 @@ KINDS = (
 
 
 def candidates(summary: Mapping) -> list[Finding]:
-    """Every finding the summary's numbers support (kinds whose numbers are missing give none)."""
+    """Every finding the summary's numbers support (kinds whose numbers are missing give none).
+
+    Parameters
+    ----------
+    summary : mapping
+        The report's summary.json (page -> record).
+
+    Returns
+    -------
+    list of Finding
+        In the kinds' order.
+    """
     return [f for kind in KINDS if (f := kind(summary)) is not None]
 
 
 def rank(findings: list[Finding]) -> list[Finding]:
-    """Findings to act on first, then by score, largest first (ties keep the kinds' order)."""
+    """Findings to act on first, then by score, largest first (ties keep the kinds' order).
+
+    Parameters
+    ----------
+    findings : list of Finding
+        From :func:`candidates`.
+
+    Returns
+    -------
+    list of Finding
+    """
     return sorted(findings, key=lambda f: (not f.alert, -f.score))
 
 
@@ -318,7 +471,19 @@ def highlights(summary: Mapping, *, limit: int = MAX_FINDINGS) -> list[Finding]:
 
 
 def sentence(finding: Finding, lang: str) -> str:
-    """The finding as one sentence in ``lang`` (label ``finding.key`` with its numbers)."""
+    """The finding as one sentence in ``lang`` (label ``finding.key`` with its numbers).
+
+    Parameters
+    ----------
+    finding : Finding
+        A finding.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
     return label(
         finding.key, lang, **{k: fmt_value(v, fmt, lang) for k, (v, fmt) in finding.values.items()}
     )

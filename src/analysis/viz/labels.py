@@ -105,6 +105,34 @@ def label_or(key: str, default: str, lang: str = "zh") -> str:
         return default
 
 
+def label_entry(key: str) -> dict | None:
+    """The whole entry of a label: ``zh``, ``en`` and, where given, ``fmt``, ``hide``, ``note``.
+
+    Parameters
+    ----------
+    key : str
+        Label key.
+
+    Returns
+    -------
+    dict or None
+        A copy of the entry, or None when there is no label ``key``.
+    """
+    entry = _table().get(key)
+    return None if entry is None else dict(entry)
+
+
+def label_keys() -> list[str]:
+    """Every label key, in the order of the label files.
+
+    Returns
+    -------
+    list of str
+        The keys.
+    """
+    return list(_table())
+
+
 def labels_for(keys, lang: str = "zh") -> dict[str, str]:
     """Map each key to its label (handy for renaming columns or categories).
 
