@@ -418,3 +418,28 @@ def test_notebook_skips_when_history_is_short(run_notebook, tmp_path):
     s = run_notebook("08_value_forecast", tmp_path, lang="en")
     assert s["skipped"] is True and s["skipped_sections"][0]["section"] == "1-4 value forecast"
     assert "or earlier" in s["skipped_sections"][0]["needs"]
+
+
+# ------------------------------------------------------------------ page 08's record and staff table
+def test_move_counts_by_hand():
+    moves = pd.DataFrame({"move": ["develop", "same", "develop", "same"]})
+    assert vf.move_counts(moves) == {"develop": 2, "watch": 0}
+    assert vf.move_counts(moves.iloc[:0]) == {"develop": 0, "watch": 0}
+    with pytest.raises(KeyError, match="move"):
+        vf.move_counts(pd.DataFrame({"x": [1]}))
+
+
+def test_staff_table_names_the_tier_and_the_move():
+    moves = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "tier": ["important", "small"],
+            "move": ["develop", "watch"],
+            "expected_sales": [1.0, 2.0],
+        }
+    )
+    out = vf.staff_table(moves, "en")
+    assert out.iloc[:, 0].tolist() == ["b", "a"]  # largest expected sales first
+    assert out.iloc[:, 1].tolist() == ["Small", "Important"]  # the tiers named, not coded
+    assert out.iloc[:, 2].tolist() == ["Watch (forecast moves down)", "Develop (forecast moves up)"]
+    assert list(out.columns[:2]) == ["Customer ID", "Tier"]

@@ -37,8 +37,9 @@ class ReportContext:
     lang: str
     out: Path
     skipped: list[dict] = field(default_factory=list)
-    #: label-key prefix of this page's table headers ("cls_", "churn_col_"; see ``show``)
-    label_prefix: str = ""
+    #: label-key prefix(es) of this page's table headers ("cls_", "churn_col_", or several tried
+    #: in turn such as ("vf_col_", "cls_"); see ``show``)
+    label_prefix: str | tuple[str, ...] = ""
 
     def t(self, key: str, **fmt) -> str:
         """Label in the report language.
@@ -257,7 +258,7 @@ def setup(
     quarter: str = "",
     lang: str = "zh",
     output_dir: str = "",
-    label_prefix: str = "",
+    label_prefix: str | tuple[str, ...] = "",
 ) -> ReportContext:
     """Load and validate the data, resolve the quarter, set the chart style.
 

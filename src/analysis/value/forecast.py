@@ -104,6 +104,8 @@ __all__ = [
     "staff_table",
     "STAFF_COLUMNS",
     "customer_forecast",
+    "LIST_COLUMNS",
+    "move_counts",
 ]
 
 CANDIDATES = ("bgnbd_gg", "gradient_boosting", "run_rate")
@@ -1607,13 +1609,45 @@ def staff_table(moves: pd.DataFrame, lang: str = "zh", *, coded=None) -> pd.Data
     out = moves[cols].sort_values(
         ["expected_sales", "customer_id"], ascending=[False, True], kind="stable"
     )
-    kinds = {"move": "vf_move", **dict(coded or {})}
+    kinds = {"move": "vf_move", "tier": "tier", **dict(coded or {})}  # tier: the pyramid's
     out = out.assign(
         **{c: label_values(out[c], k, lang) for c, k in kinds.items() if c in out.columns}
     )
     return out.rename(
         columns={c: label_or(f"vf_col_{c}", header(c, lang), lang) for c in cols}
     ).reset_index(drop=True)
+
+
+#: the columns of :func:`develop_list` and :func:`watch_list` a page shows
+LIST_COLUMNS = (
+    "customer_id",
+    "name",
+    "abc_now",
+    "abc_next",
+    "past_sales",
+    "expected_sales",
+    "sales_low",
+    "sales_high",
+    "expected_gross_profit",
+)
+
+
+def move_counts(moves: pd.DataFrame) -> dict:
+    """How many customers the forecast lifts into a higher ABC class and drops into a lower one.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        From :func:`class_moves`.
+
+    Returns
+    -------
+    dict
+        ``develop`` and ``watch``: numbers of customers (0 when none).
+    """
+    require_columns(moves, ["move"], "the class moves")
+    counts = moves["move"].value_counts()
+    return {move: int(counts.get(move, 0)) for move in ("develop", "watch")}
 
 
 def move_matrix(moves: pd.DataFrame) -> pd.DataFrame:
