@@ -466,6 +466,11 @@ def test_backtest_and_risk_list_on_transactions(monkeypatch):
     assert scored["customer_class"].isin(["A", "B", "C"]).all()
     top = churn.risk_list(scored, top_n=5)
     assert len(top) == 5 and top["reasons"].str.len().gt(0).all()
+    # the page's record adds the risk list: its rows and its expected lost sales (summed, to the fen)
+    page = churn_summary(bt, top)
+    assert list(page)[-3:] == ["mode", "risk_list_rows", "expected_lost_sales_top_n"]
+    assert page["risk_list_rows"] == 5 and page["mode"] == bt.mode
+    assert page["expected_lost_sales_top_n"] == round(float(top["expected_lost_sales"].sum()), 2)
     by_class = churn.churn_by_class(scored, bt)
     assert set(by_class["customer_class"]) <= {"A", "B", "C"} and by_class[
         "customers"

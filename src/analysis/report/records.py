@@ -446,13 +446,17 @@ def margin_summary(
 
 
 # ------------------------------------------------------------------ page 04
-def churn_summary(result: ChurnResult) -> dict:
+def churn_summary(result: ChurnResult, risk: pd.DataFrame | None = None) -> dict:
     """The summary.json entries of the churn page (04).
 
     Parameters
     ----------
     result : ChurnResult
         From :func:`analysis.churn.backtest.backtest` or :func:`~analysis.churn.backtest.table_study`.
+    risk : DataFrame, optional
+        The risk list (:func:`analysis.churn.explain.risk_list`): adds the study's ``mode``,
+        ``risk_list_rows`` and ``expected_lost_sales_top_n`` (its expected lost sales, summed and
+        rounded to the fen).
 
     Returns
     -------
@@ -472,6 +476,9 @@ def churn_summary(result: ChurnResult) -> dict:
         model=result.model.name,
         cutoff=str(result.cutoffs["score"].date()) if "score" in result.cutoffs else None,
     )
+    if risk is not None:
+        lost = round(float(risk["expected_lost_sales"].sum()), 2)
+        rec.update(mode=result.mode, risk_list_rows=len(risk), expected_lost_sales_top_n=lost)
     return rec
 
 
