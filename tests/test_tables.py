@@ -167,6 +167,8 @@ def test_a_long_table_is_interactive_offline_with_a_print_copy():
     # every row is in the table's data, and no script on the page carries a call of the payload
     assert all(f"C{i:02d}" in html for i in range(30))
     assert not [s for s in soup.find_all("script") if "alert(" in s.get_text()]
+    assert '"search": "Search:"' in html  # the controls speak the page language
+    assert '"search": "搜索："' in show(df, "zh").to_html()
     # a second table on the page uses the library already there
     assert "injectModule" not in show(df, "en").to_html()
 
@@ -207,3 +209,22 @@ def test_table_data_carry_chinese_as_text_and_decode_the_same():
     assert json.loads(text)["caption"] == "完整"
     df = pd.DataFrame({"name": ["江阴乐康"] * 20})
     assert "江阴乐康" in show(df, "zh").to_html().split('class="ccm-print-only"')[0]
+
+
+def test_the_exported_page_loads_no_script_from_the_network(tmp_path):
+    """A report page (nbconvert, the runner's template) with an interactive table: every script
+    is inline, and the table's library comes with the page."""
+    import nbformat
+
+    from analysis.report.runner import to_html
+
+    t = show(pd.DataFrame({"customer_id": [f"C{i}" for i in range(30)], "sales": 1.0}), "zh")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("ctx.show(df)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": t.to_html()})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 页"), cell]
+    nbformat.write(nb, tmp_path / "page.ipynb")
+    soup = BeautifulSoup(to_html(tmp_path / "page.ipynb", "zh").read_text(), "html.parser")
+    assert [s.get("src") for s in soup.find_all("script") if s.get("src")] == []
+    assert soup.select(".ccm-screen-only") and soup.select(".ccm-print-only")
+    assert any("injectModule" in s.get_text() for s in soup.find_all("script"))

@@ -451,6 +451,10 @@ def set_language(executed: Path, lang: str) -> Path:
     return aio.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", executed)
 
 
+#: nbconvert's lab template without the scripts it loads from a CDN: the pages open offline
+OFFLINE_TEMPLATE = Path(__file__).with_name("templates") / "offline.html.j2"
+
+
 def to_html(executed: Path, lang: str | None = None) -> Path:
     """HTML with code hidden (inputs and prompts excluded) next to the executed notebook.
 
@@ -479,7 +483,11 @@ def to_html(executed: Path, lang: str | None = None) -> Path:
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = tags_to_remove(lang or notebook_language(nb))
     exporter = HTMLExporter(
-        config=config, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        config=config,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        template_file=str(OFFLINE_TEMPLATE),  # the lab template without CDN scripts
     )
     body, _ = exporter.from_notebook_node(nb)
     return aio.write_text(body, Path(executed).with_suffix(".html"))

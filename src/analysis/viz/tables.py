@@ -329,6 +329,7 @@ class Table:
     caption: str | None = None
     _sort_keys: pd.DataFrame | None = None
     _numeric: tuple[int, ...] = ()
+    lang: str = "zh"
 
     def _repr_html_(self) -> str:
         if not self.interactive:
@@ -338,7 +339,12 @@ class Table:
             + f'<div class="{SCREEN_CLASS} {NO_MATH_CLASS}">'
             + _datatables_init()
             + _interactive_html(
-                self.frame, self._sort_keys, self._numeric, self.caption, self.static_html
+                self.frame,
+                self._sort_keys,
+                self._numeric,
+                self.caption,
+                self.static_html,
+                self.lang,
             )
             + "</div>"
             + f'<div class="{PRINT_CLASS}">{self.static_html}</div>'
@@ -413,6 +419,7 @@ def show(
         _numeric=tuple(
             i for i, (_, f) in enumerate(_plan(_as_columns(df), lang, prefix)) if f in _RIGHT
         ),
+        lang=lang,
     )
 
 
@@ -472,12 +479,26 @@ def _script_text(value: str) -> str:
     return escape_html(value).replace("(", "&#40;").replace(")", "&#41;")
 
 
+def _controls(lang: str) -> dict[str, str]:
+    """The interactive table's control texts (DataTables ``language``) in the page language."""
+    keys = {
+        "search": "table_search",
+        "lengthMenu": "table_length_menu",
+        "info": "table_info",
+        "infoEmpty": "table_info_empty",
+        "infoFiltered": "table_info_filtered",
+        "zeroRecords": "table_zero_records",
+    }
+    return {k: label(v, lang) for k, v in keys.items()}
+
+
 def _interactive_html(
     text: pd.DataFrame,
     sort_keys: pd.DataFrame | None,
     numeric: tuple[int, ...],
     caption: str | None,
     fallback: str,
+    lang: str = "zh",
 ) -> str:
     from itables.javascript import (
         check_itable_arguments,
@@ -507,7 +528,8 @@ def _interactive_html(
         "display_logo_when_loading": False,
         "pageLength": PRINT_ROWS,
         "lengthMenu": [10, PRINT_ROWS, 50, 100, 500],
-        "classes": "display compact" + (" nowrap" if n <= 8 else ""),
+        "classes": "display compact nowrap",
+        "language": _controls(lang),
         "scrollX": n > 8,
         "style": "table-layout:auto;width:auto;margin:auto;caption-side:top",
         "columnDefs": column_defs,
