@@ -580,3 +580,87 @@ def test_09_runs_on_transactions_alone(run_notebook, tiny_tx_dir):
         "sec_share_of_wallet",
     ]
     assert sum(s["stages"].values()) == 40 and s["actions"]["complaint_follow_up"] == 0
+
+
+# ---------------------------------------------------------------- page 09's steps
+def test_without_owner_lists_the_unowned_key_customers():
+    out = sp.without_owner(sp.key_customers_by_owner(_owned()))
+    assert out["customer_id"].tolist() == ["c4"]  # c4 is secondary (key) and has no owner
+    assert out.index.tolist() == [0]
+    assert "salesperson" not in out and "no_owner" not in out
+    assert list(out.columns) == ["customer_id", "abc_class", "tier", "monetary"]  # those present
+
+
+def test_salesperson_plan_is_one_salespersons_visits():
+    plan = sp.visit_plan(sp.with_owner(_plan_input(), _plan_input()))
+    first = sp.salesperson_plan(plan)
+    assert set(first["salesperson"]) == {plan["salesperson"].iloc[0]}
+    assert len(first) == (plan["salesperson"] == plan["salesperson"].iloc[0]).sum()
+    assert list(first.columns) == [c for c in sp.PLAN_COLUMNS if c in plan.columns]
+    assert first.index[0] == 0
+    assert sp.salesperson_plan(plan, "nobody").empty
+
+
+def test_account_stages_adds_the_lost_the_prospects_and_the_depth():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["t", "s", "gone", "late"],
+            "date": pd.to_datetime(["2025-09-01", "2025-09-01", "2024-01-01", "2026-01-05"]),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": ["t", "s", "gone", "new"]})
+    st = lc.account_stages(
+        _base(), tx, "2026-01-01", customers=customers, long_term_days=730
+    ).set_index("customer_id")
+    # gone bought before 2026-01-01 but is not among the buying customers: lost; new never
+    # bought: prospect; late's only purchase is after the date: neither
+    assert st.loc["gone", "stage"] == "lost" and st.loc["new", "stage"] == "prospect"
+    assert "late" not in st.index
+    assert st.loc[["t", "s", "gone", "new"], "depth"].tolist() == [
+        "short_term",  # t: a customer for 100 days
+        "long_term",  # s: 1,000 days
+        "former",
+        "prospect",
+    ]
+    without_book = lc.account_stages(_base(), tx, "2026-01-01")
+    assert "new" not in set(without_book["customer_id"])
+
+
+def test_complaints_within_the_days_before_the_end():
+    inter = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "date": pd.to_datetime(["2025-03-01", "2025-01-15", "2025-03-30"]),
+            "kind": ["complaint", "complaint", "complaint"],
+            "note": ["march", "january", "late march"],
+        }
+    )
+    # 30 days before 2025-04-01: from 2025-03-02, so only b's complaint of 03-30 counts
+    c = rt.complaints_within(inter, "2025-04-01", days=30)
+    assert c["customer_id"].tolist() == ["b"]
+    # 90 days: from 2025-01-01, all three
+    assert rt.complaints_within(inter, "2025-04-01", days=90)["complaints"].tolist() == [2, 1]
+    assert rt.complaints_within(None, "2025-04-01", days=90) is None
+
+
+def test_win_back_columns_follow_the_basis():
+    assert rt.WIN_BACK_COLUMNS[:3] == ("customer_id", "name", "last_purchase")
+    assert "abc_class" in rt.WIN_BACK_COLUMNS and "abc_class" not in rt.WIN_BACK_PAGE_COLUMNS
+    assert set(rt.WIN_BACK_BASIS) <= set(rt.WIN_BACK_COLUMNS)
+
+
+def test_cooperation_decisions_counts_each_pair():
+    classes = pd.DataFrame(
+        {
+            "cooperation": ["high", "low", "low", "high", np.nan],
+            "decision": ["keep", "nurture", "nurture", "keep", "drop"],
+        }
+    )
+    out = wl.cooperation_decisions(classes)
+    assert out.to_dict("list") == {
+        "cooperation": ["high", "low"],
+        "decision": ["keep", "nurture"],
+        "customers": [2, 2],
+    }
+    with pytest.raises(KeyError, match="decision"):
+        wl.cooperation_decisions(classes.drop(columns="decision"))

@@ -47,6 +47,7 @@ __all__ = [
     "VALUE_LEVELS",
     "lifecycle_stages",
     "with_lost_and_prospects",
+    "account_stages",
     "stage_summary",
     "cooperation_depth",
     "value_levels",
@@ -132,6 +133,54 @@ def with_lost_and_prospects(
     if extra.empty:
         return stages.reset_index(drop=True)
     return pd.concat([stages, extra.astype({id_col: stages[id_col].dtype})], ignore_index=True)
+
+
+def account_stages(
+    classes: pd.DataFrame,
+    tx: pd.DataFrame,
+    as_of,
+    *,
+    customers: pd.DataFrame | None = None,
+    long_term_days: int = 730,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    **rules,
+) -> pd.DataFrame:
+    """Every customer's lifecycle stage and cooperation depth at ``as_of``.
+
+    The customers of ``classes`` (those buying in the 12 months) get their stage from
+    :func:`lifecycle_stages`; a customer who bought before ``as_of`` but is not in ``classes``
+    is lost, one in ``customers`` who never bought a prospect (:func:`with_lost_and_prospects`);
+    ``depth`` is :func:`cooperation_depth`.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        One row per buying customer (e.g. :func:`analysis.accounts.classes.account_classes`).
+    tx : DataFrame
+        Transaction lines (``id_col``, ``date_col``).
+    as_of : date-like
+        The end of the period (exclusive), e.g. the quarter's end.
+    customers : DataFrame, optional
+        The customers table; None means no prospects can be known.
+    long_term_days : int
+        Tenure from which a buying customer is long-term.
+    rules
+        :func:`lifecycle_stages`' thresholds (``trial_days``, ``stable_days``, ``lapse_days``,
+        ``growth_rate``, ``decline_rate``).
+
+    Returns
+    -------
+    DataFrame
+        :func:`lifecycle_stages` of ``classes`` plus a row per lost customer and per prospect,
+        with ``depth``.
+    """
+    require_columns(tx, [id_col, date_col], "the transactions")
+    ever_bought = tx.loc[tx[date_col] < pd.Timestamp(as_of), id_col]
+    on_books = None if customers is None else customers[id_col]
+    stages = lifecycle_stages(classes, **rules)
+    stages = with_lost_and_prospects(stages, ever_bought, on_books, id_col=id_col)
+    return cooperation_depth(stages, long_term_days=long_term_days)
 
 
 def stage_summary(

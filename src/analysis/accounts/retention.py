@@ -41,10 +41,15 @@ __all__ = [
     "churn_risk",
     "recency_risk",
     "recent_complaints",
+    "complaints_within",
     "retention_actions",
+    "ACTION_COLUMNS",
     "action_summary",
     "lost_customers",
     "win_back_list",
+    "WIN_BACK_BASIS",
+    "WIN_BACK_COLUMNS",
+    "WIN_BACK_PAGE_COLUMNS",
     "lost_note",
     "churn_by_stage",
 ]
@@ -233,6 +238,34 @@ def recent_complaints(
         .rename_axis(id_col)
         .reset_index()
     )
+
+
+def complaints_within(
+    interactions: pd.DataFrame | None, end, *, days: int, **kwargs
+) -> pd.DataFrame | None:
+    """The complaints of the ``days`` before ``end`` (:func:`recent_complaints` of
+    ``[end - days, end)``); None without an interactions table.
+
+    Parameters
+    ----------
+    interactions : DataFrame or None
+        The interactions table, or None when the data have none.
+    end : date-like
+        The end of the window (exclusive), e.g. the quarter's end.
+    days : int
+        Days in the window.
+    kwargs
+        :func:`recent_complaints`' options.
+
+    Returns
+    -------
+    DataFrame or None
+        :func:`recent_complaints`, or None.
+    """
+    if interactions is None:
+        return None
+    end = pd.Timestamp(end)
+    return recent_complaints(interactions, end - pd.Timedelta(days=days), end, **kwargs)
 
 
 def retention_actions(
@@ -425,6 +458,36 @@ def win_back_list(
         .sort_values(value_col, ascending=False, kind="stable", na_position="last")
         .reset_index(drop=True)
     )
+
+
+#: the classes before it left that the win-back list shows of a lost customer
+WIN_BACK_BASIS = ("customer_id", "monetary", "gross_profit", "abc_class", "tier", "decision")
+#: the columns of the win-back staff table (``win_back``)
+WIN_BACK_COLUMNS = (
+    "customer_id",
+    "name",
+    "last_purchase",
+    *WIN_BACK_BASIS[1:],
+    "win_back",
+    "complaints",
+    "last_complaints",
+)
+#: the columns of the win-back list on the page (the ABC class left out for width)
+WIN_BACK_PAGE_COLUMNS = tuple(c for c in WIN_BACK_COLUMNS if c != "abc_class")
+#: the columns of the retention actions' staff table and page list
+ACTION_COLUMNS = (
+    "customer_id",
+    "name",
+    "churn_probability",
+    "sales_12m",
+    "expected_lost_sales",
+    "tier",
+    "decision",
+    "complaints",
+    "action",
+    "last_complaints",
+    "reasons",
+)
 
 
 def lost_note(win_back: pd.DataFrame, quarter, lang: str, *, value_col: str = "monetary") -> str:

@@ -38,10 +38,13 @@ __all__ = [
     "with_owner",
     "salesperson_summary",
     "key_customers_by_owner",
+    "KEY_COLUMNS",
+    "without_owner",
     "unowned_note",
     "visit_plan",
     "visit_workload",
     "PLAN_COLUMNS",
+    "salesperson_plan",
     "STAFF_CODED",
     "staff_table",
     "plan_sheets",
@@ -342,6 +345,31 @@ PLAN_COLUMNS = (
     "visits",
     "weeks",
 )
+
+
+def salesperson_plan(plan: pd.DataFrame, salesperson: str | None = None) -> pd.DataFrame:
+    """One salesperson's visits of :func:`visit_plan`, in its order, with :data:`PLAN_COLUMNS`.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        From :func:`visit_plan`.
+    salesperson : str, optional
+        Whose visits; None means the plan's first salesperson (the page's example).
+
+    Returns
+    -------
+    DataFrame
+        That salesperson's rows (index reset) with the columns of :data:`PLAN_COLUMNS` it has;
+        empty for an empty plan.
+    """
+    require_columns(plan, ["salesperson"], "the visit plan")
+    if salesperson is None:
+        salesperson = plan["salesperson"].iloc[0] if len(plan) else None
+    rows = plan[plan["salesperson"] == salesperson]
+    return rows[[c for c in PLAN_COLUMNS if c in plan.columns]].reset_index(drop=True)
+
+
 STAFF_CODED = {
     "weekday": "weekday",
     "tier": "tier",
@@ -393,6 +421,38 @@ def staff_table(
     )
     out.columns = [header(c, lang) for c in out.columns]
     return out
+
+
+#: the columns of the key customers' staff table (``key_customers_by_salesperson``)
+KEY_COLUMNS = (
+    "salesperson",
+    "customer_id",
+    "name",
+    "abc_class",
+    "tier",
+    "monetary",
+    "gross_profit",
+    "no_owner",
+)
+
+
+def without_owner(keys: pd.DataFrame) -> pd.DataFrame:
+    """The key customers nobody is in charge of (the gap 专人负责 closes).
+
+    Parameters
+    ----------
+    keys : DataFrame
+        From :func:`key_customers_by_owner`.
+
+    Returns
+    -------
+    DataFrame
+        Their rows (index reset) with :data:`KEY_COLUMNS` but the owner and ``no_owner``
+        (the same for all of them), where present.
+    """
+    require_columns(keys, ["no_owner"], "the key customers")
+    cols = [c for c in KEY_COLUMNS if c in keys.columns and c not in ("salesperson", "no_owner")]
+    return keys.loc[keys["no_owner"].astype(bool), cols].reset_index(drop=True)
 
 
 def unowned_note(keys: pd.DataFrame, lang: str, *, sales_col: str = "monetary") -> str:

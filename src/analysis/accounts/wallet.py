@@ -26,7 +26,25 @@ import pandas as pd
 from analysis.accounts._common import unique_ids
 from analysis.data.validation import require_columns
 
-__all__ = ["share_of_wallet", "wallet_summary", "wallet_opportunities", "wallet_record"]
+__all__ = [
+    "share_of_wallet",
+    "wallet_summary",
+    "wallet_opportunities",
+    "OPPORTUNITY_COLUMNS",
+    "cooperation_decisions",
+    "wallet_record",
+]
+
+#: the columns of the wallet opportunities a page shows
+OPPORTUNITY_COLUMNS = (
+    "customer_id",
+    "name",
+    "total_purchases",
+    "sales",
+    "share_of_wallet",
+    "share_change",
+    "headroom",
+)
 
 
 def share_of_wallet(
@@ -197,6 +215,29 @@ def wallet_opportunities(
         .head(top_n)
         .reset_index(drop=True)
     )
+
+
+def cooperation_decisions(
+    classes: pd.DataFrame, *, cooperation_col: str = "cooperation", decision_col: str = "decision"
+) -> pd.DataFrame:
+    """Customers by cooperation (the screening's ground: share of wallet high or low) and by the
+    screening's decision.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        One row per customer with both columns (e.g.
+        :func:`analysis.accounts.classes.account_classes`).
+
+    Returns
+    -------
+    DataFrame
+        ``cooperation``, ``decision`` and ``customers``, one row per pair that occurs, sorted;
+        customers missing either are left out.
+    """
+    require_columns(classes, [cooperation_col, decision_col], "the customer classes")
+    counts = classes.groupby([cooperation_col, decision_col]).size()
+    return counts.rename("customers").reset_index()
 
 
 def wallet_record(wallet: pd.DataFrame) -> dict:
