@@ -18,9 +18,6 @@ from analysis.viz.labels import label, relabel
 from analysis.viz.style import axes, bar_line, fmt_cny, money_axis, pct_axis
 
 __all__ = [
-    "fmt_pts",
-    "fmt_ratio",
-    "with_points",
     "pareto_chart",
     "profit_chart",
     "note",
@@ -40,57 +37,6 @@ _CLASS_COLOURS = {"A": 0, "B": 1, "C": 7}
 
 def _short(names, width: int = 12) -> list[str]:
     return [s if len(s) <= width else s[: width - 1] + "…" for s in map(str, names)]
-
-
-def fmt_pts(x) -> str:
-    """A share difference as percentage points: 0.012 -> '+1.2 pt'; NaN -> '–'.
-
-    Parameters
-    ----------
-    x : float
-        A share difference.
-
-    Returns
-    -------
-    str
-    """
-    return "–" if x is None or pd.isna(x) else f"{x * 100:+.1f} pt"
-
-
-def fmt_ratio(x, decimals: int = 3) -> str:
-    """A small ratio with enough decimals to rank by: 0.01234 -> '0.012'; NaN -> '–'.
-
-    Parameters
-    ----------
-    x : float
-        The ratio.
-    decimals : int
-        Decimal places shown.
-
-    Returns
-    -------
-    str
-    """
-    return "–" if x is None or pd.isna(x) else f"{x:,.{decimals}f}"
-
-
-def with_points(sty, cols, fmt=fmt_pts):
-    """Re-format the named columns of a Styler (from :func:`analysis.viz.style.styled`), as points by default.
-
-    Parameters
-    ----------
-    sty : pandas Styler
-        The table.
-    cols : sequence of str
-        Columns re-formatted.
-    fmt : callable
-        The formatter.
-
-    Returns
-    -------
-    pandas Styler
-    """
-    return sty.format(fmt, subset=[c for c in cols if c in sty.data.columns], escape="html")
 
 
 def pareto_chart(
