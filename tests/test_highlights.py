@@ -26,12 +26,12 @@ BASE = {
     "01_customer_composition": {
         "n_customers": 400,
         "total_sales": 4_000_000.0,
-        "A": {"customers": 60, "sales_share": 0.78},
+        "A": {"customers": 60, "sales_share": 0.78, "value_share": 0.78},
         "gini": 0.70,
         "top20_share": 0.75,
         "migration": {"up": 5, "down": 12, "same": 380},
         "migration_value": {"down": {"value_before": 500_000.0, "value_after": 300_000.0}},
-        "previous_quarter": {"A": {"customers": 62, "sales_share": 0.75}, "gini": 0.72},
+        "previous_quarter": {"A": {"customers": 62, "value_share": 0.75}, "gini": 0.72},
     },
     "03_margin_ranking": {"n_loss_making_products": 3},
     "02_product_mix": {"n_products": 100},
@@ -108,7 +108,11 @@ def test_a_finding_whose_number_is_missing_does_not_appear():
     assert hl.gini_finding(nan) is None
     # without the number before, the finding stands without a change and scores 0
     alone = hl.a_share_finding(
-        {"01_customer_composition": {"A": {"customers": 60, "sales_share": 0.78}}}
+        {
+            "01_customer_composition": {
+                "A": {"customers": 60, "sales_share": 0.78, "value_share": 0.78}
+            }
+        }
     )
     assert (
         alone.key == "hl_a_share"
@@ -197,3 +201,79 @@ def test_money_in_wan_yuan_in_chinese():
         fmt_value(90, "days", "zh") == "90 天"
         and fmt_value("2026-01-01T00:00", "date", "en") == "2026-01-01"
     )
+
+
+# ------------------------------------------------------------------ what the pages record for them
+def test_page_01_records_the_quarter_before_from_the_migration():
+    import pandas as pd
+
+    from analysis.report.records import migration_record
+
+    moves = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "class_before": ["A", "B", "A", "none"],
+            "class_after": ["A", "B", "B", "C"],
+            "move": ["same", "same", "down", "entered"],
+            "value_before": [60.0, 10.0, 30.0, float("nan")],
+            "value_after": [70.0, 12.0, 8.0, 5.0],
+        }
+    )
+    r = migration_record(moves)
+    # before: A holds 60 + 30 of 100; B 10 of 100; C nobody
+    assert r["previous_quarter"]["A"] == {"customers": 2, "value_share": 0.9}
+    assert r["previous_quarter"]["C"] == {"customers": 0, "value_share": 0.0}
+    # Gini of (10, 30, 60): mean absolute difference 2*(20+50+30)/9 = 200/9, / (2 * mean 100/3) = 1/3
+    assert r["previous_quarter"]["gini"] == pytest.approx(1 / 3)
+    assert r["migration_value"]["down"] == {
+        "customers": 1,
+        "value_before": 30.0,
+        "value_after": 8.0,
+    }
+    assert migration_record(moves.drop(columns=["value_before", "value_after"])) == {}
+
+
+def test_page_00_records_this_quarter_last_quarter_and_last_year():
+    import pandas as pd
+
+    from analysis.data import overview as ov
+
+    kpis = pd.DataFrame(
+        {
+            "kpi": ["sales", "gross_margin_rate", "active_customers", "new_customers", "orders"],
+            "this_quarter": [120.0, 0.15, 5.0, 1.0, 12.0],
+            "previous_quarter": [100.0, 0.16, 4.0, 0.0, 10.0],
+            "same_quarter_last_year": [150.0, float("nan"), 6.0, 2.0, 14.0],
+            "change_vs_previous": [0.2, -0.01, 0.25, float("nan"), 0.2],
+        }
+    )
+    r = ov.headline(kpis, {"customers": 9, "products": 4, "orders": 99}, ["transactions"])
+    assert r["orders"] == 12 and r["customers"] == 9  # the quarter's orders, not all the data's
+    assert r["kpis"]["sales"] == {
+        "this_quarter": 120.0,
+        "previous_quarter": 100.0,
+        "same_quarter_last_year": 150.0,
+    }
+    assert r["kpis"]["gross_margin_rate"]["same_quarter_last_year"] is None
+    assert hl.margin_finding({"00_data_overview": r}) is None  # no last year: no finding
+    assert hl.sales_finding({"00_data_overview": r}).values["yoy"][0] == pytest.approx(-0.2)
+
+
+def test_a_change_too_small_to_act_on_reads_as_unchanged():
+    # the sample: class A 75.1% against 75.2%, Gini 0.7568 against 0.7569, margin 14.8% vs 15.0%
+    page = {
+        "A": {"customers": 68, "value_share": 0.7511},
+        "gini": 0.7568,
+        "top20_share": 0.7919,
+        "previous_quarter": {"A": {"value_share": 0.7522}, "gini": 0.7569},
+    }
+    a = hl.a_share_finding({"01_customer_composition": page})
+    g = hl.gini_finding({"01_customer_composition": page})
+    assert (a.key, g.key) == ("hl_a_share_flat", "hl_gini_flat")
+    assert "基本持平" in hl.sentence(a, "zh") and "about the same" in hl.sentence(g, "en")
+    kpis = {"gross_margin_rate": {"this_quarter": 0.1477, "same_quarter_last_year": 0.1498}}
+    m = hl.margin_finding({"00_data_overview": {"kpis": kpis}})
+    assert m.key == "hl_margin_flat" and m.score == pytest.approx(0.0021 / 0.1498)
+    # half a point is a change
+    kpis["gross_margin_rate"]["same_quarter_last_year"] = 0.1527
+    assert hl.margin_finding({"00_data_overview": {"kpis": kpis}}).key == "hl_margin_down"

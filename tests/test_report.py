@@ -206,7 +206,7 @@ def test_index_headlines_are_labelled_and_formatted():
     assert dict(_headlines("00_data_overview", values, "en")) == {
         "Sales this quarter": "¥1,234,568",
         "Gross margin rate this quarter": "14.8%",
-        "Orders (all data)": "12,000",
+        "Orders this quarter": "12,000",
         "Churn model test AUC": "0.900",
         "Adjustments balance (total unchanged)": "✓",
         "Sales vs previous quarter": "+29.2%",

@@ -328,10 +328,14 @@ def headline(kpis: pd.DataFrame, counts: dict, tables) -> dict:
     -------
     dict
         This quarter's sales, gross margin rate, active and new customers and orders, the sales
-        change against the previous quarter, the tables (sorted) and the counts.
+        change against the previous quarter, the tables (sorted), the customers and products of
+        all the data (the counts; their all-data orders would hide the quarter's), and ``kpis``:
+        each KPI's value this quarter, the previous quarter and the same quarter last year (for
+        the index's highlights).
     """
     k = kpis.set_index("kpi")
     now = k["this_quarter"]
+    periods = ["this_quarter", "previous_quarter", "same_quarter_last_year"]
     return {
         "sales": now["sales"],
         "gross_margin_rate": now["gross_margin_rate"],
@@ -340,5 +344,9 @@ def headline(kpis: pd.DataFrame, counts: dict, tables) -> dict:
         "orders": int(now["orders"]),
         "sales_change_vs_previous": k.loc["sales", "change_vs_previous"],
         "tables": sorted(tables),
-        **counts,
+        **{key: v for key, v in counts.items() if key != "orders"},
+        "kpis": {
+            kpi: {p: None if pd.isna(v) else float(v) for p, v in row.items()}
+            for kpi, row in k[periods].iterrows()
+        },
     }

@@ -41,6 +41,17 @@ __all__ = ["Finding", "KINDS", "MAX_FINDINGS", "candidates", "rank", "highlights
 
 #: at most this many findings open the index
 MAX_FINDINGS = 10
+#: changes smaller than these read as "unchanged" (the project's choice): a share or rate moving
+#: less than half a percentage point, a Gini moving less than 0.005
+FLAT_PTS, FLAT_GINI = 0.005, 0.005
+
+
+def _direction(now: float, before: float, flat: float) -> str:
+    """``up``, ``down`` or ``flat`` (a change smaller than ``flat``)."""
+    if abs(now - before) < flat:
+        return "flat"
+    return "up" if now > before else "down"
+
 
 P00, P01, P03 = "00_data_overview", "01_customer_composition", "03_margin_ranking"
 P04, P07, P08, P09 = (
@@ -124,7 +135,7 @@ def sales_finding(s: Mapping) -> Finding | None:
 
 
 def a_share_finding(s: Mapping) -> Finding | None:
-    """Class A's share of 12-month sales, against the end of last quarter.
+    """Class A's share of the 12-month value the classes rank by, against the end of last quarter.
 
     Parameters
     ----------
@@ -137,20 +148,24 @@ def a_share_finding(s: Mapping) -> Finding | None:
         None when the numbers it needs are missing.
     """
     p = s.get(P01) or {}
-    now = _num(p, "A", "sales_share")
+    now = _num(p, "A", "value_share")
     if now is None:
         return None
-    before = _num(p, "previous_quarter", "A", "sales_share")
-    values = {"share": (now, "pct"), "n": (_num(p, "A", "customers"), "int")}
+    before = _num(p, "previous_quarter", "A", "value_share")
+    values = {
+        "share": (now, "pct"),
+        "n": (_num(p, "A", "customers"), "int"),
+        "basis": (p.get("abc_basis") or "sales", "label:hl_basis_"),
+    }
     if before is None:
         return Finding("a_share", P01, "c1ea91cf", "hl_a_share", 0.0, values=values)
     values.update(before=(before, "pct"), delta=(now - before, "pts"))
-    key = "hl_a_share_up" if now >= before else "hl_a_share_down"
+    key = f"hl_a_share_{_direction(now, before, FLAT_PTS)}"
     return Finding("a_share", P01, "c1ea91cf", key, abs(_rel(now, before) or 0.0), values=values)
 
 
 def moved_down_finding(s: Mapping) -> Finding | None:
-    """Customers who moved down a class since last quarter, and their 12-month sales.
+    """Customers who moved down a class since last quarter, and their 12-month value.
 
     Parameters
     ----------
@@ -171,7 +186,7 @@ def moved_down_finding(s: Mapping) -> Finding | None:
     after = _num(p, "migration_value", "down", "value_after")
     before = _num(p, "migration_value", "down", "value_before")
     total = _num(p, "total_sales")
-    values = {"n": (n, "int")}
+    values = {"n": (n, "int"), "basis": (p.get("abc_basis") or "sales", "label:hl_basis_")}
     if after is None or before is None:
         score = _share_of(n, _num(p, "n_customers"))
         return Finding("moved_down", P01, "d5023bd7", "hl_moved_down", score, values=values)
@@ -202,7 +217,7 @@ def gini_finding(s: Mapping) -> Finding | None:
     if before is None:
         return Finding("gini", P01, "7ba197f7", "hl_gini", 0.0, values=values)
     values.update(before=(before, "dec3"), delta=(now - before, "sdec3"))
-    key = "hl_gini_up" if now >= before else "hl_gini_down"
+    key = f"hl_gini_{_direction(now, before, FLAT_GINI)}"
     return Finding("gini", P01, "7ba197f7", key, abs(_rel(now, before) or 0.0), values=values)
 
 
@@ -252,7 +267,7 @@ def margin_finding(s: Mapping) -> Finding | None:
     if now is None or ly is None:
         return None
     values = {"rate": (now, "pct"), "before": (ly, "pct"), "delta": (now - ly, "pts")}
-    key = "hl_margin_down" if now < ly else "hl_margin_up"
+    key = f"hl_margin_{_direction(now, ly, FLAT_PTS)}"
     return Finding("margin", P00, "b7bedfc0", key, abs(_rel(now, ly) or 0.0), values=values)
 
 
@@ -401,7 +416,7 @@ def wallet_finding(s: Mapping) -> Finding | None:
     if now is None or before is None:
         return None
     values = {"share": (now, "pct"), "before": (before, "pct"), "delta": (now - before, "pts")}
-    key = "hl_wallet_down" if now < before else "hl_wallet_up"
+    key = f"hl_wallet_{_direction(now, before, FLAT_PTS)}"
     return Finding("wallet", P09, "a9sec6md", key, abs(_rel(now, before) or 0.0), values=values)
 
 

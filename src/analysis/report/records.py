@@ -41,6 +41,7 @@ __all__ = [
     "json_number",
     "json_ready",
     "margin_summary",
+    "migration_record",
     "product_mix_summary",
     "rounded",
     "section_counts",
@@ -292,7 +293,9 @@ def composition_summary(
     dict
         ``n_customers``, ``total_sales``, ``total_gross_profit``, the basis and cut-offs,
         ``A``/``B``/``C`` (:func:`abc_record`), ``gini``/``top20_share``/``top_n_share``,
-        counts per tier, quadrant and move, ``quarter_abc``, then ``extra`` (NaN -> None).
+        counts per tier, quadrant and move, the classes and Gini at the end of last quarter and
+        the values of the customers who moved (:func:`migration_record`), ``quarter_abc``, then
+        ``extra`` (NaN -> None).
     """
     out = {
         "n_customers": int(len(abc)),
@@ -310,6 +313,7 @@ def composition_summary(
         "pyramid": class_counts(tiers["tier"], TIERS),
         "quadrants": class_counts(quadrants["quadrant"], "ABCD"),
         "migration": class_counts(moves["move"], MOVES),
+        **migration_record(moves),
         "quarter_abc": {
             "n_customers": int(len(abc_quarter)),
             "total_sales": float(abc_quarter["monetary_quarter"].sum()),
@@ -318,6 +322,59 @@ def composition_summary(
         **dict(extra or {}),
     }
     return json_ready(out)
+
+
+def migration_record(moves: pd.DataFrame) -> dict:
+    """The quarter before, as the class migration holds it: classes, shares and Gini then, and
+    the 12-month values of the customers per move (for the index's highlights).
+
+    Parameters
+    ----------
+    moves : DataFrame
+        :func:`analysis.classify.classes.class_migration` with ``value_col`` (columns
+        ``class_before``, ``move``, ``value_before``, ``value_after``); without the value
+        columns the record is empty.
+
+    Returns
+    -------
+    dict
+        ``previous_quarter``: ``{"A": {customers, value_share}, "B": ..., "C": ..., "gini"}`` of
+        the customers classed at the end of last quarter (the value the classes were drawn on);
+        ``migration_value``: ``{move: {customers, value_before, value_after}}``.
+
+    Examples
+    --------
+    Two customers classed A and B before (values 30 and 10), one of them down to B (value now 8):
+    ``previous_quarter["A"]["value_share"]`` is 30 / 40 = 0.75.
+    """
+    from analysis.classify.concentration import concentration_summary
+
+    if not {"class_before", "move", "value_before", "value_after"} <= set(moves.columns):
+        return {}
+    before = moves[moves["class_before"].isin(ABC_CLASSES)]
+    total = float(before["value_before"].sum())
+    previous = {
+        c: {
+            "customers": int((before["class_before"] == c).sum()),
+            "value_share": float(before.loc[before["class_before"] == c, "value_before"].sum())
+            / total
+            if total
+            else None,
+        }
+        for c in ABC_CLASSES
+    }
+    previous["gini"] = (
+        concentration_summary(before["value_before"])["gini"] if len(before) else None
+    )
+    values = {
+        str(move): {
+            "customers": int(len(g)),
+            "value_before": float(g["value_before"].sum()),
+            "value_after": float(g["value_after"].sum()),
+        }
+        for move, g in moves.groupby("move", sort=False)
+    }
+    return json_ready({"previous_quarter": previous, "migration_value": values})
 
 
 # ------------------------------------------------------------------ page 02
