@@ -56,3 +56,25 @@ def test_skip_note_names_a_section_key_in_the_page_language(tiny_tx_dir, tmp_pat
     assert skip_note({"section": "4 by channel", "needs": "more data"}, "en") == (
         "Skipped (4 by channel): needs more data."
     )
+
+
+def test_a_skip_in_other_words_keeps_the_record_and_shows_the_page_language(tiny_tx_dir, tmp_path):
+    from analysis.report.context import skip_note
+
+    ctx = setup("99_test", data_dir=str(tiny_tx_dir), lang="zh", output_dir=str(tmp_path))
+    ctx.skip(
+        "sec_value_forecast",
+        "transactions from 2024-11-03 or earlier",
+        note="2024-11-03 或更早的交易数据",
+    )
+    assert ctx.skipped == [
+        {
+            "section": "sec_value_forecast",
+            "needs": "transactions from 2024-11-03 or earlier",
+            "needs_text": "2024-11-03 或更早的交易数据",
+        }
+    ]
+    assert (
+        skip_note(ctx.skipped[0], "zh")
+        == "已跳过（1–4. 客户价值预测）：需要2024-11-03 或更早的交易数据。"
+    )

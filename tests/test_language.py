@@ -289,3 +289,22 @@ def test_the_index_opens_with_highlights_linked_to_their_sections(report):
         page, _, anchor = li.a["href"].partition("#")
         assert anchor, li.a["href"]  # the section, not only the page
         assert f'id="{anchor}"' in (final / page).read_text(encoding="utf-8"), li.a["href"]
+
+
+def test_the_value_forecast_says_what_history_it_needs_in_the_page_language():
+    import pandas as pd
+
+    from analysis.value import forecast as vf
+
+    tx = pd.DataFrame(
+        {"customer_id": ["a"], "date": pd.to_datetime(["2025-01-01"]), "amount": [1.0]}
+    )
+    assert vf.history_gap(tx, "2025-12-01") == (
+        "transactions from 2024-11-03 or earlier (a 365-day holdout before 2025-12-01 plus 28 "
+        "days of history)"
+    )
+    zh = vf.history_gap(tx, "2025-12-01", lang="zh")
+    assert (
+        zh == "2024-11-03 或更早的交易数据（2025-12-01 之前 365 天的回测检验期，另加 28 天的历史）"
+    )
+    assert not is_foreign(zh, "zh")

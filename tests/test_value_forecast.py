@@ -416,7 +416,7 @@ def test_notebook_skips_when_history_is_short(run_notebook, tmp_path):
         {"transactions": make_tiny_transactions(start="2025-01-01", end="2025-12-31")}, tmp_path
     )
     s = run_notebook("08_value_forecast", tmp_path, lang="en")
-    assert s["skipped"] is True and s["skipped_sections"][0]["section"] == "1-4 value forecast"
+    assert s["skipped"] is True and s["skipped_sections"][0]["section"] == "sec_value_forecast"
     assert "or earlier" in s["skipped_sections"][0]["needs"]
 
 

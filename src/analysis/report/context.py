@@ -99,6 +99,23 @@ class ReportContext:
         _show_note(skip_note(entry, self.lang))
         return False
 
+    def skip(self, section: str, needs: str, *, note: str | None = None) -> None:
+        """Record and show a section skipped for a reason :meth:`needs` cannot test.
+
+        Parameters
+        ----------
+        section : str
+            Label key of the section's name (``sec_*``).
+        needs : str
+            What is missing, as recorded in summary.json (one form in both languages).
+        note : str, optional
+            The same in the page's language, shown on the page and the index (recorded as
+            ``needs_text``); default ``needs``.
+        """
+        entry = {"section": section, "needs": needs, **({"needs_text": note} if note else {})}
+        self.skipped.append(entry)
+        _show_note(skip_note(entry, self.lang))
+
     def show(self, df: pd.DataFrame, **kw) -> None:
         """Show a table on the page in the report language (:func:`analysis.viz.tables.show`).
 
@@ -226,7 +243,8 @@ def skip_note(entry: dict, lang: str) -> str:
     Parameters
     ----------
     entry : dict
-        A recorded skip.
+        A recorded skip: ``section`` and ``needs``, and ``needs_text`` (the page-language form
+        recorded by :meth:`ReportContext.skip`) where there is one.
     lang : str
         Language of labels and text: ``"zh"`` or ``"en"``.
 
@@ -238,7 +256,7 @@ def skip_note(entry: dict, lang: str) -> str:
         "section_skipped",
         lang,
         section=section_name(str(entry.get("section", "")), lang),
-        needs=needs_text(str(entry.get("needs", "")), lang),
+        needs=entry.get("needs_text") or needs_text(str(entry.get("needs", "")), lang),
     )
 
 

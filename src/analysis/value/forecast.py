@@ -1467,7 +1467,7 @@ def verdict(bt: Backtest, lang: str = "zh") -> str:
 
 
 def history_gap(
-    tx: pd.DataFrame, as_of, *, horizon_days: int = 365, date_col: str = "date"
+    tx: pd.DataFrame, as_of, *, horizon_days: int = 365, date_col: str = "date", lang: str = "en"
 ) -> str | None:
     """Why the data cannot carry a backtested forecast at ``as_of`` (None when they can): the backtest
     needs four weeks of history before ``as_of - horizon_days`` and the holdout up to ``as_of``.
@@ -1482,6 +1482,8 @@ def history_gap(
         Length of the forecast.
     date_col : str
         Date column.
+    lang : {"en", "zh"}
+        Language of the answer (labels ``vf_gap_*``); English is the form summary.json records.
 
     Returns
     -------
@@ -1493,12 +1495,18 @@ def history_gap(
     cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
     need_first = cutoff - pd.Timedelta(days=MIN_TRAIN_DAYS)
     if pd.isna(first) or first > need_first:
-        return (
-            f"transactions from {need_first:%Y-%m-%d} or earlier (a {horizon_days}-day holdout before "
-            f"{pd.Timestamp(as_of):%Y-%m-%d} plus {MIN_TRAIN_DAYS} days of history)"
+        return label(
+            "vf_gap_history",
+            lang,
+            first=f"{need_first:%Y-%m-%d}",
+            days=horizon_days,
+            as_of=f"{pd.Timestamp(as_of):%Y-%m-%d}",
+            train=MIN_TRAIN_DAYS,
         )
     if last < pd.Timestamp(as_of) - pd.Timedelta(days=1):
-        return f"transactions up to {pd.Timestamp(as_of) - pd.Timedelta(days=1):%Y-%m-%d} (the end of the holdout)"
+        return label(
+            "vf_gap_holdout", lang, last=f"{pd.Timestamp(as_of) - pd.Timedelta(days=1):%Y-%m-%d}"
+        )
     return None
 
 
