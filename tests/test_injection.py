@@ -39,6 +39,7 @@ from analysis.viz.churn import table_view
 from analysis.viz.classify import class_table, quadrant_chart
 from analysis.viz.products import pareto_chart as product_pareto_chart
 from analysis.viz.style import styled
+from analysis.viz.tables import show
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -304,6 +305,35 @@ def test_churn_table_view_escapes_reasons_and_names():
     html = table_view(df, "zh", pct=["churn_probability"]).to_html()
     _assert_no_live_markup(html)
     assert "40.0%" in html
+
+
+def test_show_escapes_cells_headers_index_and_caption():
+    df = _frame().rename(columns={"name": "<b>name</b>"}).set_index("customer_id")
+    html = show(df, "zh", caption=SCRIPT).to_html()
+    _assert_no_live_markup(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the caption and the cells
+    assert "&lt;b&gt;name&lt;/b&gt;" in html and "00123" in html  # a header, the named index
+    assert "¥1,234" in html and "-¥20" in html and "50.0%" in html  # numbers still formatted
+
+
+def test_show_keeps_braces_in_headers_and_names_codes_as_text():
+    df = pd.DataFrame({"{0}": [SCRIPT], "tier": ["<script>x</script>"], "count": [3]})
+    html = show(df, "zh", prefix="cls_", caption=IMG).to_html()
+    _assert_no_live_markup(html)
+    assert "{0}" in html and "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+def test_show_of_a_long_table_runs_no_name_in_its_script():
+    df = pd.DataFrame({"customer_id": [f"C{i}" for i in range(40)], "name": (HOSTILE * 4)[:40]})
+    html = show(df, "en", staff_file=f"{IMG}.xlsx").to_html()
+    _assert_no_live_markup(html)
+    assert "&lt;script&gt;alert" in html  # shown as text in the print copy
+
+
+def test_shown_tables_are_skipped_by_mathjax():
+    html = show(pd.DataFrame({"name": ["$x$"] * 20}), "zh").to_html()
+    assert html.count(f'class="{NO_MATH_CLASS}"') >= 2  # the print copy and the interactive one
+    assert NO_MATH_CLASS in html.split('class="ccm-screen-only')[1][:80]
 
 
 # ------------------------------------------------------------------ chart labels
