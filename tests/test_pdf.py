@@ -22,10 +22,11 @@ HIGHLIGHT = "A类客户销售额占比 75.1%，较上季 +1.2 个百分点"
 
 
 # ------------------------------------------------------------------ a hand-built report folder
-def _cell(inner: str, tag: str = "") -> str:
+def _cell(inner: str, tag: str = "", cell_id: str = "") -> str:
     cls = f" celltag_{tag}" if tag else ""
+    ident = f' id="cell-id={cell_id}"' if cell_id else ""
     return (
-        f'<div class="jp-Cell jp-MarkdownCell"><div class="jp-RenderedHTMLCommon{cls}">'
+        f'<div class="jp-Cell jp-MarkdownCell"{ident}><div class="jp-RenderedHTMLCommon{cls}">'
         f"{inner}</div></div>"
     )
 
@@ -66,7 +67,8 @@ def stage(tmp_path) -> Path:
     (d / "index.html").write_text(
         '<html><body><h1>客户分类管理季度报告 · 2025Q4</h1><p class="meta">数据目录: /x</p>'
         '<section id="ccm-highlights"><h2>本季要点 · Highlights</h2><ol>'
-        f'<li><a href="01_b.html#t-zh">{HIGHLIGHT}</a></li></ol></section>'
+        f'<li><a href="01_b.html#t-zh">{HIGHLIGHT}</a>'
+        '<a class="where" href="01_b.html#cell-id=roster">→ 01 客户构成与分类</a></li></ol></section>'
         '<div class="card"><h2><a href="00_a.html">00 数据概览</a></h2></div></body></html>',
         encoding="utf-8",
     )
@@ -87,7 +89,10 @@ def stage(tmp_path) -> Path:
         _page(
             "01 客户构成与分类",
             "01 Customer composition",
-            _cell("<p>名册另存为 <code>customer_roster.csv</code> / <code>.xlsx</code>。</p>")
+            _cell(
+                "<p>名册另存为 <code>customer_roster.csv</code> / <code>.xlsx</code>。</p>",
+                cell_id="roster",
+            )
             + _cell(_table(40, 4, name="R"))
             + _cell(_table(12, 20, name="W"))
             + _cell("<h2>记录：报告首页的关键数字</h2>"),
@@ -201,7 +206,9 @@ def test_empty_trailing_section_is_dropped(stage):
 def test_links_become_internal_or_plain_text(stage):
     soup = _soup(_doc(stage))
     hrefs = [a["href"] for a in soup.select("#p-index a")]
-    assert hrefs == ["#p-01_b--t-zh"]  # highlights link to the section that shows the number
+    # highlights link to the section (heading or notebook cell) that shows the number
+    assert hrefs == ["#p-01_b--t-zh", "#p-01_b--cell-id=roster"]
+    assert soup.find(id="p-01_b--cell-id=roster") is not None
     assert soup.find(id="p-01_b--t-zh") is not None
 
 
@@ -259,6 +266,7 @@ def test_write_pdf_text_layer_fonts_and_index_link(stage):
     text = _text(reader)
     assert "客户分类管理季度报告" in text and "华东医药" in text
     assert re.sub(r"\s+", "", HIGHLIGHT) in text
+    assert re.search(r"→01客户构成与分类（第\d+页）", text)  # a printed copy says where to look
     assert "R24-3" in text and "R25-0" not in text  # the cut
     fonts = _fonts(reader)
     assert fonts and all(embedded for _, embedded in fonts), fonts

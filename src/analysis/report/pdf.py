@@ -57,6 +57,7 @@ _TEXT = {
         "web": "网页版 {page}",
         "skipped": "本次未生成 PDF 版（report.pdf）：{reason}。安装：{hint}，然后重新运行 ccm report。",
         "link": "PDF 版（供管理层阅读，可打印）：",
+        "page_ref": ("（第 ", " 页）"),
     },
     "en": {
         "title": "Customer classification management (客户分类管理): quarterly report",
@@ -72,6 +73,7 @@ _TEXT = {
         "web": "the HTML page {page}",
         "skipped": "report.pdf was not written: {reason}. Install {hint}, then run ccm report again.",
         "link": "PDF for management (to print or send): ",
+        "page_ref": (" (p. ", ")"),
     },
 }
 
@@ -308,15 +310,27 @@ def _anchor(page: str, frag: str, ids: dict[str, set[str]]) -> str | None:
     return None
 
 
+def _targets(root) -> list:
+    """What a link may point at: headings and notebook cells (``cell-id=...``).
+
+    Only these: pandas Styler tables carry their own CSS keyed on their ids.
+    """
+    return [
+        el
+        for el in root.find_all(
+            lambda el: _HEADING.match(el.name) or "jp-Cell" in el.get("class", [])
+        )
+        if el.get("id")
+    ]
+
+
 def _heading_ids(root) -> set[str]:
-    return {h["id"] for h in root.find_all(re.compile(r"^h[1-6]$")) if h.get("id")}
+    return {el["id"] for el in _targets(root)}
 
 
 def _prefix_ids(root, page: str) -> None:
-    # only headings: pandas Styler tables carry their own CSS keyed on their ids
-    for h in root.find_all(re.compile(r"^h[1-6]$")):
-        if h.get("id"):
-            h["id"] = f"p-{page}--{h['id']}"
+    for el in _targets(root):
+        el["id"] = f"p-{page}--{el['id']}"
 
 
 def _clean(root, lang: str) -> None:
@@ -447,7 +461,7 @@ def _css_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def print_css(*, font_url: str, firm: str, quarter: str) -> str:
+def print_css(*, font_url: str, firm: str, quarter: str, lang: str = "zh") -> str:
     """The PDF's stylesheet: A4 pages numbered 'n / N', running header, tables and charts kept whole.
 
     Parameters
@@ -458,6 +472,8 @@ def print_css(*, font_url: str, firm: str, quarter: str) -> str:
         The firm's name (running header).
     quarter : str
         The quarter.
+    lang : str
+        The report language (the page references of the highlights' links).
 
     Returns
     -------
@@ -465,6 +481,7 @@ def print_css(*, font_url: str, firm: str, quarter: str) -> str:
         The CSS.
     """
     header = _css_string(f"{firm} · {quarter}")
+    before, after = _texts(lang)["page_ref"]
     return f"""
 @font-face {{ font-family: "CCM PDF"; src: url({_css_string(font_url)}); }}
 @page {{
@@ -526,6 +543,11 @@ ol.ccm-contents li {{ margin: 2pt 0; }}
 ol.ccm-contents a {{ color: #222; }}
 ol.ccm-contents a::after {{ content: leader(".") target-counter(attr(href), page); color: #555; }}
 .ccm-not-computed {{ break-inside: avoid; }}
+section.ccm-highlights-page h2:first-of-type {{ string-set: pagetitle content(text); bookmark-level: 1; }}
+section.ccm-highlights-page li {{ margin: 0 0 5pt; break-inside: avoid; }}
+section.ccm-highlights-page .where {{ display: block; font-size: 8pt; color: #2a5599; }}
+section.ccm-highlights-page a[href^="#"]::after {{
+  content: {_css_string(before)} target-counter(attr(href), page) {_css_string(after)}; color: #555; }}
 """
 
 
@@ -712,8 +734,10 @@ def write_report_pdf(
         document = print_document(
             stage, pages, quarter=quarter, lang=lang, firm=firm, generated=generated
         )
-        font = _font_file(document + firm + quarter + "0123456789 /·.", stage)
-        css = print_css(font_url=font.resolve().as_uri(), firm=firm, quarter=quarter)
+        font = _font_file(
+            document + firm + quarter + "".join(_texts(lang)["page_ref"]) + "0123456789 /", stage
+        )
+        css = print_css(font_url=font.resolve().as_uri(), firm=firm, quarter=quarter, lang=lang)
         render_pdf(document, css, target, base_url=stage)
     except Exception as exc:
         raise ReportError(
