@@ -94,7 +94,10 @@ def stage(tmp_path) -> Path:
                 cell_id="roster",
             )
             + _cell(_table(40, 4, name="R"))
-            + _cell(_table(12, 20, name="W"))
+            + _cell(
+                _table(12, 20, name="W")
+                + '<p class="ccm-full-list">完整名单见 customer_roster.xlsx</p>'
+            )
             + _cell("<h2>记录：报告首页的关键数字</h2>"),
         ),
         encoding="utf-8",
@@ -183,7 +186,8 @@ def test_wide_table_is_split_into_column_groups_repeating_the_row_keys(stage):
         ]
         assert len(part.select("tbody tr")) == pdf.WIDE_ROWS
     assert parts[1].select("tbody tr")[0].find_all("td")[2].get_text() == "W0-12"
-    assert page.find(string=re.compile("表格共 12 行，此处列出前 10 行"))
+    # the renderer's note names the file already: the cut note only says how many rows are shown
+    assert page.find(string="表格共 12 行，此处列出前 10 行。")
 
 
 def test_numbers_right_aligned_text_left():

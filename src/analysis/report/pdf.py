@@ -46,7 +46,7 @@ SKIPPED_ID = "ccm-pdf-skipped"
 _TEXT = {
     "zh": {
         "title": "客户分类管理季度报告",
-        "subtitle": "客户构成、商品结构、毛利与周转、流失风险、案例测算与赊销额度",
+        "subtitle": "季度分析 · 供管理层阅读",
         "firm": "企业",
         "quarter": "报告季度",
         "generated": "生成日期",
@@ -54,6 +54,7 @@ _TEXT = {
         "highlights": "本季要点",
         "overview": "各页要点",
         "cut": "表格共 {n} 行，此处列出前 {k} 行；完整表格见 {where}。",
+        "cut_short": "表格共 {n} 行，此处列出前 {k} 行。",
         "web": "网页版 {page}",
         "skipped": "本次未生成 PDF 版（report.pdf）：{reason}。安装：{hint}，然后重新运行 ccm report。",
         "link": "PDF 版（供管理层阅读，可打印）：",
@@ -61,8 +62,7 @@ _TEXT = {
     },
     "en": {
         "title": "Customer classification management (客户分类管理): quarterly report",
-        "subtitle": "Customer composition, product mix, margin and turnover, churn risk, "
-        "worked cases and credit limits",
+        "subtitle": "Quarterly analysis for management",
         "firm": "Firm",
         "quarter": "Quarter",
         "generated": "Generated",
@@ -70,6 +70,7 @@ _TEXT = {
         "highlights": "Highlights",
         "overview": "Headline numbers by page",
         "cut": "The table has {n} rows; the first {k} are shown here. The full table is in {where}.",
+        "cut_short": "The table has {n} rows; the first {k} are shown here.",
         "web": "the HTML page {page}",
         "skipped": "report.pdf was not written: {reason}. Install {hint}, then run ccm report again.",
         "link": "PDF for management (to print or send): ",
@@ -248,7 +249,12 @@ def _fit_tables(root, page: str, lang: str) -> None:
             for row in rows[keep:]:
                 row.decompose()
             note = root.new_tag("p", attrs={"class": "ccm-cut"})
-            note.string = t["cut"].format(n=len(rows), k=keep, where=where)
+            # the renderer's own note under the table names the full list already
+            named = table.find_next_sibling()
+            short = named is not None and "ccm-full-list" in named.get("class", [])
+            note.string = t["cut_short" if short else "cut"].format(
+                n=len(rows), k=keep, where=where
+            )
         parts = [table]
         flat = _flat_rows(table) if n > WIDE_COLUMNS else None
         if flat is not None:
