@@ -35,10 +35,8 @@ from analysis.escaping import (
     plain_text,
     styler_label,
 )
-from analysis.viz.churn import table_view
-from analysis.viz.classify import class_table, quadrant_chart
+from analysis.viz.classify import quadrant_chart
 from analysis.viz.products import pareto_chart as product_pareto_chart
-from analysis.viz.style import styled
 from analysis.viz.tables import show
 
 SCRIPT = "<script>alert(1)</script>"
@@ -268,45 +266,6 @@ def _assert_no_live_markup(html: str):
     assert live_payloads(html) == []
 
 
-def test_styled_escapes_cells_headers_index_and_caption():
-    df = _frame().rename(columns={"name": "<b>name</b>"})
-    html = styled(df, money=["sales"], pct=["share"], caption=SCRIPT, hide_index=False).to_html()
-    _assert_no_live_markup(html)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "&lt;b&gt;name&lt;/b&gt;" in html
-    assert "¥1,234" in html and "-¥20" in html and "50.0%" in html  # numbers still formatted
-
-
-def test_styled_escapes_an_index_of_names():
-    df = _frame().set_index("name")
-    html = styled(df, money=["sales"], hide_index=False).to_html()
-    _assert_no_live_markup(html)
-    assert "&lt;script&gt;" in html
-
-
-def test_styled_headers_in_a_language_are_escaped_and_braces_kept():
-    df = pd.DataFrame({"{0}": [SCRIPT], "sales": [1.0]})
-    html = styled(df, money=["sales"], lang="en").to_html()
-    _assert_no_live_markup(html)
-    assert "{0}" in html
-
-
-def test_class_table_escapes_data_and_coded_values():
-    df = pd.DataFrame({"tier": ["<script>x</script>"], "name": [IMG], "count": [3]})
-    html = class_table(df, "zh", coded={"tier": "tier"}, ints=["count"], caption=IMG).to_html()
-    _assert_no_live_markup(html)
-    assert "&lt;script&gt;x&lt;/script&gt;" in html
-
-
-def test_churn_table_view_escapes_reasons_and_names():
-    df = pd.DataFrame(
-        {"customer_id": ["C1"], "name": [SCRIPT], "reasons": [IMG], "churn_probability": [0.4]}
-    )
-    html = table_view(df, "zh", pct=["churn_probability"]).to_html()
-    _assert_no_live_markup(html)
-    assert "40.0%" in html
-
-
 def test_show_escapes_cells_headers_index_and_caption():
     df = _frame().rename(columns={"name": "<b>name</b>"}).set_index("customer_id")
     html = show(df, "zh", caption=SCRIPT).to_html()
@@ -328,6 +287,15 @@ def test_show_of_a_long_table_runs_no_name_in_its_script():
     html = show(df, "en", staff_file=f"{IMG}.xlsx").to_html()
     _assert_no_live_markup(html)
     assert "&lt;script&gt;alert" in html  # shown as text in the print copy
+
+
+def test_show_escapes_the_churn_reasons_and_names():
+    df = pd.DataFrame(
+        {"customer_id": ["C1"], "name": [SCRIPT], "reasons": [IMG], "churn_probability": [0.4]}
+    )
+    html = show(df, "zh", prefix="churn_col_").to_html()
+    _assert_no_live_markup(html)
+    assert "40.0%" in html and "主要原因" in html
 
 
 def test_shown_tables_are_skipped_by_mathjax():
@@ -519,11 +487,6 @@ def test_neutralise_formulas_covers_every_text_dtype_and_header_without_mutating
 def test_neutralise_formulas_handles_duplicate_headers():
     df = pd.DataFrame([["=a", "=b"]], columns=["x", "x"])
     assert neutralise_formulas(df).iloc[0].tolist() == ["'=a", "'=b"]
-
-
-def test_styled_tables_are_skipped_by_mathjax():
-    html = styled(pd.DataFrame({"name": ["$x$"]})).to_html()
-    assert f'class="{NO_MATH_CLASS}"' in html
 
 
 def test_use_style_makes_every_styler_escape():

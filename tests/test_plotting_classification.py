@@ -11,6 +11,7 @@ from analysis.classify import classes as cl
 from analysis.classify.concentration import lorenz_curve
 from analysis.viz import classify as pc
 from analysis.viz.style import use_style
+from analysis.viz.tables import show
 
 
 @pytest.fixture(autouse=True)
@@ -67,11 +68,9 @@ def test_lorenz_trend_pyramid_and_others_draw_with_titles():
     assert [t.get_text() for t in ax.get_xticklabels()][-1] == "无购买"
 
 
-def test_class_table_names_codes_and_formats_numbers():
+def test_show_names_codes_and_formats_numbers():
     s = cl.tier_summary(cl.pyramid_tiers(abc(), "monetary"), ["monetary"])
-    html = pc.class_table(
-        s, "zh", coded={"tier": "tier"}, money=["monetary"], pct=["count_share"]
-    ).to_html()
+    html = show(s, "zh", prefix="cls_").to_html()
     assert "重要客户" in html and "客户层级" in html and "¥60" in html and "%" in html
-    html = pc.class_table(s, "en", coded={"tier": "tier"}, money=["monetary"]).to_html()
+    html = show(s, "en", prefix="cls_").to_html()
     assert "Important" in html and "Tier" in html

@@ -508,7 +508,7 @@ def notebook_results(nb) -> dict:
 def rules_table(rules, lang: str = "zh") -> pd.DataFrame:
     """The class rules of a :class:`analysis.classify.tags.TagRules`, one row per class, for reading in class.
 
-    Columns are label keys (``ws_rule_*``) so that ``styled(..., lang=lang)`` names them;
+    Columns are label keys (``ws_rule_*``) so that :func:`analysis.viz.tables.show` names them;
     tags are shown in ``lang`` (English names from the rules file).
 
     Parameters

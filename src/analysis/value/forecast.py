@@ -65,7 +65,7 @@ from analysis.classify.classes import ABC_CLASSES, abc_classes, header, label_va
 from analysis.classify.scorecard import percentile_score
 from analysis.data.validation import DataError, require_columns
 from analysis.viz.labels import label, label_or
-from analysis.viz.style import axes, money_axis, styled
+from analysis.viz.style import axes, money_axis
 
 __all__ = [
     "CANDIDATES",
@@ -92,7 +92,6 @@ __all__ = [
     "potential_value",
     "metrics_table",
     "verdict",
-    "table_view",
     "plot_deciles",
     "simulate_transactions",
     "model_name",
@@ -1676,56 +1675,6 @@ def move_matrix(moves: pd.DataFrame) -> pd.DataFrame:
         index=list(ABC_CLASSES), columns=list(ABC_CLASSES), fill_value=0
     )
     return m.rename_axis(index="abc_now", columns=None).reset_index()
-
-
-def table_view(
-    df: pd.DataFrame,
-    lang: str = "zh",
-    *,
-    coded=None,
-    money=(),
-    pct=(),
-    ints=(),
-    decimals=(),
-    precise=(),
-):
-    """A formatted table with headers in ``lang`` (labels ``vf_col_<column>``, else the class headers);
-    ``coded`` maps a column of class codes to its kind (``{"tier": "tier"}``, label ``cls_<kind>_<code>``).
-
-    Parameters
-    ----------
-    df : DataFrame
-        The table to show.
-    lang : str
-        Language of labels and text: ``"zh"`` or ``"en"``.
-    coded : mapping, optional
-        Column -> class kind.
-    money, pct, ints, decimals, precise : sequence of str
-        Columns shown as money, percent, integers, two decimals and three decimals.
-
-    Returns
-    -------
-    pandas Styler
-        The formatted table.
-    """
-    df = df.assign(
-        **{
-            c: label_values(df[c], kind, lang)
-            for c, kind in dict(coded or {}).items()
-            if c in df.columns
-        }
-    )
-    names = {c: label_or(f"vf_col_{c}", header(c, lang), lang) for c in df.columns}
-    pick = lambda cols: [names[c] for c in cols if c in names]  # noqa: E731
-    sty = styled(
-        df.rename(columns=names),
-        money=pick(money),
-        pct=pick(pct),
-        ints=pick(ints),
-        decimals=pick(decimals),
-    )
-    cols = pick(precise)
-    return sty.format(lambda v: "–" if pd.isna(v) else f"{v:.3f}", subset=cols) if cols else sty
 
 
 def plot_deciles(table: pd.DataFrame, *, lang: str = "zh", ax=None):

@@ -1,7 +1,7 @@
 """Churn page display (流失风险页的展示): study windows, metrics and notes tables, the verdict, charts.
 
 Tables come out with their cells in the report language (labels ``churn_*``);
-:func:`table_view` formats them.  The computation is in :mod:`analysis.churn`.
+:func:`analysis.viz.tables.show` (``ctx.show``) formats them.  The computation is in :mod:`analysis.churn`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.churn.backtest import SCORES, ChurnResult
 from analysis.churn.models import calibration_table, gains_table
 from analysis.viz.labels import label, label_or
-from analysis.viz.style import axes, pct_axis, styled
+from analysis.viz.style import axes, pct_axis
 
 __all__ = [
     "label_windows",
@@ -23,7 +23,6 @@ __all__ = [
     "notes_table",
     "plot_calibration",
     "plot_gains",
-    "table_view",
     "verdict",
 ]
 
@@ -122,45 +121,6 @@ def notes_table(notes: list[dict], lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "action", "count"])
 
 
-def table_view(
-    df: pd.DataFrame, lang: str = "zh", *, money=(), pct=(), ints=(), decimals=(), precise=()
-):
-    """A formatted table with headers in ``lang`` (labels ``churn_col_<column>`` where defined).
-
-    ``precise`` columns show three decimals (AUCs and Brier scores differ in the third).
-    Every value and header is HTML-escaped (:func:`analysis.viz.style.styled`).
-
-    Parameters
-    ----------
-    df : DataFrame
-        The table to show.
-    lang : str
-        Language of labels and text: ``"zh"`` or ``"en"``.
-    money, pct, ints, decimals, precise : sequence of str
-        Columns shown as money, percent, integers, two decimals and three decimals.
-
-    Returns
-    -------
-    pandas Styler
-        The formatted table.
-    """
-    names = {c: _column_label(c, lang) for c in df.columns}
-    pick = lambda cols: [names[c] for c in cols if c in names]  # noqa: E731
-    sty = styled(
-        df.rename(columns=names),
-        money=pick(money),
-        pct=pick(pct),
-        ints=pick(ints),
-        decimals=pick(decimals),
-    )
-    cols = pick(precise)
-    return (
-        sty.format(lambda v: "–" if pd.isna(v) else f"{v:.3f}", subset=cols, escape="html")
-        if cols
-        else sty
-    )
-
-
 def model_choice_table(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:
     """The candidates' cross-validated AUC on the training window, named in ``lang``, chosen one ticked.
 
@@ -182,10 +142,6 @@ def model_choice_table(result: ChurnResult, lang: str = "zh") -> pd.DataFrame:
         model=cv["model"].map(lambda m: label_or(f"churn_cand_{m}", m, lang)),
         chosen=np.where(cv["chosen"], "✓", ""),
     )
-
-
-def _column_label(col, lang: str) -> str:
-    return label_or(f"churn_col_{col}", str(col), lang)
 
 
 # ------------------------------------------------------------------ report text and record

@@ -20,7 +20,7 @@ from analysis.classify.classes import ABC_CLASSES, TIERS, class_label, header, l
 from analysis.classify.scorecard import VALUE_GROUPS
 from analysis.escaping import plain_labels, plain_text
 from analysis.viz.labels import label
-from analysis.viz.style import axes, fmt_pct, money_axis, pct_axis, relabel_columns, styled
+from analysis.viz.style import axes, fmt_pct, money_axis, pct_axis
 
 __all__ = [
     "pareto_chart",
@@ -40,46 +40,6 @@ __all__ = [
 ]
 
 ABC_COLORS = {"A": "#c0392b", "B": "#e67e22", "C": "#95a5a6"}
-
-
-def class_table(
-    df: pd.DataFrame,
-    lang: str,
-    *,
-    coded: Mapping[str, str] | None = None,
-    money=(),
-    pct=(),
-    ints=(),
-    decimals=(),
-    caption: str | None = None,
-):
-    """A formatted table: class codes named (``coded`` maps column -> kind), numbers formatted
-    (CNY, %, thousands), headers in ``lang``; every value and header HTML-escaped.
-
-    Parameters
-    ----------
-    df : DataFrame
-        The table.
-    lang : str
-        Language of labels and text: ``"zh"`` or ``"en"``.
-    coded : mapping, optional
-        Column -> class kind.
-    money, pct, ints, decimals : sequence of str
-        Columns shown as money, percent, integers and decimals.
-    caption : str, optional
-        The table's caption.
-
-    Returns
-    -------
-    pandas Styler
-        The formatted table.
-    """
-    coded = dict(coded or {})
-    shown = df.assign(
-        **{c: label_values(df[c], kind, lang) for c, kind in coded.items() if c in df.columns}
-    )
-    sty = styled(shown, money=money, pct=pct, ints=ints, decimals=decimals, caption=caption)
-    return relabel_columns(sty, [header(c, lang) for c in shown.columns])
 
 
 # ------------------------------------------------------------------ ABC and concentration

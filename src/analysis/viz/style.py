@@ -18,7 +18,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib import font_manager
 
-from analysis.escaping import NO_MATH_CLASS, escape_html, plain_labels, styler_label
+from analysis.escaping import plain_labels
 from analysis.viz.fonts import CJK_FAMILY, cjk_face_index, cjk_font_path  # Noto Sans CJK SC, OFL
 
 
@@ -73,7 +73,8 @@ def use_style(lang: str = "zh") -> None:
     """Seaborn theme plus the CJK font (used for both languages so labels mix freely).
 
     Also makes every pandas Styler escape its values as HTML by default, so that a table a
-    notebook styles by hand shows names as text too (:func:`styled` escapes explicitly).
+    notebook styles by hand shows names as text too (:func:`analysis.viz.tables.show` escapes
+    explicitly).
 
     Parameters
     ----------
@@ -146,80 +147,6 @@ def fmt_int(x) -> str:
     if x is None or pd.isna(x):
         return "–"
     return f"{x:,.0f}"
-
-
-def styled(
-    df: pd.DataFrame,
-    *,
-    money=(),
-    pct=(),
-    ints=(),
-    decimals=(),
-    hide_index=True,
-    lang: str | None = None,
-    caption: str | None = None,
-):
-    """A pandas Styler with CNY, % and thousands formats for the named columns.
-
-    With ``lang``, column headers that are label keys are shown as their zh/en label.
-    Every cell, header, index label and the caption is HTML-escaped, and the page's MathJax
-    skips the table: data values such as customer names are shown as text, never run as markup.
-
-    Parameters
-    ----------
-    df : DataFrame
-        The table.
-    money, pct, ints, decimals : sequence of str
-        Columns shown as money, percent, integers and decimals.
-    hide_index : bool
-        Hide the index.
-    lang : str, optional
-        Label the headers in this language.
-    caption : str, optional
-        The caption.
-
-    Returns
-    -------
-    pandas Styler
-    """
-    fmt = {c: fmt_cny for c in money if c in df.columns}
-    fmt.update({c: fmt_pct for c in pct if c in df.columns})
-    fmt.update({c: fmt_int for c in ints if c in df.columns})
-    fmt.update(
-        {c: (lambda v: "–" if pd.isna(v) else f"{v:,.2f}") for c in decimals if c in df.columns}
-    )
-    sty = (
-        df.style.format(fmt, na_rep="–", escape="html")
-        .format_index(escape="html", axis="index")
-        .format_index(escape="html", axis="columns")
-    )
-    if lang:
-        from analysis.viz.labels import column_labels
-
-        sty = relabel_columns(sty, column_labels(df.columns, lang))
-    if caption:
-        sty = sty.set_caption(escape_html(caption))
-    sty = sty.set_table_attributes(
-        f'class="{NO_MATH_CLASS}"'
-    )  # a name like "$x$" is not typeset as math
-    return sty.hide(axis="index") if hide_index else sty
-
-
-def relabel_columns(sty, labels):
-    """Show ``labels`` as a Styler's column headers, HTML-escaped (and braces kept literal).
-
-    Parameters
-    ----------
-    sty : pandas Styler
-        The table.
-    labels : sequence of str
-        One header per column.
-
-    Returns
-    -------
-    pandas Styler
-    """
-    return sty.relabel_index([styler_label(v) for v in labels], axis="columns")
 
 
 def money_axis(ax, axis: str = "y", *, unit: float = 1.0, suffix: str = ""):
