@@ -2,16 +2,16 @@
 
 Labels live in ``analysis/viz/labels/*.yaml`` (one file per analysis, merged here),
 each entry ``key: {zh: 中文, en: English}``.  A table column's entry may also carry its
-display format, ``fmt:`` (money, pct, int, dec, dec3, pts, date, text, label or
-``code:<kind>``; see :mod:`analysis.viz.tables`), so that a column's header and its format
-live in one place::
+display format, ``fmt:`` (one of :data:`analysis.viz.tables.FORMATS`: money, pct, int, dec,
+dec3, pts, date, text, label, ``code:<kind>`` ...; the index page's headline numbers use the
+same names), so that a column's header and its format live in one place::
 
     sales: {zh: 销售额, en: Sales, fmt: money}
     cls_tier: {zh: 客户层级, en: Tier, fmt: "code:tier"}
 
 A column's entry is found by :func:`column_key`: the key ``<prefix><column>`` for each
-prefix asked for (``cls_`` for the classification tables, ``churn_col_`` for the churn
-tables), then the column name itself.
+prefix asked for (a page's ``label_prefix``: ``cls_`` for the classification tables,
+``churn_col_`` for the churn tables ...), then the column name itself.
 """
 
 from __future__ import annotations
