@@ -207,6 +207,23 @@ def test_empty_trailing_section_is_dropped(stage):
     assert page.find("h1") is not None  # a heading with content under it stays
 
 
+def test_a_section_with_only_a_note_or_a_subsection_stays():
+    soup = _soup(
+        "<body><h2>1 有内容</h2><div><p>说明</p></div>"
+        '<h2>2 回测</h2><div class="ccm-not-computed"><strong>本页其余部分无法计算</strong></div>'
+        "<h2>3 父节</h2><h3>3.1 子节</h3><img src='x.png'>"
+        "<h2>4 空父节</h2><h3>4.1 空子节</h3>"
+        "<h2>5 记录</h2><div><style>p {}</style></div></body>"
+    )
+    pdf._drop_empty_sections(soup.body)
+    assert [h.get_text() for h in soup.find_all(["h2", "h3"])] == [
+        "1 有内容",
+        "2 回测",
+        "3 父节",
+        "3.1 子节",
+    ]
+
+
 def test_links_become_internal_or_plain_text(stage):
     soup = _soup(_doc(stage))
     hrefs = [a["href"] for a in soup.select("#p-index a")]

@@ -277,14 +277,40 @@ def _fit_tables(root, page: str, lang: str) -> None:
 
 
 _HEADING = re.compile(r"^h[1-6]$")
-_CONTENT = ("p", "table", "img", "pre", "ul", "ol", "blockquote", "svg", "figure", "dl")
+_MEDIA = ("img", "svg", "table", "figure", "canvas")
+
+
+def _has_content(h) -> bool:
+    """Whether anything stands under heading ``h`` before the next heading of its level or higher.
+
+    Text, images and tables count (a skip note or a 'not computed' note too); a
+    subheading means ``h`` is the parent of a section.
+    """
+    from bs4 import NavigableString, Tag
+
+    level = int(h.name[1])
+    for el in h.next_elements:
+        if isinstance(el, Tag):
+            if h in el.parents:
+                continue
+            if _HEADING.match(el.name):
+                return int(el.name[1]) > level
+            if el.name in _MEDIA:
+                return True
+        elif (
+            type(el) is NavigableString
+            and el.strip()
+            and h not in el.parents
+            and el.parent.name not in ("style", "script")
+        ):
+            return True
+    return False
 
 
 def _drop_empty_sections(root) -> None:
     """Drop a heading with nothing under it (say, 'Record: the headline numbers', whose cell shows nothing)."""
-    for h in root.find_all(_HEADING):
-        nxt = h.find_next(lambda el: el.name in _CONTENT or bool(_HEADING.match(el.name or "")))
-        if nxt is None or (_HEADING.match(nxt.name) and int(nxt.name[1]) <= int(h.name[1])):
+    for h in reversed(root.find_all(_HEADING)):  # an empty subsection first, then its parent
+        if not _has_content(h):
             h.decompose()
 
 
