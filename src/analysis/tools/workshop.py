@@ -883,7 +883,7 @@ def build_answer_key(src_dir: str | Path = WORKSHOP_DIR, out_path: str | Path = 
 
 # ================================================================ glossary
 # sec_, sum_, hl_: the report's section names, headline labels and highlights, not terms
-_GLOSSARY_SKIP_PREFIXES = ("ws_", "mask_", "sec_", "sum_", "hl_")
+GLOSSARY_SKIP_PREFIXES = ("ws_", "mask_", "sec_", "sum_", "hl_")
 
 
 def _cell(text: str) -> str:
@@ -903,7 +903,7 @@ def glossary_markdown() -> str:
     str
     """
     g = glossary()
-    g = g[~g["key"].str.startswith(_GLOSSARY_SKIP_PREFIXES)]
+    g = g[~g["key"].str.startswith(GLOSSARY_SKIP_PREFIXES)]
     g = g[~(g["zh"].str.contains("{", regex=False) | g["en"].str.contains("{", regex=False))]
     g = g.assign(note=g["note"].fillna("").astype(str))
     terms = (
