@@ -157,7 +157,7 @@ def test_07_a_ledger_breaking_the_rules_is_reported(run_notebook, tiny_tx_dir):
         {"C7": 100_000.0, "B117": -20_000.0, "C3": -30_000.0, "D24": -40_000.0},
         {"D24": 10_000.0, "C3": -10_000.0},
     )
-    s = run_notebook("07_credit_limits", tiny_tx_dir, adjustments=bad)
+    s = run_notebook("07_credit_limits", tiny_tx_dir, adjustments=bad, lang="en")
     assert s["ledger_balanced"] is False and s["ledger_approved"] is False
     assert s["ledger_net"] == 10_000
     assert (
