@@ -18,6 +18,7 @@ from analysis.classify import classes as cl, scorecard as sc, screening as scr
 from analysis.classify.customer_base import customer_base
 from analysis.classify.roster import build_roster
 from analysis.products.margin import receivable_indicators
+from analysis.value.forecast import customer_forecast, potential_value
 
 __all__ = ["account_classes", "headline"]
 
@@ -36,6 +37,8 @@ def account_classes(
     value_split: float = 50.0,
     wallet: pd.DataFrame | None = None,
     cooperation_split: float = 0.3,
+    value_forecast: bool = True,
+    random_state: int = 0,
 ) -> pd.DataFrame:
     """One row per customer active in the trailing 12 months of ``quarter``, with its classes.
 
@@ -48,6 +51,11 @@ def account_classes(
     wallet : DataFrame, optional
         :func:`analysis.accounts.wallet.share_of_wallet`: its ``share_of_wallet`` becomes the
         screening's cooperation ground (``cooperation_split``).
+    value_forecast : bool
+        As page 01: potential value and the screening's future ground come from the value
+        forecast (:func:`analysis.value.forecast.customer_forecast`) where the history allows.
+    random_state : int
+        The forecast's seed (page 01's default, so both pages class customers alike).
 
     Returns
     -------
@@ -74,7 +82,12 @@ def account_classes(
         if ds.has("interactions")
         else None
     )
-    card = sc.value_scorecard(base, base.assign(monetary=base["monetary_prev_12m"]), service)
+    expected = (
+        customer_forecast(tx, quarter.end, random_state=random_state) if value_forecast else None
+    )
+    card = sc.value_scorecard(
+        base, base.assign(monetary=base["monetary_prev_12m"]), service, forecast=expected
+    )
     parts = [
         loyal[["customer_id", "tier", "loyalty"]],
         card[["customer_id", "current_value", "potential_value"]],
@@ -102,6 +115,7 @@ def account_classes(
         potential_split=value_split,
         cooperation_col="share_of_wallet" if wallet is not None else None,
         cooperation_split=cooperation_split,
+        forecast=None if expected is None else potential_value(expected),
     )
     if "service_balance" not in screen.columns:
         screen = screen.assign(service_balance=float("nan"))
