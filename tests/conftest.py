@@ -62,3 +62,20 @@ def run_notebook(tmp_path):
         return summary
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def sample_report_of(tmp_path_factory, sample_dir):
+    """The sample company's report in a language, built once per test session and shared
+    (read-only) by the tests of the xdist group ``sample_report``: a build takes a minute or two."""
+    from analysis.report.runner import build_report
+
+    built = {}
+
+    def build(lang: str = "zh") -> Path:
+        if lang not in built:
+            out = tmp_path_factory.mktemp(f"sample-report-{lang}")
+            built[lang] = build_report(sample_dir, out=out, lang=lang, jobs=2, progress=False)
+        return built[lang]
+
+    return build

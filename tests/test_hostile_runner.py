@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from conftest import make_tiny_transactions
 
-from analysis.config import PROJECT_ROOT, SAMPLE_DIR
+from analysis.config import PROJECT_ROOT
 from analysis.data import io as aio
 
 pytestmark = pytest.mark.xdist_group("hostile_runner")
@@ -32,7 +32,16 @@ QUARTER = "2025Q4"
 INTERRUPTED = "interrupted; the previous report is unchanged"
 
 
+def _without_pdf(args):
+    """``ccm report`` writes report.pdf by default; these tests are about other things and the PDF
+    (20-50 s a report) is tested in tests/test_pdf.py."""
+    if args and args[0] == "report" and "--pdf" not in args and "--no-pdf" not in args:
+        return (*args, "--no-pdf")
+    return args
+
+
 def ccm(*args, cwd=None, timeout=900) -> subprocess.CompletedProcess:
+    args = _without_pdf(args)
     return subprocess.run(
         [sys.executable, "-m", "analysis.tools.cli", *map(str, args)],
         capture_output=True,
@@ -68,12 +77,13 @@ def refused(res: subprocess.CompletedProcess, *fragments: str, code: int = 2) ->
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
-    """A copy of the sample company and a good report of it, built once."""
-    if not (SAMPLE_DIR / "transactions.csv").exists():
-        pytest.skip("data/sample has not been generated")
+    """A small firm from the sample generator (80 customers, 2022-2025) and a good report of it,
+    built once: every case below runs against a copy of that report."""
+    from analysis.data.sample import write_sample
+
     root = tmp_path_factory.mktemp("good")
     data = root / "data"
-    shutil.copytree(SAMPLE_DIR, data)
+    write_sample(data, n_customers=80)
     res = ccm("report", "--data-dir", data, "--out", root / "reports", "--jobs", "2")
     assert res.returncode == 0, res.stderr[-3000:]
     return {"data": data, "reports": root / "reports"}

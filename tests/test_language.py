@@ -23,7 +23,7 @@ from analysis.report.language import (
     notebook_language_problems,
     tags_to_remove,
 )
-from analysis.report.runner import build_report, discover_notebooks, notebook_path
+from analysis.report.runner import discover_notebooks, notebook_path
 
 NOTEBOOKS = discover_notebooks()
 
@@ -181,11 +181,10 @@ def test_the_ledger_check_speaks_the_page_language_and_raises_in_english():
 
 # ------------------------------------------------------------------ the rendered sample report
 @pytest.fixture(scope="module", params=["zh", "en"])
-def report(request, tmp_path_factory, sample_dir):
-    """The sample report, built once per language for this module."""
-    out = tmp_path_factory.mktemp(f"reports-{request.param}")
-    final = build_report(sample_dir, out=out, lang=request.param, jobs=2, progress=False)
-    return final, request.param
+def report(request, sample_report_of):
+    """The sample report in each language (built once per session, shared with
+    tests/test_sample_report.py)."""
+    return sample_report_of(request.param), request.param
 
 
 def _visible_text(path) -> str:
@@ -198,7 +197,7 @@ def _visible_text(path) -> str:
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("sample_report_lang")
+@pytest.mark.xdist_group("sample_report")
 def test_every_page_speaks_the_report_language(report):
     final, lang = report
     pages = sorted(final.glob("*.html"))
@@ -210,7 +209,7 @@ def test_every_page_speaks_the_report_language(report):
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("sample_report_lang")
+@pytest.mark.xdist_group("sample_report")
 def test_the_measure_fails_on_pages_with_both_languages(report):
     """Exported as before (no cell dropped), every page shows the other language's narrative."""
     from nbconvert import HTMLExporter
@@ -253,7 +252,7 @@ def _keys(obj):
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("sample_report_lang")
+@pytest.mark.xdist_group("sample_report")
 def test_the_index_labels_every_number_and_shows_no_raw_key(report):
     from analysis.report.headlines import headline_items, unlabelled_keys
 
@@ -273,7 +272,7 @@ def test_the_index_labels_every_number_and_shows_no_raw_key(report):
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("sample_report_lang")
+@pytest.mark.xdist_group("sample_report")
 def test_the_index_opens_with_highlights_linked_to_their_sections(report):
     from bs4 import BeautifulSoup
 

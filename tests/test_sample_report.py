@@ -7,13 +7,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.report.runner import build_report, discover_notebooks
+from analysis.report.runner import discover_notebooks
 
 
 @pytest.fixture(scope="module")
-def sample_report(tmp_path_factory, sample_dir):
-    out = tmp_path_factory.mktemp("reports")
-    return build_report(sample_dir, out=out, jobs=2, progress=False)
+def sample_report(sample_report_of):
+    return sample_report_of("zh")
 
 
 @pytest.mark.notebook
