@@ -148,9 +148,12 @@ def risky_csv_cells(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def hostile_report(tmp_path_factory, sample_dir):
+    from analysis.data.sample import write_sample
     from analysis.report.runner import build_report
 
-    data = make_hostile_copy(sample_dir, tmp_path_factory.mktemp("hostile") / "data")
+    small = tmp_path_factory.mktemp("small") / "data"  # every table, 80 customers: a quick build
+    write_sample(small, n_customers=80)
+    data = make_hostile_copy(small, tmp_path_factory.mktemp("hostile") / "data")
     out = tmp_path_factory.mktemp("hostile_reports")
     return build_report(data, out=out, jobs=2, progress=False)
 
