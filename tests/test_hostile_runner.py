@@ -26,7 +26,8 @@ from conftest import make_tiny_transactions
 from analysis.config import PROJECT_ROOT
 from analysis.data import io as aio
 
-pytestmark = pytest.mark.xdist_group("hostile_runner")
+# every case runs ccm end to end (kernels, a report): part of make test, not of the quick make check
+pytestmark = [pytest.mark.xdist_group("hostile_runner"), pytest.mark.notebook]
 
 QUARTER = "2025Q4"
 INTERRUPTED = "interrupted; the previous report is unchanged"
