@@ -53,6 +53,14 @@ def _direction(now: float, before: float, flat: float) -> str:
     return "up" if now > before else "down"
 
 
+def _changed(kind, page, cell, now, before, values, fmt, delta_fmt, flat):
+    """A finding on a number against its earlier value: ``before`` and ``delta`` join ``values``,
+    the label is ``hl_<kind>_up`` / ``_down`` / ``_flat`` and the rank its relative change."""
+    values = {**values, "before": (before, fmt), "delta": (now - before, delta_fmt)}
+    key = f"hl_{kind}_{_direction(now, before, flat)}"
+    return Finding(kind, page, cell, key, abs(_rel(now, before) or 0.0), values=values)
+
+
 P00, P01, P03 = "00_data_overview", "01_customer_composition", "03_margin_ranking"
 P04, P07, P08, P09 = (
     "04_churn_risk",
@@ -159,9 +167,7 @@ def a_share_finding(s: Mapping) -> Finding | None:
     }
     if before is None:
         return Finding("a_share", P01, "c1ea91cf", "hl_a_share", 0.0, values=values)
-    values.update(before=(before, "pct"), delta=(now - before, "pts"))
-    key = f"hl_a_share_{_direction(now, before, FLAT_PTS)}"
-    return Finding("a_share", P01, "c1ea91cf", key, abs(_rel(now, before) or 0.0), values=values)
+    return _changed("a_share", P01, "c1ea91cf", now, before, values, "pct", "pts", FLAT_PTS)
 
 
 def moved_down_finding(s: Mapping) -> Finding | None:
@@ -216,9 +222,7 @@ def gini_finding(s: Mapping) -> Finding | None:
     values = {"gini": (now, "dec3"), "top20": (_num(p, "top20_share"), "pct")}
     if before is None:
         return Finding("gini", P01, "7ba197f7", "hl_gini", 0.0, values=values)
-    values.update(before=(before, "dec3"), delta=(now - before, "sdec3"))
-    key = f"hl_gini_{_direction(now, before, FLAT_GINI)}"
-    return Finding("gini", P01, "7ba197f7", key, abs(_rel(now, before) or 0.0), values=values)
+    return _changed("gini", P01, "7ba197f7", now, before, values, "dec3", "sdec3", FLAT_GINI)
 
 
 def churn_top_finding(s: Mapping) -> Finding | None:
@@ -266,9 +270,8 @@ def margin_finding(s: Mapping) -> Finding | None:
     ly = _num(p, "kpis", "gross_margin_rate", "same_quarter_last_year")
     if now is None or ly is None:
         return None
-    values = {"rate": (now, "pct"), "before": (ly, "pct"), "delta": (now - ly, "pts")}
-    key = f"hl_margin_{_direction(now, ly, FLAT_PTS)}"
-    return Finding("margin", P00, "b7bedfc0", key, abs(_rel(now, ly) or 0.0), values=values)
+    values = {"rate": (now, "pct")}
+    return _changed("margin", P00, "b7bedfc0", now, ly, values, "pct", "pts", FLAT_PTS)
 
 
 def loss_making_finding(s: Mapping) -> Finding | None:
@@ -415,9 +418,8 @@ def wallet_finding(s: Mapping) -> Finding | None:
     before = _num(p, "share_of_wallet", "share_of_wallet_prev")
     if now is None or before is None:
         return None
-    values = {"share": (now, "pct"), "before": (before, "pct"), "delta": (now - before, "pts")}
-    key = f"hl_wallet_{_direction(now, before, FLAT_PTS)}"
-    return Finding("wallet", P09, "a9sec6md", key, abs(_rel(now, before) or 0.0), values=values)
+    values = {"share": (now, "pct")}
+    return _changed("wallet", P09, "a9sec6md", now, before, values, "pct", "pts", FLAT_PTS)
 
 
 #: every kind of finding, in the order of the index's pages (the rank decides what is shown)
