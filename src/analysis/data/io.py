@@ -1047,21 +1047,25 @@ def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
     live formula or link (OWASP, CSV injection).
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet()
+    _append_frame(wb.create_sheet(), df)
+    wb.save(path)
+
+
+def _append_frame(ws, df: pd.DataFrame) -> None:
+    """Header and rows of ``df`` into a write-only sheet, every string a string cell."""
+    from openpyxl.cell import WriteOnlyCell
 
     def cell(v):
         c = WriteOnlyCell(ws, value=_xlsx_value(v))
         if isinstance(c.value, str):
-            c.data_type = "s"
+            c.data_type = "s"  # never a formula or link, whatever the text starts with
         return c
 
     ws.append([cell(str(c)) for c in df.columns])
     for row in df.itertuples(index=False, name=None):
         ws.append([cell(v) for v in row])
-    wb.save(path)
 
 
 _SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
@@ -1087,7 +1091,6 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
         The path written.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1100,17 +1103,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
             k += 1
             title = f"{base[: 31 - len(str(k)) - 2]}({k})"
         used.add(title.lower())
-        ws = wb.create_sheet(title)
-
-        def cell(v, ws=ws):
-            c = WriteOnlyCell(ws, value=_xlsx_value(v))
-            if isinstance(c.value, str):
-                c.data_type = "s"
-            return c
-
-        ws.append([cell(str(c)) for c in df.columns])
-        for row in df.itertuples(index=False, name=None):
-            ws.append([cell(v) for v in row])
+        _append_frame(wb.create_sheet(title), df)
     if not used:
         wb.create_sheet("-")
     wb.save(path)
