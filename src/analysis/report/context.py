@@ -8,6 +8,7 @@ bundled sample company, the latest complete quarter and ``reports/lab/<quarter>`
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import REPORTS_DIR, SAMPLE_DIR
-from analysis.data import io as aio
+from analysis.data import io as aio, validated
 from analysis.data.periods import Quarter, resolve_quarter
 from analysis.viz.labels import check_lang, label, label_or
 from analysis.viz.style import use_style
@@ -269,6 +270,24 @@ def _show_note(text: str) -> None:
         print(text)
 
 
+def load_data(data_dir: Path) -> aio.Dataset:
+    """The data folder's tables: the runner's validated copy when it names this folder
+    (:mod:`analysis.data.validated`), else read and validated from the files.
+
+    Parameters
+    ----------
+    data_dir : Path
+        The data folder.
+
+    Returns
+    -------
+    Dataset
+    """
+    kept = os.environ.get(validated.ENV_VAR)
+    data = validated.read_validated(kept, data_dir) if kept else None
+    return data if data is not None else aio.load_dataset(data_dir)
+
+
 def setup(
     notebook: str,
     *,
@@ -303,7 +322,7 @@ def setup(
     ReportContext
     """
     check_lang(lang)
-    data = aio.load_dataset(Path(data_dir) if data_dir else SAMPLE_DIR)
+    data = load_data(Path(data_dir) if data_dir else SAMPLE_DIR)
     q = resolve_quarter(quarter, data.transactions["date"])
     out = Path(output_dir) if output_dir else REPORTS_DIR / "lab" / str(q)
     use_style(lang)

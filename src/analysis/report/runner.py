@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import html as _html
 import json
@@ -39,6 +40,7 @@ import yaml
 from analysis.config import LANGS, NOTEBOOK_DIR, PARAMS_DIR
 from analysis.data import io as aio
 from analysis.data.periods import resolve_quarter
+from analysis.data.validated import ENV_VAR, write_validated
 from analysis.report.context import SUMMARY_DIR
 from analysis.report.language import tags_to_remove
 from analysis.viz.labels import label
@@ -51,6 +53,7 @@ PATH_PARAMS = ("customer_table", "tag_rules")
 #: exceptions (by class name) that leave a page standing with a note instead of failing the report
 NOT_COMPUTED_ERRORS = ("InsufficientData",)
 PROVENANCE_FILE = "provenance.json"
+VALIDATED_DIR = ".validated-data"  # in the staging folder while the pages run
 INTERRUPTED = "interrupted; the previous report is unchanged"
 INTERRUPTED_FIRST = "interrupted; no report was written"
 
@@ -1120,7 +1123,8 @@ def _serve(conn) -> None:
             return
         if task is None:
             return
-        name, stage, parameters, nb_dir = task
+        name, stage, parameters, nb_dir, env = task
+        os.environ.update(env)  # read by the page's kernel (validated data)
         conn.send(execute(name, Path(stage), parameters, nb_dir=Path(nb_dir)))
 
 
@@ -1141,6 +1145,7 @@ def run_notebooks(
     jobs: int = 1,
     progress: bool = True,
     nb_dir: Path = NOTEBOOK_DIR,
+    env: dict[str, str] | None = None,
 ) -> list[NotebookResult]:
     """Execute the notebooks into ``stage``, ``jobs`` at a time, in worker processes.
 
@@ -1163,6 +1168,8 @@ def run_notebooks(
         Show a progress bar.
     nb_dir : Path
         The notebooks folder.
+    env : dict of str to str, optional
+        Environment variables for the pages' kernels.
 
     Returns
     -------
@@ -1185,7 +1192,7 @@ def run_notebooks(
             while todo and idle:
                 proc, conn = idle.pop()
                 name = todo.pop(0)
-                conn.send((name, str(stage), params[name], str(nb_dir)))
+                conn.send((name, str(stage), params[name], str(nb_dir), env or {}))
                 busy[conn] = (proc, name, time.perf_counter())
             for conn in wait(list(busy)):
                 proc, name, t0 = busy.pop(conn)
@@ -1337,9 +1344,20 @@ def build_report(
             stage.mkdir()
         for nb in notebooks:
             params[nb].update(data_dir=str(data_dir), quarter=q, output_dir=str(stage))
+        # the pages read the tables validated above, not the files again (removed below)
+        kept = write_validated(ds, stage / VALIDATED_DIR, fingerprint=fingerprint)
+        del ds
+        gc.collect()
         results = run_notebooks(
-            notebooks, params, stage, jobs=jobs, progress=progress, nb_dir=nb_dir
+            notebooks,
+            params,
+            stage,
+            jobs=jobs,
+            progress=progress,
+            nb_dir=nb_dir,
+            env={ENV_VAR: str(kept)},
         )
+        shutil.rmtree(kept, ignore_errors=True)
         failed = [r for r in results if r.error]
         if failed:
             kept = out / f"{q}.failed"

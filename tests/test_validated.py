@@ -1,0 +1,57 @@
+"""The runner's validated copy of the data: same tables, dtypes and line numbers as the files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.config import SAMPLE_DIR
+from analysis.data import io as aio, validated
+from analysis.engine import aggregate
+from analysis.report.context import load_data
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return aio.load_dataset(SAMPLE_DIR)
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["pyarrow", "duckdb"])
+def test_round_trip_keeps_every_table_dtype_and_line(sample, tmp_path, monkeypatch, arrow):
+    if arrow and not aggregate.arrow_available():
+        pytest.skip("pyarrow is not installed")
+    monkeypatch.setattr(aggregate, "arrow_available", lambda: arrow)
+    folder = validated.write_validated(sample, tmp_path / "kept")
+    back = validated.read_validated(folder, SAMPLE_DIR)
+    assert back is not None
+    assert sorted(back.tables) == sorted(sample.tables)
+    for name, df in sample.tables.items():
+        pd.testing.assert_frame_equal(back[name], df, check_exact=True)
+        np.testing.assert_array_equal(back.lines[name], sample.lines[name])
+        assert back.sources[name] == sample.sources[name].resolve()
+
+
+def test_copy_of_other_data_is_not_used(sample, tmp_path):
+    folder = validated.write_validated(sample, tmp_path / "kept")
+    assert validated.read_validated(folder, tmp_path) is None
+    assert validated.read_validated(tmp_path / "missing", SAMPLE_DIR) is None
+
+
+def test_page_reads_the_runners_copy_when_it_names_the_folder(sample, tmp_path, monkeypatch):
+    # a copy with the first 10 lines only: a page that read the files would see them all
+    short = aio.Dataset(data_dir=SAMPLE_DIR)
+    short.tables["transactions"] = sample.transactions.head(10)
+    short.lines["transactions"] = sample.lines["transactions"][:10]
+    short.sources["transactions"] = sample.sources["transactions"]
+    folder = validated.write_validated(short, tmp_path / "kept")
+    monkeypatch.setenv(validated.ENV_VAR, str(folder))
+    assert len(load_data(SAMPLE_DIR).transactions) == 10
+    monkeypatch.setenv(validated.ENV_VAR, str(tmp_path / "gone"))
+    assert len(load_data(SAMPLE_DIR).transactions) == len(sample.transactions)
+
+
+def test_folder_must_be_new(sample, tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(FileExistsError):
+        validated.write_validated(sample, tmp_path / "kept")
