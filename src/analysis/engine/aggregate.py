@@ -47,6 +47,9 @@ SUMMARY_COLUMNS = [
     "avg_interval_days",
 ]
 ENGINES = ("auto", "pandas", "duckdb", "spark")
+#: environment variable naming the engine ``"auto"`` stands for in this process (set by
+#: ``ccm report --engine`` for the pages' kernels; an analyst may set it in JupyterLab)
+ENGINE_ENV = "CCM_ENGINE"
 #: frames at least this long go to DuckDB under ``engine="auto"``: below it the pandas
 #: reference is faster on a frame already in memory (measured with the ABC class:
 #: pandas 0.04 s vs DuckDB 0.08 s at 50k lines, even at 500k, DuckDB 0.21 s vs pandas
@@ -122,6 +125,7 @@ def customer_summary(
     DataFrame
         :data:`SUMMARY_COLUMNS` (+ ``abc_class``), one row per customer, sorted by id.
     """
+    engine = default_engine() if engine == "auto" else engine
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     if abc is not None:
@@ -147,6 +151,25 @@ def customer_summary(
         tx = _read_parquet_lines(tx)
     out = _summary_pandas(tx, **kw)
     return out if abc is None else _abc_pandas(out, *abc)
+
+
+def default_engine() -> str:
+    """The engine ``"auto"`` means here: :data:`ENGINE_ENV` when it names one, else ``"auto"``.
+
+    Returns
+    -------
+    str
+        ``"auto"``, ``"pandas"``, ``"duckdb"`` or ``"spark"``.
+
+    Raises
+    ------
+    ValueError
+        When the variable names no engine.
+    """
+    name = os.environ.get(ENGINE_ENV, "").strip().lower() or "auto"
+    if name not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV}={name!r}: expected one of {', '.join(ENGINES)}")
+    return name
 
 
 def abc_by_monetary(

@@ -25,6 +25,10 @@ import pyarrow as pa
 from analysis.data.validation import require_columns
 from analysis.engine.aggregate import check_cutoffs, finish_sql_result, summary_sql
 
+#: environment variable with the Spark master for ``ccm report --engine spark``
+#: (e.g. ``spark://host:7077``); default a local session on two cores
+MASTER_ENV = "CCM_SPARK_MASTER"
+
 
 def local_session(
     master: str = "local[1]",
@@ -125,7 +129,7 @@ def customer_summary_spark(
     """
     if abc is not None:
         check_cutoffs(*abc)
-    spark = spark or local_session()
+    spark = spark or local_session(os.environ.get(MASTER_ENV) or "local[2]")
     kw = dict(
         as_of=as_of,
         start=start,

@@ -679,3 +679,68 @@ def value_forecast_summary(fc: ValueForecast) -> dict:
         "backtest_cutoff": str(bt.cutoff.date()),
         "metrics": {k: {m: rounded(v) for m, v in row.items()} for k, row in bt.metrics.iterrows()},
     }
+
+
+# ------------------------------------------------------------------ comparing two summaries
+#: keys of summary.json that describe the run rather than the data: never compared
+RUN_KEYS = frozenset(
+    {"generated_at", "run_date", "fingerprint", "data_fingerprint", "params_fingerprint"}
+)
+
+
+def summary_leaves(obj, path: tuple[str, ...] = ()):
+    """Every leaf of a JSON value as ``("page/key/…", value)``, the run's own keys left out.
+
+    Parameters
+    ----------
+    obj : dict, list or scalar
+        A JSON value (a report's summary.json).
+    path : tuple of str
+        The path above ``obj``.
+
+    Yields
+    ------
+    tuple of (str, object)
+    """
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key not in RUN_KEYS:
+                yield from summary_leaves(value, (*path, str(key)))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from summary_leaves(value, (*path, str(i)))
+    else:
+        yield "/".join(path), obj
+
+
+def summary_differences(got: dict, want: dict, *, rel: float = 1e-9) -> list[str]:
+    """Where two reports' numbers differ: a number beyond ``rel`` (relative; 1e-12 absolute
+    near zero), any other value at all, a key only one of them has.
+
+    Used to hold the engines equal (pandas, DuckDB, Spark) on every page.
+
+    Parameters
+    ----------
+    got, want : dict
+        Two summary.json contents.
+    rel : float
+        Relative tolerance for numbers.
+
+    Returns
+    -------
+    list of str
+        One line per difference; empty when they agree.
+    """
+    g, w = dict(summary_leaves(got)), dict(summary_leaves(want))
+    out = [f"only in one: {k}" for k in sorted(set(g) ^ set(w))]
+    for k in sorted(set(g) & set(w)):
+        a, b = g[k], w[k]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
+            same = (math.isnan(a) and math.isnan(b)) or math.isclose(
+                a, b, rel_tol=rel, abs_tol=1e-12
+            )
+        else:
+            same = a == b
+        if not same:
+            out.append(f"{k}: {b!r} -> {a!r}")
+    return out

@@ -41,6 +41,7 @@ from analysis.config import LANGS, NOTEBOOK_DIR, PARAMS_DIR
 from analysis.data import io as aio
 from analysis.data.periods import resolve_quarter
 from analysis.data.validated import ENV_VAR, write_validated
+from analysis.engine.aggregate import ENGINE_ENV, ENGINES
 from analysis.report.context import SUMMARY_DIR
 from analysis.report.language import tags_to_remove
 from analysis.viz.labels import label
@@ -1245,6 +1246,7 @@ def build_report(
     params_dir: Path | None = PARAMS_DIR,
     pdf: bool = False,
     firm: str | None = None,
+    engine: str = "auto",
 ) -> Path:
     """Build ``<out>/<quarter>/`` from a data directory.
 
@@ -1295,12 +1297,17 @@ def build_report(
         Write report.pdf.
     firm : str, optional
         The firm's name on the PDF cover.
+    engine : str
+        What aggregates the transaction lines on every page (``auto``, ``pandas``,
+        ``duckdb``, ``spark``; :func:`analysis.engine.aggregate.default_engine`).
 
     Returns
     -------
     Path
         The report folder.
     """
+    if engine not in ENGINES:
+        raise ReportError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     out = report_folder(out)
     remove_stale_builds(out)
     data_dir = Path(data_dir).resolve()
@@ -1355,7 +1362,7 @@ def build_report(
             jobs=jobs,
             progress=progress,
             nb_dir=nb_dir,
-            env={ENV_VAR: str(kept)},
+            env={ENV_VAR: str(kept), ENGINE_ENV: engine},
         )
         shutil.rmtree(kept, ignore_errors=True)
         failed = [r for r in results if r.error]

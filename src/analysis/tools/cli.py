@@ -100,6 +100,14 @@ def _report_options(fn):
             help="label language (overrides params)",
         ),
         click.option(
+            "--engine",
+            type=click.Choice(("auto", "pandas", "duckdb", "spark")),
+            default="auto",
+            show_default=True,
+            help="what aggregates the transaction lines: auto = DuckDB from 500,000 lines, "
+            "pandas below; spark = a SparkSession (local[2], or the master in CCM_SPARK_MASTER)",
+        ),
+        click.option(
             "-p",
             "overrides",
             multiple=True,
@@ -150,7 +158,7 @@ def _warn_pdf_skipped(final: Path, pdf: bool) -> None:
     show_default=True,
     help="notebooks run in parallel",
 )
-def report(data_dir, quarter, params_file, out, lang, overrides, pdf, firm, jobs):
+def report(data_dir, quarter, params_file, out, lang, engine, overrides, pdf, firm, jobs):
     """Regenerate the quarterly report: every notebook, HTML without code, summary.json, index.html, report.pdf."""
     from analysis.report.runner import parse_overrides
 
@@ -161,6 +169,7 @@ def report(data_dir, quarter, params_file, out, lang, overrides, pdf, firm, jobs
         params_file=params_file,
         overrides=_guard(parse_overrides, overrides),
         lang=lang,
+        engine=engine,
         jobs=jobs,
         pdf=pdf,
         firm=firm,
@@ -174,7 +183,7 @@ def report(data_dir, quarter, params_file, out, lang, overrides, pdf, firm, jobs
 @click.argument("notebook")
 @_report_options
 @_pdf_options
-def run(notebook, data_dir, quarter, params_file, out, lang, overrides, pdf, firm):
+def run(notebook, data_dir, quarter, params_file, out, lang, engine, overrides, pdf, firm):
     """Run one notebook (e.g. 00_data_overview) into <out>/<quarter>/, keeping the other pages."""
     from analysis.report.runner import parse_overrides
 
@@ -185,6 +194,7 @@ def run(notebook, data_dir, quarter, params_file, out, lang, overrides, pdf, fir
         params_file=params_file,
         overrides=_guard(parse_overrides, overrides),
         lang=lang,
+        engine=engine,
         jobs=1,
         notebooks=[notebook],
         merge=True,
