@@ -608,7 +608,7 @@ def _read_table(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     path = Path(path)
     spec = TABLES[table]
-    suffix = path.suffix.lower()
+    suffix = ".parquet" if path.is_dir() or _is_glob(str(path)) else path.suffix.lower()
     if suffix not in SUFFIXES:
         raise DataError(
             f"unsupported file type '{suffix}'. Expected one of {', '.join(SUFFIXES)}.", file=path
@@ -876,6 +876,36 @@ class Dataset:
         return self.tables["transactions"]
 
 
+def _is_glob(name: str) -> bool:
+    return any(ch in name for ch in "*?[")
+
+
+def table_parts(path: str | Path) -> list[Path]:
+    """The files a table is read from: the file itself, or the Parquet files of a folder
+    (its sub-folders too, as Spark writes partitions) or of a glob, in name order.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, a folder or a glob such as ``exports/tx-*.parquet``.
+
+    Returns
+    -------
+    list of Path
+        Empty when a folder or glob holds no Parquet file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".parquet")
+    if _is_glob(str(path)):
+        anchor = next((i for i, part in enumerate(path.parts) if _is_glob(part)), len(path.parts))
+        root, pattern = Path(*path.parts[:anchor]), str(Path(*path.parts[anchor:]))
+        return sorted(
+            p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() == ".parquet"
+        )
+    return [path]
+
+
 def find_table_files(data_dir: Path, conf: dict) -> dict[str, Path]:
     """The file of each table in a data folder (by name or by columns.yaml's ``files``).
 
@@ -897,6 +927,9 @@ def find_table_files(data_dir: Path, conf: dict) -> dict[str, Path]:
     for table in TABLES:
         if table in named:
             path = data_dir / named[table]
+            if _is_glob(str(named[table])) and table_parts(path):
+                found[table] = path
+                continue
             if not path.exists():
                 raise DataError(
                     f"columns.yaml names '{named[table]}' for {table}, but no such file "
@@ -906,6 +939,8 @@ def find_table_files(data_dir: Path, conf: dict) -> dict[str, Path]:
             found[table] = path
             continue
         hits = sorted(p for p in data_dir.glob(f"{table}.*") if p.suffix.lower() in SUFFIXES)
+        if (data_dir / table).is_dir() and table_parts(data_dir / table):
+            hits.append(data_dir / table)  # a folder of Parquet files (Spark's, DuckDB's output)
         if len(hits) > 1:
             raise DataError(
                 f"{len(hits)} files hold the {table} table ({', '.join(p.name for p in hits)}). "

@@ -864,7 +864,11 @@ def data_fingerprint(ds: aio.Dataset) -> dict:
     dict
         ``folder`` and ``files``.
     """
-    files = [(table, Path(path)) for table, path in sorted(ds.sources.items())]
+    files = [
+        (table, part)
+        for table, path in sorted(ds.sources.items())
+        for part in aio.table_parts(path)
+    ]
     mapping = Path(ds.data_dir) / aio.MAPPING_FILE
     if mapping.exists():
         files.append((aio.MAPPING_FILE, mapping))
