@@ -12,9 +12,12 @@ errors name real lines. See docs/data-format.md.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import decimal
 import io as _io
 import itertools
 import json
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1006,14 +1009,17 @@ def load_dataset(data_dir: str | Path, *, today=None) -> Dataset:
 
 
 # ---------------------------------------------------------------- writing
-def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
+def write_frame(
+    df: pd.DataFrame, path: str | Path, *, note: str | None = None, note_sheet: str = "Note"
+) -> Path:
     """Write a table for people: .csv as UTF-8 with BOM (opens in Excel), .xlsx, or .parquet.
 
     Text stays text in a spreadsheet (OWASP, CSV injection): in .xlsx every string is
-    written as a string cell, never as a formula or hyperlink; in .csv a text cell
-    beginning with ``= + - @``, tab or CR gets a leading ``'``
+    written as a string cell (XlsxWriter's ``write_string``), never as a formula, hyperlink or
+    number; in .csv a text cell beginning with ``= + - @``, tab or CR gets a leading ``'``
     (:func:`analysis.escaping.neutralise_formulas`; numbers and ids such as ``00123`` unchanged)
-    and rows end in CRLF, so that a line break inside a value is always quoted.
+    and rows end in CRLF, so that a line break inside a value is always quoted.  An .xlsx holds
+    at most :data:`EXCEL_MAX_DATA_ROWS` rows (ValueError beyond: cut the table first).
 
     Parameters
     ----------
@@ -1021,6 +1027,11 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
         The table.
     path : str or Path
         A .csv, .xlsx or .parquet path.
+    note : str, optional
+        .xlsx only: a sentence for the reader, in cell A1 of a second sheet (e.g. that the
+        file holds the first rows only).
+    note_sheet : str
+        The name of that sheet.
 
     Returns
     -------
@@ -1039,7 +1050,7 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
             path, index=False, encoding="utf-8-sig", lineterminator="\r\n"
         )
     elif suffix == ".xlsx":
-        _write_xlsx(df, path)
+        _write_xlsx(df, path, note=note, note_sheet=note_sheet)
     elif suffix == ".parquet":
         _write_parquet(df, path)
     else:
@@ -1065,53 +1076,145 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
         con.close()
 
 
-def _xlsx_value(v):
-    """A Python value openpyxl writes as it is: NaN/NA as an empty cell, numpy scalars unwrapped."""
-    if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime().replace(tzinfo=None)
-    return v.item() if hasattr(v, "item") and not isinstance(v, str) else v
+#: data rows an Excel sheet holds: 1,048,576 rows, one of them the header
+EXCEL_MAX_DATA_ROWS = 1_048_575
+#: XlsxWriter's options for every workbook written: rows go to a temporary file as they are written
+#: (memory stays flat at any length), and no text is ever read as a formula, link or number
+_XLSX_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": False,  # True would write inf as the formula 1/0: inf is written as text
+    "remove_timezone": True,
+}
 
 
-def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
-    """One sheet through openpyxl (the project's one Excel engine), every string a string cell.
+def _write_xlsx(df: pd.DataFrame, path: Path, *, note: str | None, note_sheet: str) -> None:
+    """``df`` on one sheet (and ``note`` on a second), every string a string cell."""
+    book = _xlsx_book(path)
+    _append_frame(book, book.add_worksheet(), df)
+    if note:
+        book.add_worksheet(_sheet_title(note_sheet, set())).write_string(0, 0, note)
+    book.close()
 
-    openpyxl reads a string beginning with ``=`` as a formula; each text cell is therefore
-    marked as text (``data_type = "s"``) after its value is set, so no name ever becomes a
-    live formula or link (OWASP, CSV injection).
+
+def _xlsx_book(path: Path):
+    """An XlsxWriter workbook (the project's Excel writer; openpyxl reads) with :data:`_XLSX_OPTIONS`."""
+    import xlsxwriter
+
+    return xlsxwriter.Workbook(str(path), _XLSX_OPTIONS)
+
+
+def _append_frame(book, ws, df: pd.DataFrame) -> None:
+    """Header and rows of ``df`` into an empty sheet, every string a string cell.
+
+    Each column picks its cell writer once from its dtype; text goes through ``write_string`` only
+    (never ``write``, which would look at what the text starts with), so no value becomes a
+    formula, link or number (OWASP, CSV injection).  NA is an empty cell.
     """
-    from openpyxl import Workbook
+    if len(df) > EXCEL_MAX_DATA_ROWS or df.shape[1] > 16_384:
+        # XlsxWriter would drop the cells beyond the sheet without a word
+        raise ValueError(
+            f"{df.shape[0]:,} rows x {df.shape[1]:,} columns do not fit an Excel sheet "
+            f"(at most {EXCEL_MAX_DATA_ROWS:,} rows under the header and 16,384 columns)"
+        )
+    for j, name in enumerate(df.columns):
+        ws.write_string(0, j, str(name))
+    formats = {}
 
-    wb = Workbook(write_only=True)
-    _append_frame(wb.create_sheet(), df)
-    wb.save(path)
+    def date_format(pattern):
+        if pattern not in formats:
+            formats[pattern] = book.add_format({"num_format": pattern})
+        return formats[pattern]
+
+    columns = [_xlsx_column(df.iloc[:, j], ws, date_format) for j in range(df.shape[1])]
+    writers = [w for _, w in columns]
+    for i, row in enumerate(zip(*(v for v, _ in columns)), start=1):
+        for j, v in enumerate(row):
+            if v is not None:
+                writers[j](i, j, v)
 
 
-def _append_frame(ws, df: pd.DataFrame) -> None:
-    """Header and rows of ``df`` into a write-only sheet, every string a string cell."""
-    from openpyxl.cell import WriteOnlyCell
+def _xlsx_column(s: pd.Series, ws, date_format) -> tuple[list, object]:
+    """A column's cell values (None where NA) and the writer of its cells ``(row, col, value)``."""
+    na = s.isna().to_numpy()
 
-    def cell(v):
-        c = WriteOnlyCell(ws, value=_xlsx_value(v))
-        if isinstance(c.value, str):
-            c.data_type = "s"  # never a formula or link, whatever the text starts with
-        return c
+    def blanks(values: list) -> list:
+        return [None if m else v for v, m in zip(values, na)] if na.any() else values
 
-    ws.append([cell(str(c)) for c in df.columns])
-    for row in df.itertuples(index=False, name=None):
-        ws.append([cell(v) for v in row])
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return blanks(s.astype(object).tolist()), lambda r, c, v: ws.write_boolean(r, c, bool(v))
+    if pd.api.types.is_integer_dtype(s.dtype) and not na.any():
+        return s.to_numpy().tolist(), ws.write_number
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_complex_dtype(s.dtype):
+        values = s.to_numpy(dtype="float64", na_value=np.nan)
+        writer = _number_or_text(ws) if np.isinf(values).any() else ws.write_number
+        return blanks(values.tolist()), writer
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)  # the wall-clock time, as shown in the data
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        times = s.dropna()
+        whole_days = bool((times == times.dt.normalize()).all())
+        fmt = date_format("yyyy-mm-dd" if whole_days else "yyyy-mm-dd hh:mm:ss")
+        values = blanks(list(s.dt.to_pydatetime()))
+        return values, lambda r, c, v: ws.write_datetime(r, c, v, fmt)
+    return blanks(s.astype(object).tolist()), _any_cell(ws, date_format("yyyy-mm-dd hh:mm:ss"))
+
+
+def _number_or_text(ws):
+    """A number, or ``inf`` / ``-inf`` as text (as in the CSV; Excel has no infinite number)."""
+
+    def write(r, c, v):
+        if np.isinf(v):
+            return ws.write_string(r, c, str(v))
+        return ws.write_number(r, c, v)
+
+    return write
+
+
+def _any_cell(ws, datetime_format):
+    """The writer of a column of mixed values: text as text, numbers, booleans, dates, else ``str``."""
+    number = _number_or_text(ws)
+
+    def write(r, c, v):
+        if isinstance(v, str):
+            return ws.write_string(r, c, v)
+        if isinstance(v, (bool, np.bool_)):
+            return ws.write_boolean(r, c, bool(v))
+        if isinstance(v, (numbers.Real, decimal.Decimal)):
+            return number(r, c, float(v))
+        if isinstance(v, dt.datetime):
+            return ws.write_datetime(
+                r, c, pd.Timestamp(v).tz_localize(None).to_pydatetime(), datetime_format
+            )
+        if isinstance(v, dt.date):
+            return ws.write_datetime(r, c, v, datetime_format)
+        return ws.write_string(r, c, str(v))
+
+    return write
 
 
 _SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
+def _sheet_title(name, used: set[str]) -> str:
+    """An Excel sheet name for ``name``, unique among ``used`` (lower-cased; updated)."""
+    base = str(name).translate(_SHEET_FORBIDDEN).strip("' ")[:31] or "-"
+    title, k = base, 1
+    while title.lower() in used:
+        k += 1
+        title = f"{base[: 31 - len(str(k)) - 2]}({k})"
+    used.add(title.lower())
+    return title
+
+
 def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """Write several tables to one .xlsx, a sheet each (e.g. a visit plan per salesperson).
 
-    The rules of :func:`write_frame` hold (openpyxl, every text cell a string cell, so no
-    value becomes a formula).  Sheet names follow Excel's: ``[]:*?/\\`` become ``_``, at
-    most 31 characters, blank becomes ``-``, and a repeated name gets ``(2)``, ``(3)`` ….
+    The rules of :func:`write_frame` hold (every text cell a string cell, so no value becomes a
+    formula).  Sheet names follow Excel's: ``[]:*?/\\`` become ``_``, at most 31 characters,
+    blank becomes ``-``, and a repeated name gets ``(2)``, ``(3)`` ….
 
     Parameters
     ----------
@@ -1125,23 +1228,15 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     Path
         The path written.
     """
-    from openpyxl import Workbook
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = Workbook(write_only=True)
+    book = _xlsx_book(path)
     used: set[str] = set()
     for name, df in sheets.items():
-        base = str(name).translate(_SHEET_FORBIDDEN).strip("' ")[:31] or "-"
-        title, k = base, 1
-        while title.lower() in used:
-            k += 1
-            title = f"{base[: 31 - len(str(k)) - 2]}({k})"
-        used.add(title.lower())
-        _append_frame(wb.create_sheet(title), df)
+        _append_frame(book, book.add_worksheet(_sheet_title(name, used)), df)
     if not used:
-        wb.create_sheet("-")
-    wb.save(path)
+        book.add_worksheet("-")
+    book.close()
     return path
 
 
@@ -1219,6 +1314,26 @@ def write_bytes(data: bytes, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def remove_file(path: str | Path) -> bool:
+    """Remove a file this project wrote earlier (e.g. a staff table's Excel copy no longer made).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    bool
+        Whether there was a file to remove.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    path.unlink()
+    return True
 
 
 def read_text(path: str | Path) -> str:

@@ -22,6 +22,44 @@ from analysis.viz.labels import check_lang, label, label_or
 from analysis.viz.style import use_style
 
 SUMMARY_DIR = "summary"
+#: rows of a staff table's Excel copy (the CSV holds every row): five tables at this length cost about
+#: 13 CPU s of writing (bench/staff_tables.py: 431 us per row of the five together); 0: no Excel copy
+EXCEL_MAX_ROWS = 30_000
+#: the environment variable that sets :attr:`ReportContext.excel_max_rows` (the kernels inherit it)
+EXCEL_ROWS_ENV = "CCM_EXCEL_MAX_ROWS"
+
+
+def excel_max_rows_setting(environ=None) -> int:
+    """The Excel row limit of staff tables: ``CCM_EXCEL_MAX_ROWS`` when set, else :data:`EXCEL_MAX_ROWS`.
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        The environment (default ``os.environ``).
+
+    Returns
+    -------
+    int
+        Rows (0: no Excel copy).
+
+    Raises
+    ------
+    ValueError
+        When the variable is not a whole number from 0.
+    """
+    text = (os.environ if environ is None else environ).get(EXCEL_ROWS_ENV, "").strip()
+    if not text:
+        return EXCEL_MAX_ROWS
+    try:
+        rows = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        rows = -1
+    if rows < 0:
+        raise ValueError(
+            f"{EXCEL_ROWS_ENV}={text!r}: expected the rows of a staff table's Excel copy, a whole "
+            f"number from 0 (0: no Excel copy; at most {aio.EXCEL_MAX_DATA_ROWS:,} are written)"
+        )
+    return rows
 
 
 @dataclass
@@ -41,6 +79,11 @@ class ReportContext:
     #: label-key prefix(es) of this page's table headers ("cls_", "churn_col_", or several tried
     #: in turn such as ("vf_col_", "cls_"); see ``show``)
     label_prefix: str | tuple[str, ...] = ""
+    #: rows of a staff table's Excel copy (:meth:`save_table`; 0: none); default from
+    #: :func:`excel_max_rows_setting`
+    excel_max_rows: int = field(default_factory=excel_max_rows_setting)
+    #: staff files whose Excel copy is cut or not written -> the file with every row (for ``show``)
+    full_lists: dict[str, str] = field(default_factory=dict)
 
     def t(self, key: str, **fmt) -> str:
         """Label in the report language.
@@ -136,6 +179,8 @@ class ReportContext:
 
         from analysis.viz.tables import show
 
+        if kw.get("staff_file") in self.full_lists:  # its Excel copy is cut: name the CSV
+            kw = {**kw, "staff_file": self.full_lists[kw["staff_file"]]}
         display(show(df, self.lang, **{"prefix": self.label_prefix, **kw}))
 
     def labelled(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -156,10 +201,15 @@ class ReportContext:
         return labelled(df, self.lang, prefix=self.label_prefix)
 
     def save_table(self, df: pd.DataFrame, name: str) -> None:
-        """Write a table for staff next to the report as .csv and .xlsx.
+        """Write a table for staff next to the report: .csv with every row, .xlsx with the first
+        :attr:`excel_max_rows`.
 
-        Returns None: as a cell's last expression it shows nothing on the page (a
-        returned path would print the runner's staging folder into the report).
+        The table comes in priority order (the pages sort it), so a cut Excel copy keeps the
+        rows that matter most; it then holds a second sheet saying so, the page shows the same
+        note (:func:`excel_cut_note`), and :meth:`show` names the .csv as the full list.  With
+        ``excel_max_rows`` 0 no .xlsx is written (an earlier one is removed).  Returns None: as a
+        cell's last expression it shows nothing on the page (a returned path would print the
+        runner's staging folder into the report).
 
         Parameters
         ----------
@@ -168,8 +218,19 @@ class ReportContext:
         name : str
             The file stem.
         """
-        for ext in ("csv", "xlsx"):
-            aio.write_frame(df, self.out / f"{name}.{ext}")
+        aio.write_frame(df, self.out / f"{name}.csv")
+        xlsx, limit = self.out / f"{name}.xlsx", min(self.excel_max_rows, aio.EXCEL_MAX_DATA_ROWS)
+        self.full_lists.pop(xlsx.name, None)
+        if limit > 0 and len(df) <= limit:
+            aio.write_frame(df, xlsx)
+            return
+        self.full_lists[xlsx.name] = f"{name}.csv"
+        if limit <= 0:
+            aio.remove_file(xlsx)  # a copy from an earlier run would not match the CSV
+            return
+        note = excel_cut_note(name, limit, len(df), self.lang)
+        aio.write_frame(df.head(limit), xlsx, note=note, note_sheet=self.t("excel_note_sheet"))
+        _show_note(note)
 
     def record(self, values: dict) -> None:
         """Write this notebook's headline numbers (and skipped sections) for summary.json.
@@ -259,6 +320,28 @@ def skip_note(entry: dict, lang: str) -> str:
         section=section_name(str(entry.get("section", "")), lang),
         needs=entry.get("needs_text") or needs_text(str(entry.get("needs", "")), lang),
     )
+
+
+def excel_cut_note(name: str, rows: int, total: int, lang: str) -> str:
+    """The note of a staff table whose Excel copy holds its first ``rows`` of ``total`` rows.
+
+    Parameters
+    ----------
+    name : str
+        The table's file stem (the full list is ``<name>.csv``).
+    rows : int
+        Rows in the Excel copy.
+    total : int
+        Rows of the table.
+    lang : str
+        Language of labels and text: ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        E.g. ``Excel 文件只含前 30,000 行（共 512,345 行）；完整名单见 customer_roster.csv。``
+    """
+    return label("excel_cut", lang, rows=rows, total=total, file=f"{name}.csv")
 
 
 def _show_note(text: str) -> None:
