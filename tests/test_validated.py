@@ -55,3 +55,44 @@ def test_folder_must_be_new(sample, tmp_path):
     (tmp_path / "kept").mkdir()
     with pytest.raises(FileExistsError):
         validated.write_validated(sample, tmp_path / "kept")
+
+
+# ------------------------------------------------------------------ results shared by the pages
+def _counting():
+    calls = []
+
+    def total(df, as_of, *, scale: float = 1.0):
+        calls.append(as_of)
+        return df["amount"].sum() * scale
+
+    return validated.shared_result(total), calls
+
+
+def test_shared_result_computes_once_per_run_for_equal_arguments(sample, tmp_path, monkeypatch):
+    total, calls = _counting()
+    tx = sample.transactions
+    monkeypatch.setenv(validated.ENV_VAR, str(validated.write_validated(sample, tmp_path / "k")))
+    first = total(tx, pd.Timestamp("2026-01-01"))
+    # another page: the same data (a copy), the default written out -> loaded, not computed
+    again = total(tx.copy(), pd.Timestamp("2026-01-01"), scale=1.0)
+    assert first == again == pytest.approx(tx["amount"].sum())
+    assert len(calls) == 1
+    total(tx.head(100), pd.Timestamp("2026-01-01"))  # other data
+    total(tx, pd.Timestamp("2026-01-01"), scale=2.0)  # another argument
+    assert len(calls) == 3
+
+
+def test_shared_result_outside_a_run_is_the_function(sample, monkeypatch):
+    total, calls = _counting()
+    monkeypatch.delenv(validated.ENV_VAR, raising=False)
+    total(sample.transactions, 1)
+    total(sample.transactions, 1)
+    assert len(calls) == 2
+
+
+def test_an_argument_without_a_stable_key_is_never_shared(sample, tmp_path, monkeypatch):
+    total, calls = _counting()
+    monkeypatch.setenv(validated.ENV_VAR, str(validated.write_validated(sample, tmp_path / "k")))
+    total(sample.transactions, object())
+    total(sample.transactions, object())
+    assert len(calls) == 2

@@ -17,6 +17,7 @@ of its rows in the user's file, so an error found by a page still names the real
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,11 @@ def write_validated(ds: Dataset, folder: str | Path, *, fingerprint: dict | None
     tables = {}
     for name, df in ds.tables.items():
         lines = ds.lines.get(name)
-        out = df.assign(**{LINE_COLUMN: np.asarray(lines, dtype="int64")}) if lines is not None else df
+        out = (
+            df.assign(**{LINE_COLUMN: np.asarray(lines, dtype="int64")})
+            if lines is not None
+            else df
+        )
         _write_parquet(out.reset_index(drop=True), folder / f"{name}.parquet")
         tables[name] = {
             "source": str(Path(ds.sources[name]).resolve()),
@@ -113,3 +118,112 @@ def _restore(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     """``df`` with the recorded dtypes (a DuckDB round trip returns plain ones)."""
     wrong = {c: t for c, t in dtypes.items() if str(df[c].dtype) != t}
     return df.astype(wrong) if wrong else df
+
+
+# ---------------------------------------------------------------- results shared by the pages
+#: sub-folder of the validated-data folder holding results computed once per run
+SHARED_DIR = "shared"
+
+
+def _token(value, h) -> None:
+    """Feed ``value`` into the hash ``h``; TypeError for a value without a stable identity."""
+    if isinstance(value, pd.DataFrame):
+        h.update(repr((list(map(str, value.columns)), list(map(str, value.dtypes)))).encode())
+        h.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+    elif isinstance(value, pd.Series):
+        h.update(repr((str(value.name), str(value.dtype))).encode())
+        h.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+    elif isinstance(value, dict):
+        h.update(b"{")
+        for k in sorted(value, key=repr):
+            _token(k, h)
+            _token(value[k], h)
+        h.update(b"}")
+    elif isinstance(value, list | tuple):
+        h.update(b"[")
+        for v in value:
+            _token(v, h)
+        h.update(b"]")
+    elif value is None or isinstance(value, str | int | float | bool | pd.Timestamp | np.generic):
+        h.update(repr((type(value).__name__, value)).encode())
+    else:
+        raise TypeError(f"no stable key for {type(value).__name__}")
+
+
+def shared_key(name: str, fn, args: tuple, kwargs: dict) -> str | None:
+    """A key for ``fn(*args, **kwargs)``: its arguments bound to its signature (defaults
+    filled in, so ``f(x)`` and ``f(x, n=<default>)`` share one), hashed with their data.
+
+    Parameters
+    ----------
+    name : str
+        The function's name.
+    fn : callable
+        The function.
+    args, kwargs
+        The call's arguments.
+
+    Returns
+    -------
+    str or None
+        A hex digest; None when an argument has no stable identity (nothing is shared).
+    """
+    import hashlib
+    import inspect
+
+    bound = inspect.signature(fn).bind(*args, **kwargs)
+    bound.apply_defaults()
+    h = hashlib.sha256(name.encode())
+    try:
+        _token(dict(bound.arguments), h)
+    except TypeError:
+        return None
+    return h.hexdigest()[:32]
+
+
+def shared_result(fn):
+    """Decorator: during a report run, compute ``fn``'s result once for all pages.
+
+    The first page that calls ``fn`` with given arguments computes it and keeps it (a
+    pickle in the run's validated-data folder, written by this run, read only by this
+    run's kernels and removed with that folder); a later page with the same arguments
+    (the same data included) loads it.  Outside a report run (JupyterLab, tests) it is
+    ``fn`` itself.  Used for the models several pages need: the churn backtest (pages 04
+    and 09) and the value forecast (pages 01, 08 and 09).
+
+    Parameters
+    ----------
+    fn : callable
+        A pure function.
+
+    Returns
+    -------
+    callable
+    """
+    import functools
+    import pickle
+
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        folder = os.environ.get(ENV_VAR)
+        if not folder or not Path(folder, MANIFEST).exists():
+            return fn(*args, **kwargs)
+        key = shared_key(name, fn, args, kwargs)
+        if key is None:
+            return fn(*args, **kwargs)
+        path = Path(folder, SHARED_DIR, f"{fn.__name__}-{key}.pkl")
+        if path.exists():
+            try:
+                return pickle.loads(path.read_bytes())
+            except Exception:  # a torn or stale file: compute again
+                pass
+        result = fn(*args, **kwargs)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)  # whole or absent: a page never reads half a file
+        return result
+
+    return wrapper

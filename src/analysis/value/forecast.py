@@ -63,6 +63,7 @@ from threadpoolctl import threadpool_limits
 from analysis.churn.bgnbd import BetaGeoModel
 from analysis.classify.classes import ABC_CLASSES, abc_classes, header, label_values
 from analysis.classify.scorecard import percentile_score
+from analysis.data.validated import shared_result
 from analysis.data.validation import DataError, require_columns
 from analysis.viz.labels import label, label_or
 from analysis.viz.style import axes, money_axis
@@ -1059,6 +1060,7 @@ def _interval(
     return np.clip(low * scale, 0.0, None), np.clip(high * scale, 0.0, None)
 
 
+@shared_result  # pages 01, 08 and 09 of one report run share it
 def forecast(
     tx: pd.DataFrame,
     as_of,
