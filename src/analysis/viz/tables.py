@@ -42,6 +42,7 @@ __all__ = [
     "FORMATS",
     "INTERACTIVE_ROWS",
     "PRINT_ROWS",
+    "PAGE_MAX_ROWS",
     "SCREEN_CLASS",
     "PRINT_CLASS",
     "Table",
@@ -58,6 +59,10 @@ __all__ = [
 INTERACTIVE_ROWS = 15
 #: rows of the static (print) copy of an interactive table, unless ``max_rows`` says otherwise
 PRINT_ROWS = 20
+#: at most this many rows go into a page (its interactive copy or a static table): a longer
+#: table is cut with a note, its full list being the staff file (500,000 customers would
+#: put hundreds of MB into one HTML page and take minutes to format)
+PAGE_MAX_ROWS = 5_000
 #: the print/screen contract of the report pages (docs: notes on the PDF)
 SCREEN_CLASS = "ccm-screen-only"
 PRINT_CLASS = "ccm-print-only"
@@ -330,11 +335,12 @@ class Table:
     _sort_keys: pd.DataFrame | None = None
     _numeric: tuple[int, ...] = ()
     lang: str = "zh"
+    cut_note: str = ""  # escaped HTML: the page holds the first rows only
 
     def _repr_html_(self) -> str:
         if not self.interactive:
-            return self.static_html
-        return (
+            return self.static_html + self.cut_note
+        return self.cut_note + (
             _PRINT_CSS
             + f'<div class="{SCREEN_CLASS} {NO_MATH_CLASS}">'
             + _datatables_init()
@@ -403,23 +409,30 @@ def show(
     ValueError
         When a column's label gives an unknown ``fmt`` (the message names the column).
     """
-    text = formatted(df, lang, prefix=prefix)
-    interactive = len(text) > INTERACTIVE_ROWS if interactive is None else bool(interactive)
-    rows = max_rows if max_rows is not None else (PRINT_ROWS if interactive else len(text))
+    total = len(df)
+    interactive = total > INTERACTIVE_ROWS if interactive is None else bool(interactive)
+    rows = max_rows if max_rows is not None else (PRINT_ROWS if interactive else total)
+    part = df.iloc[: min(total if interactive else rows, PAGE_MAX_ROWS)]  # format what is shown
+    text = formatted(part, lang, prefix=prefix)
     static = _static_html(text.head(rows), caption)
-    if staff_file and rows < len(text):
+    if staff_file and min(rows, len(text)) < total:
         note = label("table_full_list", lang, file=staff_file)
         static += f'<p class="ccm-full-list {NO_MATH_CLASS}">{escape_html(note)}</p>'
+    cut = ""
+    if len(part) < total and (interactive or rows > len(part)):
+        note = label("table_page_cut", lang, rows=len(part), total=total)
+        cut = f'<p class="ccm-page-cut {NO_MATH_CLASS}">{escape_html(note)}</p>'
     return Table(
         frame=text,
         static_html=static,
         interactive=interactive,
         caption=caption,
-        _sort_keys=_sort_keys(_as_columns(df)) if interactive else None,
+        _sort_keys=_sort_keys(_as_columns(part)) if interactive else None,
         _numeric=tuple(
-            i for i, (_, f) in enumerate(_plan(_as_columns(df), lang, prefix)) if f in _RIGHT
+            i for i, (_, f) in enumerate(_plan(_as_columns(part), lang, prefix)) if f in _RIGHT
         ),
         lang=lang,
+        cut_note=cut,
     )
 
 
