@@ -96,3 +96,19 @@ def test_an_argument_without_a_stable_key_is_never_shared(sample, tmp_path, monk
     total(sample.transactions, object())
     total(sample.transactions, object())
     assert len(calls) == 2
+
+
+def test_a_validated_table_is_keyed_by_its_identity_not_hashed_again(sample, tmp_path, monkeypatch):
+    from analysis.data.periods import Quarter
+
+    folder = validated.write_validated(sample, tmp_path / "k")
+    monkeypatch.setenv(validated.ENV_VAR, str(folder))
+    page_a = validated.read_validated(folder, SAMPLE_DIR).transactions  # two kernels' copies
+    page_b = validated.read_validated(folder, SAMPLE_DIR).transactions
+    key = validated.shared_key("f", lambda tx, q: None, (page_a, Quarter.parse("2025Q4")), {})
+    assert key == validated.shared_key("f", lambda tx, q: None, (page_b, Quarter(2025, 4)), {})
+    # a copy is hashed by content: same lines, but not the validated table's identity
+    assert key != validated.shared_key(
+        "f", lambda tx, q: None, (page_a.copy(), Quarter(2025, 4)), {}
+    )
+    assert key != validated.shared_key("f", lambda tx, q: None, (page_a, Quarter(2025, 3)), {})

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.classify.classes import ABC_CLASSES, class_summary, months_active
 from analysis.data.periods import Quarter, quarter_range
+from analysis.data.validated import shared_result
 from analysis.engine.aggregate import customer_summary
 
 __all__ = [
@@ -108,6 +109,7 @@ def basis_column(basis: str) -> str:
         ) from None
 
 
+@shared_result  # pages 01, 08 and 09 of one report run share it
 def customer_base(tx: pd.DataFrame, quarter: Quarter | str, **summary_kwargs) -> pd.DataFrame:
     """One row per customer active in the trailing 12 months of ``quarter`` (see the module doc).
 

@@ -16,6 +16,7 @@ of its rows in the user's file, so an error found by a page still names the real
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -111,7 +112,25 @@ def read_validated(folder: str | Path, data_dir: str | Path) -> Dataset | None:
             return None
         ds.tables[name] = _restore(df, dtypes)
         ds.sources[name] = Path(info["source"])
+        _remember(ds.tables[name], f"{folder.resolve()}:{name}")
     return ds
+
+
+#: frames read by read_validated in this process: id -> (weak reference, identity).  Such a
+#: frame is the run's validated table itself, so a shared result's key names it instead of
+#: hashing its every line (seconds at ten million lines); helpers never modify their inputs.
+_VALIDATED: dict[int, tuple] = {}
+
+
+def _remember(df: pd.DataFrame, identity: str) -> None:
+    import weakref
+
+    _VALIDATED[id(df)] = (weakref.ref(df), identity)
+
+
+def _validated_identity(df) -> str | None:
+    entry = _VALIDATED.get(id(df))
+    return entry[1] if entry is not None and entry[0]() is df else None
 
 
 def _restore(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
@@ -127,7 +146,9 @@ SHARED_DIR = "shared"
 
 def _token(value, h) -> None:
     """Feed ``value`` into the hash ``h``; TypeError for a value without a stable identity."""
-    if isinstance(value, pd.DataFrame):
+    if isinstance(value, pd.DataFrame) and _validated_identity(value):
+        h.update(f"validated:{_validated_identity(value)}".encode())
+    elif isinstance(value, pd.DataFrame):
         h.update(repr((list(map(str, value.columns)), list(map(str, value.dtypes)))).encode())
         h.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
     elif isinstance(value, pd.Series):
@@ -146,6 +167,8 @@ def _token(value, h) -> None:
         h.update(b"]")
     elif value is None or isinstance(value, str | int | float | bool | pd.Timestamp | np.generic):
         h.update(repr((type(value).__name__, value)).encode())
+    elif dataclasses.is_dataclass(value) and value.__dataclass_params__.frozen:
+        h.update(repr((type(value).__qualname__, value)).encode())  # e.g. a Quarter
     else:
         raise TypeError(f"no stable key for {type(value).__name__}")
 
