@@ -10,7 +10,10 @@ customers without profit or potential.  《客户管理抓住具有价值的“�
 **Risk.** :func:`churn_risk` takes the churn model of :mod:`analysis.churn` (page 04's backtested
 model: the probability of no purchase within ``horizon_days``, with reasons); where the data are too
 few for a model (:class:`analysis.errors.InsufficientData`) it falls back to :func:`recency_risk`,
-a recency proxy, and says so in ``risk_source``.
+a recency proxy, and says so in ``risk_source``.  It runs page 04's computation again, with the
+same parameters and seed, so that page 09 gives the same numbers in its own kernel (the pages run
+in separate kernels, two at a time, and page 09 must also run alone); sorting the lines once and
+fitting on a sample at scale keeps that second run short.
 
 **Action** (:func:`retention_actions`; the first rule that holds; the order is the project's choice):
 
@@ -130,6 +133,8 @@ def churn_risk(
     trend_days: int = 90,
     cv_folds: int = 5,
     random_state: int = 0,
+    train_sample: int | None = 200_000,  # analysis.churn.TRAIN_SAMPLE (a test checks)
+    choice_sample: int | None = 20_000,  # analysis.churn.CHOICE_SAMPLE
     lang: str = "zh",
 ) -> tuple[pd.DataFrame, str]:
     """Risk now for every active customer and where it comes from ("model" or "recency").
@@ -148,6 +153,8 @@ def churn_risk(
         As in :func:`analysis.churn.backtest.backtest`.
     random_state : int
         Seed of the random draws.
+    train_sample, choice_sample : int or None
+        As in :func:`analysis.churn.backtest.backtest` (the same defaults).
     lang : str
         Language of labels and text: ``"zh"`` or ``"en"``.
 
@@ -171,6 +178,8 @@ def churn_risk(
             tables=churn.feature_tables(ds),
             cv_folds=cv_folds,
             random_state=random_state,
+            train_sample=train_sample,
+            choice_sample=choice_sample,
         )
     except InsufficientData:
         return recency_risk(customer_base(ds.transactions, quarter), lang=lang), "recency"

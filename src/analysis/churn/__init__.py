@@ -2,6 +2,8 @@
 
 One module per step, each importable on its own; this package re-exports their public API:
 
+- :mod:`~analysis.churn.history`: the transaction lines sorted once, summed per customer at any
+  cutoff;
 - :mod:`~analysis.churn.features`: labels and leakage-free features as of a cutoff, and the
   cleaning of a ready customer table;
 - :mod:`~analysis.churn.bgnbd`: the BG/NBD purchase model (Fader, Hardie and Lee 2005), a baseline;
@@ -16,8 +18,10 @@ The page's tables, verdict and charts are in :mod:`analysis.viz.churn`; its summ
 """
 
 from analysis.churn.backtest import (
+    CHOICE_SAMPLE,
     FEATURE_TABLES,
     SCORES,
+    TRAIN_SAMPLE,
     ChurnResult,
     ScoredCustomers,
     backtest,
@@ -33,8 +37,10 @@ from analysis.churn.explain import (
     explain,
     risk_list,
     risk_scores,
+    sample_note,
 )
 from analysis.churn.features import churn_features, churn_labels, clean_customer_table
+from analysis.churn.history import TransactionHistory
 from analysis.churn.models import (
     METRICS,
     ChurnModel,
@@ -46,14 +52,17 @@ from analysis.churn.models import (
 )
 
 __all__ = [
+    "CHOICE_SAMPLE",
     "FEATURE_TABLES",
     "METRICS",
     "RISK_COLUMNS",
     "SCORES",
+    "TRAIN_SAMPLE",
     "BetaGeoModel",
     "ChurnModel",
     "ChurnResult",
     "ScoredCustomers",
+    "TransactionHistory",
     "abc_of",
     "backtest",
     "bgnbd_churn_probability",
@@ -70,6 +79,7 @@ __all__ = [
     "gains_table",
     "risk_list",
     "risk_scores",
+    "sample_note",
     "score_metrics",
     "table_study",
 ]

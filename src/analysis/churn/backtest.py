@@ -7,6 +7,12 @@ For a report period ending at ``end`` (exclusive) and a horizon ``h``:
 - scoring now: the chosen model refitted on the test window (the latest labelled
   one) scores every customer active at ``end`` for the next ``h`` days.
 
+At scale (the project's choice, docs/methods.md): a window with more than
+``train_sample`` customers is fitted on a stratified sample of them (by the churn
+label, seeded), the candidates are compared on at most ``choice_sample`` of those,
+and every customer is still scored, in chunks.  The lines are sorted once
+(:class:`~analysis.churn.history.TransactionHistory`) for all the windows.
+
 Two baselines are scored on the same test window: the recency rule (days since
 the last purchase) and a BG/NBD model (:mod:`analysis.churn.bgnbd`) fitted on the
 history before the test cutoff.
@@ -29,8 +35,9 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict, train_test_split
 
-from analysis.churn.bgnbd import bgnbd_churn_probability
-from analysis.churn.features import churn_features, churn_labels, clean_customer_table
+from analysis.churn.bgnbd import no_purchase_probability
+from analysis.churn.features import clean_customer_table, features_at
+from analysis.churn.history import TransactionHistory, day_number
 from analysis.churn.models import (
     ChurnModel,
     as_model_input,
@@ -39,13 +46,16 @@ from analysis.churn.models import (
     score_metrics,
     split_columns,
     stratified_folds,
+    stratified_sample,
 )
 from analysis.data.validation import DataError
 from analysis.errors import InsufficientData
 
 __all__ = [
+    "CHOICE_SAMPLE",
     "FEATURE_TABLES",
     "SCORES",
+    "TRAIN_SAMPLE",
     "ChurnResult",
     "ScoredCustomers",
     "backtest",
@@ -58,6 +68,10 @@ __all__ = [
 SCORES = ("model", "baseline_recency", "baseline_alive")
 #: optional tables whose feature families are added when present
 FEATURE_TABLES = ("customers", "receivables", "interactions")
+#: customers a model is fitted on at most (a stratified sample beyond)
+TRAIN_SAMPLE = 200_000
+#: customers the candidates are compared on at most (a stratified subsample beyond)
+CHOICE_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,13 @@ class ChurnResult:
         The model chosen and fitted on the training data.
     n_train, n_test : int
         Customers in the training and test data.
+    n_train_used : int
+        Customers the model was fitted on: ``n_train``, or the stratified sample's size
+        when the training data had more than ``train_sample``.
+    n_refit_used : int or None
+        Customers of the test window the scoring model was refitted on (transactions only).
+    n_choice : int
+        Customers the candidates were compared on (cross-validation).
     scoring : ScoredCustomers
         The customers to act on, scored (see :func:`analysis.churn.explain.risk_scores`).
     horizon_days : int or None
@@ -136,11 +157,26 @@ class ChurnResult:
     train_churn_rate: float | None = None
     test_sales: pd.Series | None = None
     notes: list = field(default_factory=list)
+    n_train_used: int | None = None
+    n_refit_used: int | None = None
+    n_choice: int | None = None
+
+    def __post_init__(self):
+        if self.n_train_used is None:
+            self.n_train_used = self.n_train
+        if self.n_choice is None:
+            self.n_choice = self.model.n_choice or self.n_train_used
 
     @property
     def churn_rate(self) -> float:
         """Observed churn rate in the test window (or test split)."""
         return float(self.predictions["churned"].mean())
+
+    @property
+    def sampled(self) -> bool:
+        """Whether a model was fitted or chosen on a sample of its window's customers."""
+        refit = self.n_refit_used is not None and self.n_refit_used < self.n_test
+        return self.n_train_used < self.n_train or refit or self.n_choice < self.n_train_used
 
 
 def feature_tables(ds) -> dict:
@@ -159,11 +195,29 @@ def feature_tables(ds) -> dict:
     return {name: ds.get(name) for name in FEATURE_TABLES if ds.get(name) is not None}
 
 
-def _window(tx, cutoff, *, horizon_days, active_days, trend_days, tables):
-    X = churn_features(tx, cutoff, active_days=active_days, trend_days=trend_days, **tables)
-    y = churn_labels(tx, cutoff, horizon_days=horizon_days, active_days=active_days)
-    X = X.set_index("customer_id")
-    return X, y.set_index("customer_id")["churned"].reindex(X.index)
+def _sample(X, y, n, random_state):
+    """(X, y) or a stratified sample of ``n`` of their rows, and how many folds to calibrate on.
+
+    A sampled window is large: its model is calibrated on one fold (fit on 4/5 of the sample,
+    calibrated on the other 1/5) rather than averaged over all folds.
+    """
+    keep = stratified_sample(y, n, random_state)
+    if len(keep) == len(y):
+        return X, y, None
+    return X.iloc[keep], y.iloc[keep], 1
+
+
+def _alive_baseline(history, cutoff, ids, horizon_days) -> pd.Series:
+    """BG/NBD fitted on every customer with a purchase before ``cutoff``; P(no purchase) of ``ids``."""
+    snap = history.snapshot(day_number(cutoff))
+    bought = np.flatnonzero(snap.frequency > 0)
+    p = no_purchase_probability(
+        snap.frequency[bought],
+        snap.cutoff - snap.last_day[bought],
+        snap.cutoff - snap.first_day[bought],
+        horizon_days=horizon_days,
+    )
+    return pd.Series(p, index=history.ids[bought]).reindex(ids)
 
 
 @one_thread
@@ -178,6 +232,8 @@ def backtest(
     cv_folds: int = 5,
     random_state: int = 0,
     candidates: tuple[str, ...] | None = None,
+    train_sample: int | None = TRAIN_SAMPLE,
+    choice_sample: int | None = CHOICE_SAMPLE,
 ) -> ChurnResult:
     """Fit on the window before the last, evaluate on the last labelled window, score now.
 
@@ -207,6 +263,12 @@ def backtest(
         Seed of the folds and the boosted trees.
     candidates : tuple of str, optional
         Names from :func:`~analysis.churn.models.candidate_models` (default all).
+    train_sample : int or None
+        A window with more customers is fitted on a stratified sample of this many (by the
+        churn label, seeded by ``random_state``); None or 0: always on all.
+    choice_sample : int or None
+        The candidates are compared on at most this many of the fitted customers (a
+        stratified subsample); None or 0: on all.
 
     Returns
     -------
@@ -221,18 +283,24 @@ def backtest(
     """
     end, h = pd.Timestamp(end), pd.Timedelta(days=horizon_days)
     tables = {k: v for k, v in (tables or {}).items() if v is not None}
-    kw = dict(
-        horizon_days=horizon_days, active_days=active_days, trend_days=trend_days, tables=tables
-    )
-    X_tr, y_tr = _window(tx, end - 2 * h, **kw)
-    X_te, y_te = _window(tx, end - h, **kw)
+    history = TransactionHistory(tx)
+    kw = dict(active_days=active_days, trend_days=trend_days, **tables)
+    X_tr, y_tr = features_at(history, end - 2 * h, horizon_days=horizon_days, **kw)
+    X_te, y_te = features_at(history, end - h, horizon_days=horizon_days, **kw)
     if len(X_tr) == 0 or len(X_te) == 0:
         raise InsufficientData(
             f"no active customers before {end - 2 * h:%Y-%m-%d} or {end - h:%Y-%m-%d}: the "
             f"transactions must cover at least {2 * horizon_days} days before the report end"
         )
+    fit = dict(cv_folds=cv_folds, random_state=random_state)
+    X_fit, y_fit, folds = _sample(X_tr, y_tr, train_sample, random_state)
     model = fit_churn_model(
-        X_tr, y_tr, cv_folds=cv_folds, random_state=random_state, candidates=candidates
+        X_fit,
+        y_fit,
+        candidates=candidates,
+        choice_sample=choice_sample,
+        calibration_folds=folds,
+        **fit,
     )
     rec = LogisticRegression(C=1.0).fit(np.log1p(X_tr[["recency_days"]].to_numpy()), y_tr)
     pred = pd.DataFrame(
@@ -242,13 +310,14 @@ def backtest(
             "baseline_recency": rec.predict_proba(np.log1p(X_te[["recency_days"]].to_numpy()))[
                 :, 1
             ],
-            "baseline_alive": bgnbd_churn_probability(
-                tx, end - h, X_te.index, horizon_days=horizon_days
-            ),
+            "baseline_alive": _alive_baseline(history, end - h, X_te.index, horizon_days),
         },
         index=X_te.index,
     )
     metrics = pd.DataFrame({k: score_metrics(pred["churned"], pred[k]) for k in SCORES}).T
+    X_now, _ = features_at(history, end, **kw)
+    X_re, y_re, re_folds = _sample(X_te, y_te, train_sample, random_state)
+    scoring = _score_now(X_now, end, X_re, y_re, model, calibration_folds=re_folds, **fit)
     return ChurnResult(
         mode="transactions",
         predictions=pred,
@@ -256,36 +325,28 @@ def backtest(
         model=model,
         n_train=len(X_tr),
         n_test=len(X_te),
-        scoring=_score_now(
-            tx,
-            end,
-            X_te,
-            y_te,
-            model,
-            cv_folds=cv_folds,
-            random_state=random_state,
-            active_days=active_days,
-            trend_days=trend_days,
-            tables=tables,
-        ),
+        scoring=scoring,
         horizon_days=horizon_days,
         cutoffs={"train": end - 2 * h, "test": end - h, "score": end},
         train_churn_rate=float(y_tr.mean()),
         test_sales=X_te["sales_12m"],
+        n_train_used=len(X_fit),
+        n_refit_used=scoring.model.n_fit,
+        n_choice=model.n_choice,
     )
 
 
-def _score_now(
-    tx, end, X_te, y_te, chosen, *, cv_folds, random_state, active_days, trend_days, tables
-):
+def _score_now(X_now, end, X_te, y_te, chosen, *, cv_folds, random_state, calibration_folds):
     """The chosen model refitted on the latest labelled window, scoring the customers active at end."""
-    X_now = churn_features(
-        tx, end, active_days=active_days, trend_days=trend_days, **tables
-    ).set_index("customer_id")
     if len(X_now) == 0:
         raise InsufficientData(f"no customer is active at {end:%Y-%m-%d}: nobody to score")
     model = fit_churn_model(
-        X_te, y_te, cv_folds=cv_folds, random_state=random_state, force=chosen.name
+        X_te,
+        y_te,
+        cv_folds=cv_folds,
+        random_state=random_state,
+        force=chosen.name,
+        calibration_folds=calibration_folds,
     )
     return ScoredCustomers(
         model=model,
@@ -308,6 +369,7 @@ def table_study(
     value: pd.Series | None = None,
     notes: list | None = None,
     candidates: tuple[str, ...] | None = None,
+    choice_sample: int | None = CHOICE_SAMPLE,
 ) -> ChurnResult:
     """The second entry: a stratified train/test split of a ready customer table.
 
@@ -332,6 +394,9 @@ def table_study(
         Cleaning notes to carry into the result.
     candidates : tuple of str, optional
         Names from :func:`~analysis.churn.models.candidate_models` (default all).
+    choice_sample : int or None
+        The candidates are compared on at most this many training customers (a stratified
+        subsample); None or 0: on all.
 
     Returns
     -------
@@ -344,7 +409,12 @@ def table_study(
         X, y, test_size=test_size, stratify=y, random_state=random_state
     )
     model = fit_churn_model(
-        X_tr, y_tr, cv_folds=cv_folds, random_state=random_state, candidates=candidates
+        X_tr,
+        y_tr,
+        cv_folds=cv_folds,
+        random_state=random_state,
+        candidates=candidates,
+        choice_sample=choice_sample,
     )
     pred = pd.DataFrame(
         {
@@ -392,6 +462,7 @@ def from_customer_table(
     test_size: float = 0.25,
     cv_folds: int = 5,
     random_state: int = 0,
+    choice_sample: int | None = CHOICE_SAMPLE,
 ) -> ChurnResult:
     """Clean a raw customer export and run :func:`table_study` on it.
 
@@ -405,7 +476,7 @@ def from_customer_table(
         The customer id column; empty means row numbers.
     value_col : str
         Numeric column of sales or fees for expected lost sales; empty means none.
-    test_size, cv_folds, random_state
+    test_size, cv_folds, random_state, choice_sample
         As in :func:`table_study`.
 
     Returns
@@ -436,4 +507,5 @@ def from_customer_table(
         random_state=random_state,
         value=value,
         notes=notes,
+        choice_sample=choice_sample,
     )

@@ -15,7 +15,7 @@ from scipy.special import gammaln
 
 from analysis.engine.aggregate import customer_summary
 
-__all__ = ["BetaGeoModel", "bgnbd_churn_probability"]
+__all__ = ["BetaGeoModel", "bgnbd_churn_probability", "no_purchase_probability"]
 
 
 class BetaGeoModel:
@@ -48,9 +48,17 @@ class BetaGeoModel:
             raise ValueError("BG/NBD needs x >= 0 and 0 <= t_x <= T for at least one customer")
         grouped = data.groupby(["x", "t_x", "T"]).size().reset_index(name="w")
         x, tx, TT, w = (grouped[c].to_numpy(float) for c in ("x", "t_x", "T", "w"))
+        # the groups are sorted by x, which takes few values: the gamma functions of x are
+        # computed once per value (the same numbers, far fewer evaluations)
+        first = np.r_[True, x[1:] != x[:-1]]
+        xs = (x[first], np.cumsum(first) - 1)
         start = np.log([1.0, max(data["T"].mean(), 1e-3), 1.0, 1.0])
         res = minimize(
-            _bgnbd_nll, start, args=(x, tx, TT, w), method="L-BFGS-B", bounds=[(-9.0, 9.0)] * 4
+            _bgnbd_nll,
+            start,
+            args=(x, tx, TT, w, xs),
+            method="L-BFGS-B",
+            bounds=[(-9.0, 9.0)] * 4,
         )
         self.params_ = dict(zip(("r", "alpha", "a", "b"), np.exp(res.x)))
         self.converged_ = bool(res.success)
@@ -101,15 +109,17 @@ class BetaGeoModel:
         return (1 - alive) + alive * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
 
 
-def _bgnbd_nll(logp, x, tx, T, w):
+def _bgnbd_nll(logp, x, tx, T, w, xs=None):
+    """Mean negative log-likelihood per customer; ``xs`` = (distinct x, position of each x in it)."""
     r, alpha, a, b = np.exp(logp)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    xu, at = xs if xs is not None else (x, slice(None))
+    a1 = gammaln(r + xu)[at] - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + xu)[at] - gammaln(b) - gammaln(a + b + xu)[at]
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
         a4 = np.where(
             x > 0,
-            np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + tx),
+            np.log(a) - np.log(np.maximum(b + xu - 1, 1e-12))[at] - (r + x) * np.log(alpha + tx),
             -np.inf,
         )
     ll = a1 + a2 + np.logaddexp(a3, a4)
@@ -153,12 +163,33 @@ def bgnbd_churn_probability(
     """
     s = customer_summary(tx, as_of=cutoff, date_col=date_col, id_col=id_col, amount_col=amount_col)
     s = s[s["frequency"] > 0].set_index("customer_id")
-    week = 7.0
-    x, t_x, T = (
-        s["frequency"] - 1,
-        (s["tenure_days"] - s["recency_days"]) / week,
-        s["tenure_days"] / week,
+    p = no_purchase_probability(
+        s["frequency"], s["recency_days"], s["tenure_days"], horizon_days=horizon_days
     )
-    model = BetaGeoModel().fit(x, t_x, T)
-    p = model.p_no_purchase(horizon_days / week, x, t_x, T)
     return pd.Series(p, index=s.index).reindex(ids)
+
+
+def no_purchase_probability(
+    frequency, recency_days, tenure_days, *, horizon_days: int
+) -> np.ndarray:
+    """BG/NBD fitted on these customers (weeks as the unit); P(no purchase in the horizon) of each.
+
+    Parameters
+    ----------
+    frequency : array-like
+        Purchase days before the cutoff (at least 1), per customer.
+    recency_days, tenure_days : array-like
+        Days from the last and from the first purchase to the cutoff.
+    horizon_days : int
+        Length of the horizon in days.
+
+    Returns
+    -------
+    ndarray
+        P(no purchase within the horizon), in the order of the inputs.
+    """
+    week = 7.0
+    frequency, recency, tenure = (np.asarray(v) for v in (frequency, recency_days, tenure_days))
+    x, t_x, T = frequency - 1, (tenure - recency) / week, tenure / week
+    model = BetaGeoModel().fit(x, t_x, T)
+    return model.p_no_purchase(horizon_days / week, x, t_x, T)

@@ -8,10 +8,13 @@ list: probability, expected lost sales, ABC class and reasons.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from analysis.churn.backtest import ChurnResult
-from analysis.churn.models import ChurnModel
+from analysis.churn.models import CHUNK_ROWS, ChurnModel
 from analysis.classify.classes import abc_classes
 from analysis.viz.labels import label, label_or
 
@@ -22,6 +25,7 @@ __all__ = [
     "explain",
     "risk_list",
     "risk_scores",
+    "sample_note",
 ]
 
 #: columns of the risk list shown in the report
@@ -96,6 +100,58 @@ def risk_scores(
     )
 
 
+def sample_note(result: ChurnResult, lang: str = "zh") -> str:
+    """What the study fitted on a sample, in a sentence or three; empty when nothing was sampled.
+
+    Parameters
+    ----------
+    result : ChurnResult
+        From :func:`~analysis.churn.backtest.backtest` or
+        :func:`~analysis.churn.backtest.table_study`.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        One sentence per sample used: the training sample (with its fit and calibration parts),
+        the refit sample of the scoring model, the subsample the candidates were compared on.
+    """
+    n = "{:,}".format
+    parts = []
+    if result.n_train_used < result.n_train:
+        calibration = result.model.n_calibration
+        parts.append(
+            label(
+                "churn_note_train_sample",
+                lang,
+                used=n(result.n_train_used),
+                total=n(result.n_train),
+                fit=n(result.n_train_used - calibration),
+                calibration=n(calibration),
+            )
+        )
+    if result.n_refit_used is not None and result.n_refit_used < result.n_test:
+        parts.append(
+            label(
+                "churn_note_refit_sample",
+                lang,
+                used=n(result.n_refit_used),
+                total=n(result.n_test),
+            )
+        )
+    if result.n_choice < result.n_train_used:
+        parts.append(
+            label(
+                "churn_note_choice_sample",
+                lang,
+                used=n(result.n_choice),
+                total=n(result.n_train_used),
+            )
+        )
+    return ("" if lang == "zh" else " ").join(parts)
+
+
 def _feature_label(name: str, lang: str) -> str:
     return label_or(f"churn_feat_{name}", str(name), lang)
 
@@ -105,9 +161,52 @@ def _fmt_value(name: str, v) -> str:
         return v
     if v is None or pd.isna(v):
         return "–"
+    return _fmt_number(name, v)
+
+
+def _fmt_number(name: str, v: float) -> str:
     if name in _PCT_FEATURES:
         return f"{v:.0%}"
     return f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:.2f}"
+
+
+def _template(key: str, lang: str, **fmt) -> tuple[str, str]:
+    """The label's text before and after its ``{value}``."""
+    head, _, tail = label(key, lang, value="\x00", **fmt).partition("\x00")
+    return head, tail
+
+
+def _texts(model: ChurnModel, feature: str, X: pd.DataFrame, dev, rows, lang: str) -> list[str]:
+    """The reason ``feature`` gives the customers at positions ``rows``, in words.
+
+    A category reads "<feature>: <value>", a blank number "no <feature> on record", a number
+    "<feature> high/low (<value>)" by the side of the training average it lies on.  The labels
+    are looked up once per feature, not once per customer.
+    """
+    if feature == "single_purchase":
+        return [label("churn_reason_single_purchase", lang)] * len(rows)
+    name = _feature_label(feature, lang)
+    if feature not in model.numeric:
+        head, tail = _template("churn_reason_is", lang, feature=name)
+        return [f"{head}{_fmt_value(feature, v)}{tail}" for v in X[feature].to_numpy()[rows]]
+    values = X[feature].to_numpy(dtype="float64", na_value=np.nan)[rows]
+    col = f"num__{feature}"
+    high = (
+        dev[rows, model.z_names.index(col)] > 0
+        if col in model.z_names
+        else np.zeros(len(rows), dtype=bool)
+    )
+    missing = label("churn_reason_missing", lang, feature=name)
+    above = _template("churn_reason_high", lang, feature=name)
+    below = _template("churn_reason_low", lang, feature=name)
+    out = []
+    for v, up in zip(values.tolist(), high.tolist()):
+        if math.isnan(v):
+            out.append(missing)
+        else:
+            head, tail = above if up else below
+            out.append(f"{head}{_fmt_number(feature, v)}{tail}")
+    return out
 
 
 def explain(
@@ -139,37 +238,38 @@ def explain(
         Same index as ``X``: ``reasons`` (``; ``-joined) and ``reason_1`` .. ``reason_<n_reasons>``
         (empty when fewer).
     """
+    parts = [
+        _explain_rows(model, X.iloc[i : i + CHUNK_ROWS], lang, n_reasons)
+        for i in range(0, len(X), CHUNK_ROWS)
+    ]
+    cols = [f"reason_{i + 1}" for i in range(n_reasons)]
+    if not parts:
+        return pd.DataFrame(columns=["reasons", *cols], index=X.index, dtype=object)
+    texts = np.concatenate(parts)
+    joined = ["; ".join(t for t in r if t) for r in texts.tolist()]
+    return pd.DataFrame({"reasons": joined, **dict(zip(cols, texts.T))}, index=X.index)
+
+
+def _explain_rows(model: ChurnModel, X: pd.DataFrame, lang: str, n_reasons: int) -> np.ndarray:
+    """The reason texts of one chunk of customers: an object array, ``n_reasons`` per row."""
     contrib, dev = model.contributions(X)
     interval = [f for f in _INTERVAL_FEATURES if f in contrib.columns]
     if interval and "avg_interval_days" in X.columns:
         single = X["avg_interval_days"].isna() & (X.get("frequency", 0) <= 1)
         contrib = contrib.assign(single_purchase=contrib[interval].sum(axis=1).where(single, 0.0))
         contrib.loc[single, interval] = 0.0
-    rows = []
-    for cid, c in contrib.iterrows():
-        top = c[c > 0].sort_values(ascending=False).head(n_reasons)
-        texts = [
-            _reason_text(model, f, X.at[cid, f] if f in X.columns else None, dev.loc[cid], lang)
-            for f in top.index
-        ]
-        rows.append(texts + [""] * (n_reasons - len(texts)))
-    cols = [f"reason_{i + 1}" for i in range(n_reasons)]
-    out = pd.DataFrame(rows, index=X.index, columns=cols)
-    return out.assign(reasons=out[cols].apply(lambda r: "; ".join(t for t in r if t), axis=1))[
-        ["reasons", *cols]
-    ]
-
-
-def _reason_text(model: ChurnModel, feature: str, value, dev: pd.Series, lang: str) -> str:
-    if feature == "single_purchase":
-        return label("churn_reason_single_purchase", lang)
-    name = _feature_label(feature, lang)
-    if feature not in model.numeric:
-        return label("churn_reason_is", lang, feature=name, value=_fmt_value(feature, value))
-    if pd.isna(value):
-        return label("churn_reason_missing", lang, feature=name)
-    key = "churn_reason_high" if dev.get(f"num__{feature}", 0.0) > 0 else "churn_reason_low"
-    return label(key, lang, feature=name, value=_fmt_value(feature, value))
+    c = contrib.to_numpy(dtype="float64")
+    # largest first, ties in column order; only positive contributions are reasons
+    order = np.argsort(-c, axis=1, kind="stable")[:, :n_reasons]
+    positive = np.take_along_axis(c, order, axis=1) > 0
+    out = np.full((len(X), n_reasons), "", dtype=object)
+    dev = dev.to_numpy()
+    for j, feature in enumerate(contrib.columns):
+        for r in range(order.shape[1]):
+            rows = np.flatnonzero((order[:, r] == j) & positive[:, r])
+            if len(rows):
+                out[rows, r] = _texts(model, feature, X, dev, rows, lang)
+    return out
 
 
 def risk_list(

@@ -26,14 +26,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.churn.history import TransactionHistory, day_number
 from analysis.data.validation import DataError, parse_numbers
-from analysis.engine.aggregate import customer_summary
 
 __all__ = [
     "CATEGORICAL_FEATURES",
     "active_customers",
     "churn_labels",
     "churn_features",
+    "features_at",
     "trailing_sales",
     "clean_customer_table",
     "parse_label",
@@ -77,24 +78,23 @@ def _before(df: pd.DataFrame, cutoff, date_col: str) -> pd.DataFrame:
     return df[df[date_col] < pd.Timestamp(cutoff)]
 
 
-def _purchase_days(
-    tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str
-) -> pd.DataFrame:
-    """Distinct (customer, day) pairs with a purchase (amount > 0)."""
-    buys = tx[tx[amount_col].astype("float64") > 0]
-    return pd.DataFrame(
-        {"customer_id": buys[id_col].to_numpy(), "day": buys[date_col].dt.normalize().to_numpy()}
-    ).drop_duplicates()
+def _history(tx, history, *, id_col, date_col, amount_col, cost_col="cost") -> TransactionHistory:
+    if history is not None:
+        return history
+    return TransactionHistory(
+        tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col
+    )
 
 
 def active_customers(
-    tx: pd.DataFrame,
+    tx: pd.DataFrame | None,
     cutoff,
     *,
     active_days: int | None = 365,
     id_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
+    history: TransactionHistory | None = None,
 ) -> pd.Index:
     """Customers with a purchase in ``[cutoff - active_days, cutoff)`` (sorted ids).
 
@@ -103,7 +103,7 @@ def active_customers(
     Parameters
     ----------
     tx : DataFrame
-        Transaction lines.
+        Transaction lines (ignored when ``history`` is given).
     cutoff : date-like
         The cutoff day: history before it, future from it.
     active_days : int or None
@@ -114,23 +114,26 @@ def active_customers(
         Date column.
     amount_col : str
         Net amount column (sales; returns negative).
+    history : TransactionHistory, optional
+        The lines already sorted (:class:`~analysis.churn.history.TransactionHistory`).
 
     Returns
     -------
     Index
         Sorted ids of the customers active at the cutoff.
     """
-    cutoff = pd.Timestamp(cutoff)
-    days = _purchase_days(
-        _before(tx, cutoff, date_col), id_col=id_col, date_col=date_col, amount_col=amount_col
-    )
-    if active_days:
-        days = days[days["day"] >= cutoff - pd.Timedelta(days=active_days)]
-    return pd.Index(sorted(days["customer_id"].unique()), name="customer_id")
+    h = _history(tx, history, id_col=id_col, date_col=date_col, amount_col=amount_col)
+    return h.ids[h.snapshot(day_number(cutoff)).active(active_days)]
+
+
+def _labels_at(h: TransactionHistory, snap, active: np.ndarray, horizon_days: int) -> np.ndarray:
+    """1 for each active code without a purchase day in [cutoff, cutoff + horizon)."""
+    bought = h.purchase_days(snap.cutoff, snap.cutoff + int(horizon_days))
+    return (bought[active] == 0).astype("int64")
 
 
 def churn_labels(
-    tx: pd.DataFrame,
+    tx: pd.DataFrame | None,
     cutoff,
     *,
     horizon_days: int = 90,
@@ -138,6 +141,7 @@ def churn_labels(
     id_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
+    history: TransactionHistory | None = None,
 ) -> pd.DataFrame:
     """One row per customer active at ``cutoff``: ``churned`` = 1 without a purchase in the window.
 
@@ -146,7 +150,7 @@ def churn_labels(
     Parameters
     ----------
     tx : DataFrame
-        Transaction lines.
+        Transaction lines (ignored when ``history`` is given).
     cutoff : date-like
         The cutoff day: history before it, future from it.
     horizon_days : int
@@ -159,6 +163,8 @@ def churn_labels(
         Date column.
     amount_col : str
         Net amount column (sales; returns negative).
+    history : TransactionHistory, optional
+        The lines already sorted (:class:`~analysis.churn.history.TransactionHistory`).
 
     Returns
     -------
@@ -166,33 +172,33 @@ def churn_labels(
     """
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be positive, got {horizon_days}")
-    cutoff = pd.Timestamp(cutoff)
-    ids = active_customers(
-        tx, cutoff, active_days=active_days, id_col=id_col, date_col=date_col, amount_col=amount_col
+    h = _history(tx, history, id_col=id_col, date_col=date_col, amount_col=amount_col)
+    snap = h.snapshot(day_number(cutoff))
+    active = snap.active(active_days)
+    return pd.DataFrame(
+        {
+            "customer_id": h.ids[active].to_numpy(),
+            "churned": _labels_at(h, snap, active, horizon_days),
+        }
     )
-    days = _purchase_days(tx, id_col=id_col, date_col=date_col, amount_col=amount_col)
-    in_window = days[
-        (days["day"] >= cutoff) & (days["day"] < cutoff + pd.Timedelta(days=horizon_days))
-    ]
-    stayed = ids.isin(in_window["customer_id"].unique())
-    return pd.DataFrame({"customer_id": ids.to_numpy(), "churned": (~stayed).astype("int64")})
 
 
 def trailing_sales(
-    tx: pd.DataFrame,
+    tx: pd.DataFrame | None,
     cutoff,
     *,
     days: int = 365,
     id_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
+    history: TransactionHistory | None = None,
 ) -> pd.Series:
     """Net sales per customer in ``[cutoff - days, cutoff)`` (index = customer_id).
 
     Parameters
     ----------
     tx : DataFrame
-        Transaction lines.
+        Transaction lines (ignored when ``history`` is given).
     cutoff : date-like
         The cutoff day: history before it, future from it.
     days : int
@@ -203,70 +209,132 @@ def trailing_sales(
         Date column.
     amount_col : str
         Net amount column (sales; returns negative).
+    history : TransactionHistory, optional
+        The lines already sorted (:class:`~analysis.churn.history.TransactionHistory`).
 
     Returns
     -------
     Series
-        ``sales_12m`` per customer (index ``customer_id``).
+        ``sales_12m`` per customer with a line in the window (index ``customer_id``).
     """
-    cutoff = pd.Timestamp(cutoff)
-    w = tx[(tx[date_col] >= cutoff - pd.Timedelta(days=days)) & (tx[date_col] < cutoff)]
-    return (
-        w.groupby(id_col)[amount_col]
-        .sum()
-        .astype("float64")
-        .rename("sales_12m")
-        .rename_axis("customer_id")
-    )
+    h = _history(tx, history, id_col=id_col, date_col=date_col, amount_col=amount_col)
+    end = day_number(cutoff)
+    lines = h.lines(end - int(days), end)
+    return pd.Series(
+        h.sales(end - int(days), end)[lines > 0], index=h.ids[lines > 0], name="sales_12m"
+    ).rename_axis("customer_id")
 
 
-def _interval_features(days: pd.DataFrame) -> pd.DataFrame:
-    """Regularity of purchase intervals: coefficient of variation of the gaps between purchase days."""
-    d = days.sort_values(["customer_id", "day"])
-    gap = d.groupby("customer_id")["day"].diff().dt.days
-    g = (
-        pd.DataFrame({"customer_id": d["customer_id"], "gap": gap})
-        .dropna()
-        .groupby("customer_id")["gap"]
-    )
-    mean, std = g.mean(), g.std(ddof=0)
-    return pd.DataFrame({"interval_cv": (std / mean).where(mean > 0)})
-
-
-def _trend_features(
-    tx: pd.DataFrame, cutoff, trend_days: int, *, id_col, date_col, amount_col
+def _transaction_features(
+    h: TransactionHistory, snap, active: np.ndarray, trend_days: int
 ) -> pd.DataFrame:
-    """Sales and purchase days in the last ``trend_days`` against the ``trend_days`` before."""
-    span = pd.Timedelta(days=trend_days)
-    t = tx[(tx[date_col] >= cutoff - 2 * span) & (tx[date_col] < cutoff)]
-    last = t[date_col] >= cutoff - span
-    amt = t[amount_col].astype("float64")
-    work = pd.DataFrame(
-        {
-            "customer_id": t[id_col].to_numpy(),
-            "last": last.to_numpy(),
-            "amount": amt.to_numpy(),
-            "day": t[date_col].dt.normalize().to_numpy(),
-            "buy": (amt > 0).to_numpy(),
-        }
-    )
-    g = work.groupby(["customer_id", "last"])
-    sales = g["amount"].sum().unstack(fill_value=0.0).reindex(columns=[False, True], fill_value=0.0)
-    buys = work[work["buy"]].groupby(["customer_id", "last"])["day"].nunique().unstack(fill_value=0)
-    buys = buys.reindex(index=sales.index, columns=[False, True], fill_value=0).fillna(0)
-    out = pd.DataFrame(
-        {
-            "sales_last": sales[True],
-            "sales_prev": sales[False],
-            "days_last": buys[True].astype("float64"),
-            "days_prev": buys[False].astype("float64"),
-        }
-    )
-    denom = out["sales_last"].abs() + out["sales_prev"].abs()
+    """The transaction family of features of the ``active`` codes at the snapshot's cutoff."""
+    c, span = snap.cutoff, int(trend_days)
+    freq = snap.frequency[active].astype("float64")
+    first, last = snap.first_day[active], snap.last_day[active]
+    recency, tenure = (c - last).astype("float64"), (c - first).astype("float64")
+    gaps = freq - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        interval = np.where(gaps > 0, (last - first) / gaps, np.nan)
+        # std of the gaps from exact integer sums: n·Σg² − (Σg)² is exact in int64
+        sum_g = (last - first).astype(np.int64)
+        n = gaps.astype(np.int64)
+        var = (n * snap.gap_sq_sum[active].astype(np.int64) - sum_g * sum_g) / (n * n)
+        interval_cv = np.where((gaps > 0) & (interval > 0), np.sqrt(var) / interval, np.nan)
+    monetary, returns = snap.monetary[active], snap.returns_amount[active]
+    gross_sales = monetary + returns
+    feats = {
+        "recency_days": recency,
+        "frequency": freq,
+        "monetary": monetary,
+        "tenure_days": tenure,
+        "avg_interval_days": interval,
+        # how late the customer is against its own rhythm; > 1 = overdue
+        "recency_ratio": recency / interval,
+        "return_rate": np.where(
+            gross_sales > 0, returns / np.where(gross_sales > 0, gross_sales, 1), np.nan
+        ),
+        "n_returns": snap.n_returns[active].astype("float64"),
+    }
+    if h.has_cost and snap.cost_lines[active].sum() > 0:
+        profit = snap.gross_profit[active]
+        feats["margin_rate"] = np.where(
+            monetary > 0, profit / np.where(monetary > 0, monetary, 1), np.nan
+        )
+    last_sales, prev_sales = h.sales(c - span, c)[active], h.sales(c - 2 * span, c - span)[active]
+    denom = np.abs(last_sales) + np.abs(prev_sales)
     # bounded in [-1, 1]: -1 = bought before, nothing lately; +1 = new this period
-    return out.assign(
-        sales_trend=((out["sales_last"] - out["sales_prev"]) / denom).where(denom > 0, 0.0)
+    trend = np.where(denom > 0, (last_sales - prev_sales) / np.where(denom > 0, denom, 1), 0.0)
+    feats.update(
+        interval_cv=interval_cv,
+        sales_last=last_sales,
+        sales_prev=prev_sales,
+        days_last=h.purchase_days(c - span, c)[active].astype("float64"),
+        days_prev=h.purchase_days(c - 2 * span, c - span)[active].astype("float64"),
+        sales_trend=trend,
+        sales_12m=h.sales(c - 365, c)[active],
     )
+    return pd.DataFrame(feats, index=h.ids[active])
+
+
+def features_at(
+    history: TransactionHistory,
+    cutoff,
+    *,
+    active_days: int | None = 365,
+    trend_days: int = 90,
+    horizon_days: int | None = None,
+    customers: pd.DataFrame | None = None,
+    receivables: pd.DataFrame | None = None,
+    interactions: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Features (and labels) of the customers active at ``cutoff``, from sorted lines.
+
+    The work behind :func:`churn_features` and :func:`churn_labels`: a study with
+    several cutoffs sorts the lines once (:class:`~analysis.churn.history.TransactionHistory`)
+    and calls this for each.
+
+    Parameters
+    ----------
+    history : TransactionHistory
+        The transaction lines, sorted.
+    cutoff : date-like
+        The cutoff day.
+    active_days, trend_days : int
+        As in :func:`churn_features`.
+    horizon_days : int, optional
+        When given, the labels of :func:`churn_labels` for this horizon are returned too.
+    customers, receivables, interactions : DataFrame, optional
+        As in :func:`churn_features`.
+
+    Returns
+    -------
+    tuple of (DataFrame, Series or None)
+        Features indexed by ``customer_id`` (the columns of :func:`churn_features`), and the
+        0/1 ``churned`` labels on the same index (None without ``horizon_days``).
+    """
+    cutoff = pd.Timestamp(cutoff).normalize()
+    snap = history.snapshot(day_number(cutoff))
+    active = snap.active(active_days)
+    out = _transaction_features(history, snap, active, trend_days)
+    ids = out.index
+    parts = [out]
+    if receivables is not None and len(receivables):
+        rf = _receivable_features(receivables, cutoff)
+        parts.append(rf.reindex(ids).fillna({"arrears": 0.0, "overdue_amount": 0.0}))
+    if interactions is not None and len(interactions):
+        parts.append(
+            _interaction_features(interactions, cutoff, trend_days).reindex(ids).fillna(0.0)
+        )
+    if customers is not None and len(customers):
+        parts.append(_customer_attributes(customers, cutoff).reindex(ids))
+    X = pd.concat(parts, axis=1) if len(parts) > 1 else out
+    X = X.rename_axis("customer_id")
+    if horizon_days is None:
+        return X, None
+    if horizon_days <= 0:
+        raise ValueError(f"horizon_days must be positive, got {horizon_days}")
+    return X, pd.Series(_labels_at(history, snap, active, horizon_days), index=ids, name="churned")
 
 
 def _receivable_features(ar: pd.DataFrame, cutoff) -> pd.DataFrame:
@@ -372,64 +440,19 @@ def churn_features(
     features (NaN where undefined, e.g. the interval of a single purchase) and
     the categorical columns of :data:`CATEGORICAL_FEATURES` that exist.
     """
-    cutoff = pd.Timestamp(cutoff)
-    for col in (id_col, date_col, amount_col):
-        if col not in tx.columns:
-            raise DataError(f"Required column {col} missing from transactions")
-    ids = active_customers(
-        tx, cutoff, active_days=active_days, id_col=id_col, date_col=date_col, amount_col=amount_col
+    h = TransactionHistory(
+        tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col
     )
-    past = _before(tx, cutoff, date_col)
-    past = past[past[id_col].isin(ids)]
-    s = customer_summary(
-        past,
-        as_of=cutoff,
-        date_col=date_col,
-        id_col=id_col,
-        amount_col=amount_col,
-        cost_col=cost_col,
-    ).set_index("customer_id")
-    gross_sales = s["monetary"] + s["returns_amount"]
-    feats = pd.DataFrame(
-        {
-            "recency_days": s["recency_days"].astype("float64"),
-            "frequency": s["frequency"].astype("float64"),
-            "monetary": s["monetary"],
-            "tenure_days": s["tenure_days"].astype("float64"),
-            "avg_interval_days": s["avg_interval_days"],
-            # how late the customer is against its own rhythm; > 1 = overdue
-            "recency_ratio": s["recency_days"] / s["avg_interval_days"],
-            "return_rate": (s["returns_amount"] / gross_sales).where(gross_sales > 0),
-            "n_returns": s["n_returns"].astype("float64"),
-        }
+    X, _ = features_at(
+        h,
+        cutoff,
+        active_days=active_days,
+        trend_days=trend_days,
+        customers=customers,
+        receivables=receivables,
+        interactions=interactions,
     )
-    if cost_col in past.columns and past[cost_col].notna().any():
-        feats["margin_rate"] = (s["gross_profit"] / s["monetary"]).where(s["monetary"] > 0)
-    days = _purchase_days(past, id_col=id_col, date_col=date_col, amount_col=amount_col)
-    parts = [
-        feats,
-        _interval_features(days),
-        _trend_features(
-            past, cutoff, trend_days, id_col=id_col, date_col=date_col, amount_col=amount_col
-        ),
-        trailing_sales(
-            past, cutoff, id_col=id_col, date_col=date_col, amount_col=amount_col
-        ).to_frame(),
-    ]
-    if receivables is not None and len(receivables):
-        rf = _receivable_features(receivables, cutoff)
-        parts.append(rf.reindex(ids).fillna({"arrears": 0.0, "overdue_amount": 0.0}))
-    if interactions is not None and len(interactions):
-        parts.append(
-            _interaction_features(interactions, cutoff, trend_days).reindex(ids).fillna(0.0)
-        )
-    if customers is not None and len(customers):
-        parts.append(_customer_attributes(customers, cutoff))
-    out = pd.concat([p.reindex(ids) for p in parts], axis=1)
-    for c in ("sales_last", "sales_prev", "days_last", "days_prev", "sales_12m"):
-        out[c] = out[c].fillna(0.0)
-    out["sales_trend"] = out["sales_trend"].fillna(0.0)
-    return out.rename_axis("customer_id").reset_index()
+    return X.reset_index()
 
 
 # ------------------------------------------------------------ customer table

@@ -43,10 +43,13 @@ __all__ = [
     "score_metrics",
     "split_columns",
     "stratified_folds",
+    "stratified_sample",
 ]
 
 #: the keys of :func:`score_metrics`
 METRICS = ("auc", "pr_auc", "brier", "lift_top_decile")
+#: rows scored at a time: bounds the memory of a prediction, not its result
+CHUNK_ROWS = 100_000
 
 
 def one_thread(func):
@@ -190,7 +193,13 @@ def candidate_models(num_cols, cat_cols, *, random_state: int) -> dict[str, Pipe
 
 @dataclass
 class ChurnModel:
-    """A fitted, calibrated churn classifier plus the logistic model that explains it."""
+    """A fitted, calibrated churn classifier plus the logistic model that explains it.
+
+    ``n_fit`` customers trained it; ``n_choice`` of them chose it by cross-validation
+    (fewer when the choice ran on a subsample, see :func:`fit_churn_model`);
+    ``n_calibration`` of them calibrated it when it was calibrated on one held-out fold
+    (0: cross-fitted on all folds).
+    """
 
     name: str
     calibrated: CalibratedClassifierCV
@@ -201,22 +210,36 @@ class ChurnModel:
     z_mean: np.ndarray | None = None
     z_names: list[str] | None = None
     z_source: list[str] | None = None
+    n_fit: int = 0
+    n_choice: int = 0
+    n_calibration: int = 0
 
     @one_thread
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated churn probability of each row.
+    def predict_proba(self, X: pd.DataFrame, *, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+        """Calibrated churn probability of each row, ``chunk_rows`` rows at a time.
+
+        Each row is scored on its own, so the chunks change the memory used, not the result.
 
         Parameters
         ----------
         X : DataFrame
             Features with at least the model's columns.
+        chunk_rows : int
+            Rows converted and scored at a time.
 
         Returns
         -------
         ndarray
             Calibrated churn probability per row.
         """
-        return self.calibrated.predict_proba(as_model_input(X[self.features]))[:, 1]
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        X = X[self.features]
+        parts = [
+            self.calibrated.predict_proba(as_model_input(X.iloc[i : i + chunk_rows]))[:, 1]
+            for i in range(0, len(X), chunk_rows)
+        ]
+        return np.concatenate(parts) if parts else np.empty(0)
 
     def contributions(self, X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Logit contributions of the logistic explainer against the training mean.
@@ -272,6 +295,48 @@ def stratified_folds(y: pd.Series, folds: int, random_state: int) -> StratifiedK
     )
 
 
+def stratified_sample(y, n: int | None, random_state: int) -> np.ndarray:
+    """Positions of a random sample of ``n`` rows that keeps each class's share of ``y``.
+
+    Each class gets its share of ``n`` rounded down, and the rows left over go to the classes
+    with the largest remainders (the first class on a tie), so a class's count is within one
+    row of its exact share.  The rows of a class are drawn without replacement by
+    :func:`numpy.random.default_rng` seeded with ``random_state``.  With ``n`` empty or at
+    least ``len(y)`` every row is kept, in order (no sampling).
+
+    Parameters
+    ----------
+    y : array-like
+        Class labels (the churn label), one per row.
+    n : int or None
+        Rows wanted.
+    random_state : int
+        Seed of the draw.
+
+    Returns
+    -------
+    ndarray
+        Sorted row positions (int64).
+    """
+    y = np.asarray(y)
+    if not n or n >= len(y):
+        return np.arange(len(y))
+    if n < 1:
+        raise ValueError(f"the sample size must be positive, got {n}")
+    codes, _ = pd.factorize(y, sort=True)
+    counts = np.bincount(codes)
+    exact = counts * n / len(y)
+    take = np.floor(exact).astype(np.int64)
+    short = n - int(take.sum())
+    take[np.argsort(-(exact - take), kind="stable")[:short]] += 1
+    rng = np.random.default_rng(random_state)
+    picked = [
+        rng.choice(np.flatnonzero(codes == k), size=int(m), replace=False)
+        for k, m in enumerate(take)
+    ]
+    return np.sort(np.concatenate(picked))
+
+
 def _source_of(names, num_cols, cat_cols) -> list[str]:
     out = []
     for n in names:
@@ -292,6 +357,8 @@ def fit_churn_model(
     random_state: int = 0,
     candidates: tuple[str, ...] | None = None,
     force: str | None = None,
+    choice_sample: int | None = None,
+    calibration_folds: int | None = None,
 ) -> ChurnModel:
     """Pick a candidate by cross-validated ROC AUC on (X, y), calibrate it, fit the explainer.
 
@@ -302,11 +369,19 @@ def fit_churn_model(
     cv_folds : int
         Folds for selection and for calibration (fewer when a class is small).
     random_state : int
-        Seeds the folds and the trees.
+        Seeds the folds, the trees and the choice subsample.
     candidates : tuple of str, optional
         Names from :func:`candidate_models` to consider (default all).
     force : str, optional
         Skip the selection and use this candidate (used to refit a chosen model).
+    choice_sample : int, optional
+        When there are more rows, the candidates are compared on a stratified sample of this
+        many (:func:`stratified_sample`); the chosen one is still calibrated on all rows.
+    calibration_folds : int, optional
+        How many of the folds the calibrated model averages (default all): each fold's model
+        is fitted on the other folds and calibrated on its own.  ``1`` fits one model on
+        (k-1)/k of the rows and calibrates it on the rest: at scale, where one fold holds
+        plenty of customers, this costs one fit and one model per prediction instead of k.
 
     Returns
     -------
@@ -322,10 +397,13 @@ def fit_churn_model(
     if unknown:
         raise ValueError(f"unknown model {unknown[0]!r}; expected one of {', '.join(models)}")
     cv = stratified_folds(y, cv_folds, random_state)
+    choice = stratified_sample(y, None if force else choice_sample, random_state)
+    Xc, yc = (Xm, y) if len(choice) == len(y) else (Xm.iloc[choice], y.iloc[choice])
+    cv_choice = cv if len(choice) == len(y) else stratified_folds(yc, cv_folds, random_state)
     rows = []
     for name in names:
         s = (
-            cross_val_score(models[name], Xm, y, cv=cv, scoring="roc_auc")
+            cross_val_score(models[name], Xc, yc, cv=cv_choice, scoring="roc_auc")
             if not force
             else np.array([np.nan])
         )
@@ -333,7 +411,9 @@ def fit_churn_model(
     scores = pd.DataFrame(rows)
     best = force or scores.loc[scores["cv_auc"].idxmax(), "model"]
     scores = scores.assign(chosen=scores["model"] == best)
-    calibrated = CalibratedClassifierCV(clone(models[best]), method="sigmoid", cv=cv).fit(Xm, y)
+    splits = list(cv.split(Xm, y))[:calibration_folds] if calibration_folds else cv
+    calibrated = CalibratedClassifierCV(clone(models[best]), method="sigmoid", cv=splits)
+    calibrated.fit(Xm, y)
     linear = [n for n in names if n.startswith("logistic")] or ["logistic_c0.1"]
     expl_name = (
         best
@@ -352,6 +432,9 @@ def fit_churn_model(
         z_mean=pre.transform(Xm).mean(axis=0),
         z_names=list(pre.get_feature_names_out()),
         z_source=_source_of(pre.get_feature_names_out(), num, cat),
+        n_fit=len(y),
+        n_choice=0 if force else len(yc),
+        n_calibration=sum(len(test) for _, test in splits) if calibration_folds else 0,
     )
 
 

@@ -1,0 +1,310 @@
+"""Transaction lines sorted once, so that every churn window is a few array sums.
+
+A churn study looks at the same lines from several cutoffs (training, test, now) and
+through several windows (the history before a cutoff, the label window after it, the
+trend periods, the trailing year).  :class:`TransactionHistory` codes the customers
+once, sorts the lines by day and keeps the distinct purchase days; each window is
+then a slice of sorted arrays summed per customer with :func:`numpy.bincount`, with
+no groupby over the lines and no second copy of them.
+
+The definitions are those of :func:`analysis.engine.aggregate.customer_summary`
+(a purchase is a line with amount > 0, frequency counts distinct purchase days,
+returns are the negative lines); a test holds the two to the same numbers.
+Days are whole calendar days: a cutoff is midnight at the start of its day.
+
+Sums of amounts are exact to the last bit whatever the order of the lines: each
+amount is split into a part on a grid coarse enough for every partial sum to be
+exact and a tiny remainder (:func:`_split`), so a customer's sales do not depend on
+how the lines were sorted, and agree with pandas' compensated sums.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.validation import DataError
+
+__all__ = ["CustomerSnapshot", "TransactionHistory", "day_number"]
+
+
+def day_number(when) -> int:
+    """Days since 1970-01-01 of the day ``when`` falls on (a time of day is dropped).
+
+    Parameters
+    ----------
+    when : date-like
+        A date or timestamp.
+
+    Returns
+    -------
+    int
+        The day number, the unit of :class:`TransactionHistory`.
+    """
+    return int(np.datetime64(pd.Timestamp(when).normalize().to_datetime64(), "D").astype(np.int64))
+
+
+def _grid(x: np.ndarray) -> float:
+    """A power of two so fine that the sum of ``|x|`` stays below 2**51 of its steps
+    (0 when ``x`` has no finite nonzero total)."""
+    total = float(np.abs(x).sum())
+    if total == 0 or not math.isfinite(total):
+        return 0.0
+    return math.ldexp(1.0, math.ceil(math.log2(total)) - 51)
+
+
+def _split(x: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` as ``hi + lo``, both exact: ``hi`` on the grid of ``step`` (:func:`_grid`), so
+    that any sum of its entries is exact, and ``lo`` below half a step."""
+    if step == 0:
+        return x, np.zeros_like(x)
+    hi = np.rint(x / step) * step
+    return hi, x - hi
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    """Per-customer sums of the lines before one cutoff; arrays indexed by customer code.
+
+    Attributes
+    ----------
+    cutoff : int
+        The cutoff's day number.
+    frequency : ndarray
+        Distinct purchase days before the cutoff.
+    first_day, last_day : ndarray
+        First and last purchase day (day numbers; -1 without a purchase).
+    monetary : ndarray
+        Net sales (returns included).
+    returns_amount, n_returns : ndarray
+        Absolute sum and count of the negative lines.
+    gross_profit : ndarray
+        Sum of amount - cost over the lines with a cost (NaN when none has one).
+    cost_lines : ndarray
+        Lines with a known cost.
+    gap_sq_sum : ndarray
+        Sum of the squared gaps (days) between consecutive purchase days.
+    """
+
+    cutoff: int
+    frequency: np.ndarray
+    first_day: np.ndarray
+    last_day: np.ndarray
+    monetary: np.ndarray
+    returns_amount: np.ndarray
+    n_returns: np.ndarray
+    gross_profit: np.ndarray
+    cost_lines: np.ndarray
+    gap_sq_sum: np.ndarray
+
+    def active(self, active_days: int | None) -> np.ndarray:
+        """Codes of the customers with a purchase in the ``active_days`` before the cutoff.
+
+        Parameters
+        ----------
+        active_days : int or None
+            Days before the cutoff; None or 0 counts any purchase before it.
+
+        Returns
+        -------
+        ndarray
+            Sorted customer codes.
+        """
+        bought = self.frequency > 0
+        if active_days:
+            bought &= self.last_day >= self.cutoff - int(active_days)
+        return np.flatnonzero(bought)
+
+
+class TransactionHistory:
+    """Transaction lines coded by customer and sorted by day, for sums at any cutoff.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    id_col, date_col, amount_col, cost_col : str
+        Column names; a missing ``cost_col`` leaves gross profit unknown.  Lines without a
+        customer id or a date are left out, a blank amount counts as zero.
+
+    Attributes
+    ----------
+    ids : Index
+        Customer ids in sorted order; a customer's code is its position here.
+    has_cost : bool
+        Whether the lines have a cost column.
+    """
+
+    def __init__(
+        self,
+        tx: pd.DataFrame,
+        *,
+        id_col: str = "customer_id",
+        date_col: str = "date",
+        amount_col: str = "amount",
+        cost_col: str = "cost",
+    ):
+        for col in (id_col, date_col, amount_col):
+            if col not in tx.columns:
+                raise DataError(f"Required column {col} missing from transactions")
+        # factorize unsorted, then number the ids in sorted order: faster than sort=True
+        codes, ids = pd.factorize(tx[id_col], sort=False)
+        by_id = np.argsort(ids)
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[by_id] = np.arange(len(ids))
+        codes, ids = np.where(codes >= 0, rank[codes], -1), ids.take(by_id)
+        day = tx[date_col].to_numpy(dtype="datetime64[ns]")
+        keep = (codes >= 0) & ~np.isnat(day)
+        day = day.astype("datetime64[D]").astype(np.int64)
+        rows = np.flatnonzero(keep) if not keep.all() else None
+        if rows is not None:
+            day, codes = day[rows], codes[rows]
+        first = int(day.min()) if len(day) else 0
+        span = int(day.max()) - first + 1 if len(day) else 1
+        # a stable sort by day; on 16-bit day offsets numpy sorts by radix, 4x faster
+        offset = (day - first).astype(np.uint16 if span < 2**16 else np.int64)
+        order = np.argsort(offset, kind="stable")
+        rows = order if rows is None else rows[order]
+        amount = tx[amount_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
+        # a plain index of the ids (str for text ids), as a sorted list of them would give
+        self.ids = pd.Index(ids.tolist(), name="customer_id")
+        self.n = len(ids)
+        self.has_cost = cost_col in tx.columns
+        self._code = codes[order].astype(np.int64)
+        self._day = day[order].astype(np.int32)
+        self._returns = amount < 0
+        buy = amount > 0
+        self._amount = np.where(np.isnan(amount), 0.0, amount)
+        self._amount_grid = _grid(self._amount)
+        if self.has_cost:
+            cost = tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
+            profit = amount - cost
+            self._cost_known = ~np.isnan(profit)
+            self._profit = np.where(self._cost_known, profit, 0.0)
+            self._profit_grid = _grid(self._profit)
+        # distinct (customer, day) with a purchase, sorted by customer then day
+        pairs = np.sort(self._code[buy] * span + offset[order][buy])
+        # np.unique hashes (slow here); the sorted keys only need their first of each run
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+        self._buy_code, self._buy_day = pairs // span, (pairs % span + first).astype(np.int32)
+        self._snapshots: dict[int, CustomerSnapshot] = {}
+
+    # ------------------------------------------------------------------ windows
+    def _lines(self, start: int | None, end: int) -> slice:
+        """The lines dated in [start, end) (day numbers; None: from the first)."""
+        a = 0 if start is None else int(np.searchsorted(self._day, start, side="left"))
+        return slice(a, int(np.searchsorted(self._day, end, side="left")))
+
+    def _count(self, codes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(codes, weights, minlength=self.n)
+
+    def _sum(self, codes: np.ndarray, values: np.ndarray, step: float) -> np.ndarray:
+        """Sums of ``values`` per code, exact to the last bit in any order (:func:`_split`)."""
+        hi, lo = _split(values, step)
+        return self._count(codes, hi) + self._count(codes, lo)
+
+    def sales(self, start: int | None, end: int) -> np.ndarray:
+        """Net sales per customer code of the lines dated in [start, end).
+
+        Parameters
+        ----------
+        start : int or None
+            First day number (None: from the first line).
+        end : int
+            Day number after the window.
+
+        Returns
+        -------
+        ndarray
+            float64, one entry per customer code.
+        """
+        w = self._lines(start, end)
+        return self._sum(self._code[w], self._amount[w], self._amount_grid)
+
+    def lines(self, start: int | None, end: int) -> np.ndarray:
+        """Lines per customer code dated in [start, end).
+
+        Parameters
+        ----------
+        start : int or None
+            First day number (None: from the first line).
+        end : int
+            Day number after the window.
+
+        Returns
+        -------
+        ndarray
+            int64, one entry per customer code.
+        """
+        return self._count(self._code[self._lines(start, end)])
+
+    def purchase_days(self, start: int | None, end: int) -> np.ndarray:
+        """Distinct purchase days per customer code in [start, end).
+
+        Parameters
+        ----------
+        start : int or None
+            First day number (None: from the first purchase).
+        end : int
+            Day number after the window.
+
+        Returns
+        -------
+        ndarray
+            int64, one entry per customer code.
+        """
+        inside = self._buy_day < end
+        if start is not None:
+            inside &= self._buy_day >= start
+        return self._count(self._buy_code[inside])
+
+    def snapshot(self, cutoff: int) -> CustomerSnapshot:
+        """Per-customer sums of everything dated before the day ``cutoff`` (computed once per cutoff).
+
+        Parameters
+        ----------
+        cutoff : int
+            Day number (:func:`day_number`).
+
+        Returns
+        -------
+        CustomerSnapshot
+        """
+        cutoff = int(cutoff)
+        if cutoff not in self._snapshots:
+            self._snapshots[cutoff] = self._snapshot(cutoff)
+        return self._snapshots[cutoff]
+
+    def _snapshot(self, cutoff: int) -> CustomerSnapshot:
+        w = self._lines(None, cutoff)
+        code, ret, amount = self._code[w], self._returns[w], self._amount[w]
+        before = self._buy_day < cutoff
+        bc, bd = self._buy_code[before], self._buy_day[before]
+        first, last = np.full(self.n, -1, np.int64), np.full(self.n, -1, np.int64)
+        if len(bc):
+            starts = np.flatnonzero(np.r_[True, bc[1:] != bc[:-1]])
+            ends = np.r_[starts[1:], len(bc)] - 1
+            first[bc[starts]], last[bc[ends]] = bd[starts], bd[ends]
+        same = bc[1:] == bc[:-1]
+        gap = (bd[1:] - bd[:-1])[same].astype("float64")
+        if self.has_cost:
+            profit = self._sum(code, self._profit[w], self._profit_grid)
+            cost_lines = self._count(code, self._cost_known[w].astype("float64"))
+            profit = np.where(cost_lines > 0, profit, np.nan)
+        else:
+            profit, cost_lines = np.full(self.n, np.nan), np.zeros(self.n)
+        return CustomerSnapshot(
+            cutoff=int(cutoff),
+            frequency=self._count(bc),
+            first_day=first,
+            last_day=last,
+            monetary=self._sum(code, amount, self._amount_grid),
+            returns_amount=0.0 - self._sum(code[ret], amount[ret], self._amount_grid),
+            n_returns=self._count(code[ret]),
+            gross_profit=profit,
+            cost_lines=cost_lines,
+            gap_sq_sum=self._count(bc[1:][same], gap * gap),
+        )
