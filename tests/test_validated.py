@@ -112,3 +112,22 @@ def test_a_validated_table_is_keyed_by_its_identity_not_hashed_again(sample, tmp
         "f", lambda tx, q: None, (page_a.copy(), Quarter(2025, 4)), {}
     )
     assert key != validated.shared_key("f", lambda tx, q: None, (page_a, Quarter(2025, 3)), {})
+
+
+def test_validated_only_shares_the_run_tables_and_computes_the_rest(sample, tmp_path, monkeypatch):
+    calls = []
+
+    def n_lines(tx):
+        calls.append(1)
+        return len(tx)
+
+    shared = validated.shared_result(n_lines, validated_only=True)
+    folder = validated.write_validated(sample, tmp_path / "k")
+    monkeypatch.setenv(validated.ENV_VAR, str(folder))
+    tx = validated.read_validated(folder, SAMPLE_DIR).transactions
+    assert shared(tx) == shared(tx) == len(sample.transactions)
+    assert len(calls) == 1
+    shared(tx.head(50))  # a slice: computed each time, never hashed
+    shared(tx.head(50))
+    assert len(calls) == 3
+    assert len(list((folder / validated.SHARED_DIR).glob("n_lines-*"))) == 1  # the one kept

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.io import Dataset, _write_parquet
-from analysis.engine.aggregate import read_parquet_frame
 
 ENV_VAR = "CCM_VALIDATED_DATA"
 MANIFEST = "manifest.json"
@@ -99,6 +98,8 @@ def read_validated(folder: str | Path, data_dir: str | Path) -> Dataset | None:
         return None
     if manifest.get("data_dir") != str(Path(data_dir).resolve()):
         return None
+    from analysis.engine.aggregate import read_parquet_frame
+
     ds = Dataset(data_dir=Path(data_dir))
     for name, info in manifest["tables"].items():
         df = read_parquet_frame(folder / f"{name}.parquet")
@@ -204,25 +205,31 @@ def shared_key(name: str, fn, args: tuple, kwargs: dict) -> str | None:
     return h.hexdigest()[:32]
 
 
-def shared_result(fn):
+def shared_result(fn=None, *, validated_only: bool = False):
     """Decorator: during a report run, compute ``fn``'s result once for all pages.
 
     The first page that calls ``fn`` with given arguments computes it and keeps it (a
     pickle in the run's validated-data folder, written by this run, read only by this
-    run's kernels and removed with that folder); a later page with the same arguments
+    run's kernels and removed with that folder); a later call with the same arguments
     (the same data included) loads it.  Outside a report run (JupyterLab, tests) it is
-    ``fn`` itself.  Used for the models several pages need: the churn backtest (pages 04
-    and 09) and the value forecast (pages 01, 08 and 09).
+    ``fn`` itself.  Used for what several pages need: the customer summary of a window,
+    the customer base, the value forecast, the churn backtest.
 
     Parameters
     ----------
     fn : callable
         A pure function.
+    validated_only : bool
+        Share only calls whose frames are the run's validated tables themselves (a slice
+        or another frame is computed, not hashed: for a function cheaper than hashing its
+        input, such as one SQL aggregation).
 
     Returns
     -------
     callable
     """
+    if fn is None:
+        return lambda f: shared_result(f, validated_only=validated_only)
     import functools
     import pickle
 
@@ -232,6 +239,11 @@ def shared_result(fn):
     def wrapper(*args, **kwargs):
         folder = os.environ.get(ENV_VAR)
         if not folder or not Path(folder, MANIFEST).exists():
+            return fn(*args, **kwargs)
+        if validated_only and any(
+            isinstance(v, pd.DataFrame | pd.Series) and not _validated_identity(v)
+            for v in (*args, *kwargs.values())
+        ):
             return fn(*args, **kwargs)
         key = shared_key(name, fn, args, kwargs)
         if key is None:

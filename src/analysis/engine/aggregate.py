@@ -74,7 +74,14 @@ DAY_EXPR = {
 _QUOTE = {"duckdb": '"', "spark": "`"}
 
 
+def _shared(fn):
+    from analysis.data.validated import shared_result
+
+    return shared_result(fn, validated_only=True)
+
+
 # ---------------------------------------------------------------- public API
+@_shared  # one SQL pass over the lines per window and run, whichever page asks first
 def customer_summary(
     tx,
     *,
