@@ -48,6 +48,7 @@ from analysis.churn.models import (
     stratified_folds,
     stratified_sample,
 )
+from analysis.data.validated import shared_result
 from analysis.data.validation import DataError
 from analysis.errors import InsufficientData
 
@@ -220,6 +221,7 @@ def _alive_baseline(history, cutoff, ids, horizon_days) -> pd.Series:
     return pd.Series(p, index=history.ids[bought]).reindex(ids)
 
 
+@shared_result  # pages 04 and 09 of one report run share it
 @one_thread
 def backtest(
     tx: pd.DataFrame,
