@@ -550,10 +550,17 @@ def months_active(
     require_columns(tx, [id_col, date_col, amount_col], "transactions")
     d = tx[date_col]
     rows = tx[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end)) & (tx[amount_col] > 0)]
-    month = rows[date_col].dt.year * 12 + rows[date_col].dt.month
-    pairs = pd.DataFrame({id_col: rows[id_col].to_numpy(), "m": month.to_numpy()}).drop_duplicates()
-    counts = pairs.groupby(id_col, sort=True).size()
-    return counts.rename("months_active").rename_axis(id_col).reset_index()
+    if rows.empty:
+        return pd.DataFrame(
+            {id_col: rows[id_col].iloc[:0], "months_active": pd.Series(dtype="int64")}
+        )
+    # distinct (customer, month) pairs as integer keys: no 10-million-row frame of pairs
+    codes, ids = pd.factorize(rows[id_col], sort=True)
+    month = (rows[date_col].dt.year * 12 + rows[date_col].dt.month).to_numpy(dtype="int64")
+    span = int(month.max() - month.min()) + 1
+    pairs = pd.unique(codes.astype("int64") * span + (month - month.min()))
+    counts = np.bincount(pairs // span, minlength=len(ids))
+    return pd.DataFrame({id_col: np.asarray(ids, dtype=object), "months_active": counts})
 
 
 def loyalty_scores(
