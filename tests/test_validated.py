@@ -131,3 +131,32 @@ def test_validated_only_shares_the_run_tables_and_computes_the_rest(sample, tmp_
     shared(tx.head(50))
     assert len(calls) == 3
     assert len(list((folder / validated.SHARED_DIR).glob("n_lines-*"))) == 1  # the one kept
+
+
+# ------------------------------------------------------------------ the runner's one validation
+@pytest.mark.parametrize("child", [False, True], ids=["in_process", "child_process"])
+def test_prepare_data_keeps_the_validated_copy_either_way(sample, tmp_path, child):
+    from analysis.report.runner import data_fingerprint, prepare_data
+
+    q, fp = prepare_data(SAMPLE_DIR, "", tmp_path / "kept", child=child)
+    assert q == "2025Q4" and fp == data_fingerprint(sample)
+    back = validated.read_validated(tmp_path / "kept", SAMPLE_DIR)
+    pd.testing.assert_frame_equal(back.transactions, sample.transactions)
+
+
+def test_a_data_error_in_the_child_is_the_same_error(tmp_path):
+    from analysis.data.validation import DataError
+    from analysis.report.runner import prepare_data
+
+    (tmp_path / "transactions.csv").write_text(
+        "customer_id,date,amount\nC1,2025-01-02,12\nC2,2025-13-40,5\n", encoding="utf-8"
+    )
+    errors = []
+    for child in (False, True):
+        with pytest.raises(DataError) as info:
+            prepare_data(tmp_path, "", tmp_path / f"kept{child}", child=child)
+        errors.append((str(info.value), info.value.file, info.value.column, info.value.rows))
+    assert errors[0] == errors[1]
+    assert "transactions.csv" in errors[0][0] and errors[0][3] == [3]
+    with pytest.raises(ValueError, match="outside the data"):
+        prepare_data(SAMPLE_DIR, "2031Q1", tmp_path / "k3", child=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import hashlib
 import html as _html
 import json
@@ -41,6 +40,7 @@ from analysis.config import LANGS, NOTEBOOK_DIR, PARAMS_DIR
 from analysis.data import io as aio
 from analysis.data.periods import resolve_quarter
 from analysis.data.validated import ENV_VAR, write_validated
+from analysis.data.validation import DataError
 from analysis.engine.aggregate import ENGINE_ENV, ENGINES
 from analysis.report.context import SUMMARY_DIR
 from analysis.report.language import tags_to_remove
@@ -54,7 +54,6 @@ PATH_PARAMS = ("customer_table", "tag_rules")
 #: exceptions (by class name) that leave a page standing with a note instead of failing the report
 NOT_COMPUTED_ERRORS = ("InsufficientData",)
 PROVENANCE_FILE = "provenance.json"
-VALIDATED_DIR = ".validated-data"  # in the staging folder while the pages run
 INTERRUPTED = "interrupted; the previous report is unchanged"
 INTERRUPTED_FIRST = "interrupted; no report was written"
 
@@ -976,6 +975,7 @@ def _provenance(
 # ------------------------------------------------------------------ the report folder
 _BUILDING = re.compile(r"^\.(?P<quarter>\d{4}Q[1-4])\.building-(?P<pid>\d+)$")
 _OLD = re.compile(r"^\.(?P<quarter>\d{4}Q[1-4])\.old$")
+_VALIDATING = re.compile(r"^\.validated-(?P<pid>\d+)$")
 
 
 def report_folder(out: str | Path) -> Path:
@@ -1025,7 +1025,7 @@ def remove_stale_builds(out: Path) -> list[Path]:
 
     removed = []
     for path in sorted(Path(out).iterdir()):
-        m = _BUILDING.match(path.name)
+        m = _BUILDING.match(path.name) or _VALIDATING.match(path.name)
         if m and path.is_dir() and not psutil.pid_exists(int(m["pid"])):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
@@ -1315,10 +1315,55 @@ def build_report(
     out = report_folder(out)
     remove_stale_builds(out)
     data_dir = Path(data_dir).resolve()
-    ds = aio.load_dataset(
-        data_dir
-    )  # validate once, up front: a data error stops before any notebook
-    q = str(resolve_quarter(quarter, ds.transactions["date"]))
+    # validate once, up front: a data error stops before any notebook; the pages read the
+    # validated copy, not the files again (removed in every case, below)
+    kept = out / f".validated-{os.getpid()}"
+    try:
+        return _build(
+            data_dir,
+            kept,
+            quarter=quarter,
+            out=out,
+            params_file=params_file,
+            overrides=overrides,
+            lang=lang,
+            jobs=jobs,
+            notebooks=notebooks,
+            nb_dir=nb_dir,
+            progress=progress,
+            html=html,
+            merge=merge,
+            params_dir=params_dir,
+            pdf=pdf,
+            firm=firm,
+            engine=engine,
+        )
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+
+
+def _build(
+    data_dir: Path,
+    kept: Path,
+    *,
+    quarter,
+    out,
+    params_file,
+    overrides,
+    lang,
+    jobs,
+    notebooks,
+    nb_dir,
+    progress,
+    html,
+    merge,
+    params_dir,
+    pdf,
+    firm,
+    engine,
+) -> Path:
+    """:func:`build_report` once the validated copy's folder is named."""
+    q, fingerprint = prepare_data(data_dir, quarter, kept)
     notebooks = notebooks or discover_notebooks(nb_dir)
     if params_file is None and params_dir is not None:
         params_file = default_params_file(q, params_dir)
@@ -1337,7 +1382,6 @@ def build_report(
         params_dir=Path(params_file).resolve().parent if params_file else None,
     )
     report_lang = params[notebooks[0]].get("lang") or "zh"
-    fingerprint = data_fingerprint(ds)
     final = out / q
     if final.exists() and not final.is_dir():
         raise ReportError(f"{final} is a file; the report of {q} needs that name for its folder")
@@ -1355,10 +1399,6 @@ def build_report(
             stage.mkdir()
         for nb in notebooks:
             params[nb].update(data_dir=str(data_dir), quarter=q, output_dir=str(stage))
-        # the pages read the tables validated above, not the files again (removed below)
-        kept = write_validated(ds, stage / VALIDATED_DIR, fingerprint=fingerprint)
-        del ds
-        gc.collect()
         results = run_notebooks(
             notebooks,
             params,
@@ -1368,18 +1408,17 @@ def build_report(
             nb_dir=nb_dir,
             env={ENV_VAR: str(kept), ENGINE_ENV: engine},
         )
-        shutil.rmtree(kept, ignore_errors=True)
         failed = [r for r in results if r.error]
         if failed:
-            kept = out / f"{q}.failed"
-            if kept.exists():
-                shutil.rmtree(kept)
-            stage.rename(kept)
+            failed_dir = out / f"{q}.failed"
+            if failed_dir.exists():
+                shutil.rmtree(failed_dir)
+            stage.rename(failed_dir)
             lines = [f"{r.name} failed at {r.error}" for r in failed]
             raise ReportError(
                 "the report was not updated: "
                 + "; ".join(lines)
-                + f". The executed notebooks are kept in {kept} for debugging"
+                + f". The executed notebooks are kept in {failed_dir} for debugging"
                 + (f"; the previous report in {final} is unchanged." if had_report else ".")
             )
         for r in results:
@@ -1432,6 +1471,101 @@ def build_report(
     if stale.exists():
         shutil.rmtree(stale)
     return final
+
+
+#: inputs of at least this many bytes are read and validated in a child process, so that
+#: the runner does not hold the whole data while the pages run (its memory goes back when
+#: the child ends); smaller data are read in the runner (a child costs ~2 s to start)
+CHILD_LOAD_BYTES = 50_000_000
+
+
+def _load_and_keep(data_dir: Path, quarter: str, kept: Path) -> tuple[str, dict]:
+    ds = aio.load_dataset(data_dir)
+    q = str(resolve_quarter(quarter, ds.transactions["date"]))
+    fingerprint = data_fingerprint(ds)
+    write_validated(ds, kept, fingerprint=fingerprint)
+    return q, fingerprint
+
+
+def _load_child(conn, data_dir: str, quarter: str, kept: str) -> None:
+    """The child process of :func:`prepare_data`: its outcome goes back over ``conn``."""
+    try:
+        conn.send(("ok", _load_and_keep(Path(data_dir), quarter, Path(kept))))
+    except DataError as exc:
+        conn.send(("data", str(exc), exc.file, exc.column, exc.rows))
+    except ValueError as exc:
+        conn.send(("value", str(exc)))
+    except BaseException as exc:  # reported by the parent as one line
+        conn.send(("other", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _data_bytes(data_dir: Path) -> int:
+    return sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file())
+
+
+def prepare_data(
+    data_dir: Path, quarter: str, kept: Path, *, child: bool | None = None
+) -> tuple[str, dict]:
+    """Read and validate the data once, resolve the quarter, and keep the validated tables in
+    ``kept`` for the pages (:mod:`analysis.data.validated`).
+
+    Large data (:data:`CHILD_LOAD_BYTES`) are read in a child process: the same checks and
+    messages, but the runner's memory stays small while the pages run.
+
+    Parameters
+    ----------
+    data_dir : Path
+        The data folder.
+    quarter : str
+        The quarter asked for (empty: the latest complete one).
+    kept : Path
+        A new folder for the validated copy.
+    child : bool, optional
+        Force (True) or avoid (False) the child process; default by the data's size.
+
+    Returns
+    -------
+    tuple of (str, dict)
+        The quarter and the data's fingerprint.
+
+    Raises
+    ------
+    DataError, ValueError
+        As :func:`analysis.data.io.load_dataset` and :func:`resolve_quarter` raise them.
+    """
+    if child is None:
+        child = _data_bytes(data_dir) >= CHILD_LOAD_BYTES
+    if not child:
+        return _load_and_keep(data_dir, quarter, kept)
+    ctx = mp.get_context("spawn")
+    parent, end = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=_load_child, args=(end, str(data_dir), quarter, str(kept)), name="ccm-validate"
+    )
+    proc.start()
+    end.close()
+    try:
+        msg = parent.recv()
+    except EOFError:
+        msg = ("other", f"the process reading the data died (exit code {proc.exitcode})")
+    except BaseException:  # Ctrl-C: the child gets it too; make sure it is gone
+        proc.kill()
+        raise
+    finally:
+        proc.join(30)
+        parent.close()
+    if msg[0] == "ok":
+        return msg[1]
+    if msg[0] == "data":
+        err = DataError.__new__(DataError)
+        ValueError.__init__(err, msg[1])
+        err.file, err.column, err.rows = msg[2], msg[3], msg[4]
+        raise err
+    if msg[0] == "value":
+        raise ValueError(msg[1])
+    raise ReportError(f"reading the data failed: {msg[1]}")
 
 
 def not_computed_pages(final: str | Path, notebooks: list[str] | None = None) -> dict[str, str]:
