@@ -176,7 +176,7 @@ def account_stages(
         with ``depth``.
     """
     require_columns(tx, [id_col, date_col], "the transactions")
-    ever_bought = tx.loc[tx[date_col] < pd.Timestamp(as_of), id_col]
+    ever_bought = pd.unique(tx.loc[tx[date_col] < pd.Timestamp(as_of), id_col])  # ids, once each
     on_books = None if customers is None else customers[id_col]
     stages = lifecycle_stages(classes, **rules)
     stages = with_lost_and_prospects(stages, ever_bought, on_books, id_col=id_col)
