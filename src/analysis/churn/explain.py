@@ -176,7 +176,9 @@ def _template(key: str, lang: str, **fmt) -> tuple[str, str]:
     return head, tail
 
 
-def _texts(model: ChurnModel, feature: str, X: pd.DataFrame, dev, rows, lang: str) -> list[str]:
+def _reason_texts(
+    model: ChurnModel, feature: str, X: pd.DataFrame, dev, rows, lang: str
+) -> list[str]:
     """The reason ``feature`` gives the customers at positions ``rows``, in words.
 
     A category reads "<feature>: <value>", a blank number "no <feature> on record", a number
@@ -268,7 +270,7 @@ def _explain_rows(model: ChurnModel, X: pd.DataFrame, lang: str, n_reasons: int)
         for r in range(order.shape[1]):
             rows = np.flatnonzero((order[:, r] == j) & positive[:, r])
             if len(rows):
-                out[rows, r] = _texts(model, feature, X, dev, rows, lang)
+                out[rows, r] = _reason_texts(model, feature, X, dev, rows, lang)
     return out
 
 
