@@ -103,7 +103,13 @@ def test_below_the_thresholds_nothing_is_sampled(company):
     assert not roomy.sampled and churn.sample_note(roomy, "en") == ""
 
 
-def test_a_large_window_is_fitted_on_a_sample(company):
+@pytest.fixture
+def small_calibration_fold(monkeypatch):
+    """A fold of 30 customers counts as large enough to calibrate on (5,000 in the report)."""
+    monkeypatch.setattr(importlib.import_module("analysis.churn.backtest"), "CALIBRATION_FOLD", 30)
+
+
+def test_a_large_window_is_fitted_on_a_sample(company, small_calibration_fold):
     res = churn.backtest(company, END, train_sample=120, choice_sample=60, **FAST)
     assert res.n_train > 120 and res.n_train_used == 120 and res.n_choice == 60
     assert res.n_refit_used == 120 < res.n_test
@@ -115,17 +121,31 @@ def test_a_large_window_is_fitted_on_a_sample(company):
     assert res.scoring.probability.notna().all() and res.sampled
 
 
+def test_one_calibration_fold_only_from_its_size(company, monkeypatch):
+    backtest = importlib.import_module("analysis.churn.backtest")
+    monkeypatch.setattr(backtest, "CALIBRATION_FOLD", 50)
+    res = churn.backtest(company, END, train_sample=None, choice_sample=None, **FAST)
+    # a third of the training window (stratified folds: within one customer) holds >= 50
+    assert res.n_train // 3 >= 50 and abs(res.model.n_calibration - res.n_train / 3) < 1
+    assert len(res.model.calibrated.calibrated_classifiers_) == 1 and not res.sampled
+    monkeypatch.setattr(backtest, "CALIBRATION_FOLD", res.n_train // 3 + 1)
+    res = churn.backtest(company, END, train_sample=None, choice_sample=None, **FAST)
+    assert res.model.n_calibration == 0 and len(res.model.calibrated.calibrated_classifiers_) == 3
+
+
 # ------------------------------------------------------------------ the page's note
-def test_note_names_each_sample_in_both_languages(company):
+def test_note_names_each_sample_in_both_languages(company, small_calibration_fold):
     res = churn.backtest(company, END, train_sample=120, choice_sample=60, **FAST)
     en, zh = churn.sample_note(res, "en"), churn.sample_note(res, "zh")
-    assert en.startswith(
+    assert en == (
         f"The model was trained on a stratified sample of 120 of the training window's "
-        f"{res.n_train:,} customers (80 to fit it, the other 40 to calibrate its probabilities)."
+        f"{res.n_train:,} customers. The model was fitted on 80 customers and its probabilities "
+        f"calibrated on 40 others (one held-out fold). The scoring model was refitted on a "
+        f"stratified sample of 120 of the test window's {res.n_test:,} customers. The candidate "
+        f"models were compared (cross-validated) on a stratified sample of 60 of the 120 "
+        f"customers the model was trained on."
     )
-    assert f"120 of the test window's {res.n_test:,} customers" in en
-    assert "compared (cross-validated) on a stratified sample of 60 of the 120 customers" in en
-    assert zh.startswith(f"模型在 120 名客户的分层抽样上训练（训练窗口共 {res.n_train:,} 名")
+    assert zh.startswith(f"模型在 120 名客户的分层抽样上训练（训练窗口共 {res.n_train:,} 名）。")
     assert "候选模型在用于训练的 120 名客户中分层抽取 60 名进行比较" in zh
 
 

@@ -10,7 +10,9 @@ For a report period ending at ``end`` (exclusive) and a horizon ``h``:
 At scale (the project's choice, docs/methods.md): a window with more than
 ``train_sample`` customers is fitted on a stratified sample of them (by the churn
 label, seeded), the candidates are compared on at most ``choice_sample`` of those,
-and every customer is still scored, in chunks.  The lines are sorted once
+a model whose folds hold :data:`CALIBRATION_FOLD` customers or more is calibrated on
+one held-out fold instead of averaging one model per fold, and every customer is
+still scored, in chunks.  The lines are sorted once
 (:class:`~analysis.churn.history.TransactionHistory`) for all the windows.
 
 Two baselines are scored on the same test window: the recency rule (days since
@@ -53,6 +55,7 @@ from analysis.data.validation import DataError
 from analysis.errors import InsufficientData
 
 __all__ = [
+    "CALIBRATION_FOLD",
     "CHOICE_SAMPLE",
     "FEATURE_TABLES",
     "SCORES",
@@ -73,6 +76,8 @@ FEATURE_TABLES = ("customers", "receivables", "interactions")
 TRAIN_SAMPLE = 200_000
 #: customers the candidates are compared on at most (a stratified subsample beyond)
 CHOICE_SAMPLE = 20_000
+#: customers in one fold from which a model is calibrated on that one held-out fold
+CALIBRATION_FOLD = 5_000
 
 
 @dataclass(frozen=True)
@@ -196,16 +201,14 @@ def feature_tables(ds) -> dict:
     return {name: ds.get(name) for name in FEATURE_TABLES if ds.get(name) is not None}
 
 
-def _sample(X, y, n, random_state):
-    """(X, y) or a stratified sample of ``n`` of their rows, and how many folds to calibrate on.
-
-    A sampled window is large: its model is calibrated on one fold (fit on 4/5 of the sample,
-    calibrated on the other 1/5) rather than averaged over all folds.
-    """
+def _sample(X, y, n, random_state, cv_folds):
+    """(X, y) or a stratified sample of ``n`` of their rows, and how many folds to calibrate on:
+    one (fit on (k-1)/k, calibrate on the other 1/k) when a fold holds :data:`CALIBRATION_FOLD`
+    customers or more, else all of them."""
     keep = stratified_sample(y, n, random_state)
-    if len(keep) == len(y):
-        return X, y, None
-    return X.iloc[keep], y.iloc[keep], 1
+    if len(keep) < len(y):
+        X, y = X.iloc[keep], y.iloc[keep]
+    return X, y, (1 if len(y) // cv_folds >= CALIBRATION_FOLD else None)
 
 
 def _alive_baseline(history, cutoff, ids, horizon_days) -> pd.Series:
@@ -295,7 +298,7 @@ def backtest(
             f"transactions must cover at least {2 * horizon_days} days before the report end"
         )
     fit = dict(cv_folds=cv_folds, random_state=random_state)
-    X_fit, y_fit, folds = _sample(X_tr, y_tr, train_sample, random_state)
+    X_fit, y_fit, folds = _sample(X_tr, y_tr, train_sample, random_state, cv_folds)
     model = fit_churn_model(
         X_fit,
         y_fit,
@@ -318,7 +321,7 @@ def backtest(
     )
     metrics = pd.DataFrame({k: score_metrics(pred["churned"], pred[k]) for k in SCORES}).T
     X_now, _ = features_at(history, end, **kw)
-    X_re, y_re, re_folds = _sample(X_te, y_te, train_sample, random_state)
+    X_re, y_re, re_folds = _sample(X_te, y_te, train_sample, random_state, cv_folds)
     scoring = _score_now(X_now, end, X_re, y_re, model, calibration_folds=re_folds, **fit)
     return ChurnResult(
         mode="transactions",

@@ -8,8 +8,6 @@ list: probability, expected lost sales, ABC class and reasons.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -101,7 +99,7 @@ def risk_scores(
 
 
 def sample_note(result: ChurnResult, lang: str = "zh") -> str:
-    """What the study fitted on a sample, in a sentence or three; empty when nothing was sampled.
+    """What the study fitted on part of its customers, in words; empty when it used them all.
 
     Parameters
     ----------
@@ -114,41 +112,34 @@ def sample_note(result: ChurnResult, lang: str = "zh") -> str:
     Returns
     -------
     str
-        One sentence per sample used: the training sample (with its fit and calibration parts),
-        the refit sample of the scoring model, the subsample the candidates were compared on.
+        One sentence each: the training sample, the held-out calibration fold, the refit sample
+        of the scoring model, the subsample the candidates were compared on.
     """
     n = "{:,}".format
-    parts = []
-    if result.n_train_used < result.n_train:
-        calibration = result.model.n_calibration
-        parts.append(
-            label(
-                "churn_note_train_sample",
-                lang,
-                used=n(result.n_train_used),
-                total=n(result.n_train),
-                fit=n(result.n_train_used - calibration),
-                calibration=n(calibration),
-            )
-        )
-    if result.n_refit_used is not None and result.n_refit_used < result.n_test:
-        parts.append(
-            label(
-                "churn_note_refit_sample",
-                lang,
-                used=n(result.n_refit_used),
-                total=n(result.n_test),
-            )
-        )
-    if result.n_choice < result.n_train_used:
-        parts.append(
-            label(
-                "churn_note_choice_sample",
-                lang,
-                used=n(result.n_choice),
-                total=n(result.n_train_used),
-            )
-        )
+    m = result.model
+    said = [
+        (
+            result.n_train_used < result.n_train,
+            "churn_note_train_sample",
+            dict(used=n(result.n_train_used), total=n(result.n_train)),
+        ),
+        (
+            m.n_calibration > 0,
+            "churn_note_calibration_fold",
+            dict(calibration=n(m.n_calibration), fit=n(m.n_fit - m.n_calibration)),
+        ),
+        (
+            result.n_refit_used is not None and result.n_refit_used < result.n_test,
+            "churn_note_refit_sample",
+            dict(used=n(result.n_refit_used or 0), total=n(result.n_test)),
+        ),
+        (
+            result.n_choice < result.n_train_used,
+            "churn_note_choice_sample",
+            dict(used=n(result.n_choice), total=n(result.n_train_used)),
+        ),
+    ]
+    parts = [label(key, lang, **values) for shown, key, values in said if shown]
     return ("" if lang == "zh" else " ").join(parts)
 
 
@@ -199,16 +190,20 @@ def _reason_texts(
         else np.zeros(len(rows), dtype=bool)
     )
     missing = label("churn_reason_missing", lang, feature=name)
-    above = _template("churn_reason_high", lang, feature=name)
-    below = _template("churn_reason_low", lang, feature=name)
-    out = []
-    for v, up in zip(values.tolist(), high.tolist()):
-        if math.isnan(v):
-            out.append(missing)
-        else:
-            head, tail = above if up else below
-            out.append(f"{head}{_fmt_number(feature, v)}{tail}")
-    return out
+    sides = (
+        _template("churn_reason_low", lang, feature=name),
+        _template("churn_reason_high", lang, feature=name),
+    )
+    # each distinct (value, side) is written once: days, counts and shares repeat a lot
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    at, keys = pd.factorize(np.where(codes < 0, -1, codes * 2 + high))
+    texts = [
+        missing
+        if k < 0
+        else f"{sides[k & 1][0]}{_fmt_number(feature, distinct[k >> 1])}{sides[k & 1][1]}"
+        for k in keys.tolist()
+    ]
+    return np.array(texts, dtype=object)[at]
 
 
 def explain(
@@ -248,7 +243,11 @@ def explain(
     if not parts:
         return pd.DataFrame(columns=["reasons", *cols], index=X.index, dtype=object)
     texts = np.concatenate(parts)
-    joined = ["; ".join(t for t in r if t) for r in texts.tolist()]
+    # reasons fill from the first column on, so a blank ends a customer's list
+    joined = texts[:, 0].copy()
+    for r in range(1, n_reasons):
+        more = texts[:, r] != ""
+        joined[more] = joined[more] + "; " + texts[more, r]
     return pd.DataFrame({"reasons": joined, **dict(zip(cols, texts.T))}, index=X.index)
 
 
