@@ -1,7 +1,14 @@
-"""Shared fixtures: tiny datasets written to tmp folders, and a real papermill notebook runner."""
+"""Shared fixtures: tiny datasets written to tmp folders, and a real papermill notebook runner.
+
+``make test`` runs ``pytest -n 2 --dist loadgroup``: a module or session fixture is built once
+per xdist worker, so every test using an expensive one (a whole report) is in one
+``xdist_group`` and runs on one worker.  The hook below keeps that working on pytest 9.2.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +44,46 @@ def make_tiny_transactions(
     )
 
 
+# Session fixtures that build a whole report: every test using one (directly or through another
+# fixture) is put in the fixture's xdist group, so that one worker builds it, once.
+SHARED_BUILDS = {"sample_report_of": "sample_report"}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Group the tests for ``--dist loadgroup``: ``<nodeid>@<group>`` is what pytest-xdist reads.
+
+    pytest-xdist 3.8 appends the group to ``item._nodeid``; since pytest 9.2 the node id is
+    ``item._id`` (a structured NodeId), so xdist's suffix is lost and every ``xdist_group`` is
+    ignored: a group's tests are spread over both workers and each worker builds the group's
+    report (pytest-xdist issue #1386).  This hook sets the suffix on either attribute; it also
+    puts the users of SHARED_BUILDS in their group.
+    """
+    if not config.getoption("loadgroup", False):  # set on xdist workers with --dist loadgroup
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2
+        NodeId = None
+    for item in items:
+        for fixture, group in SHARED_BUILDS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+        groups = {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+            for m in item.iter_markers("xdist_group")
+        }
+        if not groups:
+            continue
+        suffix = "@" + "_".join(sorted(groups))
+        if item.nodeid.endswith(suffix):
+            continue
+        if NodeId is not None and isinstance(getattr(item, "_id", None), NodeId):
+            item._id = NodeId.parse(item.nodeid + suffix)
+        else:
+            item._nodeid = item.nodeid + suffix
+
+
 @pytest.fixture(scope="session")
 def tiny_tx_dir(tmp_path_factory) -> Path:
     """A data directory holding only transactions.csv (customer_id, date, amount)."""
@@ -64,10 +111,24 @@ def run_notebook(tmp_path):
     return _run
 
 
+SAMPLE_FIRM = "华东医药"
+
+
 @pytest.fixture(scope="session")
-def sample_report_of(tmp_path_factory, sample_dir):
-    """The sample company's report in a language, built once per test session and shared
-    (read-only) by the tests of the xdist group ``sample_report``: a build takes a minute or two."""
+def sample_firm_dir(tmp_path_factory, sample_dir) -> Path:
+    """data/sample copied into a folder named like a firm (a report's PDF cover takes the data
+    folder's name); the sample report is built from it.  Read-only."""
+    d = tmp_path_factory.mktemp("sample-firm") / SAMPLE_FIRM
+    shutil.copytree(sample_dir, d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def sample_report_of(tmp_path_factory, sample_firm_dir):
+    """The sample company's report in a language, built once per test session (per xdist
+    worker: its users are in the xdist group ``sample_report``, see SHARED_BUILDS) and shared
+    read-only: a build takes a minute or two.  The zh report is built as ``make report`` builds
+    it, with report.pdf (tests/test_pdf.py reads it); the en report without."""
     from analysis.report.runner import build_report
 
     built = {}
@@ -75,7 +136,23 @@ def sample_report_of(tmp_path_factory, sample_dir):
     def build(lang: str = "zh") -> Path:
         if lang not in built:
             out = tmp_path_factory.mktemp(f"sample-report-{lang}")
-            built[lang] = build_report(sample_dir, out=out, lang=lang, jobs=2, progress=False)
+            built[lang] = build_report(
+                sample_firm_dir, out=out, lang=lang, jobs=2, progress=False, pdf=lang == "zh"
+            )
         return built[lang]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def sample_page(sample_report_of):
+    """``page(name, lang="zh")``: (summary record, report folder) of one page of the sample
+    report, i.e. what the page's notebook, run through papermill on the sample company with the
+    default parameters, recorded and wrote (its staff tables are in the report folder)."""
+
+    def page(name: str, lang: str = "zh") -> tuple[dict, Path]:
+        final = sample_report_of(lang)
+        summary = json.loads((final / "summary.json").read_text(encoding="utf-8"))
+        return summary[name], final
+
+    return page

@@ -531,8 +531,9 @@ def test_sample_has_owners_routes_and_totals(sample_dir):
 
 # ---------------------------------------------------------------- notebook 09
 @pytest.mark.notebook
-def test_09_on_the_sample(run_notebook, sample_dir, tmp_path):
-    s = run_notebook("09_account_management", sample_dir)
+def test_09_on_the_sample(sample_page):
+    # page 09 as the sample report ran it (conftest.sample_page: built once, shared)
+    s, final = sample_page("09_account_management")
     assert s["skipped_sections"] == []
     assert (
         s["salespeople"] == 6 and s["key_customers"] == 83 and s["key_customers_without_owner"] == 4
@@ -541,7 +542,7 @@ def test_09_on_the_sample(run_notebook, sample_dir, tmp_path):
     assert sum(s["stages"].values()) == 450 and s["stages"]["prospect"] == 0
     assert s["churn_rate_by_stage"]["decline"] > s["churn_rate_by_stage"]["all"]
     assert 0.2 < s["share_of_wallet"]["share_of_wallet"] < 0.4
-    wb = load_workbook(tmp_path / "out" / "visit_plan_by_salesperson.xlsx", read_only=True)
+    wb = load_workbook(final / "visit_plan_by_salesperson.xlsx", read_only=True)
     assert len(wb.sheetnames) == 7  # six salespeople and the customers without one
 
 

@@ -256,6 +256,7 @@ def spark():
 
 
 @pytest.mark.spark
+@pytest.mark.xdist_group("spark")  # one worker starts the module's Spark session (a JVM), once
 def test_spark_equals_reference(tx, spark):
     from analysis.engine.spark import customer_summary_spark
 
@@ -266,6 +267,7 @@ def test_spark_equals_reference(tx, spark):
 
 
 @pytest.mark.spark
+@pytest.mark.xdist_group("spark")
 def test_spark_engine_from_parquet_without_cost(tx, spark, tmp_path):
     t = tx.drop(columns="cost")
     # Spark reads Parquet timestamps in micro- or milliseconds, not nanoseconds

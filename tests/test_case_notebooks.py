@@ -171,8 +171,9 @@ def test_07_a_ledger_breaking_the_rules_is_reported(run_notebook, tiny_tx_dir):
 
 
 @pytest.mark.notebook
-def test_07_on_the_sample_company(run_notebook, sample_dir):
-    s = run_notebook("07_credit_limits", sample_dir)
+def test_07_on_the_sample_company(sample_page):
+    # page 07 as the sample report ran it (conftest.sample_page: built once, shared)
+    s, _ = sample_page("07_credit_limits")
     assert s["ledger_balanced"] is True
     assert s["top_debtors"] == 100 and s["key_customers"] == 100
     assert 0 <= s["overlap"] <= 100

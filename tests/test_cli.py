@@ -12,9 +12,9 @@ from conftest import make_tiny_transactions
 
 
 def _without_pdf(args):
-    """``ccm report`` writes report.pdf by default; these tests are about other things and the PDF
-    (20-50 s a report) is tested in tests/test_pdf.py."""
-    if args and args[0] == "report" and "--pdf" not in args and "--no-pdf" not in args:
+    """``ccm report`` and ``ccm run`` write report.pdf by default; these tests are about other
+    things and the PDF (20-50 s a report) is tested in tests/test_pdf.py."""
+    if args and args[0] in ("report", "run") and "--pdf" not in args and "--no-pdf" not in args:
         return (*args, "--no-pdf")
     return args
 

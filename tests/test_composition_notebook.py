@@ -151,8 +151,9 @@ def synthetic_transactions(n_customers: int = 22_000, seed: int = 11) -> pd.Data
 
 
 # ------------------------------------------------------------------ runs
-def test_on_sample_every_section_runs(run_notebook, sample_dir, tmp_path):
-    s = run_notebook(NB, sample_dir)
+def test_on_sample_every_section_runs(sample_page, sample_dir):
+    # page 01 as the sample report ran it (conftest.sample_page: built once, shared)
+    s, final = sample_page(NB)
     assert s["skipped_sections"] == []
     tx = aio.load_dataset(sample_dir).transactions
     assert_agrees(s, expected(tx, s["quarter"]))
@@ -162,7 +163,7 @@ def test_on_sample_every_section_runs(run_notebook, sample_dir, tmp_path):
     )
     assert sum(s["screening"].values()) == sum(s["value_groups"].values()) == s["n_customers"]
     assert s["tag_classes"] and s["unapproved_tags"] == 0
-    roster = pd.read_csv(tmp_path / "out" / "customer_roster.csv", dtype=str)
+    roster = pd.read_csv(final / "customer_roster.csv", dtype=str)
     assert len(roster) == s["roster_rows"] >= s["n_customers"]
     assert roster["客户编号"].is_unique and {"ABC类别", "客户层级", "筛选结论", "理由"} <= set(
         roster.columns
@@ -170,7 +171,7 @@ def test_on_sample_every_section_runs(run_notebook, sample_dir, tmp_path):
     assert set(roster["客户层级"].dropna()) == {"重要客户", "次要客户", "普通客户", "小客户"}
     # the key customers (重要 + 次要) are the top 20% of the customers ranked by profit
     assert s["key_customers"]["key_customers"] == pytest.approx(0.2 * s["n_customers"], abs=1)
-    assert (tmp_path / "out" / "customer_roster.xlsx").exists()
+    assert (final / "customer_roster.xlsx").exists()
 
 
 def test_on_transactions_only_with_other_cutoffs(run_notebook, tiny_tx_dir):

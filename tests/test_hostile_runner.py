@@ -3,8 +3,9 @@
 Every case runs the real command in a subprocess and asserts the exit code, the
 message, that no traceback is shown, that the inputs are byte-identical
 afterwards and that a good report placed in --out beforehand is unchanged after
-a failed run.  The good report is built once (module fixture) on a copy of the
-sample company and copied for each case.
+a failed run.  The good report is the sample company's report (built once, on a copy of
+the sample company, and shared with the report, language and PDF tests:
+conftest.sample_report_of), copied for each case.
 """
 
 from __future__ import annotations
@@ -26,17 +27,18 @@ from conftest import make_tiny_transactions
 from analysis.config import PROJECT_ROOT
 from analysis.data import io as aio
 
-# every case runs ccm end to end (kernels, a report): part of make test, not of the quick make check
-pytestmark = [pytest.mark.xdist_group("hostile_runner"), pytest.mark.notebook]
+# every case runs ccm end to end (kernels, a report): part of make test, not of the quick make check;
+# the cases using the good report run in the xdist group of the sample report (conftest.SHARED_BUILDS)
+pytestmark = pytest.mark.notebook
 
 QUARTER = "2025Q4"
 INTERRUPTED = "interrupted; the previous report is unchanged"
 
 
 def _without_pdf(args):
-    """``ccm report`` writes report.pdf by default; these tests are about other things and the PDF
-    (20-50 s a report) is tested in tests/test_pdf.py."""
-    if args and args[0] == "report" and "--pdf" not in args and "--no-pdf" not in args:
+    """``ccm report`` and ``ccm run`` write report.pdf by default; these tests are about other
+    things and the PDF (20-50 s a report) is tested in tests/test_pdf.py."""
+    if args and args[0] in ("report", "run") and "--pdf" not in args and "--no-pdf" not in args:
         return (*args, "--no-pdf")
     return args
 
@@ -76,18 +78,11 @@ def refused(res: subprocess.CompletedProcess, *fragments: str, code: int = 2) ->
     return err
 
 
-@pytest.fixture(scope="module")
-def good(tmp_path_factory):
-    """A small firm from the sample generator (80 customers, 2022-2025) and a good report of it,
-    built once: every case below runs against a copy of that report."""
-    from analysis.data.sample import write_sample
-
-    root = tmp_path_factory.mktemp("good")
-    data = root / "data"
-    write_sample(data, n_customers=80)
-    res = ccm("report", "--data-dir", data, "--out", root / "reports", "--jobs", "2")
-    assert res.returncode == 0, res.stderr[-3000:]
-    return {"data": data, "reports": root / "reports"}
+@pytest.fixture
+def good(sample_firm_dir, sample_report_of):
+    """The sample company (a copy of data/sample) and a good report of it, zh, built once per
+    session: every case below runs against a copy of that report."""
+    return {"data": sample_firm_dir, "reports": sample_report_of("zh").parent}
 
 
 @pytest.fixture

@@ -363,26 +363,20 @@ def test_a_rendering_failure_is_a_report_error_and_leaves_no_file(stage, monkeyp
 
 
 # ------------------------------------------------------------------ a real report
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory):
-    """A small but complete firm (the sample generator, 80 customers), report with PDF, once."""
-    from analysis.data.sample import write_sample
-
+@pytest.fixture
+def sample_pdf_report(sample_firm_dir, sample_report_of):
+    """The sample company's zh report with its PDF, built once and shared with the report,
+    language and hostile-run tests (conftest.sample_report_of; its data folder is named 华东医药)."""
     if pdf.weasyprint_unavailable():
         pytest.skip(f"WeasyPrint cannot run here: {pdf.weasyprint_unavailable()}")
-    root = tmp_path_factory.mktemp("pdf_report")
-    data = root / "华东医药"
-    write_sample(data, n_customers=80)
-    final = build_report(data, out=root / "reports", jobs=2, progress=False, pdf=True)
-    return data, final
+    return sample_firm_dir, sample_report_of("zh")
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("pdf_report")
-def test_report_pdf_cover_highlights_pages_text_and_fonts(small_report):
+def test_report_pdf_cover_highlights_pages_text_and_fonts(sample_pdf_report):
     from bs4 import BeautifulSoup
 
-    _, final = small_report
+    _, final = sample_pdf_report
     pages = [nb for nb in discover_notebooks() if (final / f"{nb}.html").exists()]
     reader = pypdf.PdfReader(str(final / "report.pdf"))
     assert len(reader.pages) >= len(pages) + 2
@@ -405,11 +399,10 @@ def test_report_pdf_cover_highlights_pages_text_and_fonts(small_report):
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("pdf_report")
-def test_no_pdf_writes_none(small_report, tmp_path):
+def test_no_pdf_writes_none(sample_pdf_report, tmp_path):
     from analysis.tools.cli import main
 
-    data, final = small_report
+    data, final = sample_pdf_report
     out = tmp_path / "reports"
     shutil.copytree(final, out / final.name)
     code = main(["run", "00_data_overview", "--data-dir", str(data), "--out", str(out), "--no-pdf"])
@@ -420,9 +413,8 @@ def test_no_pdf_writes_none(small_report, tmp_path):
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("pdf_report")
-def test_a_pdf_failure_leaves_the_previous_report_intact(small_report, tmp_path, monkeypatch):
-    data, final = small_report
+def test_a_pdf_failure_leaves_the_previous_report_intact(sample_pdf_report, tmp_path, monkeypatch):
+    data, final = sample_pdf_report
     out = tmp_path / "reports"
     shutil.copytree(final, out / final.name)
     before = {p.name: p.read_bytes() for p in (out / final.name).iterdir() if p.is_file()}

@@ -28,8 +28,9 @@ def product_tx_dir(tmp_path_factory):
     return d
 
 
-def test_02_on_sample(run_notebook, sample_dir):
-    s = run_notebook("02_product_mix", sample_dir)
+def test_02_on_sample(sample_page, sample_dir):
+    # the pages as the sample report ran them (conftest.sample_page: built once, shared)
+    s, _ = sample_page("02_product_mix")
     tx = aio.load_dataset(sample_dir).transactions
     assert s["gross_margin_rate"] == pytest.approx(quarter_margin(tx, s["quarter"]))
     counts = s["product_abc_counts"]
@@ -39,8 +40,8 @@ def test_02_on_sample(run_notebook, sample_dir):
     assert {x["needs"] for x in s["skipped_sections"]} <= {"table 'targets'"}
 
 
-def test_03_on_sample(run_notebook, sample_dir, tmp_path):
-    s = run_notebook("03_margin_ranking", sample_dir, lang="en")
+def test_03_on_sample(sample_page, sample_dir):
+    s, final = sample_page("03_margin_ranking", lang="en")
     tx = aio.load_dataset(sample_dir).transactions
     assert s["gross_margin_rate"] == pytest.approx(quarter_margin(tx, s["quarter"]))
     assert set(s["margin_rate_by_class"]) == {"A", "B", "C"}
@@ -51,12 +52,12 @@ def test_03_on_sample(run_notebook, sample_dir, tmp_path):
         and s["turnover_basis"] == "basis_sales"
         and s["turnover_period"] == "period_month"
     )
-    turn = pd.read_csv(tmp_path / "out" / "stock_turnover.csv", dtype={"product_id": str})
+    turn = pd.read_csv(final / "stock_turnover.csv", dtype={"product_id": str})
     ok = (turn["avg_inventory"] > 0) & (turn["sales"] >= 0)
     assert turn.loc[ok, "stock_turnover"].to_numpy() == pytest.approx(
         (turn.loc[ok, "sales"] / 3 / turn.loc[ok, "avg_inventory"]).to_numpy()
     )
-    cross = pd.read_csv(tmp_path / "out" / "cross_ratios.csv", dtype={"product_id": str}).dropna(
+    cross = pd.read_csv(final / "cross_ratios.csv", dtype={"product_id": str}).dropna(
         subset=["cross_ratio"]
     )
     # on the sales basis the cross ratio is gross profit / average stock (per month)
