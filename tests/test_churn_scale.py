@@ -233,3 +233,18 @@ def test_page_09_runs_page_04s_computation():
     bt = inspect.signature(churn.backtest).parameters
     for name in ("horizon_days", "active_days", "trend_days", "cv_folds", "random_state"):
         assert sig[name].default == bt[name].default, name
+
+
+def test_lines_without_an_id_or_a_date_are_left_out():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", None, "a"],
+            "date": pd.to_datetime(["2200-01-05", "2200-03-01", "2200-01-01", None]),
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    h = TransactionHistory(tx)  # dates past 2149 too: day numbers above 65,535
+    assert list(h.ids) == ["a", "b"]
+    snap = h.snapshot(day_number("2200-02-01"))
+    assert list(snap.monetary) == [1.0, 0.0] and list(snap.frequency) == [1, 0]
+    assert list(h.sales(None, day_number("2201-01-01"))) == [1.0, 2.0]

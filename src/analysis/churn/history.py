@@ -153,40 +153,45 @@ class TransactionHistory:
         # factorize unsorted, then number the ids in sorted order: faster than sort=True
         codes, ids = pd.factorize(tx[id_col], sort=False)
         by_id = np.argsort(ids)
-        rank = np.empty(len(ids), dtype=np.int64)
-        rank[by_id] = np.arange(len(ids))
-        codes, ids = np.where(codes >= 0, rank[codes], -1), ids.take(by_id)
-        day = tx[date_col].to_numpy(dtype="datetime64[ns]")
+        rank = np.empty(len(ids) + 1, dtype=np.int64)
+        rank[by_id], rank[-1] = np.arange(len(ids)), -1  # code -1 (no id) stays -1
+        codes, ids = rank[codes], ids.take(by_id)
+        day = tx[date_col].to_numpy().astype("datetime64[D]")
         keep = (codes >= 0) & ~np.isnat(day)
-        day = day.astype("datetime64[D]").astype(np.int64)
-        rows = np.flatnonzero(keep) if not keep.all() else None
+        day = day.view(np.int64)
+        rows = None if keep.all() else np.flatnonzero(keep)
         if rows is not None:
             day, codes = day[rows], codes[rows]
         first = int(day.min()) if len(day) else 0
         span = int(day.max()) - first + 1 if len(day) else 1
         # a stable sort by day; on 16-bit day offsets numpy sorts by radix, 4x faster
         offset = (day - first).astype(np.uint16 if span < 2**16 else np.int64)
+        del day
         order = np.argsort(offset, kind="stable")
         rows = order if rows is None else rows[order]
-        amount = tx[amount_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
         # a plain index of the ids (str for text ids), as a sorted list of them would give
         self.ids = pd.Index(ids.tolist(), name="customer_id")
         self.n = len(ids)
         self.has_cost = cost_col in tx.columns
-        self._code = codes[order].astype(np.int64)
-        self._day = day[order].astype(np.int32)
+        self._code = codes[order]
+        del codes
+        offset = offset[order]
+        self._day = offset.astype(np.int32) + np.int32(first)
+        amount = tx[amount_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
         self._returns = amount < 0
         buy = amount > 0
-        self._amount = np.where(np.isnan(amount), 0.0, amount)
-        self._amount_grid = _grid(self._amount)
         if self.has_cost:
-            cost = tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
-            profit = amount - cost
+            profit = amount - tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
             self._cost_known = ~np.isnan(profit)
-            self._profit = np.where(self._cost_known, profit, 0.0)
-            self._profit_grid = _grid(self._profit)
+            profit[~self._cost_known] = 0.0
+            self._profit, self._profit_grid = profit, _grid(profit)
+        amount[np.isnan(amount)] = 0.0
+        self._amount, self._amount_grid = amount, _grid(amount)
+        del rows, order
         # distinct (customer, day) with a purchase, sorted by customer then day
-        pairs = np.sort(self._code[buy] * span + offset[order][buy])
+        pairs = self._code[buy] * span
+        pairs += offset[buy]
+        pairs.sort()
         # np.unique hashes (slow here); the sorted keys only need their first of each run
         pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
         self._buy_code, self._buy_day = pairs // span, (pairs % span + first).astype(np.int32)
