@@ -90,12 +90,14 @@ def risk_scores(
         },
         index=s.features.index,
     ).join(reasons)
-    return (
-        out.rename_axis("customer_id")
-        .reset_index()
-        .sort_values(["churn_probability", "customer_id"], ascending=[False, True], kind="stable")
-        .reset_index(drop=True)
-    )
+    out = out.rename_axis("customer_id").reset_index()
+    # ids already in order (the transactions' customers are): a stable sort by risk keeps them
+    by = ["churn_probability"] if out["customer_id"].is_monotonic_increasing else None
+    return out.sort_values(
+        by or ["churn_probability", "customer_id"],
+        ascending=[False] if by else [False, True],
+        kind="stable",
+    ).reset_index(drop=True)
 
 
 def sample_note(result: ChurnResult, lang: str = "zh") -> str:
@@ -319,13 +321,15 @@ def abc_of(value: pd.Series, cutoffs: tuple[float, float] = (0.75, 0.95)) -> pd.
     """
     if value.isna().all():
         return pd.Series("–", index=value.index, name="customer_class")
+    # the class depends on the values only (equal values share one), so the rows are classed
+    # under their positions and put back by position: no lookup of text ids
     frame = pd.DataFrame(
-        {"customer_id": value.index.astype(str), "value": value.fillna(0.0).to_numpy()}
+        {"customer_id": np.arange(len(value)), "value": value.fillna(0.0).to_numpy()}
     )
-    cls = abc_classes(frame, "value", cutoffs=cutoffs).set_index("customer_id")["abc_class"]
-    return pd.Series(
-        cls.reindex(value.index.astype(str)).to_numpy(), index=value.index, name="customer_class"
-    )
+    out = abc_classes(frame, "value", cutoffs=cutoffs)
+    cls = np.empty(len(value), dtype=object)
+    cls[out["customer_id"].to_numpy()] = out["abc_class"].to_numpy()
+    return pd.Series(cls, index=value.index, name="customer_class")
 
 
 def churn_by_class(
