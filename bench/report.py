@@ -83,6 +83,9 @@ def run_report(folder: Path, out: Path, *, engine: str, jobs: int, pdf: bool) ->
         engine,
         "--pdf" if pdf else "--no-pdf",
     ]
+    import resource
+
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = [0]
@@ -99,10 +102,13 @@ def run_report(folder: Path, out: Path, *, engine: str, jobs: int, pdf: bool) ->
     wall = time.perf_counter() - t0
     done.set()
     t.join()
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the whole tree, once reaped
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     result = {
         "command": " ".join(cmd),
         "exit_code": proc.returncode,
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
         "peak_gb": round(peak[0] / 1e9, 2),
         "log_tail": log[-2000:],
     }
@@ -174,7 +180,7 @@ def main(argv=None) -> int:
             )
             print(
                 f"\n{rows:,} lines, engine {engine}: exit {res['exit_code']}, "
-                f"{res['wall_s']} s wall, peak {res['peak_gb']} GB (whole process tree)"
+                f"{res['wall_s']} s wall, {res['cpu_s']} CPU s, peak {res['peak_gb']} GB (whole process tree)"
             )
             if res["exit_code"]:
                 print(res["log_tail"])
