@@ -98,16 +98,13 @@ def read_validated(folder: str | Path, data_dir: str | Path) -> Dataset | None:
         return None
     if manifest.get("data_dir") != str(Path(data_dir).resolve()):
         return None
-    from analysis.engine.aggregate import read_parquet_frame
-
     ds = Dataset(data_dir=Path(data_dir))
     for name, info in manifest["tables"].items():
-        df = read_parquet_frame(folder / f"{name}.parquet")
+        df, lines = _read_table(folder / f"{name}.parquet")
         if len(df) != info["rows"]:
             return None
-        if LINE_COLUMN in df.columns:
-            ds.lines[name] = df[LINE_COLUMN].to_numpy(dtype="int64")
-            df = df.drop(columns=LINE_COLUMN)
+        if lines is not None:
+            ds.lines[name] = lines
         dtypes = info["dtypes"]
         if list(df.columns) != list(dtypes):
             return None
@@ -132,6 +129,29 @@ def _remember(df: pd.DataFrame, identity: str) -> None:
 def _validated_identity(df) -> str | None:
     entry = _VALIDATED.get(id(df))
     return entry[1] if entry is not None and entry[0]() is df else None
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """A kept table and its line numbers.  With pyarrow the two are read apart and the Arrow
+    buffers are released while the frame is built (a 100M-line table would otherwise exist
+    twice: as Arrow and as pandas, then once more without its line column)."""
+    from analysis.engine.aggregate import arrow_available, read_parquet_frame
+
+    if not arrow_available():
+        df = read_parquet_frame(path)
+        if LINE_COLUMN not in df.columns:
+            return df, None
+        return df.drop(columns=LINE_COLUMN), df[LINE_COLUMN].to_numpy(dtype="int64")
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    columns = [c for c in names if c != LINE_COLUMN]
+    lean = {"self_destruct": True, "split_blocks": True}
+    df = pd.read_parquet(path, columns=columns, to_pandas_kwargs=lean)
+    if LINE_COLUMN not in names:
+        return df, None
+    lines = pq.read_table(path, columns=[LINE_COLUMN]).column(0).to_numpy()
+    return df, np.asarray(lines, dtype="int64")
 
 
 def _restore(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
