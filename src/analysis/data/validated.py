@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.data.io import Dataset, _write_parquet
+from analysis.data.io import Dataset, write_frame
 
 ENV_VAR = "CCM_VALIDATED_DATA"
 MANIFEST = "manifest.json"
@@ -58,7 +58,7 @@ def write_validated(ds: Dataset, folder: str | Path, *, fingerprint: dict | None
             if lines is not None
             else df
         )
-        _write_parquet(out.reset_index(drop=True), folder / f"{name}.parquet")
+        write_frame(out.reset_index(drop=True), folder / f"{name}.parquet")
         tables[name] = {
             "source": str(Path(ds.sources[name]).resolve()),
             "dtypes": {str(c): str(t) for c, t in df.dtypes.items()},
@@ -100,7 +100,7 @@ def read_validated(folder: str | Path, data_dir: str | Path) -> Dataset | None:
         return None
     ds = Dataset(data_dir=Path(data_dir))
     for name, info in manifest["tables"].items():
-        df, lines = _read_table(folder / f"{name}.parquet")
+        df, lines = _read_kept(folder / f"{name}.parquet")
         if len(df) != info["rows"]:
             return None
         if lines is not None:
@@ -131,7 +131,7 @@ def _validated_identity(df) -> str | None:
     return entry[1] if entry is not None and entry[0]() is df else None
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
+def _read_kept(path: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
     """A kept table and its line numbers.  With pyarrow the two are read apart and the Arrow
     buffers are released while the frame is built (a 100M-line table would otherwise exist
     twice: as Arrow and as pandas, then once more without its line column)."""

@@ -1319,7 +1319,7 @@ def build_report(
     # validated copy, not the files again (removed in every case, below)
     kept = out / f".validated-{os.getpid()}"
     try:
-        return _build(
+        return _build_in(
             data_dir,
             kept,
             quarter=quarter,
@@ -1342,7 +1342,7 @@ def build_report(
         shutil.rmtree(kept, ignore_errors=True)
 
 
-def _build(
+def _build_in(
     data_dir: Path,
     kept: Path,
     *,
