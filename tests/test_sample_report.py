@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from analysis.report.records import summary_leaves
 from analysis.report.runner import discover_notebooks
 
 
@@ -61,26 +62,11 @@ def test_pages_carry_the_cjk_font_for_every_character_they_use(sample_report):
 
 # ------------------------------------------------------------------ recorded numbers
 RECORDED = Path(__file__).with_name("recorded") / "sample_summary.json"
-# Keys that describe the run rather than the data: never compared.
-VOLATILE = {"fingerprint", "data_fingerprint", "params_fingerprint", "generated_at", "run_date"}
 REL_TOL = 1e-6  # models are seeded and single-threaded; a real change moves a number far more
 
 
-def _leaves(obj, path=()):
-    """Every leaf of a JSON value as (path, value), volatile keys left out."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key not in VOLATILE:
-                yield from _leaves(value, (*path, str(key)))
-    elif isinstance(obj, list):
-        for i, value in enumerate(obj):
-            yield from _leaves(value, (*path, str(i)))
-    else:
-        yield "/".join(path), obj
-
-
 def _differences(got: dict, want: dict) -> list[str]:
-    g, w = dict(_leaves(got)), dict(_leaves(want))
+    g, w = dict(summary_leaves(got)), dict(summary_leaves(want))  # the run's own keys left out
     out = [f"new: {k} = {g[k]!r}" for k in sorted(set(g) - set(w))]
     out += [f"gone: {k} (was {w[k]!r})" for k in sorted(set(w) - set(g))]
     for k in sorted(set(g) & set(w)):
