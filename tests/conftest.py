@@ -44,9 +44,13 @@ def make_tiny_transactions(
     )
 
 
-# Session fixtures that build a whole report: every test using one (directly or through another
-# fixture) is put in the fixture's xdist group, so that one worker builds it, once.
-SHARED_BUILDS = {"sample_report_of": "sample_report"}
+# Fixtures (session or module) that build something expensive: every test using one (directly or
+# through another fixture) is put in the fixture's xdist group, so that one worker builds it, once.
+SHARED_BUILDS = {
+    "sample_report_of": "sample_report",  # the sample company's report, zh (with PDF) and en
+    "hostile_report": "hostile_report",  # test_injection: a report of hostile names
+    "masked_sample": "masked_sample",  # test_mask: a masked copy of the sample
+}
 
 
 @pytest.hookimpl(trylast=True)
