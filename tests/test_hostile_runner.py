@@ -438,7 +438,7 @@ def test_interrupted_report_keeps_the_previous_one(case):
     time.sleep(6)  # notebooks are running in their kernels now
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    stdout, stderr = proc.communicate(timeout=300)  # slow to stop on a loaded machine
     assert proc.returncode == 130, stderr[-3000:]
     assert stderr.strip().splitlines()[-1] == INTERRUPTED
     assert "Traceback" not in stderr + stdout and "KeyboardInterrupt" not in stderr
