@@ -1,0 +1,59 @@
+"""The DuckDB path of per-customer window counts equals the pandas reference."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import analysis.engine.aggregate as ag
+from analysis.classify.classes import months_active
+from analysis.engine.windows import months_active_duckdb
+
+
+def _lines(n: int = 4000, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array([f"C{i:03d}" for i in rng.integers(0, 300, n)], dtype="string"),
+            "date": pd.Timestamp("2024-06-01") + pd.to_timedelta(rng.integers(0, 500, n), "D"),
+            "amount": rng.normal(50, 80, n).round(2),
+        }
+    )
+
+
+def test_months_active_duckdb_counts_the_hand_computed_months():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "a", "b"],
+            "date": pd.to_datetime(
+                ["2025-01-02", "2025-01-20", "2025-02-03", "2025-03-09", "2024-12-31", "2025-02-10"]
+            ),
+            "amount": [5.0, 6.0, -2.0, 1.0, 9.0, -4.0],
+        }
+    )
+    out = months_active_duckdb(tx, "2025-01-01", "2025-04-01")
+    assert out.to_dict("list") == {"customer_id": ["a"], "months_active": [2]}
+
+
+def test_months_active_hands_large_frames_to_duckdb_with_the_same_result(monkeypatch):
+    tx = _lines()
+    reference = months_active(tx, "2024-09-01", "2025-06-01")
+    monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 100)
+    calls = []
+    import analysis.engine.windows as w
+
+    real = w.months_active_duckdb
+    monkeypatch.setattr(w, "months_active_duckdb", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fast = months_active(tx, "2024-09-01", "2025-06-01")
+    assert calls, "a frame over the threshold goes to DuckDB"
+    assert len(reference) > 100
+    pd.testing.assert_frame_equal(fast, reference)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "spark"])
+def test_months_active_stays_in_pandas_for_other_engines(monkeypatch, engine):
+    monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 100)
+    monkeypatch.setenv(ag.ENGINE_ENV, engine)
+    import analysis.engine.windows as w
+
+    monkeypatch.setattr(w, "months_active_duckdb", lambda *a, **k: pytest.fail("DuckDB used"))
+    assert len(months_active(_lines(), "2024-09-01", "2025-06-01")) > 0
