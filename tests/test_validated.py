@@ -82,6 +82,35 @@ def test_shared_result_computes_once_per_run_for_equal_arguments(sample, tmp_pat
     assert len(calls) == 3
 
 
+def _slow_square(x: int, calls_file: str) -> int:
+    import time
+
+    with open(calls_file, "a") as fh:
+        fh.write("computed\n")
+    time.sleep(1.0)
+    return x * x
+
+
+def test_two_pages_asking_at_once_compute_a_shared_result_once(sample, tmp_path, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setenv(validated.ENV_VAR, str(validated.write_validated(sample, tmp_path / "k")))
+    calls = tmp_path / "calls.txt"
+    shared = validated.shared_result(_slow_square)
+
+    def page(n: int) -> None:  # a kernel of the run: asks, writes down what it got
+        (tmp_path / f"page{n}.txt").write_text(str(shared(7, str(calls))))
+
+    fork = multiprocessing.get_context("fork")
+    pages = [fork.Process(target=page, args=(n,)) for n in (1, 2)]
+    for proc in pages:  # both ask within the same second
+        proc.start()
+    for proc in pages:
+        proc.join(60)
+    assert [(tmp_path / f"page{n}.txt").read_text() for n in (1, 2)] == ["49", "49"]
+    assert calls.read_text().splitlines() == ["computed"]
+
+
 def test_shared_result_outside_a_run_is_the_function(sample, monkeypatch):
     total, calls = _counting()
     monkeypatch.delenv(validated.ENV_VAR, raising=False)

@@ -16,6 +16,7 @@ of its rows in the user's file, so an error found by a page still names the real
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -269,16 +270,54 @@ def shared_result(fn=None, *, validated_only: bool = False):
         if key is None:
             return fn(*args, **kwargs)
         path = Path(folder, SHARED_DIR, f"{fn.__name__}-{key}.pkl")
-        if path.exists():
-            try:
-                return pickle.loads(path.read_bytes())
-            except Exception:  # a torn or stale file: compute again
-                pass
-        result = fn(*args, **kwargs)
+        kept = _load_kept(path)
+        if kept is not None:
+            return kept[0]
         path.parent.mkdir(exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, path)  # whole or absent: a page never reads half a file
+        with _computing(path):  # a page asking while another computes it waits for it
+            kept = _load_kept(path)
+            if kept is not None:
+                return kept[0]
+            result = fn(*args, **kwargs)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, path)  # whole or absent: a page never reads half a file
         return result
 
     return wrapper
+
+
+def _load_kept(path: Path) -> tuple | None:
+    """``(result,)`` from a kept result file, or None when there is none (or it is torn)."""
+    import pickle
+
+    if not path.exists():
+        return None
+    try:
+        return (pickle.loads(path.read_bytes()),)
+    except Exception:  # a torn or stale file: compute again
+        return None
+
+
+@contextlib.contextmanager
+def _computing(path: Path):
+    """Hold an exclusive lock on ``.<name>.lock`` beside ``path`` while a result is computed.
+
+    Two pages of a run often ask for the same result at the same time (pages 04 and 09
+    for the churn backtest): the second waits for the first instead of computing it
+    again.  The lock is the operating system's (``flock``): a kernel that dies releases
+    it, so a crashed page never blocks the others.  Nested results (the customer base
+    asks for customer summaries) take their locks in call order, so two pages cannot
+    wait on each other.  Without ``fcntl`` (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - POSIX only
+        yield
+        return
+    with open(path.parent / f".{path.name}.lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
