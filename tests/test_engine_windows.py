@@ -57,3 +57,52 @@ def test_months_active_stays_in_pandas_for_other_engines(monkeypatch, engine):
 
     monkeypatch.setattr(w, "months_active_duckdb", lambda *a, **k: pytest.fail("DuckDB used"))
     assert len(months_active(_lines(), "2024-09-01", "2025-06-01")) > 0
+
+
+@pytest.mark.parametrize("value", ["monetary", "gross_profit"])
+@pytest.mark.parametrize("with_cost", [True, False], ids=["cost", "no-cost"])
+def test_quarter_totals_hands_large_frames_to_duckdb_with_the_same_result(
+    monkeypatch, value, with_cost
+):
+    from analysis.classify.concentration import quarter_totals
+
+    rng = np.random.default_rng(5)
+    tx = _lines()
+    if with_cost:
+        cost = rng.uniform(0, 40, len(tx))
+        tx = tx.assign(cost=np.where(rng.random(len(tx)) < 0.1, np.nan, cost))  # some lines none
+    quarters = ["2024Q3", "2024Q4", "2025Q1", "2025Q2", "2025Q3"]
+    reference = quarter_totals(tx, quarters, value=value)
+    monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 100)
+    import analysis.engine.windows as w
+
+    calls = []
+    real = w.quarter_totals_duckdb
+    monkeypatch.setattr(
+        w, "quarter_totals_duckdb", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    fast = quarter_totals(tx, quarters, value=value)
+    assert calls and len(reference) > 300
+    pd.testing.assert_frame_equal(fast, reference, check_exact=False, rtol=1e-12)
+
+
+def test_quarter_totals_duckdb_by_hand():
+    from analysis.engine.windows import quarter_totals_duckdb
+
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "a"],
+            "date": pd.to_datetime(["2025-01-05", "2025-03-31", "2025-04-01", "2025-07-01"]),
+            "amount": [10.0, -4.0, 7.0, 99.0],
+            "cost": [6.0, np.nan, 2.0, 1.0],
+        }
+    )
+    out = quarter_totals_duckdb(
+        lines, 2025 * 4, 2025 * 4 + 1, "2025-01-01", "2025-07-01", value="gross_profit"
+    )
+    # a in Q1: 10 - 6 (the return has no cost); b in Q2: 7 - 2; July is outside the window
+    assert out.to_dict("list") == {
+        "k": [8100, 8101],
+        "customer_id": ["a", "b"],
+        "gross_profit": [4.0, 5.0],
+    }

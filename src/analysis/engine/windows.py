@@ -81,3 +81,76 @@ def months_active_duckdb(
             "months_active": raw["months_active"].astype("int64").to_numpy(),
         }
     )
+
+
+def quarter_totals_duckdb(
+    tx: pd.DataFrame,
+    first_key: int,
+    last_key: int,
+    start,
+    end,
+    *,
+    value: str = "monetary",
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> pd.DataFrame:
+    """Each customer's net sales or gross profit per calendar quarter, by one SQL aggregation.
+
+    The same rows as :func:`analysis.classify.concentration.quarter_totals`' pandas pass:
+    quarter key ``year * 4 + quarter - 1`` in ``[first_key, last_key]``, lines in
+    ``[start, end)``; gross profit sums ``amount - cost`` over the lines with a cost (NULL,
+    i.e. NaN, when none has one).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    first_key, last_key : int
+        The quarter keys kept.
+    start, end : date-like
+        The lines read.
+    value : {"monetary", "gross_profit"}
+        What to total.
+    id_col, date_col, amount_col, cost_col : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        ``k`` (quarter key), ``id_col`` and ``value``, sorted by key and id.
+    """
+    i, d, a = (quote(c, "duckdb") for c in (id_col, date_col, amount_col))
+    columns = [id_col, date_col, amount_col]
+    if value == "gross_profit" and cost_col in tx.columns:
+        v = f"{a} - {quote(cost_col, 'duckdb')}"
+        columns.append(cost_col)
+    elif value == "gross_profit":
+        v = "CAST(NULL AS DOUBLE)"
+    else:
+        v = f"CAST({a} AS DOUBLE)"
+    sql = f"""
+        SELECT k, ccm_id, SUM(v) AS v FROM (
+            SELECT year({d}) * 4 + (month({d}) - 1) // 3 AS k, {i} AS ccm_id, {v} AS v
+            FROM ccm_tx
+            WHERE {d} >= {_ts_literal(pd.Timestamp(start))}
+              AND {d} < {_ts_literal(pd.Timestamp(end))} AND {i} IS NOT NULL
+        ) AS lines
+        WHERE k BETWEEN {int(first_key)} AND {int(last_key)}
+        GROUP BY k, ccm_id
+        ORDER BY k, ccm_id
+    """
+    con = duckdb_connect()
+    try:
+        con.register("ccm_tx", _lines(tx, columns))
+        raw = fetch_frame(con.sql(sql))
+    finally:
+        con.close()
+    return pd.DataFrame(
+        {
+            "k": raw["k"].astype("int64").to_numpy(),
+            id_col: raw["ccm_id"].astype(tx[id_col].dtype).to_numpy(),
+            value: raw["v"].astype("float64").to_numpy(),
+        }
+    )
