@@ -182,20 +182,43 @@ def _prepare(
     d0 = int(day.min()) if len(day) else 0
     span = int(day.max()) - d0 + 1 if len(day) else 1
     key = code.astype(np.int64) * span + (day - d0)
-    uniq, inv = np.unique(key, return_inverse=True)
+    uniq, inv = _unique_inverse(key)
     k = len(uniq)
     sums = lambda w: np.bincount(inv, weights=w, minlength=k)  # noqa: E731
+    costed = bool(has_cost and with_cost.any())
+    gross = sums(np.where(amount > 0, amount, 0.0))
     return _Days(
         ids=pd.Index(uniques),
         code=(uniq // span).astype(np.int64),
         day=uniq % span + d0,
         net=sums(amount),
-        gross=sums(np.where(amount > 0, amount, 0.0)),
-        gp=sums(np.where(with_cost, amount - np.nan_to_num(cost), 0.0)),
-        costed=sums(np.where(with_cost, amount, 0.0)),
-        buy=sums((amount > 0).astype(float)) > 0,
-        has_cost=bool(has_cost and with_cost.any()),
+        gross=gross,
+        gp=sums(np.where(with_cost, amount - np.nan_to_num(cost), 0.0)) if costed else np.zeros(k),
+        costed=sums(np.where(with_cost, amount, 0.0)) if costed else np.zeros(k),
+        buy=gross > 0,  # a line of positive amount: its sum is positive
+        has_cost=costed,
     )
+
+
+def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for non-negative integer keys, sorted by 16-bit radix
+    passes (``np.argsort(kind="stable")`` on 16-bit integers is a radix sort): 10 million keys of
+    under 32 bits in two linear passes instead of one comparison sort."""
+    if len(key) == 0 or key.max() >= 2**48:
+        return np.unique(key, return_inverse=True)
+    order = None
+    for shift in range(0, max(int(key.max()).bit_length(), 1), 16):
+        digit = ((key >> shift) & 0xFFFF).astype(np.uint16)
+        if order is None:
+            order = np.argsort(digit, kind="stable")
+        else:
+            order = order[np.argsort(digit[order], kind="stable")]
+    sk = key[order]
+    new = np.empty(len(sk), bool)
+    new[0], new[1:] = True, sk[1:] != sk[:-1]
+    inv = np.empty(len(sk), np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return sk[new], inv
 
 
 def _window_sum(d: _Days, values: np.ndarray, lo: int | None, hi: int) -> np.ndarray:
@@ -383,21 +406,23 @@ def bgnbd_expected_purchases(params: dict, t, x, t_x, T) -> np.ndarray:
     return (a + b + x - 1) / (a - 1) * bracket / (1.0 + odds)
 
 
-def _gg_nll(logp, n, m):
+def _gg_nll(logp, n, m, log_n, log_m):
     p, q, g = np.exp(logp)
     pn = p * n
     s = g + n * m
+    log_s = np.log(s)
+    dg_pnq = digamma(pn + q)
     ll = (
         gammaln(pn + q)
         - gammaln(pn)
         - gammaln(q)
         + q * np.log(g)
-        + (pn - 1) * np.log(m)
-        + pn * np.log(n)
-        - (pn + q) * np.log(s)
+        + (pn - 1) * log_m
+        + pn * log_n
+        - (pn + q) * log_s
     )
-    dp = n * (digamma(pn + q) - digamma(pn) + np.log(m) + np.log(n) - np.log(s))
-    dq = digamma(pn + q) - digamma(q) + np.log(g) - np.log(s)
+    dp = n * (dg_pnq - digamma(pn) + log_m + log_n - log_s)
+    dq = dg_pnq - digamma(q) + np.log(g) - log_s
     dg = q / g - (pn + q) / s
     grad = np.array([dp.mean() * p, dq.mean() * q, dg.mean() * g])
     return -float(ll.mean()), -grad
@@ -440,7 +465,7 @@ class GammaGammaModel:
         res = minimize(
             _gg_nll,
             start,
-            args=(n, m / scale),
+            args=(n, m / scale, np.log(n), np.log(m / scale)),
             jac=True,
             method="L-BFGS-B",
             bounds=[(-9.0, 9.0)] * 3,
