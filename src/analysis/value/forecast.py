@@ -222,8 +222,14 @@ def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _window_sum(d: _Days, values: np.ndarray, lo: int | None, hi: int) -> np.ndarray:
-    m = d.day < hi if lo is None else (d.day >= lo) & (d.day < hi)
-    return np.bincount(d.code[m], weights=values[m], minlength=len(d.ids))
+    return _window_sums(d, (values,), lo, hi)[0]
+
+
+def _window_sums(d: _Days, values, lo: int | None, hi: int, *, mask=None) -> list[np.ndarray]:
+    """Per customer code, the sums of each of ``values`` over the days in ``[lo, hi)`` (one mask for all)."""
+    m = mask if mask is not None else d.day < hi if lo is None else (d.day >= lo) & (d.day < hi)
+    code = d.code[m]
+    return [np.bincount(code, weights=v[m], minlength=len(d.ids)) for v in values]
 
 
 def _features(
@@ -245,7 +251,14 @@ def _features(
     look = max(1, min(lookback_days, cutoff - start))
     half = max(1, look // 2)
     gross = np.bincount(cb, weights=gb, minlength=n)
-    net, gp, costed = (_window_sum(d, v, None, cutoff) for v in (d.net, d.gp, d.costed))
+    if d.has_cost:
+        net, gp, costed = _window_sums(d, (d.net, d.gp, d.costed), None, cutoff, mask=before)
+    else:
+        (net,), gp, costed = _window_sums(d, (d.net,), None, cutoff, mask=before), None, None
+    days = buy.astype(float)
+    sales_look, days_look = _window_sums(d, (d.net, days), cutoff - look, cutoff)
+    sales_last, days_last = _window_sums(d, (d.net, days), cutoff - half, cutoff)
+    sales_prev, days_prev = _window_sums(d, (d.net, days), cutoff - 2 * half, cutoff - half)
     keep = np.flatnonzero(freq > 0)
     f = freq[keep].astype("float64")
     x = f - 1
@@ -264,14 +277,12 @@ def _features(
                 "repeat_value": np.where(
                     x > 0, (gross[keep] - first_value[keep]) / np.maximum(x, 1), np.nan
                 ),
-                "sales_lookback": _window_sum(d, d.net, cutoff - look, cutoff)[keep],
-                "days_lookback": _window_sum(d, buy.astype(float), cutoff - look, cutoff)[keep],
-                "sales_last": _window_sum(d, d.net, cutoff - half, cutoff)[keep],
-                "sales_prev": _window_sum(d, d.net, cutoff - 2 * half, cutoff - half)[keep],
-                "days_last": _window_sum(d, buy.astype(float), cutoff - half, cutoff)[keep],
-                "days_prev": _window_sum(d, buy.astype(float), cutoff - 2 * half, cutoff - half)[
-                    keep
-                ],
+                "sales_lookback": sales_look[keep],
+                "days_lookback": days_look[keep],
+                "sales_last": sales_last[keep],
+                "sales_prev": sales_prev[keep],
+                "days_last": days_last[keep],
+                "days_prev": days_prev[keep],
                 "margin_rate": np.where(costed[keep] > 0, gp[keep] / costed[keep], np.nan)
                 if d.has_cost
                 else np.nan,
@@ -1222,8 +1233,8 @@ def forecast(
     purchases, sales, alive = preds[bt.chosen]
     low, high = _interval(sales, _ratio_quantiles(bt, quantiles))
     codes = f.index.to_numpy()
-    past = _window_sum(d, d.net, end - h, end)[codes]
-    past_gp = np.where(d.has_cost, _window_sum(d, d.gp, end - h, end)[codes], np.nan)
+    past, past_gp = (v[codes] for v in _window_sums(d, (d.net, d.gp), end - h, end))
+    past_gp = np.where(d.has_cost, past_gp, np.nan)
     margin = f["margin_rate"].to_numpy(float)
     out = pd.DataFrame(
         {
