@@ -1,0 +1,105 @@
+"""The value forecast's shortcuts for large data give what the plain computations give (issue 14):
+sklearn's own weighted bin edges from one sort, trees fitted on bin numbers that predict as sklearn's
+trees fitted on the values, the radix-sorted customer-day totals, and the shared window masks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
+
+from analysis.value import forecast as vf
+
+
+def _columns(n, rng):
+    x = np.c_[
+        rng.lognormal(size=n),  # continuous: weighted percentiles
+        rng.integers(0, 50, n).astype(float),  # few distinct values: midpoints
+        np.where(rng.random(n) < 0.3, np.nan, rng.normal(size=n)),  # blanks
+        np.round(rng.exponential(size=n), 1),  # many ties
+        np.zeros(n),  # one value: no edge
+    ]
+    x[: n // 4, 0] = 0.0  # a heavy mass at zero, as customers without sales in a window
+    return x
+
+
+def test_bin_edges_are_sklearns_weighted_edges():
+    rng = np.random.default_rng(1)
+    x, w = _columns(5000, rng), rng.lognormal(size=5000)
+    sk = _BinMapper(n_bins=256).fit(x, sample_weight=w).bin_thresholds_
+    for j in range(x.shape[1]):
+        assert np.array_equal(vf._bin_thresholds(x[:, j], w), sk[j]), j
+    # the weights matter: unweighted edges differ, so the comparison can fail
+    assert not np.array_equal(vf._bin_thresholds(x[:, 0], np.ones(5000)), sk[0])
+
+
+def test_bin_edges_by_hand():
+    # three distinct values (<= max_bins): the midpoints, whatever the weights
+    assert vf._bin_thresholds(
+        np.array([1.0, 3.0, 3.0, 7.0]), np.array([1.0, 5, 5, 1])
+    ).tolist() == [
+        2.0,
+        5.0,
+    ]
+    # four distinct values and max_bins = 2: the weighted median, 3 (weights 1, 5, 1, 1: half the
+    # weight lies at or below 3 only from 3 on)
+    col, w = np.array([1.0, 3.0, 5.0, 7.0]), np.array([1.0, 5.0, 1.0, 1.0])
+    assert vf._bin_thresholds(col, w, max_bins=2).tolist() == [3.0]
+    assert vf._bin_thresholds(np.array([2.0, np.nan]), np.ones(2)).size == 0
+
+
+def test_trees_on_bin_numbers_predict_as_trees_on_values():
+    rng = np.random.default_rng(2)
+    n = 3000
+    f = pd.DataFrame(
+        {
+            c: rng.lognormal(size=n) * (rng.random(n) < 0.8)
+            for c in vf.FEATURES
+            if c not in ("days_lookback", "sales_lookback")
+        }
+    ).assign(
+        days_lookback=rng.integers(0, 60, n).astype(float),
+        sales_lookback=rng.lognormal(3, 1, n),
+        lookback_days=365,
+        margin_rate=np.where(rng.random(n) < 0.2, np.nan, rng.random(n)),
+    )
+    y = f["sales_lookback"].to_numpy() * rng.lognormal(0, 0.5, n)
+    ours = vf._RunRateBoosting(random_state=0).fit(f, y, 365, max_fit_rows=10**6)
+    assert ours.thresholds is not None
+    # sklearn on the values, with the same settings, weights and target
+    base = np.maximum(vf._run_rate(f, 365)[1], ours.floor)
+    plain = HistGradientBoostingRegressor(**ours.model.get_params()).fit(
+        f[ours.columns].to_numpy(float), np.clip(y, 0, None) / base, sample_weight=base
+    )
+    g = f.sample(frac=1.0, random_state=3)  # other rows' order: scoring is per row
+    expected = np.clip(base[g.index] * plain.predict(g[ours.columns].to_numpy(float)), 0, None)
+    np.testing.assert_array_equal(ours.predict(g, 365), expected)
+
+
+@pytest.mark.parametrize("high", [1, 2**16, 2**31, 2**40, 2**60])
+def test_unique_inverse_is_numpys(high):
+    rng = np.random.default_rng(4)
+    key = rng.integers(0, high, 20_000, dtype=np.int64)
+    u, inv = vf._unique_inverse(key)
+    nu, ninv = np.unique(key, return_inverse=True)
+    assert np.array_equal(u, nu) and np.array_equal(inv, ninv)
+    assert [a.size for a in vf._unique_inverse(np.array([], np.int64))] == [0, 0]
+
+
+def test_window_sums_by_hand():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "a", "b", "a"],
+            "date": pd.to_datetime(
+                ["2025-01-02", "2025-01-01", "2025-01-03", "2025-01-03", "2025-01-01"]
+            ),
+            "amount": [5.0, 1.0, 2.0, -4.0, 10.0],
+        }
+    )
+    d = vf._prepare(tx, id_col="customer_id", date_col="date", amount_col="amount", cost_col="cost")
+    # a: 11 on the 1st (two lines, one purchase day), 2 on the 3rd; b: 5 on the 2nd, -4 on the 3rd
+    assert d.ids.tolist() == ["a", "b"] and d.net.tolist() == [11.0, 2.0, 5.0, -4.0]
+    assert d.buy.tolist() == [True, True, True, False] and not d.has_cost
+    day = vf._to_day("2025-01-02")
+    net, days = vf._window_sums(d, (d.net, d.buy.astype(float)), day, day + 2)
+    assert net.tolist() == [2.0, 1.0] and days.tolist() == [1.0, 1.0]
