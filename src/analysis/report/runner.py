@@ -355,8 +355,110 @@ class NotebookResult:
 KERNEL_START_TIMEOUT = 300  # seconds
 
 
+#: papermill engine of pages run in a kernel kept by the worker (:func:`kept_kernel`)
+KEPT_KERNEL_ENGINE = "ccm-kept-kernel"
+#: run silently in a kept kernel before each page (:func:`analysis.report.kernel.prepare`);
+#: one expression, so ``%reset`` leaves no name of its own behind
+_PREPARE_PAGE = '__import__("analysis.report.kernel", fromlist=["prepare"]).prepare(get_ipython())'
+
+
+def _register_kept_kernel_engine() -> None:
+    """Register :data:`KEPT_KERNEL_ENGINE`: papermill's nbclient engine, given the worker's kernel
+    manager (``km``), preparing the kernel before the page and closing its client after it."""
+    import logging
+
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class KeptKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            kwargs = {
+                k: v
+                for k, v in kwargs.items()
+                if k not in ("input_path", "timeout", "startup_timeout")
+            }
+            client = PapermillNotebookClient(
+                nb_man,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            )
+
+            async def prepare(notebook):  # nbclient's hook once the page's client is ready
+                msg_id = client.kc.execute(_PREPARE_PAGE, silent=True, store_history=False)
+                reply = await client.async_wait_for_reply(msg_id)
+                content = (reply or {}).get("content", {})
+                if content.get("status") != "ok":
+                    raise RuntimeError(f"the kept kernel could not be prepared: {content}")
+
+            client.on_notebook_start = prepare
+            try:
+                return client.execute()
+            finally:  # the kernel stays for the next page; this page's client goes
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(KEPT_KERNEL_ENGINE, KeptKernelEngine)
+
+
+#: the kernel manager of this worker process's kept kernel (None before its first page)
+_KEPT: list = []
+
+
+def kept_kernel():
+    """This worker's kernel manager: the same kernel page after page, a new one if it died.
+
+    Returns
+    -------
+    jupyter_client.AsyncKernelManager
+        Not yet started before the first page (papermill starts it with the page's settings).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.util import run_sync
+
+    if _KEPT and _KEPT[0].has_kernel and not run_sync(_KEPT[0].is_alive)():
+        stop_kept_kernel()  # died with the page before (out of memory, killed)
+    if not _KEPT:
+        _register_kept_kernel_engine()
+        _KEPT.append(AsyncKernelManager(kernel_name="python3"))
+    return _KEPT[0]
+
+
+def stop_kept_kernel() -> None:
+    """Shut this worker's kept kernel down (at the end of the run)."""
+    from nbclient.util import run_sync
+
+    while _KEPT:
+        km = _KEPT.pop()
+        with contextlib.suppress(Exception):
+            if km.has_kernel:
+                run_sync(km.shutdown_kernel)(now=True)
+            run_sync(km.cleanup_resources)()
+
+
 def execute(
-    name: str, out_dir: Path, parameters: dict, *, nb_dir: Path = NOTEBOOK_DIR
+    name: str,
+    out_dir: Path,
+    parameters: dict,
+    *,
+    nb_dir: Path = NOTEBOOK_DIR,
+    keep_kernel: bool = False,
 ) -> NotebookResult:
     """Run one notebook through papermill into ``out_dir/<name>.ipynb``; errors are returned, not raised.
 
@@ -370,6 +472,9 @@ def execute(
         Injected parameters.
     nb_dir : Path
         The notebooks folder.
+    keep_kernel : bool
+        Run the page in this process's kept kernel (:func:`kept_kernel`), prepared as a fresh
+        one, instead of a new kernel.
 
     Returns
     -------
@@ -380,6 +485,7 @@ def execute(
 
     t0 = time.perf_counter()
     target = Path(out_dir) / f"{name}.ipynb"
+    kept = {"engine_name": KEPT_KERNEL_ENGINE, "km": kept_kernel()} if keep_kernel else {}
     try:
         # the kernel listens on loopback only; its "TCP without encryption" warning is noise here
         papermill.execute_notebook(
@@ -393,6 +499,7 @@ def execute(
             # a busy 2-core machine (tests and report pages in parallel) can take over a
             # minute to start a kernel; papermill's default of 60 s then fails the page
             start_timeout=KERNEL_START_TIMEOUT,
+            **kept,
         )
         return NotebookResult(name, time.perf_counter() - t0)
     except PapermillExecutionError as exc:
@@ -1127,10 +1234,11 @@ def _serve(conn) -> None:
         except EOFError:  # the main process is gone
             return
         if task is None:
+            stop_kept_kernel()
             return
         name, stage, parameters, nb_dir, env = task
         os.environ.update(env)  # read by the page's kernel (validated data)
-        conn.send(execute(name, Path(stage), parameters, nb_dir=Path(nb_dir)))
+        conn.send(execute(name, Path(stage), parameters, nb_dir=Path(nb_dir), keep_kernel=True))
 
 
 def _start_worker(ctx):

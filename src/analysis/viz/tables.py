@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.escaping import NO_MATH_CLASS, escape_html, styler_label
+from analysis.report.kernel import per_page
 from analysis.viz.labels import check_lang, column_format, column_key, label, label_or, relabel
 from analysis.viz.style import fmt_cny, fmt_int, fmt_pct
 
@@ -453,12 +454,18 @@ def _static_html(text: pd.DataFrame, caption: str | None) -> str:
 
 
 # ------------------------------------------------------------------ the interactive copy
-_loaded = False  # the DataTables library is embedded once per kernel (the page's first table)
+_loaded = False  # the DataTables library is embedded once per page (its first table)
+
+
+@per_page  # a report worker runs several pages in one kernel: each page embeds it again
+def _page_not_loaded() -> None:
+    global _loaded
+    _loaded = False
 
 
 def _datatables_init() -> str:
     """The offline DataTables bundle (itables' ``init_notebook_mode(connected=False)`` output),
-    the first time a kernel shows an interactive table; later tables use the same library."""
+    the first time a page shows an interactive table; later tables use the same library."""
     global _loaded
     if _loaded:
         return ""

@@ -1,0 +1,83 @@
+"""What a report worker runs in its kernel before each page (see :mod:`analysis.report.runner`).
+
+A worker keeps one Jupyter kernel for all the pages it runs: starting a kernel and importing
+pandas, scikit-learn and matplotlib again costs 3-5 s a page, most of a small company's
+report.  Each page must still start as in a fresh kernel, so before every page after the
+first, :func:`prepare` forgets the page before: its variables (``%reset -f``), its figures, the
+matplotlib settings and warning filters it changed, pandas options, and the cell numbers.
+Imported modules stay: they hold no page's data (helpers are pure).
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+from collections.abc import Callable
+
+#: functions that forget a module's state of the page before (e.g. that the page's first
+#: interactive table has embedded the DataTables library); registered with :func:`per_page`
+PER_PAGE: list[Callable[[], None]] = []
+
+#: the fresh kernel's matplotlib settings and warning filters, taken before its first page
+_FRESH: tuple[dict, list] | None = None
+
+
+def per_page(fn: Callable[[], None]) -> Callable[[], None]:
+    """Decorator: call ``fn`` before every page after a kernel's first (module state kept per page).
+
+    Parameters
+    ----------
+    fn : callable
+        No arguments, returns nothing.
+
+    Returns
+    -------
+    callable
+        ``fn``.
+    """
+    PER_PAGE.append(fn)
+    return fn
+
+
+def prepare(shell) -> bool:
+    """Before a page: remember the fresh kernel (first page) or forget the page before.
+
+    Parameters
+    ----------
+    shell : IPython.core.interactiveshell.InteractiveShell
+        The kernel's shell (``get_ipython()``).
+
+    Returns
+    -------
+    bool
+        True when a page before was forgotten, False on the kernel's first page.
+    """
+    global _FRESH
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt  # the inline backend's settings are part of the fresh state
+    import pandas as pd
+
+    if _FRESH is None:
+        # not the backend and interactive mode: the inline backend sets them on the first
+        # figure, and a figure is only shown at the end of a cell while they stay set
+        rc = {k: v for k, v in mpl.rcParams.items() if k not in ("backend", "interactive")}
+        _FRESH = (rc, list(warnings.filters))
+        return False
+    rc, filters = _FRESH
+    shell.reset(new_session=True)  # %reset -f, and cell numbers (and history) from 1
+    plt.close("all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated keys warn when set, even to their values
+        mpl.rcParams.update(rc)
+        pd.reset_option("all")
+    warnings.filters[:] = filters
+    for forget in PER_PAGE:
+        forget()
+    gc.collect()
+    try:  # Arrow's allocator keeps freed buffers (the page's lines) for reuse otherwise
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except ImportError:  # pragma: no cover - pyarrow is an optional extra
+        pass
+    return True

@@ -1,0 +1,103 @@
+"""A report worker keeps one kernel for its pages: each page still starts as in a fresh kernel."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import nbformat
+import pytest
+
+from analysis.report import kernel, runner
+
+
+# ------------------------------------------------------------------ prepare(), in process
+@pytest.fixture
+def shell(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setattr(kernel, "_FRESH", None)
+    return InteractiveShell.instance()
+
+
+def test_prepare_forgets_the_page_before(shell, monkeypatch):
+    import matplotlib as mpl
+    import pandas as pd
+
+    from analysis.viz import tables
+
+    filters = list(warnings.filters)
+    assert kernel.prepare(shell) is False  # the kernel's first page: nothing to forget
+    size = mpl.rcParams["font.size"]
+    # a page: a variable, a setting, a warning filter, a pandas option, an embedded library
+    shell.run_cell("leftover = 1")
+    mpl.rcParams["font.size"] = size + 7
+    warnings.simplefilter("ignore", DeprecationWarning)
+    pd.set_option("display.max_rows", 3)
+    monkeypatch.setattr(tables, "_loaded", True)
+    try:
+        assert kernel.prepare(shell) is True
+        assert "leftover" not in shell.user_ns
+        assert mpl.rcParams["font.size"] == size
+        assert warnings.filters == filters
+        assert pd.get_option("display.max_rows") == 60
+        assert tables._loaded is False  # the next page embeds DataTables again
+        assert shell.execution_count == 1
+    finally:
+        warnings.filters[:] = filters
+        mpl.rcParams["font.size"] = size
+        pd.reset_option("display.max_rows")
+
+
+# ------------------------------------------------------------------ two pages, one kernel
+def _page(tmp_path, name: str, cells: list[str]) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("marker = 0")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    return name
+
+
+@pytest.mark.notebook
+def test_pages_in_a_kept_kernel_start_fresh_and_show_their_charts(tmp_path):
+    first = _page(
+        tmp_path,
+        "first",
+        [
+            "import os, matplotlib as mpl\nleftover = os.getpid()\nmpl.rcParams['font.size'] = 31",
+            "print(leftover)",
+        ],
+    )
+    second = _page(
+        tmp_path,
+        "second",
+        [
+            "import os, matplotlib as mpl\nprint(os.getpid(), 'leftover' in dir(), mpl.rcParams['font.size'])",
+            "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])",
+        ],
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        results = [
+            runner.execute(name, out, {"marker": 1}, nb_dir=tmp_path, keep_kernel=True)
+            for name in (first, second)
+        ]
+    finally:
+        runner.stop_kept_kernel()
+    assert [r.error for r in results] == [None, None]
+    one = json.loads((out / "first.ipynb").read_text("utf-8"))
+    two = json.loads((out / "second.ipynb").read_text("utf-8"))
+    pid = one["cells"][-1]["outputs"][0]["text"][0].split()[0]
+    seen = two["cells"][-2]["outputs"][0]["text"][0].split()
+    assert seen[0] == pid, "the second page ran in the first page's kernel"
+    assert seen[1:] == ["False", "10.0"], "no variable and no setting of the page before"
+    assert "image/png" in json.dumps(two["cells"][-1]["outputs"]), "its chart is shown"
+    counts = [c["execution_count"] for c in two["cells"] if c["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1))
