@@ -43,3 +43,28 @@ def test_a_font_without_cjk_would_be_detected(tmp_path):
     plt.close(fig)
     assert any("missing from font" in str(w.message) for w in caught)
     use_style("zh")
+
+
+def test_font_subset_is_cut_once_and_kept_for_the_next_run(tmp_path, monkeypatch):
+    from analysis.report import runner
+    from analysis.viz import style
+
+    monkeypatch.setenv(runner.CACHE_ENV, str(tmp_path / "cache"))
+    cuts = []
+    real = style.cjk_font_subset
+    monkeypatch.setattr(style, "cjk_font_subset", lambda chars: cuts.append(chars) or real(chars))
+    first = runner.cached_font_subset("客户分类")
+    again = runner.cached_font_subset("客户分类")
+    other = runner.cached_font_subset("客户")
+    assert cuts == ["客户分类", "客户"]  # the second run of the same characters reads the kept one
+    assert first == again == real("客户分类") and other != first
+    assert len(list((tmp_path / "cache" / "fonts").glob("cjk-*.otf"))) == 2
+
+
+def test_an_unwritable_cache_folder_is_not_used(tmp_path, monkeypatch):
+    from analysis.report import runner
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv(runner.CACHE_ENV, str(blocker))
+    assert runner.cached_font_subset("客户")[:4] in (b"OTTO", b"\x00\x01\x00\x00")

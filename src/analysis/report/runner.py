@@ -635,16 +635,72 @@ def embed_cjk_font(stage: Path) -> Path:
     Path
         The font subset written.
     """
-    from analysis.viz.style import cjk_font_subset
-
     pages = sorted(Path(stage).glob("*.html"))
     texts = {p: aio.read_text(p) for p in pages}
-    chars = sorted({ch for text in texts.values() for ch in _html.unescape(text) if ord(ch) > 0x7F})
-    font = aio.write_bytes(cjk_font_subset("".join(chars)), Path(stage) / FONT_FILE)
+    seen = set().union(*(set(_html.unescape(text)) for text in texts.values()))
+    chars = "".join(sorted(ch for ch in seen if ord(ch) > 0x7F))
+    font = aio.write_bytes(cached_font_subset(chars), Path(stage) / FONT_FILE)
     for page, text in texts.items():
         if 'id="ccm-cjk-font"' not in text:
             aio.write_text(text.replace("</head>", _FONT_CSS + "</head>", 1), page)
     return font
+
+
+#: environment variable naming the folder of font subsets kept between runs (default: the
+#: user's cache folder, ``$XDG_CACHE_HOME/ccm-analysis`` or ``~/.cache/ccm-analysis``)
+CACHE_ENV = "CCM_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The folder of what runs keep for later runs (font subsets).
+
+    Returns
+    -------
+    Path
+        :data:`CACHE_ENV` when set, else the user's cache folder.
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ccm-analysis"
+
+
+def cached_font_subset(chars: str) -> bytes:
+    """The CJK font cut down to ``chars``, kept in :func:`cache_dir` for the next run.
+
+    A subset takes 3 s to cut, and a company's pages use the same characters quarter after
+    quarter.  The key is the characters, the font file and the fontTools version; a cache
+    folder that cannot be written is not used.
+
+    Parameters
+    ----------
+    chars : str
+        The characters the pages use.
+
+    Returns
+    -------
+    bytes
+        The font subset (OpenType).
+    """
+    import fontTools
+
+    from analysis.viz.fonts import cjk_font_path
+    from analysis.viz.style import cjk_font_subset
+
+    font = cjk_font_path()
+    stat = font.stat()
+    key = hashlib.sha256(
+        f"{font.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{fontTools.version}|{chars}".encode()
+    ).hexdigest()[:32]
+    path = cache_dir() / "fonts" / f"cjk-{key}.otf"
+    with contextlib.suppress(OSError):
+        return path.read_bytes()
+    data = cjk_font_subset(chars)
+    with contextlib.suppress(OSError):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        aio.write_bytes(data, tmp)
+        os.replace(tmp, path)  # whole or absent for a run reading it at the same time
+    return data
 
 
 def collect_summary(stage: Path, notebooks: list[str]) -> dict:
