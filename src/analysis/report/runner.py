@@ -1292,9 +1292,15 @@ def _serve(conn) -> None:
         if task is None:
             stop_kept_kernel()
             return
-        name, stage, parameters, nb_dir, env = task
+        name, stage, parameters, nb_dir, env, finish = task
         os.environ.update(env)  # read by the page's kernel (validated data)
-        conn.send(execute(name, Path(stage), parameters, nb_dir=Path(nb_dir), keep_kernel=True))
+        result = execute(name, Path(stage), parameters, nb_dir=Path(nb_dir), keep_kernel=True)
+        if finish is not None:
+            try:
+                finish_page(result, Path(stage), **finish)
+            except Exception as exc:  # the page ran but its file could not be finished
+                result.error = f"{type(exc).__name__}: {exc}"
+        conn.send(result)
 
 
 def _start_worker(ctx):
@@ -1304,6 +1310,43 @@ def _start_worker(ctx):
         proc.start()
     child.close()
     return proc, parent
+
+
+def finish_page(
+    result: NotebookResult, stage: Path, *, final: str, lang: str, html: bool, quarter: str
+) -> None:
+    """After a page ran (in its worker, while other pages run): its note when its model could
+    not be computed, the report folder's name instead of the staging folder's, the report
+    language, and its HTML page.  A failed page is left as it is (the report is not updated).
+
+    Parameters
+    ----------
+    result : NotebookResult
+        The page's outcome.
+    stage : Path
+        The staging folder.
+    final : str
+        The report folder.
+    lang : str
+        The report language.
+    html : bool
+        Export the HTML page.
+    quarter : str
+        The report quarter.
+    """
+    if result.error:
+        return
+    executed = Path(stage) / f"{result.name}.ipynb"
+    if result.not_computed:
+        mark_not_computed(executed, result.not_computed, lang)
+        aio.write_json(
+            {"not_computed": result.not_computed, "quarter": quarter, "skipped_sections": []},
+            Path(stage) / SUMMARY_DIR / f"{result.name}.json",
+        )
+    scrub_staging_path(executed, Path(stage), Path(final))
+    set_language(executed, lang)
+    if html:
+        to_html(executed, lang)
 
 
 #: pages started before the others, in this order: the longest ones, and those computing the
@@ -1339,6 +1382,7 @@ def run_notebooks(
     progress: bool = True,
     nb_dir: Path = NOTEBOOK_DIR,
     env: dict[str, str] | None = None,
+    finish: dict | None = None,
 ) -> list[NotebookResult]:
     """Execute the notebooks into ``stage``, ``jobs`` at a time, in worker processes.
 
@@ -1363,6 +1407,8 @@ def run_notebooks(
         The notebooks folder.
     env : dict of str to str, optional
         Environment variables for the pages' kernels.
+    finish : dict, optional
+        Keywords of :func:`finish_page`, run by the worker after each page.
 
     Returns
     -------
@@ -1385,7 +1431,7 @@ def run_notebooks(
             while todo and idle:
                 proc, conn = idle.pop()
                 name = todo.pop(0)
-                conn.send((name, str(stage), params[name], str(nb_dir), env or {}))
+                conn.send((name, str(stage), params[name], str(nb_dir), env or {}, finish))
                 busy[conn] = (proc, name, time.perf_counter())
             for conn in wait(list(busy)):
                 proc, name, t0 = busy.pop(conn)
@@ -1595,6 +1641,7 @@ def _build_in(
             progress=progress,
             nb_dir=nb_dir,
             env={ENV_VAR: str(kept), ENGINE_ENV: engine},
+            finish={"final": str(final), "lang": report_lang, "html": html, "quarter": q},
         )
         failed = [r for r in results if r.error]
         if failed:
@@ -1609,18 +1656,6 @@ def _build_in(
                 + f". The executed notebooks are kept in {failed_dir} for debugging"
                 + (f"; the previous report in {final} is unchanged." if had_report else ".")
             )
-        for r in results:
-            executed = stage / f"{r.name}.ipynb"
-            if r.not_computed:
-                mark_not_computed(executed, r.not_computed, report_lang)
-                aio.write_json(
-                    {"not_computed": r.not_computed, "quarter": q, "skipped_sections": []},
-                    stage / SUMMARY_DIR / f"{r.name}.json",
-                )
-            scrub_staging_path(executed, stage, final)
-            set_language(executed, report_lang)
-            if html:
-                to_html(executed, report_lang)
         pages = [nb for nb in discover_notebooks(nb_dir) if (stage / f"{nb}.ipynb").exists()]
         summary = collect_summary(stage, pages)
         aio.write_json(summary, stage / "summary.json")
