@@ -142,3 +142,14 @@ def test_default_session_is_reused_and_exits_on_out_of_memory(spark):
     assert default_session() is default_session()
     opts = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions", "")
     assert "-XX:+ExitOnOutOfMemoryError" in opts
+
+
+def test_copies_of_a_report_run_live_in_its_staging_folder(tmp_path, monkeypatch):
+    from analysis.data.validated import ENV_VAR
+    from analysis.engine import spark as sp
+
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(sp, "_SCRATCH", [])
+    folder = sp._scratch_dir()
+    assert folder.parent == tmp_path and folder.name.startswith("ccm_spark_")
+    assert sp._scratch_dir() == folder  # one per process

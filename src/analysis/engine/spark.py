@@ -153,7 +153,13 @@ def _scratch_dir() -> Path:
         import shutil
         import tempfile
 
-        folder = Path(tempfile.mkdtemp(prefix="ccm_spark_"))
+        from analysis.data.validated import ENV_VAR
+
+        # in a report run, inside the run's staging folder (removed with it even when the
+        # kernel is killed before atexit runs)
+        run = os.environ.get(ENV_VAR)
+        base = run if run and Path(run).is_dir() else None
+        folder = Path(tempfile.mkdtemp(prefix="ccm_spark_", dir=base))
         atexit.register(shutil.rmtree, folder, True)
         _SCRATCH.append(folder)
     return _SCRATCH[0]
