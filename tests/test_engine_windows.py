@@ -106,3 +106,43 @@ def test_quarter_totals_duckdb_by_hand():
         "customer_id": ["a", "b"],
         "gross_profit": [4.0, 5.0],
     }
+
+
+def test_lost_customers_hands_large_frames_to_duckdb_with_the_same_result(monkeypatch):
+    from analysis.accounts.retention import lost_customers
+    from analysis.data.periods import Quarter
+
+    tx, q = _lines(), Quarter.parse("2025Q2")
+    reference = lost_customers(tx, q)
+    monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 100)
+    import analysis.engine.windows as w
+
+    calls = []
+    real = w.lost_customers_duckdb
+    monkeypatch.setattr(
+        w, "lost_customers_duckdb", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    fast = lost_customers(tx, q)
+    assert calls and len(reference) > 5
+    pd.testing.assert_frame_equal(fast, reference)
+
+
+def test_lost_customers_duckdb_by_hand():
+    from analysis.engine.windows import lost_customers_duckdb
+
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c", "d"],
+            "date": pd.to_datetime(
+                ["2025-01-10", "2025-02-01", "2025-02-05", "2025-04-02", "2024-12-01", "2025-03-01"]
+            ),
+            "amount": [5.0, 7.0, 3.0, 4.0, 9.0, -2.0],
+        }
+    )
+    out = lost_customers_duckdb(lines, "2025-01-01", "2025-04-01", "2025-07-01")
+    # a: bought before the quarter, not in it (last 2025-02-01); b bought in the quarter;
+    # c only before the active window; d only returned
+    assert out.to_dict("list") == {
+        "customer_id": ["a"],
+        "last_purchase": [pd.Timestamp("2025-02-01")],
+    }

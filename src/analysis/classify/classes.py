@@ -548,11 +548,9 @@ def months_active(
         customer_id and ``months_active``; customers without a purchase have no row.
     """
     require_columns(tx, [id_col, date_col, amount_col], "transactions")
-    from analysis.engine.aggregate import AUTO_MIN_ROWS, default_engine
+    from analysis.engine.windows import months_active_duckdb, use_duckdb
 
-    if len(tx) >= AUTO_MIN_ROWS and default_engine() in ("auto", "duckdb"):
-        from analysis.engine.windows import months_active_duckdb
-
+    if use_duckdb(tx):
         cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col)
         return months_active_duckdb(tx, start, end, **cols)
     d = tx[date_col]

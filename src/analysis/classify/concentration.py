@@ -200,11 +200,9 @@ def quarter_totals(
     if not qs:
         return pd.DataFrame(columns=["quarter", id_col, value])
     names = {q.year * 4 + q.q - 1: str(q) for q in qs}
-    from analysis.engine.aggregate import AUTO_MIN_ROWS, default_engine
+    from analysis.engine.windows import quarter_totals_duckdb, use_duckdb
 
-    if len(tx) >= AUTO_MIN_ROWS and default_engine() in ("auto", "duckdb"):
-        from analysis.engine.windows import quarter_totals_duckdb
-
+    if use_duckdb(tx):
         cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
         window = (min(names), max(names), min(q.start for q in qs), max(q.end for q in qs))
         out = quarter_totals_duckdb(tx, *window, value=value, **cols)

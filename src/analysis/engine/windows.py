@@ -11,13 +11,31 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.engine import aggregate
 from analysis.engine.aggregate import (
     _ts_literal,
     arrow_available,
+    default_engine,
     duckdb_connect,
     fetch_frame,
     quote,
 )
+
+
+def use_duckdb(tx: pd.DataFrame) -> bool:
+    """Whether a pandas step over ``tx`` hands over to DuckDB: from
+    :data:`~analysis.engine.aggregate.AUTO_MIN_ROWS` lines, when the engine is auto or duckdb.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+
+    Returns
+    -------
+    bool
+    """
+    return len(tx) >= aggregate.AUTO_MIN_ROWS and default_engine() in ("auto", "duckdb")
 
 
 def _lines(tx: pd.DataFrame, columns: list[str]):
@@ -152,5 +170,57 @@ def quarter_totals_duckdb(
             "k": raw["k"].astype("int64").to_numpy(),
             id_col: raw["ccm_id"].astype(tx[id_col].dtype).to_numpy(),
             value: raw["v"].astype("float64").to_numpy(),
+        }
+    )
+
+
+def lost_customers_duckdb(
+    tx: pd.DataFrame,
+    active_start,
+    start,
+    end,
+    *,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> pd.DataFrame:
+    """Customers with a purchase in ``[active_start, start)`` and none in ``[start, end)``, by
+    one SQL aggregation (:func:`analysis.accounts.retention.lost_customers`' rule).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    active_start, start, end : date-like
+        The window that made a customer active, and the quarter.
+    id_col, date_col, amount_col : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        ``id_col`` and ``last_purchase`` (the last purchase before ``start``), sorted by id.
+    """
+    i, d, a = (quote(c, "duckdb") for c in (id_col, date_col, amount_col))
+    lo, mid, hi = (_ts_literal(pd.Timestamp(x)) for x in (active_start, start, end))
+    sql = f"""
+        SELECT {i} AS ccm_id, MAX(CASE WHEN {d} < {mid} THEN {d} END) AS last_purchase
+        FROM ccm_tx
+        WHERE {a} > 0 AND {d} >= {lo} AND {d} < {hi} AND {i} IS NOT NULL
+        GROUP BY {i}
+        HAVING COUNT(CASE WHEN {d} >= {mid} THEN 1 END) = 0
+           AND MAX(CASE WHEN {d} < {mid} THEN {d} END) IS NOT NULL
+        ORDER BY {i}
+    """
+    con = duckdb_connect()
+    try:
+        con.register("ccm_tx", _lines(tx, [id_col, date_col, amount_col]))
+        raw = fetch_frame(con.sql(sql))
+    finally:
+        con.close()
+    return pd.DataFrame(
+        {
+            id_col: raw["ccm_id"].astype(tx[id_col].dtype).rename(id_col),
+            "last_purchase": raw["last_purchase"].astype(tx[date_col].dtype),
         }
     )
