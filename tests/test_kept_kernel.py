@@ -14,10 +14,18 @@ from analysis.report import kernel, runner
 # ------------------------------------------------------------------ prepare(), in process
 @pytest.fixture
 def shell(monkeypatch):
+    import sys
+
     from IPython.core.interactiveshell import InteractiveShell
 
     monkeypatch.setattr(kernel, "_FRESH", None)
-    return InteractiveShell.instance()
+    # IPython replaces these process-wide (its own __main__ has no __spec__, which breaks
+    # multiprocessing in later tests of this worker): put them back afterwards
+    for name in ("displayhook", "excepthook"):
+        monkeypatch.setattr(sys, name, getattr(sys, name))
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+    yield InteractiveShell.instance()
+    InteractiveShell.clear_instance()
 
 
 def test_prepare_forgets_the_page_before(shell, monkeypatch):

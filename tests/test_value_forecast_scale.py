@@ -103,3 +103,22 @@ def test_window_sums_by_hand():
     day = vf._to_day("2025-01-02")
     net, days = vf._window_sums(d, (d.net, d.buy.astype(float)), day, day + 2)
     assert net.tolist() == [2.0, 1.0] and days.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_averaged_inverted_cdf_is_sklearns_weighted_percentile(seed):
+    from sklearn.utils.stats import _weighted_percentile
+
+    rng = np.random.default_rng(seed)
+    values = np.sort(np.round(rng.exponential(size=3000), 1))  # many ties
+    weight = rng.integers(1, 4, 3000).astype(float)  # whole weights: ranks fall on data points
+    ranks = np.linspace(0, 100, num=256)[1:-1]
+    want = np.asarray(_weighted_percentile(values, weight, ranks, average=True)).ravel()
+    assert np.array_equal(vf._averaged_inverted_cdf(values, weight, ranks), want)
+
+
+def test_averaged_inverted_cdf_by_hand():
+    # weights 1, 1, 1, 1: the median falls exactly on 2 (half the weight) -> mean of 2 and 3;
+    # the 30th percentile (1.2 of 4) falls between -> the higher value, 2
+    got = vf._averaged_inverted_cdf(np.array([1.0, 2, 3, 4]), np.ones(4), np.array([50.0, 30.0]))
+    assert got.tolist() == [2.5, 2.0]

@@ -127,7 +127,19 @@ def _remember(df: pd.DataFrame, identity: str) -> None:
     _VALIDATED[id(df)] = (weakref.ref(df), identity)
 
 
-def _validated_identity(df) -> str | None:
+def validated_identity(df) -> str | None:
+    """``"<folder>:<table>"`` when ``df`` is a table :func:`read_validated` read in this process
+    (the file is ``<folder>/<table>.parquet``), else None.
+
+    Parameters
+    ----------
+    df : object
+        Usually a DataFrame.
+
+    Returns
+    -------
+    str or None
+    """
     entry = _VALIDATED.get(id(df))
     return entry[1] if entry is not None and entry[0]() is df else None
 
@@ -172,8 +184,8 @@ SHARED_DIR = "shared"
 
 def _token(value, h) -> None:
     """Feed ``value`` into the hash ``h``; TypeError for a value without a stable identity."""
-    if isinstance(value, pd.DataFrame) and _validated_identity(value):
-        h.update(f"validated:{_validated_identity(value)}".encode())
+    if isinstance(value, pd.DataFrame) and validated_identity(value):
+        h.update(f"validated:{validated_identity(value)}".encode())
     elif isinstance(value, pd.DataFrame):
         h.update(repr((list(map(str, value.columns)), list(map(str, value.dtypes)))).encode())
         h.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
@@ -266,7 +278,7 @@ def shared_result(fn=None, *, validated_only: bool = False):
         if not folder or not Path(folder, MANIFEST).exists():
             return fn(*args, **kwargs)
         if validated_only and any(
-            isinstance(v, pd.DataFrame | pd.Series) and not _validated_identity(v)
+            isinstance(v, pd.DataFrame | pd.Series) and not validated_identity(v)
             for v in (*args, *kwargs.values())
         ):
             return fn(*args, **kwargs)

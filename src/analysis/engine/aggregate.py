@@ -364,7 +364,18 @@ def quote(name: str, dialect: str) -> str:
     return q + str(name).replace(q, q + q) + q
 
 
-def _ts_literal(ts: pd.Timestamp) -> str:
+def ts_literal(ts: pd.Timestamp) -> str:
+    """A timestamp as an SQL literal both DuckDB and Spark read (``TIMESTAMP '...'``, microseconds).
+
+    Parameters
+    ----------
+    ts : Timestamp
+        The time.
+
+    Returns
+    -------
+    str
+    """
     return f"TIMESTAMP '{ts.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
 
 
@@ -426,9 +437,9 @@ def summary_sql(
     day = DAY_EXPR[dialect].format(date=q(date_col))
     window = ""
     if start is not None:
-        window += f" AND {q(date_col)} >= {_ts_literal(pd.Timestamp(start))}"
+        window += f" AND {q(date_col)} >= {ts_literal(pd.Timestamp(start))}"
     if as_of is not None:
-        window += f" AND {q(date_col)} < {_ts_literal(pd.Timestamp(as_of))}"
+        window += f" AND {q(date_col)} < {ts_literal(pd.Timestamp(as_of))}"
         as_of_day = str(_day_number(pd.Timestamp(as_of)))
     else:
         # as in the pandas reference: the day after the last transaction (0 if none)

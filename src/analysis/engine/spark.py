@@ -167,9 +167,9 @@ def _scratch_dir() -> Path:
 
 def _validated_file(tx: pd.DataFrame, needed: list[str]) -> Path | None:
     """The run's Parquet copy of ``tx`` if ``tx`` is a validated table holding ``needed``."""
-    from analysis.data.validated import _validated_identity
+    from analysis.data.validated import validated_identity
 
-    identity = _validated_identity(tx)
+    identity = validated_identity(tx)
     if identity is None:
         return None
     folder, _, table = identity.rpartition(":")

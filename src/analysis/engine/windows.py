@@ -13,12 +13,12 @@ import pandas as pd
 
 from analysis.engine import aggregate
 from analysis.engine.aggregate import (
-    _ts_literal,
     arrow_available,
     default_engine,
     duckdb_connect,
     fetch_frame,
     quote,
+    ts_literal,
 )
 
 
@@ -81,8 +81,8 @@ def months_active_duckdb(
         SELECT {i} AS ccm_id,
                COUNT(DISTINCT year({d}) * 12 + month({d})) AS months_active
         FROM ccm_tx
-        WHERE {d} >= {_ts_literal(pd.Timestamp(start))}
-          AND {d} < {_ts_literal(pd.Timestamp(end))}
+        WHERE {d} >= {ts_literal(pd.Timestamp(start))}
+          AND {d} < {ts_literal(pd.Timestamp(end))}
           AND {a} > 0 AND {i} IS NOT NULL
         GROUP BY {i}
         ORDER BY {i}
@@ -152,8 +152,8 @@ def quarter_totals_duckdb(
         SELECT k, ccm_id, SUM(v) AS v FROM (
             SELECT year({d}) * 4 + (month({d}) - 1) // 3 AS k, {i} AS ccm_id, {v} AS v
             FROM ccm_tx
-            WHERE {d} >= {_ts_literal(pd.Timestamp(start))}
-              AND {d} < {_ts_literal(pd.Timestamp(end))} AND {i} IS NOT NULL
+            WHERE {d} >= {ts_literal(pd.Timestamp(start))}
+              AND {d} < {ts_literal(pd.Timestamp(end))} AND {i} IS NOT NULL
         ) AS lines
         WHERE k BETWEEN {int(first_key)} AND {int(last_key)}
         GROUP BY k, ccm_id
@@ -202,7 +202,7 @@ def lost_customers_duckdb(
         ``id_col`` and ``last_purchase`` (the last purchase before ``start``), sorted by id.
     """
     i, d, a = (quote(c, "duckdb") for c in (id_col, date_col, amount_col))
-    lo, mid, hi = (_ts_literal(pd.Timestamp(x)) for x in (active_start, start, end))
+    lo, mid, hi = (ts_literal(pd.Timestamp(x)) for x in (active_start, start, end))
     sql = f"""
         SELECT {i} AS ccm_id, MAX(CASE WHEN {d} < {mid} THEN {d} END) AS last_purchase
         FROM ccm_tx

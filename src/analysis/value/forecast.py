@@ -677,7 +677,6 @@ def _bin_thresholds(col: np.ndarray, weight: np.ndarray, max_bins: int = _MAX_BI
     fitted on bin numbers instead of values, are those sklearn fits on the values.
     """
     from numpy.lib.stride_tricks import sliding_window_view
-    from sklearn.utils.stats import _weighted_percentile
 
     keep = ~np.isnan(col) & (weight != 0)
     col, weight = col[keep], weight[keep]
@@ -690,10 +689,23 @@ def _bin_thresholds(col: np.ndarray, weight: np.ndarray, max_bins: int = _MAX_BI
         edges = sliding_window_view(distinct, 2).mean(axis=1)
     else:
         ranks = np.linspace(0, 100, num=max_bins + 1)[1:-1]
-        edges = np.asarray(
-            _weighted_percentile(col, weight, ranks, average=True), dtype="float64"
-        ).ravel()
+        edges = _averaged_inverted_cdf(col, weight, ranks)
     return np.clip(np.unique(edges), None, 1e300)  # sklearn's ALMOST_INF
+
+
+def _averaged_inverted_cdf(values: np.ndarray, weight: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Weighted percentiles (in percent) of sorted ``values`` with positive ``weight`` by the
+    averaged inverted CDF (Hyndman and Fan; numpy's ``averaged_inverted_cdf``): the value
+    where the cumulative weight reaches the rank, or the mean of it and the next value when
+    the rank falls exactly on it.  The rule of ``sklearn.utils.stats._weighted_percentile``
+    with ``average=True``, which HistGradientBoosting's binning uses."""
+    cdf = np.cumsum(weight)
+    target = ranks / 100 * cdf[-1]
+    target = np.where(target == 0, np.nextafter(target, target + 1), target)
+    last = len(values) - 1
+    at = np.clip(np.searchsorted(cdf, target), 0, last)
+    above = (cdf[at] - target) > np.finfo("float64").eps
+    return np.where(above, values[at], (values[at] + values[np.clip(at + 1, 0, last)]) / 2)
 
 
 def _run_rate(f: pd.DataFrame, horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
