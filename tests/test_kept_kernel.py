@@ -109,3 +109,27 @@ def test_pages_in_a_kept_kernel_start_fresh_and_show_their_charts(tmp_path):
     assert "image/png" in json.dumps(two["cells"][-1]["outputs"]), "its chart is shown"
     counts = [c["execution_count"] for c in two["cells"] if c["cell_type"] == "code"]
     assert counts == list(range(1, len(counts) + 1))
+
+
+@pytest.mark.notebook
+def test_a_kept_kernel_over_the_memory_limit_is_replaced(tmp_path):
+    page = _page(tmp_path, "page", ["import os\nprint(os.getpid())"])
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def kernel_pid() -> str:
+        result = runner.execute(page, out, {}, nb_dir=tmp_path, keep_kernel=True)
+        assert result.error is None
+        nb = json.loads((out / "page.ipynb").read_text("utf-8"))
+        return nb["cells"][-1]["outputs"][0]["text"][0].strip()
+
+    try:
+        first = kernel_pid()
+        assert runner.kept_kernel_rss_mb() > 20
+        assert runner.release_large_kernel({runner.KERNEL_KEEP_ENV: "100000"}) is False
+        assert kernel_pid() == first  # under the limit: kept
+        assert runner.release_large_kernel({runner.KERNEL_KEEP_ENV: "1"}) is True
+        assert runner.kept_kernel_rss_mb() is None
+        assert kernel_pid() != first  # over it: the next page gets a new kernel
+    finally:
+        runner.stop_kept_kernel()

@@ -80,4 +80,18 @@ def prepare(shell) -> bool:
         pa.default_memory_pool().release_unused()
     except ImportError:  # pragma: no cover - pyarrow is an optional extra
         pass
+    trim_memory()
     return True
+
+
+def trim_memory() -> None:
+    """Hand the memory the C allocator keeps after a page back to the system (glibc's
+    ``malloc_trim``; nothing elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl): nothing to do
+        pass

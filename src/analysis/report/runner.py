@@ -440,6 +440,51 @@ def kept_kernel():
     return _KEPT[0]
 
 
+#: a kept kernel using more memory than this after a page is replaced by a new one for the
+#: next page (MB; environment ``CCM_KERNEL_KEEP_MB``): with millions of lines a page's kernel
+#: holds gigabytes that its allocator does not give back, and a fresh kernel costs a few seconds
+KERNEL_KEEP_MB = 1024
+KERNEL_KEEP_ENV = "CCM_KERNEL_KEEP_MB"
+
+
+def kept_kernel_rss_mb() -> float | None:
+    """The resident memory of this worker's kept kernel (MB), or None when it has none."""
+    import psutil
+
+    if not _KEPT or not _KEPT[0].has_kernel:
+        return None
+    pid = getattr(getattr(_KEPT[0], "provisioner", None), "pid", None)
+    try:
+        return psutil.Process(pid).memory_info().rss / 2**20 if pid else None
+    except psutil.Error:
+        return None
+
+
+def release_large_kernel(environ=None) -> bool:
+    """Stop the kept kernel when it uses more than :data:`KERNEL_KEEP_MB` (see there).
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        Where ``CCM_KERNEL_KEEP_MB`` is read (default ``os.environ``).
+
+    Returns
+    -------
+    bool
+        Whether the kernel was stopped.
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        limit = float(environ.get(KERNEL_KEEP_ENV) or KERNEL_KEEP_MB)
+    except ValueError:
+        limit = KERNEL_KEEP_MB
+    rss = kept_kernel_rss_mb()
+    if rss is None or rss <= limit:
+        return False
+    stop_kept_kernel()
+    return True
+
+
 def stop_kept_kernel() -> None:
     """Shut this worker's kept kernel down (at the end of the run)."""
     from nbclient.util import run_sync
@@ -1295,6 +1340,7 @@ def _serve(conn) -> None:
         name, stage, parameters, nb_dir, env, finish = task
         os.environ.update(env)  # read by the page's kernel (validated data)
         result = execute(name, Path(stage), parameters, nb_dir=Path(nb_dir), keep_kernel=True)
+        release_large_kernel()
         if finish is not None:
             try:
                 finish_page(result, Path(stage), **finish)
