@@ -1397,9 +1397,15 @@ def finish_page(
 
 #: pages started before the others, in this order: the longest ones, and those computing the
 #: results other pages share (01: customer base and value forecast for 08 and 09; 04: the churn
-#: backtest for 09).  With two workers the short pages then fill the gaps instead of the
+#: backtest for 09), then page 00, so that page 09 starts once 01 has those results instead of
+#: waiting for them.  With two workers the short pages then fill the gaps instead of the
 #: longest page starting last (10M lines: 01 and 09 used to run one after the other at the end)
-START_FIRST = ("01_customer_composition", "04_churn_risk", "09_account_management")
+START_FIRST = (
+    "01_customer_composition",
+    "04_churn_risk",
+    "00_data_overview",
+    "09_account_management",
+)
 
 
 def start_order(notebooks: list[str]) -> list[str]:
