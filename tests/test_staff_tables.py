@@ -117,7 +117,7 @@ def test_never_more_rows_than_an_excel_sheet_holds(tmp_path, notes, monkeypatch)
 
 def test_the_setting_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv(rc.EXCEL_ROWS_ENV, raising=False)
-    assert excel_max_rows_setting() == rc.EXCEL_MAX_ROWS == 30_000
+    assert excel_max_rows_setting() == rc.EXCEL_MAX_ROWS == 10_000
     assert excel_max_rows_setting({"CCM_EXCEL_MAX_ROWS": "0"}) == 0
     assert excel_max_rows_setting({"CCM_EXCEL_MAX_ROWS": " 50_000 "}) == 50_000
     for bad in ("-1", "lots", "1.5"):

@@ -23,8 +23,9 @@ from analysis.viz.style import use_style
 
 SUMMARY_DIR = "summary"
 #: rows of a staff table's Excel copy (the CSV holds every row): five tables at this length cost about
-#: 13 CPU s of writing (bench/staff_tables.py: 431 us per row of the five together); 0: no Excel copy
-EXCEL_MAX_ROWS = 30_000
+#: 4 CPU s of writing (bench/staff_tables.py: 431 us per row of the five together; 30,000 rows took
+#: 13 s, 10% of the whole report at 10M lines); 0: no Excel copy
+EXCEL_MAX_ROWS = 10_000
 #: the environment variable that sets :attr:`ReportContext.excel_max_rows` (the kernels inherit it)
 EXCEL_ROWS_ENV = "CCM_EXCEL_MAX_ROWS"
 
