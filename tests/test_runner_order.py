@@ -14,11 +14,11 @@ def test_pages_computing_shared_results_start_first_the_rest_as_listed():
     ]
     assert runner.start_order(names) == [
         "01_customer_composition",
-        "04_churn_risk",
-        "00_data_overview",
-        "09_account_management",
-        "02_product_mix",
         "08_value_forecast",
+        "04_churn_risk",
+        "09_account_management",
+        "00_data_overview",
+        "02_product_mix",
     ]
     # a run of some pages only: those not in the run are not added
     assert runner.start_order(["02_product_mix", "09_account_management"]) == [

@@ -1395,16 +1395,17 @@ def finish_page(
         to_html(executed, lang)
 
 
-#: pages started before the others, in this order: the longest ones, and those computing the
-#: results other pages share (01: customer base and value forecast for 08 and 09; 04: the churn
-#: backtest for 09), then page 00, so that page 09 starts once 01 has those results instead of
-#: waiting for them.  With two workers the short pages then fill the gaps instead of the
-#: longest page starting last (10M lines: 01 and 09 used to run one after the other at the end)
+#: pages started before the others, in this order: the longest ones and those computing the results
+#: other pages share.  01 (customer base) and 08 (the value forecast) start together and compute
+#: their shared results at the same time instead of one after the other; 04 computes the churn
+#: backtest that 09 uses, so 09 comes after it; the short pages fill the gaps.  (10M lines: the
+#: longest pages used to start last, and 09 waited for 01's results.)
 START_FIRST = (
     "01_customer_composition",
+    "08_value_forecast",
     "04_churn_risk",
-    "00_data_overview",
     "09_account_management",
+    "00_data_overview",
 )
 
 
