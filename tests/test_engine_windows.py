@@ -146,3 +146,46 @@ def test_lost_customers_duckdb_by_hand():
         "customer_id": ["a"],
         "last_purchase": [pd.Timestamp("2025-02-01")],
     }
+
+
+# ------------------------------------------------------------------ the run's validated table
+@pytest.fixture
+def kept_table(tmp_path, monkeypatch):
+    """A report run's validated transactions (read back, so they carry the run's identity)."""
+    from pathlib import Path
+
+    from analysis.data import io as aio, validated
+
+    tx = _lines(20_000, seed=9).assign(cost=lambda d: d["amount"].abs() * 0.6)
+    ds = aio.Dataset(data_dir=Path(tmp_path))
+    ds.tables["transactions"], ds.sources["transactions"] = tx, Path(tmp_path) / "tx.csv"
+    ds.lines["transactions"] = np.arange(2, len(tx) + 2)
+    folder = validated.write_validated(ds, tmp_path / "kept")
+    monkeypatch.delenv(validated.ENV_VAR, raising=False)  # no shared results: compute each
+    return validated.read_validated(folder, tmp_path).transactions, tx
+
+
+def test_sql_steps_read_the_validated_file_not_the_frame(kept_table, monkeypatch):
+    from analysis.accounts.retention import lost_customers
+    from analysis.classify.classes import months_active
+    from analysis.classify.concentration import quarter_totals
+    from analysis.data.periods import Quarter
+
+    kept, plain = kept_table
+    assert ag.validated_parquet(kept) is not None and ag.validated_parquet(plain) is None
+    q = Quarter.parse("2025Q2")
+    steps = {
+        "summary": lambda t: ag.customer_summary(
+            t, start="2024-09-01", as_of=q.end, engine="duckdb"
+        ),
+        "months": lambda t: months_active(t, "2024-09-01", "2025-06-01"),
+        "quarters": lambda t: quarter_totals(t, ["2025Q1", "2025Q2"], value="gross_profit"),
+        "lost": lambda t: lost_customers(t, q),
+    }
+    monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 100)
+    want = {name: step(plain) for name, step in steps.items()}  # through Arrow copies
+    # the frame in memory no longer matches its file: only a step reading the file gets `want`
+    kept["amount"] = 0.0
+    for name, step in steps.items():
+        got = step(kept)
+        pd.testing.assert_frame_equal(got, want[name], check_exact=False, rtol=1e-12, obj=name)

@@ -594,13 +594,44 @@ def _memory_ladder(n_rows: int) -> list[tuple[str, bool]]:
     return ladder[1:] if n_rows > LARGE_ROWS else ladder
 
 
+def validated_parquet(tx) -> Path | None:
+    """The Parquet file of a report run's validated table, when ``tx`` is that table.
+
+    During a report run every page's tables are read from the run's validated copy
+    (:mod:`analysis.data.validated`); SQL engines then read the file itself, out of core,
+    instead of copying the frame's millions of lines into Arrow (the file's extra line-number
+    column is not read).
+
+    Parameters
+    ----------
+    tx : object
+        A frame.
+
+    Returns
+    -------
+    Path or None
+        The file, or None for any other frame.
+    """
+    from analysis.data.validated import validated_identity
+
+    identity = validated_identity(tx) if isinstance(tx, pd.DataFrame) else None
+    if not identity:
+        return None
+    folder, _, table = identity.rpartition(":")
+    path = Path(folder) / f"{table}.parquet"
+    return path if path.is_file() else None
+
+
 def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
     import duckdb
 
-    if isinstance(tx, (str, os.PathLike)):
-        pattern = parquet_files(tx).replace("'", "''")
+    kept = None if isinstance(tx, (str, os.PathLike)) else validated_parquet(tx)
+    if isinstance(tx, (str, os.PathLike)) or kept is not None:
+        pattern = parquet_files(kept or tx).replace("'", "''")
         source = f"read_parquet('{pattern}')"
         data, date_dtype = None, "datetime64[ns]"
+        if kept is not None and str(tx[kw["date_col"]].dtype).startswith("datetime64"):
+            date_dtype = tx[kw["date_col"]].dtype
     else:
         require_columns(tx, [kw["id_col"], kw["date_col"], kw["amount_col"]], "the transactions")
         needed = [

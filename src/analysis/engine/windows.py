@@ -38,13 +38,20 @@ def use_duckdb(tx: pd.DataFrame) -> bool:
     return len(tx) >= aggregate.AUTO_MIN_ROWS and default_engine() in ("auto", "duckdb")
 
 
-def _lines(tx: pd.DataFrame, columns: list[str]):
-    """The columns DuckDB scans: an Arrow table when pyarrow is installed, else the frame."""
-    if arrow_available():
+def _register_lines(con, tx: pd.DataFrame, columns: list[str]) -> None:
+    """Name ``ccm_tx`` the lines DuckDB scans: the run's validated Parquet file when ``tx`` is
+    that table (read out of core), else an Arrow table of ``columns`` (or the frame itself
+    without pyarrow)."""
+    kept = aggregate.validated_parquet(tx)
+    if kept is not None:
+        path = str(kept).replace("'", "''")
+        con.execute(f"CREATE TEMP VIEW ccm_tx AS SELECT * FROM read_parquet('{path}')")
+    elif arrow_available():
         import pyarrow as pa
 
-        return pa.Table.from_pandas(tx[columns], preserve_index=False)
-    return tx[columns]
+        con.register("ccm_tx", pa.Table.from_pandas(tx[columns], preserve_index=False))
+    else:
+        con.register("ccm_tx", tx[columns])
 
 
 def months_active_duckdb(
@@ -89,7 +96,7 @@ def months_active_duckdb(
     """
     con = duckdb_connect()
     try:
-        con.register("ccm_tx", _lines(tx, [id_col, date_col, amount_col]))
+        _register_lines(con, tx, [id_col, date_col, amount_col])
         raw = fetch_frame(con.sql(sql))
     finally:
         con.close()
@@ -161,7 +168,7 @@ def quarter_totals_duckdb(
     """
     con = duckdb_connect()
     try:
-        con.register("ccm_tx", _lines(tx, columns))
+        _register_lines(con, tx, columns)
         raw = fetch_frame(con.sql(sql))
     finally:
         con.close()
@@ -214,7 +221,7 @@ def lost_customers_duckdb(
     """
     con = duckdb_connect()
     try:
-        con.register("ccm_tx", _lines(tx, [id_col, date_col, amount_col]))
+        _register_lines(con, tx, [id_col, date_col, amount_col])
         raw = fetch_frame(con.sql(sql))
     finally:
         con.close()
