@@ -448,7 +448,13 @@ KERNEL_KEEP_ENV = "CCM_KERNEL_KEEP_MB"
 
 
 def kept_kernel_rss_mb() -> float | None:
-    """The resident memory of this worker's kept kernel (MB), or None when it has none."""
+    """The resident memory of this worker's kept kernel.
+
+    Returns
+    -------
+    float or None
+        MB, or None when the worker has no running kernel.
+    """
     import psutil
 
     if not _KEPT or not _KEPT[0].has_kernel:
