@@ -172,6 +172,8 @@ def test_sql_steps_read_the_validated_file_not_the_frame(kept_table, monkeypatch
     from analysis.data.periods import Quarter
 
     kept, plain = kept_table
+    assert ag.validated_parquet(kept) is None  # fewer lines than LARGE_ROWS: copied
+    monkeypatch.setattr(ag, "LARGE_ROWS", 1000)
     assert ag.validated_parquet(kept) is not None and ag.validated_parquet(plain) is None
     q = Quarter.parse("2025Q2")
     steps = {
