@@ -191,3 +191,57 @@ def test_sql_steps_read_the_validated_file_not_the_frame(kept_table, monkeypatch
     for name, step in steps.items():
         got = step(kept)
         pd.testing.assert_frame_equal(got, want[name], check_exact=False, rtol=1e-12, obj=name)
+
+
+# ------------------------------------------------------------------ page 00's counts and KPIs
+def _firm_lines(with_orders: bool, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    tx = _lines(6000, seed=seed).assign(
+        cost=lambda d: np.where(rng.random(len(d)) < 0.05, np.nan, d["amount"].abs() * 0.7),
+        product_id=lambda d: pd.array([f"P{i}" for i in rng.integers(0, 40, len(d))], "string"),
+    )
+    if with_orders:
+        orders = pd.array([f"O{i}" for i in rng.integers(0, 2500, len(tx))], dtype="string")
+        tx = tx.assign(order_id=orders)
+        tx.loc[tx.index[:3], "order_id"] = pd.NA  # some lines without: orders are customer-days
+    return tx
+
+
+@pytest.mark.parametrize("with_orders", [True, False], ids=["order-ids", "customer-days"])
+def test_page00_counts_and_kpis_hand_large_frames_to_duckdb_with_the_same_result(
+    monkeypatch, with_orders
+):
+    from analysis.data import overview as ov
+
+    tx = _firm_lines(with_orders)
+    want_counts, want_kpis = ov.entity_counts(tx), ov.quarter_kpis(tx, "2025Q3")
+    monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 100)
+    import analysis.engine.windows as w
+
+    calls = []
+    for name in ("entity_counts_duckdb", "period_kpis_duckdb"):
+        real = getattr(w, name)
+        monkeypatch.setattr(w, name, lambda *a, _r=real, **k: calls.append(1) or _r(*a, **k))
+    assert ov.entity_counts(tx) == want_counts
+    got = ov.quarter_kpis(tx, "2025Q3")
+    assert len(calls) == 2
+    pd.testing.assert_frame_equal(got, want_kpis, check_exact=False, rtol=1e-12)
+    assert want_kpis["this_quarter"].notna().all() and want_counts["orders"] > 100
+
+
+def test_orders_with_every_order_id_are_distinct_ids():
+    from analysis.engine.windows import entity_counts_duckdb
+
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b"],
+            "date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-01", "2025-01-02"]),
+            "order_id": ["o1", "o2", "o3", "o3"],
+        }
+    )
+    # every line has an order id: 3 orders; without the ids, 3 customer-days as well but from
+    # other lines (a on 1 Jan, b on 1 and 2 Jan)
+    assert entity_counts_duckdb(lines) == {"customers": 2, "products": 0, "orders": 3}
+    lines.loc[0, "order_id"] = None
+    assert entity_counts_duckdb(lines)["orders"] == 3  # customer-days: a/1 Jan, b/1 Jan, b/2 Jan
+    assert entity_counts_duckdb(lines.iloc[1:].assign(order_id=["o2", "o2", "o2"]))["orders"] == 1

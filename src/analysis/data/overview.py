@@ -117,6 +117,10 @@ def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
     dict of str to int
         ``customers``, ``products`` (0 without product ids) and ``orders``.
     """
+    from analysis.engine.windows import entity_counts_duckdb, use_duckdb
+
+    if use_duckdb(tx) and tx["customer_id"].notna().all():
+        return entity_counts_duckdb(tx)
     return {
         "customers": int(tx["customer_id"].nunique()),
         "products": int(tx["product_id"].nunique()) if "product_id" in tx.columns else 0,
@@ -278,10 +282,15 @@ def quarter_kpis(tx: pd.DataFrame, quarter: Quarter | str) -> pd.DataFrame:
         "previous_quarter": q.previous(),
         "same_quarter_last_year": q.same_quarter_last_year(),
     }
-    first_seen = tx.groupby("customer_id", observed=True, sort=False)["date"].min()
-    table = pd.DataFrame(
-        {name: period_kpis(tx, p.start, p.end, first_seen=first_seen) for name, p in cols.items()}
-    )
+    from analysis.engine.windows import period_kpis_duckdb, use_duckdb
+
+    if use_duckdb(tx) and tx["customer_id"].notna().all():
+        table = pd.DataFrame(period_kpis_duckdb(tx, {n: (p.start, p.end) for n, p in cols.items()}))
+    else:
+        first_seen = tx.groupby("customer_id", observed=True, sort=False)["date"].min()
+        table = pd.DataFrame(
+            {n: period_kpis(tx, p.start, p.end, first_seen=first_seen) for n, p in cols.items()}
+        )
     this, prev, ly = (
         table["this_quarter"],
         table["previous_quarter"],

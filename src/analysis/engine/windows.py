@@ -231,3 +231,96 @@ def lost_customers_duckdb(
             "last_purchase": raw["last_purchase"].astype(tx[date_col].dtype),
         }
     )
+
+
+def _order_expr(columns: list[str]) -> str:
+    """SQL for the number of orders (:func:`analysis.data.overview.order_count`'s rule): distinct
+    order ids when every line has one, else distinct (customer, day) pairs."""
+    pairs = 'COUNT(DISTINCT row(customer_id, CAST("date" AS DATE)))'
+    if "order_id" not in columns:
+        return pairs
+    return f"CASE WHEN COUNT(order_id) = COUNT(*) THEN COUNT(DISTINCT order_id) ELSE {pairs} END"
+
+
+def entity_counts_duckdb(tx: pd.DataFrame) -> dict[str, int]:
+    """Customers, products and orders in the lines, by one SQL pass
+    (:func:`analysis.data.overview.entity_counts`' rules).
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines (customer_id, date; product_id and order_id when present).
+
+    Returns
+    -------
+    dict of str to int
+        ``customers``, ``products`` (0 without product ids) and ``orders``.
+    """
+    columns = [c for c in ("customer_id", "date", "product_id", "order_id") if c in tx.columns]
+    products = "COUNT(DISTINCT product_id)" if "product_id" in columns else "0"
+    sql = f"""
+        SELECT COUNT(DISTINCT customer_id), {products}, {_order_expr(columns)} FROM ccm_tx
+    """
+    con = duckdb_connect()
+    try:
+        _register_lines(con, tx, columns)
+        customers, n_products, orders = con.execute(sql).fetchone()
+    finally:
+        con.close()
+    return {"customers": int(customers), "products": int(n_products), "orders": int(orders or 0)}
+
+
+def period_kpis_duckdb(tx: pd.DataFrame, periods: dict[str, tuple]) -> dict[str, dict[str, float]]:
+    """The headline KPIs of several windows (:func:`analysis.data.overview.period_kpis`' rules),
+    by SQL: sales, gross profit, orders, active and new customers, returns.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines without missing customer ids.
+    periods : dict of str to (start, end)
+        Named half-open windows.
+
+    Returns
+    -------
+    dict of str to dict
+        Per window: sales, gross_profit, gross_margin_rate, active_customers, new_customers,
+        orders, avg_order_value and returns.
+    """
+    columns = [c for c in ("customer_id", "date", "amount", "cost", "order_id") if c in tx.columns]
+    gp = "COALESCE(SUM(amount - cost), 0)" if "cost" in columns else "CAST('NaN' AS DOUBLE)"
+    con = duckdb_connect()
+    out = {}
+    try:
+        _register_lines(con, tx, columns)
+        con.execute(
+            "CREATE TEMP TABLE ccm_first AS "
+            'SELECT customer_id, MIN("date") AS first_seen FROM ccm_tx GROUP BY customer_id'
+        )
+        for name, (start, end) in periods.items():
+            lo, hi = ts_literal(pd.Timestamp(start)), ts_literal(pd.Timestamp(end))
+            window = f'"date" >= {lo} AND "date" < {hi}'
+            sales, profit, orders, returns = con.execute(
+                f"""SELECT COALESCE(SUM(amount), 0), {gp}, {_order_expr(columns)},
+                           -COALESCE(SUM(CASE WHEN amount < 0 THEN amount END), 0)
+                    FROM ccm_tx WHERE {window}"""
+            ).fetchone()
+            active, new = con.execute(
+                f"""SELECT COUNT(*), COUNT(CASE WHEN f.first_seen >= {lo} THEN 1 END)
+                    FROM (SELECT DISTINCT customer_id FROM ccm_tx WHERE {window} AND amount > 0) a
+                    JOIN ccm_first f USING (customer_id)"""
+            ).fetchone()
+            sales, profit, orders = float(sales), float(profit), int(orders or 0)
+            out[name] = {
+                "sales": sales,
+                "gross_profit": profit,
+                "gross_margin_rate": profit / sales if sales > 0 else np.nan,
+                "active_customers": int(active),
+                "new_customers": int(new),
+                "orders": orders,
+                "avg_order_value": sales / orders if orders else np.nan,
+                "returns": float(returns),
+            }
+    finally:
+        con.close()
+    return out
