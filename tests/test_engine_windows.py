@@ -245,3 +245,23 @@ def test_orders_with_every_order_id_are_distinct_ids():
     lines.loc[0, "order_id"] = None
     assert entity_counts_duckdb(lines)["orders"] == 3  # customer-days: a/1 Jan, b/1 Jan, b/2 Jan
     assert entity_counts_duckdb(lines.iloc[1:].assign(order_id=["o2", "o2", "o2"]))["orders"] == 1
+
+
+def test_a_query_out_of_memory_climbs_the_memory_ladder(monkeypatch):
+    import analysis.engine.windows as w
+
+    limits = []
+    real = w.duckdb_connect
+
+    def connect(*, memory_limit=None, one_pass=True):
+        limits.append(memory_limit)
+        # the first step is far too small for the distinct months of 4,000 lines
+        return real(memory_limit="1MB" if len(limits) == 1 else memory_limit, one_pass=one_pass)
+
+    monkeypatch.setattr(w, "duckdb_connect", connect)
+    monkeypatch.setattr(ag, "memory_ladder", lambda n: [("1MB", True), ("256MB", False)])
+    tx = _lines()
+    out = w.months_active_duckdb(tx, "2024-09-01", "2025-06-01")
+    assert limits == ["1MB", "256MB"]
+    monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 10**9)
+    pd.testing.assert_frame_equal(out, months_active(tx, "2024-09-01", "2025-06-01"))

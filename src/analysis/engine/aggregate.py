@@ -57,7 +57,7 @@ ENGINE_ENV = "CCM_ENGINE"
 AUTO_MIN_ROWS = 500_000
 #: DuckDB's buffer limit for the fast path; past it DuckDB spills to a temp folder.
 #: Inputs over LARGE_ROWS lines, or a query that does not fit, get 2 GB with a plan
-#: that spills better, then half the RAM (see _memory_ladder).
+#: that spills better, then half the RAM (see memory_ladder).
 DUCKDB_MEMORY_LIMIT = "512MB"
 LARGE_ROWS = 20_000_000
 #: a cumulative share within this of a cut-off counts as reaching it (as in classification)
@@ -544,7 +544,7 @@ def duckdb_connect(
     """An in-memory DuckDB connection set up for bounded memory (spills to a temp folder).
 
     ``one_pass`` switches off DuckDB's ``distinct_aggregate_rewrite``: see
-    :func:`_memory_ladder`.
+    :func:`memory_ladder`.
 
     Parameters
     ----------
@@ -577,8 +577,18 @@ def duckdb_connect(
     return con
 
 
-def _memory_ladder(n_rows: int) -> list[tuple[str, bool]]:
+def memory_ladder(n_rows: int) -> list[tuple[str, bool]]:
     """(DuckDB memory limit, one-pass plan?) to try in turn: bounded first, more when needed.
+
+    Parameters
+    ----------
+    n_rows : int
+        Lines the query reads.
+
+    Returns
+    -------
+    list of (str, bool)
+        Memory limits with whether the one-pass plan is used.
 
     The one-pass plan (COUNT(DISTINCT) inside the hash aggregate) is the fastest but
     cannot spill its distinct sets: 10M lines fit in 512 MB, 100M lines (5M
@@ -677,7 +687,7 @@ def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
             try:
                 columns, n_rows = run(con)
                 if steps is None:
-                    steps = _memory_ladder(n_rows)
+                    steps = memory_ladder(n_rows)
                     if steps[0] != (limit, one_pass):
                         continue  # a large input: start at its first step
                 sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)

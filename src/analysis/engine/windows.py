@@ -54,6 +54,26 @@ def _register_lines(con, tx: pd.DataFrame, columns: list[str]) -> None:
         con.register("ccm_tx", tx[columns])
 
 
+def _on_duckdb(tx: pd.DataFrame, columns: list[str], run):
+    """``run(con)`` on a connection holding the lines as ``ccm_tx``, under the memory ladder of
+    the customer summary (:func:`analysis.engine.aggregate.memory_ladder`): 512 MB first, then
+    2 GB with a plan that spills, then half the RAM (100M lines need more than 512 MB)."""
+    import duckdb
+
+    steps = aggregate.memory_ladder(len(tx))
+    for i, (limit, one_pass) in enumerate(steps):
+        con = duckdb_connect(memory_limit=limit, one_pass=one_pass)
+        try:
+            _register_lines(con, tx, columns)
+            return run(con)
+        except duckdb.OutOfMemoryException:
+            if i == len(steps) - 1:
+                raise
+        finally:
+            con.close()
+    return None  # pragma: no cover - the loop returns or raises
+
+
 def months_active_duckdb(
     tx: pd.DataFrame,
     start,
@@ -94,12 +114,7 @@ def months_active_duckdb(
         GROUP BY {i}
         ORDER BY {i}
     """
-    con = duckdb_connect()
-    try:
-        _register_lines(con, tx, [id_col, date_col, amount_col])
-        raw = fetch_frame(con.sql(sql))
-    finally:
-        con.close()
+    raw = _on_duckdb(tx, [id_col, date_col, amount_col], lambda con: fetch_frame(con.sql(sql)))
     return pd.DataFrame(
         {
             id_col: np.asarray(raw["ccm_id"], dtype=object),
@@ -166,12 +181,7 @@ def quarter_totals_duckdb(
         GROUP BY k, ccm_id
         ORDER BY k, ccm_id
     """
-    con = duckdb_connect()
-    try:
-        _register_lines(con, tx, columns)
-        raw = fetch_frame(con.sql(sql))
-    finally:
-        con.close()
+    raw = _on_duckdb(tx, columns, lambda con: fetch_frame(con.sql(sql)))
     return pd.DataFrame(
         {
             "k": raw["k"].astype("int64").to_numpy(),
@@ -219,12 +229,7 @@ def lost_customers_duckdb(
            AND MAX(CASE WHEN {d} < {mid} THEN {d} END) IS NOT NULL
         ORDER BY {i}
     """
-    con = duckdb_connect()
-    try:
-        _register_lines(con, tx, [id_col, date_col, amount_col])
-        raw = fetch_frame(con.sql(sql))
-    finally:
-        con.close()
+    raw = _on_duckdb(tx, [id_col, date_col, amount_col], lambda con: fetch_frame(con.sql(sql)))
     return pd.DataFrame(
         {
             id_col: raw["ccm_id"].astype(tx[id_col].dtype).rename(id_col),
@@ -261,12 +266,8 @@ def entity_counts_duckdb(tx: pd.DataFrame) -> dict[str, int]:
     sql = f"""
         SELECT COUNT(DISTINCT customer_id), {products}, {_order_expr(columns)} FROM ccm_tx
     """
-    con = duckdb_connect()
-    try:
-        _register_lines(con, tx, columns)
-        customers, n_products, orders = con.execute(sql).fetchone()
-    finally:
-        con.close()
+    row = _on_duckdb(tx, columns, lambda con: con.execute(sql).fetchone())
+    customers, n_products, orders = row
     return {"customers": int(customers), "products": int(n_products), "orders": int(orders or 0)}
 
 
@@ -289,10 +290,9 @@ def period_kpis_duckdb(tx: pd.DataFrame, periods: dict[str, tuple]) -> dict[str,
     """
     columns = [c for c in ("customer_id", "date", "amount", "cost", "order_id") if c in tx.columns]
     gp = "COALESCE(SUM(amount - cost), 0)" if "cost" in columns else "CAST('NaN' AS DOUBLE)"
-    con = duckdb_connect()
-    out = {}
-    try:
-        _register_lines(con, tx, columns)
+
+    def kpis(con) -> dict[str, dict[str, float]]:
+        out = {}
         con.execute(
             "CREATE TEMP TABLE ccm_first AS "
             'SELECT customer_id, MIN("date") AS first_seen FROM ccm_tx GROUP BY customer_id'
@@ -321,6 +321,6 @@ def period_kpis_duckdb(tx: pd.DataFrame, periods: dict[str, tuple]) -> dict[str,
                 "avg_order_value": sales / orders if orders else np.nan,
                 "returns": float(returns),
             }
-    finally:
-        con.close()
-    return out
+        return out
+
+    return _on_duckdb(tx, columns, kpis)
