@@ -219,7 +219,7 @@ def test_page00_counts_and_kpis_hand_large_frames_to_duckdb_with_the_same_result
     import analysis.engine.windows as w
 
     calls = []
-    for name in ("entity_counts_duckdb", "period_kpis_duckdb"):
+    for name in ("entity_counts_duckdb", "period_totals_duckdb"):
         real = getattr(w, name)
         monkeypatch.setattr(w, name, lambda *a, _r=real, **k: calls.append(1) or _r(*a, **k))
     assert ov.entity_counts(tx) == want_counts
@@ -251,14 +251,14 @@ def test_a_query_out_of_memory_climbs_the_memory_ladder(monkeypatch):
     import analysis.engine.windows as w
 
     limits = []
-    real = w.duckdb_connect
+    real = ag.duckdb_connect
 
     def connect(*, memory_limit=None, one_pass=True):
         limits.append(memory_limit)
         # the first step is far too small for the distinct months of 4,000 lines
         return real(memory_limit="1MB" if len(limits) == 1 else memory_limit, one_pass=one_pass)
 
-    monkeypatch.setattr(w, "duckdb_connect", connect)
+    monkeypatch.setattr(ag, "duckdb_connect", connect)
     monkeypatch.setattr(ag, "memory_ladder", lambda n: [("1MB", True), ("256MB", False)])
     tx = _lines()
     out = w.months_active_duckdb(tx, "2024-09-01", "2025-06-01")

@@ -87,3 +87,24 @@ def test_kpi_display_formats(tx):
     assert shown.loc["Sales", "this_quarter"] == "¥350"
     assert shown.loc["Sales", "change_vs_previous"] == "+250.0%"
     assert shown.loc["Gross margin rate", "change_vs_previous"].endswith(" pt")
+
+
+def test_kpi_values_add_the_rates_by_hand():
+    from analysis.data.overview import kpi_values
+
+    totals = dict(sales=200.0, gross_profit=50.0, active_customers=3, new_customers=1, orders=4)
+    got = kpi_values({**totals, "returns": 10.0})
+    assert got["gross_margin_rate"] == 0.25  # 50 / 200
+    assert got["avg_order_value"] == 50.0  # 200 / 4
+    assert list(got) == [
+        "sales",
+        "gross_profit",
+        "gross_margin_rate",
+        "active_customers",
+        "new_customers",
+        "orders",
+        "avg_order_value",
+        "returns",
+    ]
+    empty = kpi_values({**totals, "sales": 0.0, "orders": 0, "returns": 0.0})
+    assert np.isnan(empty["gross_margin_rate"]) and np.isnan(empty["avg_order_value"])

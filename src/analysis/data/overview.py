@@ -104,6 +104,15 @@ def duplicated_lines(tx: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _counts_in_sql(tx: pd.DataFrame) -> bool:
+    """Whether page 00's counts go to DuckDB: large data (engine.windows.use_duckdb) with a
+    customer id on every line (SQL's COUNT(DISTINCT) leaves a missing id out, pandas' rules
+    count it)."""
+    from analysis.engine.windows import use_duckdb
+
+    return use_duckdb(tx) and bool(tx["customer_id"].notna().all())
+
+
 def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
     """Customers, products and orders in the transactions.
 
@@ -117,9 +126,9 @@ def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
     dict of str to int
         ``customers``, ``products`` (0 without product ids) and ``orders``.
     """
-    from analysis.engine.windows import entity_counts_duckdb, use_duckdb
+    from analysis.engine.windows import entity_counts_duckdb
 
-    if use_duckdb(tx) and tx["customer_id"].notna().all():
+    if _counts_in_sql(tx):
         return entity_counts_duckdb(tx)
     return {
         "customers": int(tx["customer_id"].nunique()),
@@ -239,22 +248,48 @@ def period_kpis(
         avg_order_value and returns.
     """
     cur = between(tx, start, end)
-    sales = float(cur["amount"].sum())
-    gp = float((cur["amount"] - cur["cost"]).sum()) if "cost" in cur.columns else np.nan
-    orders = order_count(cur)
     if first_seen is None:
         first_seen = tx.groupby("customer_id", observed=True, sort=False)["date"].min()
     active = pd.unique(cur.loc[cur["amount"] > 0, "customer_id"])
-    new = int((first_seen.reindex(active) >= pd.Timestamp(start)).sum())
+    return kpi_values(
+        {
+            "sales": float(cur["amount"].sum()),
+            "gross_profit": (
+                float((cur["amount"] - cur["cost"]).sum()) if "cost" in cur.columns else np.nan
+            ),
+            "active_customers": len(active),
+            "new_customers": int((first_seen.reindex(active) >= pd.Timestamp(start)).sum()),
+            "orders": order_count(cur),
+            "returns": float(-cur.loc[cur["amount"] < 0, "amount"].sum()),
+        }
+    )
+
+
+def kpi_values(totals: dict[str, float]) -> dict[str, float]:
+    """A window's KPIs from its totals: the gross margin rate and the average order value
+    added (NaN without sales or orders), in the order of the KPI table.
+
+    Parameters
+    ----------
+    totals : dict
+        sales, gross_profit, active_customers, new_customers, orders and returns.
+
+    Returns
+    -------
+    dict of str to float
+        sales, gross_profit, gross_margin_rate, active_customers, new_customers, orders,
+        avg_order_value and returns.
+    """
+    sales, gp, orders = totals["sales"], totals["gross_profit"], totals["orders"]
     return {
         "sales": sales,
         "gross_profit": gp,
         "gross_margin_rate": gp / sales if sales > 0 else np.nan,
-        "active_customers": len(active),
-        "new_customers": new,
+        "active_customers": totals["active_customers"],
+        "new_customers": totals["new_customers"],
         "orders": orders,
         "avg_order_value": sales / orders if orders else np.nan,
-        "returns": float(-cur.loc[cur["amount"] < 0, "amount"].sum()),
+        "returns": totals["returns"],
     }
 
 
@@ -282,10 +317,11 @@ def quarter_kpis(tx: pd.DataFrame, quarter: Quarter | str) -> pd.DataFrame:
         "previous_quarter": q.previous(),
         "same_quarter_last_year": q.same_quarter_last_year(),
     }
-    from analysis.engine.windows import period_kpis_duckdb, use_duckdb
+    from analysis.engine.windows import period_totals_duckdb
 
-    if use_duckdb(tx) and tx["customer_id"].notna().all():
-        table = pd.DataFrame(period_kpis_duckdb(tx, {n: (p.start, p.end) for n, p in cols.items()}))
+    if _counts_in_sql(tx):
+        totals = period_totals_duckdb(tx, {n: (p.start, p.end) for n, p in cols.items()})
+        table = pd.DataFrame({n: kpi_values(t) for n, t in totals.items()})
     else:
         first_seen = tx.groupby("customer_id", observed=True, sort=False)["date"].min()
         table = pd.DataFrame(

@@ -580,6 +580,11 @@ def duckdb_connect(
 def memory_ladder(n_rows: int) -> list[tuple[str, bool]]:
     """(DuckDB memory limit, one-pass plan?) to try in turn: bounded first, more when needed.
 
+    The one-pass plan (COUNT(DISTINCT) inside the hash aggregate) is the fastest but
+    cannot spill its distinct sets: 10M lines fit in 512 MB, 100M lines (5M
+    customers) not even in 3 GB.  DuckDB's own rewrite (lines materialised, two
+    spilling aggregates joined) runs 100M lines in a 2 GB limit.
+
     Parameters
     ----------
     n_rows : int
@@ -589,11 +594,6 @@ def memory_ladder(n_rows: int) -> list[tuple[str, bool]]:
     -------
     list of (str, bool)
         Memory limits with whether the one-pass plan is used.
-
-    The one-pass plan (COUNT(DISTINCT) inside the hash aggregate) is the fastest but
-    cannot spill its distinct sets: 10M lines fit in 512 MB, 100M lines (5M
-    customers) not even in 3 GB.  DuckDB's own rewrite (lines materialised, two
-    spilling aggregates joined) runs 100M lines in a 2 GB limit.
     """
     try:
         half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 // 2**20
@@ -635,70 +635,100 @@ def validated_parquet(tx) -> Path | None:
     return path if path.is_file() else None
 
 
-def _summary_duckdb(tx, *, abc=None, con=None, **kw) -> pd.DataFrame:
-    import duckdb
+def duckdb_lines(tx, columns: list[str] | None) -> tuple[str, object | None]:
+    """What DuckDB scans as the view ``ccm_tx`` (:func:`on_lines`).
 
+    A Parquet file, folder or glob, and from :data:`LARGE_ROWS` lines a report run's validated
+    table (:func:`validated_parquet`), are read from the files; any other frame is handed over
+    as an Arrow table of ``columns`` (the frame itself without pyarrow), made once for every
+    attempt of the memory ladder.
+
+    Parameters
+    ----------
+    tx : DataFrame, str or Path
+        The lines, or a Parquet path, folder or glob.
+    columns : list of str or None
+        The frame's columns the queries use (ignored for files).
+
+    Returns
+    -------
+    (str, object or None)
+        ``(read_parquet(...) source, None)`` for files, else ``("", table)``.
+    """
     kept = None if isinstance(tx, (str, os.PathLike)) else validated_parquet(tx)
     if isinstance(tx, (str, os.PathLike)) or kept is not None:
         pattern = parquet_files(kept or tx).replace("'", "''")
-        source = f"read_parquet('{pattern}')"
-        data, date_dtype = None, "datetime64[ns]"
-        if kept is not None and str(tx[kw["date_col"]].dtype).startswith("datetime64"):
-            date_dtype = tx[kw["date_col"]].dtype
-    else:
-        require_columns(tx, [kw["id_col"], kw["date_col"], kw["amount_col"]], "the transactions")
-        needed = [
-            c
-            for c in (kw["id_col"], kw["date_col"], kw["amount_col"], kw["cost_col"])
-            if c in tx.columns
-        ]
-        if arrow_available():
-            import pyarrow as pa
+        return f"read_parquet('{pattern}')", None
+    if arrow_available():
+        import pyarrow as pa
 
-            data = pa.Table.from_pandas(tx[needed], preserve_index=False)
-        else:
-            data = tx[needed]  # DuckDB scans the pandas frame itself
-        source = "ccm_tx"
-        date_dtype = (
-            tx[kw["date_col"]].dtype
-            if str(tx[kw["date_col"]].dtype).startswith("datetime64")
-            else "datetime64[ns]"
-        )
+        return "", pa.Table.from_pandas(tx[columns], preserve_index=False)
+    return "", tx[columns]  # DuckDB scans the pandas frame itself
+
+
+def _register_lines(con, lines: tuple[str, object | None]) -> None:
+    source, data = lines
+    if data is not None:
+        con.register("ccm_tx", data)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW ccm_tx AS SELECT * FROM {source}")
+
+
+def on_lines(tx, columns: list[str] | None, run):
+    """``run(con)`` on a DuckDB connection holding the lines as ``ccm_tx``, under the memory
+    ladder (:func:`memory_ladder`): on OutOfMemory the next, larger step is tried.
+
+    Parameters
+    ----------
+    tx : DataFrame, str or Path
+        The lines, or a Parquet path, folder or glob (:func:`duckdb_lines`).
+    columns : list of str or None
+        The frame's columns the queries use.
+    run : callable
+        ``run(con)`` -> the result.
+
+    Returns
+    -------
+    object
+        What ``run`` returns.
+    """
+    import duckdb
+
+    lines = duckdb_lines(tx, columns)
+    if isinstance(tx, (str, os.PathLike)):
+        with duckdb.connect() as con:  # the row count comes from the files' metadata
+            _register_lines(con, lines)
+            n_rows = con.sql("SELECT count(*) FROM ccm_tx").fetchall()[0][0]
+    else:
+        n_rows = len(tx)
+    steps = memory_ladder(n_rows)
+    for i, (limit, one_pass) in enumerate(steps):
+        con = duckdb_connect(memory_limit=limit, one_pass=one_pass)
+        try:
+            _register_lines(con, lines)
+            return run(con)
+        except duckdb.OutOfMemoryException:
+            if i == len(steps) - 1:
+                raise
+        finally:
+            con.close()
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def _summary_duckdb(tx, *, abc=None, **kw) -> pd.DataFrame:
+    needed, date_dtype = None, "datetime64[ns]"
+    if not isinstance(tx, (str, os.PathLike)):
+        require_columns(tx, [kw["id_col"], kw["date_col"], kw["amount_col"]], "the transactions")
+        keys = (kw["id_col"], kw["date_col"], kw["amount_col"], kw["cost_col"])
+        needed = [c for c in keys if c in tx.columns]
+        if str(tx[kw["date_col"]].dtype).startswith("datetime64"):
+            date_dtype = tx[kw["date_col"]].dtype
 
     def run(con):
-        if data is not None:
-            con.register("ccm_tx", data)
-            names = data.column_names if hasattr(data, "column_names") else data.columns
-            columns, n_rows = [str(c) for c in names], len(data)
-        else:
-            columns = [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-            n_rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]  # from metadata
-        return columns, n_rows
+        columns = [r[0] for r in con.sql("DESCRIBE SELECT * FROM ccm_tx").fetchall()]
+        return fetch_frame(con.sql(summary_sql("duckdb", "ccm_tx", columns=columns, abc=abc, **kw)))
 
-    if con is not None:
-        columns, _ = run(con)
-        sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
-        raw = fetch_frame(con.sql(sql))
-    else:
-        steps, raw = None, None
-        while raw is None:
-            limit, one_pass = steps[0] if steps else (DUCKDB_MEMORY_LIMIT, True)
-            con = duckdb_connect(memory_limit=limit, one_pass=one_pass)
-            try:
-                columns, n_rows = run(con)
-                if steps is None:
-                    steps = memory_ladder(n_rows)
-                    if steps[0] != (limit, one_pass):
-                        continue  # a large input: start at its first step
-                sql = summary_sql("duckdb", source, columns=columns, abc=abc, **kw)
-                raw = fetch_frame(con.sql(sql))
-            except duckdb.OutOfMemoryException:
-                if len(steps or ()) <= 1:
-                    raise
-                steps = steps[1:]
-            finally:
-                con.close()
-    return finish_sql_result(raw, date_dtype=date_dtype)
+    return finish_sql_result(on_lines(tx, needed, run), date_dtype=date_dtype)
 
 
 # ---------------------------------------------------------------- pandas reference

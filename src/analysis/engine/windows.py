@@ -12,14 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engine import aggregate
-from analysis.engine.aggregate import (
-    arrow_available,
-    default_engine,
-    duckdb_connect,
-    fetch_frame,
-    quote,
-    ts_literal,
-)
+from analysis.engine.aggregate import default_engine, fetch_frame, on_lines, quote, ts_literal
 
 
 def use_duckdb(tx: pd.DataFrame) -> bool:
@@ -36,42 +29,6 @@ def use_duckdb(tx: pd.DataFrame) -> bool:
     bool
     """
     return len(tx) >= aggregate.AUTO_MIN_ROWS and default_engine() in ("auto", "duckdb")
-
-
-def _register_lines(con, tx: pd.DataFrame, columns: list[str]) -> None:
-    """Name ``ccm_tx`` the lines DuckDB scans: the run's validated Parquet file when ``tx`` is
-    that table (read out of core), else an Arrow table of ``columns`` (or the frame itself
-    without pyarrow)."""
-    kept = aggregate.validated_parquet(tx)
-    if kept is not None:
-        path = str(kept).replace("'", "''")
-        con.execute(f"CREATE TEMP VIEW ccm_tx AS SELECT * FROM read_parquet('{path}')")
-    elif arrow_available():
-        import pyarrow as pa
-
-        con.register("ccm_tx", pa.Table.from_pandas(tx[columns], preserve_index=False))
-    else:
-        con.register("ccm_tx", tx[columns])
-
-
-def _on_duckdb(tx: pd.DataFrame, columns: list[str], run):
-    """``run(con)`` on a connection holding the lines as ``ccm_tx``, under the memory ladder of
-    the customer summary (:func:`analysis.engine.aggregate.memory_ladder`): 512 MB first, then
-    2 GB with a plan that spills, then half the RAM (100M lines need more than 512 MB)."""
-    import duckdb
-
-    steps = aggregate.memory_ladder(len(tx))
-    for i, (limit, one_pass) in enumerate(steps):
-        con = duckdb_connect(memory_limit=limit, one_pass=one_pass)
-        try:
-            _register_lines(con, tx, columns)
-            return run(con)
-        except duckdb.OutOfMemoryException:
-            if i == len(steps) - 1:
-                raise
-        finally:
-            con.close()
-    return None  # pragma: no cover - the loop returns or raises
 
 
 def months_active_duckdb(
@@ -114,7 +71,7 @@ def months_active_duckdb(
         GROUP BY {i}
         ORDER BY {i}
     """
-    raw = _on_duckdb(tx, [id_col, date_col, amount_col], lambda con: fetch_frame(con.sql(sql)))
+    raw = on_lines(tx, [id_col, date_col, amount_col], lambda con: fetch_frame(con.sql(sql)))
     return pd.DataFrame(
         {
             id_col: np.asarray(raw["ccm_id"], dtype=object),
@@ -181,7 +138,7 @@ def quarter_totals_duckdb(
         GROUP BY k, ccm_id
         ORDER BY k, ccm_id
     """
-    raw = _on_duckdb(tx, columns, lambda con: fetch_frame(con.sql(sql)))
+    raw = on_lines(tx, columns, lambda con: fetch_frame(con.sql(sql)))
     return pd.DataFrame(
         {
             "k": raw["k"].astype("int64").to_numpy(),
@@ -229,7 +186,7 @@ def lost_customers_duckdb(
            AND MAX(CASE WHEN {d} < {mid} THEN {d} END) IS NOT NULL
         ORDER BY {i}
     """
-    raw = _on_duckdb(tx, [id_col, date_col, amount_col], lambda con: fetch_frame(con.sql(sql)))
+    raw = on_lines(tx, [id_col, date_col, amount_col], lambda con: fetch_frame(con.sql(sql)))
     return pd.DataFrame(
         {
             id_col: raw["ccm_id"].astype(tx[id_col].dtype).rename(id_col),
@@ -266,14 +223,17 @@ def entity_counts_duckdb(tx: pd.DataFrame) -> dict[str, int]:
     sql = f"""
         SELECT COUNT(DISTINCT customer_id), {products}, {_order_expr(columns)} FROM ccm_tx
     """
-    row = _on_duckdb(tx, columns, lambda con: con.execute(sql).fetchone())
+    row = on_lines(tx, columns, lambda con: con.execute(sql).fetchone())
     customers, n_products, orders = row
     return {"customers": int(customers), "products": int(n_products), "orders": int(orders or 0)}
 
 
-def period_kpis_duckdb(tx: pd.DataFrame, periods: dict[str, tuple]) -> dict[str, dict[str, float]]:
-    """The headline KPIs of several windows (:func:`analysis.data.overview.period_kpis`' rules),
-    by SQL: sales, gross profit, orders, active and new customers, returns.
+def period_totals_duckdb(
+    tx: pd.DataFrame, periods: dict[str, tuple]
+) -> dict[str, dict[str, float]]:
+    """The totals behind the headline KPIs of several windows, by SQL
+    (:func:`analysis.data.overview.period_kpis`' rules; :func:`analysis.data.overview.kpi_values`
+    turns them into the KPIs).
 
     Parameters
     ----------
@@ -285,13 +245,12 @@ def period_kpis_duckdb(tx: pd.DataFrame, periods: dict[str, tuple]) -> dict[str,
     Returns
     -------
     dict of str to dict
-        Per window: sales, gross_profit, gross_margin_rate, active_customers, new_customers,
-        orders, avg_order_value and returns.
+        Per window: sales, gross_profit, active_customers, new_customers, orders and returns.
     """
     columns = [c for c in ("customer_id", "date", "amount", "cost", "order_id") if c in tx.columns]
     gp = "COALESCE(SUM(amount - cost), 0)" if "cost" in columns else "CAST('NaN' AS DOUBLE)"
 
-    def kpis(con) -> dict[str, dict[str, float]]:
+    def totals(con) -> dict[str, dict[str, float]]:
         out = {}
         con.execute(
             "CREATE TEMP TABLE ccm_first AS "
@@ -310,17 +269,14 @@ def period_kpis_duckdb(tx: pd.DataFrame, periods: dict[str, tuple]) -> dict[str,
                     FROM (SELECT DISTINCT customer_id FROM ccm_tx WHERE {window} AND amount > 0) a
                     JOIN ccm_first f USING (customer_id)"""
             ).fetchone()
-            sales, profit, orders = float(sales), float(profit), int(orders or 0)
             out[name] = {
-                "sales": sales,
-                "gross_profit": profit,
-                "gross_margin_rate": profit / sales if sales > 0 else np.nan,
+                "sales": float(sales),
+                "gross_profit": float(profit),
                 "active_customers": int(active),
                 "new_customers": int(new),
-                "orders": orders,
-                "avg_order_value": sales / orders if orders else np.nan,
+                "orders": int(orders or 0),
                 "returns": float(returns),
             }
         return out
 
-    return _on_duckdb(tx, columns, kpis)
+    return on_lines(tx, columns, totals)
