@@ -160,3 +160,30 @@ def sample_page(sample_report_of):
         return summary[name], final
 
     return page
+
+
+def as_validated(tx: pd.DataFrame, tmp_path: Path) -> tuple[pd.DataFrame, Path]:
+    """``tx`` as a report run's kernel holds it: written to a validated copy and read back (so it
+    carries the run's identity), with the copy's Parquet file."""
+    from analysis.data import validated
+
+    ds = aio.Dataset(data_dir=tmp_path / "data")
+    ds.tables["transactions"] = tx
+    ds.sources["transactions"] = tmp_path / "data" / "transactions.csv"
+    ds.lines["transactions"] = np.arange(2, len(tx) + 2)
+    folder = validated.write_validated(ds, tmp_path / "kept")
+    back = validated.read_validated(folder, tmp_path / "data")
+    return back.tables["transactions"], folder / "transactions.parquet"
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """A local Spark session for a test module (skipped without pyspark or Java)."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17+ on PATH")
+    from analysis.engine.spark import local_session
+
+    session = local_session("local[1]", shuffle_partitions=2)
+    yield session
+    session.stop()

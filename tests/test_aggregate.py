@@ -8,8 +8,6 @@ every sum is exact in binary floating point and the engines must agree exactly.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -243,18 +241,6 @@ def test_sql_is_one_definition():
 
 
 # ---------------------------------------------------------------- Spark = pandas
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java 17+ on PATH")
-    from analysis.engine.spark import local_session
-
-    session = local_session("local[1]", shuffle_partitions=2)
-    yield session
-    session.stop()
-
-
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")  # one worker starts the module's Spark session (a JVM), once
 def test_spark_equals_reference(tx, spark):

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import as_validated
 
 import analysis.engine.aggregate as ag
 from analysis.classify.classes import months_active
@@ -152,17 +153,11 @@ def test_lost_customers_duckdb_by_hand():
 @pytest.fixture
 def kept_table(tmp_path, monkeypatch):
     """A report run's validated transactions (read back, so they carry the run's identity)."""
-    from pathlib import Path
-
-    from analysis.data import io as aio, validated
+    from analysis.data import validated
 
     tx = _lines(20_000, seed=9).assign(cost=lambda d: d["amount"].abs() * 0.6)
-    ds = aio.Dataset(data_dir=Path(tmp_path))
-    ds.tables["transactions"], ds.sources["transactions"] = tx, Path(tmp_path) / "tx.csv"
-    ds.lines["transactions"] = np.arange(2, len(tx) + 2)
-    folder = validated.write_validated(ds, tmp_path / "kept")
     monkeypatch.delenv(validated.ENV_VAR, raising=False)  # no shared results: compute each
-    return validated.read_validated(folder, tmp_path).transactions, tx
+    return as_validated(tx, tmp_path)[0], tx
 
 
 def test_sql_steps_read_the_validated_file_not_the_frame(kept_table, monkeypatch):

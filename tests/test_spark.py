@@ -9,12 +9,12 @@ timestamps in nanoseconds, which Spark reads only as integers) or a copy written
 from __future__ import annotations
 
 import gc
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import as_validated
 
 from analysis.engine.aggregate import customer_summary
 
@@ -41,31 +41,10 @@ def tx() -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java 17+ on PATH")
-    from analysis.engine.spark import local_session
-
-    session = local_session("local[1]", shuffle_partitions=2)
-    yield session
-    session.stop()
-
-
 @pytest.fixture
 def validated_tx(tx, tmp_path):
     """``tx`` as a report run's kernel holds it: read back from the validated copy."""
-    from analysis.data import validated
-    from analysis.data.io import Dataset
-
-    ds = Dataset(data_dir=tmp_path / "data")
-    ds.tables["transactions"] = tx
-    ds.sources["transactions"] = tmp_path / "data" / "transactions.csv"
-    ds.lines["transactions"] = np.arange(2, len(tx) + 2)
-    folder = validated.write_validated(ds, tmp_path / "kept")
-    back = validated.read_validated(folder, tmp_path / "data")
-    return back.tables["transactions"], folder / "transactions.parquet"
+    return as_validated(tx, tmp_path)
 
 
 def _files(sdf) -> list[str]:
