@@ -133,3 +133,17 @@ def test_a_kept_kernel_over_the_memory_limit_is_replaced(tmp_path):
         assert kernel_pid() != first  # over it: the next page gets a new kernel
     finally:
         runner.stop_kept_kernel()
+
+
+@pytest.mark.notebook
+def test_a_kernel_that_cannot_be_prepared_fails_the_page_with_a_message(tmp_path, monkeypatch):
+    page = _page(tmp_path, "page", ["print(1)"])
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(runner, "_PREPARE_PAGE", "1 / 0")
+    try:
+        result = runner.execute(page, out, {}, nb_dir=tmp_path, keep_kernel=True)
+    finally:
+        runner.stop_kept_kernel()
+    assert result.error.startswith("RuntimeError: the kept kernel could not be prepared")
+    assert "ZeroDivisionError" in result.error
