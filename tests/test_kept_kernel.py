@@ -147,3 +147,55 @@ def test_a_kernel_that_cannot_be_prepared_fails_the_page_with_a_message(tmp_path
         runner.stop_kept_kernel()
     assert result.error.startswith("RuntimeError: the kept kernel could not be prepared")
     assert "ZeroDivisionError" in result.error
+
+
+# ------------------------------------------------------------------ kernels warmed early
+@pytest.mark.notebook
+def test_a_pool_warms_its_kernel_with_the_pages_environment_before_the_first_page(tmp_path):
+    import time
+
+    page = _page(
+        tmp_path,
+        "page",
+        [
+            # before any import of the page: the kernel already holds the pages' modules
+            "import os, sys\nprint('analysis.report.context' in sys.modules, os.environ['CCM_TEST_WARM'])",
+            "print('marker' in dir(), 'leftover' in dir())",
+        ],
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    with runner.PagePool(1, nb_dir=tmp_path, env={"CCM_TEST_WARM": "yes"}) as pool:
+        time.sleep(0.5)  # the data would be read now
+        results = runner.run_notebooks(
+            [page], {page: {"marker": 1}}, out, progress=False, nb_dir=tmp_path, pool=pool
+        )
+    assert [r.error for r in results] == [None]
+    cells = json.loads((out / "page.ipynb").read_text("utf-8"))["cells"]
+    assert cells[-2]["outputs"][0]["text"][0].split() == ["True", "yes"]
+    assert cells[-1]["outputs"][0]["text"][0].split() == ["True", "False"]
+
+
+def test_a_warm_up_that_fails_leaves_the_first_page_a_kernel_of_its_own(monkeypatch, tmp_path):
+    monkeypatch.setattr(runner, "WARM_UP", "raise SystemExit")  # the kernel dies while warming
+    try:
+        assert runner.warm_kept_kernel(tmp_path) is False
+        assert runner.kept_kernel_rss_mb() is None  # no half-started kernel kept
+    finally:
+        runner.stop_kept_kernel()
+
+
+def test_a_data_error_stops_the_warming_workers_and_kernels(tmp_path):
+    import psutil
+
+    from analysis.data.validation import DataError
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "transactions.csv").write_text("customer_id,date,amount\na,2025-13-01,1\n")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with pytest.raises(DataError):
+        runner.build_report(bad, out=tmp_path / "r", progress=False, params_dir=None, jobs=2)
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    left = [p for p in left if "resource_tracker" not in " ".join(p.cmdline())]
+    assert left == []

@@ -18,5 +18,7 @@ NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 PARAMS_DIR = PROJECT_ROOT / "params"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+#: sub-folder of a report (or staging) folder holding each page's summary JSON
+SUMMARY_DIR = "summary"
 KERNEL_NAME = "ccm"
 LANGS = ("zh", "en")

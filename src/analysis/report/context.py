@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.config import REPORTS_DIR, SAMPLE_DIR
+from analysis.config import REPORTS_DIR, SAMPLE_DIR, SUMMARY_DIR
 from analysis.data import io as aio, validated
 from analysis.data.periods import Quarter, resolve_quarter
 from analysis.viz.labels import check_lang, label, label_or
 from analysis.viz.style import use_style
 
-SUMMARY_DIR = "summary"
 #: rows of a staff table's Excel copy (the CSV holds every row): five tables at this length cost about
 #: 4 CPU s of writing (bench/staff_tables.py: 431 us per row of the five together; 30,000 rows took
 #: 13 s, 10% of the whole report at 10M lines); 0: no Excel copy

@@ -36,13 +36,12 @@ from pathlib import Path
 
 import yaml
 
-from analysis.config import LANGS, NOTEBOOK_DIR, PARAMS_DIR
+from analysis.config import LANGS, NOTEBOOK_DIR, PARAMS_DIR, SUMMARY_DIR
 from analysis.data import io as aio
 from analysis.data.periods import resolve_quarter
 from analysis.data.validated import ENV_VAR, write_validated
 from analysis.data.validation import DataError
 from analysis.engine.aggregate import ENGINE_ENV, ENGINES
-from analysis.report.context import SUMMARY_DIR
 from analysis.report.language import tags_to_remove
 from analysis.viz.labels import label
 
@@ -353,6 +352,9 @@ class NotebookResult:
 
 
 KERNEL_START_TIMEOUT = 300  # seconds
+#: the kernel's command-line arguments: the kernel listens on loopback only, and its "TCP without
+#: encryption" warning is noise here
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
 
 
 #: papermill engine of pages run in a kernel kept by the worker (:func:`kept_kernel`)
@@ -447,6 +449,58 @@ KERNEL_KEEP_MB = 1024
 KERNEL_KEEP_ENV = "CCM_KERNEL_KEEP_MB"
 
 
+#: run in a worker's kernel while the runner still reads the data: the modules every page imports
+WARM_UP = (
+    "import matplotlib.pyplot, pandas, IPython.display, analysis.report.context, "
+    "analysis.report.kernel"
+)
+
+
+def warm_kept_kernel(nb_dir: Path = NOTEBOOK_DIR) -> bool:
+    """Start this worker's kept kernel now, as papermill would for a page, and import the
+    modules every page imports (:data:`WARM_UP`), so that the first page does not wait for them.
+
+    The kernel's namespace is reset before each page (:func:`analysis.report.kernel.prepare`),
+    so a warmed kernel runs its first page as a fresh one.
+
+    Parameters
+    ----------
+    nb_dir : Path
+        The notebooks folder (the kernel's working folder, as for a page).
+
+    Returns
+    -------
+    bool
+        True when the kernel started and imported them; False on any failure (the first
+        page then starts its own kernel, as without the warm-up).
+    """
+    from nbclient.util import run_sync
+
+    km = kept_kernel()
+    try:
+        if not km.has_kernel:
+            run_sync(km.start_kernel)(
+                extra_arguments=[*KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:"],
+                cwd=str(nb_dir),
+            )
+        kc = km.client()
+        kc.start_channels()
+        try:
+            run_sync(kc.wait_for_ready)(timeout=KERNEL_START_TIMEOUT)
+            msg_id = kc.execute(WARM_UP, silent=True, store_history=False)
+            reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
+            while reply["parent_header"].get("msg_id") != msg_id:
+                reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
+            ok = reply["content"].get("status") == "ok"
+        finally:
+            kc.stop_channels()
+    except Exception:  # the first page starts a kernel of its own
+        ok = False
+    if not ok:
+        stop_kept_kernel()
+    return ok
+
+
 def kept_kernel_rss_mb() -> float | None:
     """The resident memory of this worker's kept kernel.
 
@@ -538,7 +592,6 @@ def execute(
     target = Path(out_dir) / f"{name}.ipynb"
     kept = {"engine_name": KEPT_KERNEL_ENGINE, "km": kept_kernel()} if keep_kernel else {}
     try:
-        # the kernel listens on loopback only; its "TCP without encryption" warning is noise here
         papermill.execute_notebook(
             str(notebook_path(name, nb_dir)),
             str(target),
@@ -546,7 +599,7 @@ def execute(
             cwd=str(nb_dir),
             progress_bar=False,
             kernel_name="python3",
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=list(KERNEL_ARGUMENTS),
             # a busy 2-core machine (tests and report pages in parallel) can take over a
             # minute to start a kernel; papermill's default of 60 s then fails the page
             start_timeout=KERNEL_START_TIMEOUT,
@@ -1328,13 +1381,19 @@ def _stop_new_processes(before: dict) -> None:
             os.unlink(name)
 
 
-def _serve(conn) -> None:
+def _serve(conn, warm: dict | None = None) -> None:
     """A worker process: run the notebooks sent over ``conn``, one at a time, until None arrives.
+
+    With ``warm`` (``{"env": ..., "nb_dir": ...}``) the worker first starts its kept kernel with
+    that environment and warms it (:func:`warm_kept_kernel`), while the runner reads the data.
 
     Workers ignore Ctrl-C: the main process takes it and stops them (no
     traceback from each worker, no kernel left writing into the staging folder).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if warm is not None:
+        os.environ.update(warm["env"])
+        warm_kept_kernel(Path(warm["nb_dir"]))
     while True:
         try:
             task = conn.recv()
@@ -1355,9 +1414,9 @@ def _serve(conn) -> None:
         conn.send(result)
 
 
-def _start_worker(ctx):
+def _start_worker(ctx, warm: dict | None = None):
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="ccm-notebook-worker")
+    proc = ctx.Process(target=_serve, args=(child, warm), daemon=True, name="ccm-notebook-worker")
     with _ignoring_interrupts():  # inherited: a worker still importing ignores Ctrl-C as well
         proc.start()
     child.close()
@@ -1442,6 +1501,7 @@ def run_notebooks(
     nb_dir: Path = NOTEBOOK_DIR,
     env: dict[str, str] | None = None,
     finish: dict | None = None,
+    pool: PagePool | None = None,
 ) -> list[NotebookResult]:
     """Execute the notebooks into ``stage``, ``jobs`` at a time, in worker processes.
 
@@ -1468,24 +1528,36 @@ def run_notebooks(
         Environment variables for the pages' kernels.
     finish : dict, optional
         Keywords of :func:`finish_page`, run by the worker after each page.
+    pool : PagePool, optional
+        Workers started before (their kernels warmed while the data were read); ``jobs`` is
+        then the pool's.  Without it the workers are started here.
 
     Returns
     -------
     list of NotebookResult
         In the order of ``notebooks``.
     """
+    if pool is None:
+        with PagePool(min(jobs, len(notebooks)), nb_dir=nb_dir) as own:
+            return run_notebooks(
+                notebooks,
+                params,
+                stage,
+                progress=progress,
+                nb_dir=nb_dir,
+                env=env,
+                finish=finish,
+                pool=own,
+            )
     from multiprocessing.connection import wait
 
     from tqdm import tqdm
 
-    ctx = mp.get_context("spawn")
-    before = _descendants()
     bar = tqdm(total=len(notebooks), desc="notebooks", unit="nb", disable=not progress)
-    todo, busy, idle, workers, results = start_order(notebooks), {}, [], [], []
+    todo, busy, results = start_order(notebooks), {}, []
+    workers = pool.workers
+    idle = list(workers)
     try:
-        for _ in range(max(1, min(jobs, len(notebooks)))):
-            workers.append(_start_worker(ctx))
-        idle = list(workers)
         while todo or busy:
             while todo and idle:
                 proc, conn = idle.pop()
@@ -1505,25 +1577,83 @@ def run_notebooks(
                         f"its worker process died (exit code {proc.exitcode})",
                     )
                     if todo:
-                        workers.append(_start_worker(ctx))
-                        idle.append(workers[-1])
+                        idle.append(pool.replace((proc, conn)))
                 bar.set_postfix_str(res.name)
                 results.append(res)
                 bar.update()
     except BaseException:
-        _stop_new_processes(before)
+        pool.kill()  # before the caller removes the staging folder
         raise
     finally:
         bar.close()
-        for proc, conn in workers:
+    return sorted(results, key=lambda r: notebooks.index(r.name))
+
+
+class PagePool:
+    """The worker processes that run the pages, one kept kernel each (:func:`kept_kernel`).
+
+    Started before the data are read (``with PagePool(...)``), each worker starts its kernel
+    with the pages' environment and imports the pages' modules (:func:`warm_kept_kernel`)
+    while the runner validates the data: on 2 cores that work used to wait for the validation.
+    On leaving the block the workers are stopped; on an exception (a data error, Ctrl-C) the
+    workers and kernels are killed at once, so nothing writes into the staging folder afterwards.
+    (A small pool of our own: concurrent.futures' pool can hang at exit when its workers are
+    stopped from outside.)
+
+    Parameters
+    ----------
+    jobs : int
+        Workers (pages run at once); at least one.
+    nb_dir : Path
+        The notebooks folder.
+    env : dict of str to str, optional
+        Environment of the kernels; with it the kernels are started and warmed at once.
+    """
+
+    def __init__(self, jobs: int, *, nb_dir: Path = NOTEBOOK_DIR, env: dict | None = None):
+        self.jobs = max(1, jobs)
+        self.warm = None if env is None else {"env": dict(env), "nb_dir": str(nb_dir)}
+        self.workers: list = []
+        self._ctx = mp.get_context("spawn")
+        self._before: dict = {}
+
+    def __enter__(self) -> PagePool:
+        self._before = _descendants()
+        try:
+            for _ in range(self.jobs):
+                self.workers.append(_start_worker(self._ctx, self.warm))
+        except BaseException:
+            _stop_new_processes(self._before)
+            raise
+        return self
+
+    def replace(self, dead) -> tuple:
+        """A new worker instead of ``dead`` (died with its page: out of memory, killed)."""
+        with contextlib.suppress(ValueError):
+            self.workers.remove(dead)
+        self.workers.append(_start_worker(self._ctx, self.warm))
+        return self.workers[-1]
+
+    def kill(self) -> None:
+        """Kill the workers and kernels at once (a page still running is not finished)."""
+        _stop_new_processes(self._before)
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is not None:
+            self.kill()
+        for _proc, conn in self.workers:
             with contextlib.suppress(OSError, ValueError):
                 conn.send(None)
+        stuck = False
+        for proc, conn in self.workers:
             proc.join(10)
             if proc.is_alive():
+                stuck = True
                 proc.kill()
                 proc.join(5)
             conn.close()
-    return sorted(results, key=lambda r: notebooks.index(r.name))
+        if stuck:  # a killed worker leaves its kernel behind
+            self.kill()
 
 
 def build_report(
@@ -1656,8 +1786,56 @@ def _build_in(
     engine,
 ) -> Path:
     """:func:`build_report` once the validated copy's folder is named."""
-    q, fingerprint = prepare_data(data_dir, quarter, kept)
     notebooks = notebooks or discover_notebooks(nb_dir)
+    env = {ENV_VAR: str(kept), ENGINE_ENV: engine}
+    with contextlib.ExitStack() as workers:
+        # the workers start their kernels while the data are read and validated
+        pool = workers.enter_context(PagePool(min(jobs, len(notebooks)), nb_dir=nb_dir, env=env))
+        return _build_with(
+            data_dir,
+            kept,
+            pool,
+            workers,
+            quarter=quarter,
+            out=out,
+            params_file=params_file,
+            overrides=overrides,
+            lang=lang,
+            notebooks=notebooks,
+            nb_dir=nb_dir,
+            progress=progress,
+            html=html,
+            merge=merge,
+            params_dir=params_dir,
+            pdf=pdf,
+            firm=firm,
+            env=env,
+        )
+
+
+def _build_with(
+    data_dir: Path,
+    kept: Path,
+    pool: PagePool,
+    workers: contextlib.ExitStack,
+    *,
+    quarter,
+    out,
+    params_file,
+    overrides,
+    lang,
+    notebooks,
+    nb_dir,
+    progress,
+    html,
+    merge,
+    params_dir,
+    pdf,
+    firm,
+    env,
+) -> Path:
+    """:func:`_build_in` once the workers are starting; ``workers.close()`` stops them."""
+    q, fingerprint = prepare_data(data_dir, quarter, kept)
     if params_file is None and params_dir is not None:
         params_file = default_params_file(q, params_dir)
     conf = aio.read_yaml(params_file) if params_file else {}
@@ -1696,12 +1874,13 @@ def _build_in(
             notebooks,
             params,
             stage,
-            jobs=jobs,
             progress=progress,
             nb_dir=nb_dir,
-            env={ENV_VAR: str(kept), ENGINE_ENV: engine},
+            env=env,
             finish={"final": str(final), "lang": report_lang, "html": html, "quarter": q},
+            pool=pool,
         )
+        workers.close()  # the kernels' memory goes back before the report is assembled
         failed = [r for r in results if r.error]
         if failed:
             failed_dir = out / f"{q}.failed"
