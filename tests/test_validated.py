@@ -189,3 +189,45 @@ def test_a_data_error_in_the_child_is_the_same_error(tmp_path):
     assert "transactions.csv" in errors[0][0] and errors[0][3] == [3]
     with pytest.raises(ValueError, match="outside the data"):
         prepare_data(SAMPLE_DIR, "2031Q1", tmp_path / "k3", child=True)
+
+
+def test_a_kernel_reads_the_copy_once_and_each_page_gets_tables_of_its_own(
+    sample, tmp_path, monkeypatch
+):
+    folder = validated.write_validated(sample, tmp_path / "kept")
+    reads = []
+    real = validated._read_kept
+    monkeypatch.setattr(validated, "_read_kept", lambda path: reads.append(path) or real(path))
+    first = validated.read_validated(folder, SAMPLE_DIR)
+    n_tables = len(reads)
+    assert n_tables == len(sample.tables)
+    second = validated.read_validated(folder, SAMPLE_DIR)
+    assert len(reads) == n_tables  # the next page: not read again
+    tx = second.transactions
+    assert tx is not first.transactions
+    pd.testing.assert_frame_equal(tx, sample.transactions, check_exact=True)
+    assert validated.validated_identity(tx) == f"{folder.resolve()}:transactions"
+    # a page that changes its tables changes only its own
+    tx["amount"] = 0.0
+    tx.loc[tx.index[0], "customer_id"] = "changed"
+    with pytest.raises(ValueError):
+        second.lines["transactions"][0] = -1
+    third = validated.read_validated(folder, SAMPLE_DIR)
+    pd.testing.assert_frame_equal(third.transactions, sample.transactions, check_exact=True)
+    np.testing.assert_array_equal(third.lines["transactions"], sample.lines["transactions"])
+
+
+def test_a_rewritten_copy_is_read_again(sample, tmp_path):
+    import shutil
+
+    folder = validated.write_validated(sample, tmp_path / "kept")
+    assert len(validated.read_validated(folder, SAMPLE_DIR).transactions) == len(
+        sample.transactions
+    )
+    short = aio.Dataset(data_dir=SAMPLE_DIR)
+    short.tables["transactions"] = sample.transactions.head(7)
+    short.lines["transactions"] = sample.lines["transactions"][:7]
+    short.sources["transactions"] = sample.sources["transactions"]
+    shutil.rmtree(folder)
+    validated.write_validated(short, folder)
+    assert len(validated.read_validated(folder, SAMPLE_DIR).transactions) == 7
