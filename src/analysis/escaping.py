@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -182,8 +183,11 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
             risky = first.isin(list(FORMULA_START)).fillna(False).to_numpy(dtype=bool)
             fixed = col.astype("object")
             if risky.any():
-                fixed = fixed.copy()
-                fixed[risky] = fixed[risky].map(neutralise_formula)
+                # set in a numpy copy: a Series setitem would turn the numbers -1 into -1.0
+                values = fixed.to_numpy(copy=True)
+                for k in np.flatnonzero(risky):
+                    values[k] = neutralise_formula(values[k])
+                fixed = pd.Series(values, index=col.index, name=col.name, dtype=object)
             out.isetitem(i, fixed)
     out.columns = df.columns.map(neutralise_formula)
     return out
