@@ -199,3 +199,21 @@ def test_a_data_error_stops_the_warming_workers_and_kernels(tmp_path):
     left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
     left = [p for p in left if "resource_tracker" not in " ".join(p.cmdline())]
     assert left == []
+
+
+@pytest.mark.notebook
+def test_a_page_is_cleared_from_its_kernel_before_the_memory_is_measured(tmp_path):
+    # a page leaving 400 MB behind: measured before clearing, its kernel would be replaced
+    page = _page(tmp_path, "page", ["import numpy as np\nbig = np.ones(50_000_000)"])
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        assert runner.execute(page, out, {}, nb_dir=tmp_path, keep_kernel=True).error is None
+        held = runner.kept_kernel_rss_mb()
+        assert held > 400
+        assert runner.forget_page() is True
+        assert runner.kept_kernel_rss_mb() < held - 300
+        assert runner.release_large_kernel({runner.KERNEL_KEEP_ENV: str(held - 200)}) is False
+    finally:
+        runner.stop_kept_kernel()
+    assert runner.forget_page() is False  # no kernel: nothing to clear

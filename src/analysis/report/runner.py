@@ -442,10 +442,12 @@ def kept_kernel():
     return _KEPT[0]
 
 
-#: a kept kernel using more memory than this after a page is replaced by a new one for the
-#: next page (MB; environment ``CCM_KERNEL_KEEP_MB``): with millions of lines a page's kernel
-#: holds gigabytes that its allocator does not give back, and a fresh kernel costs a few seconds
-KERNEL_KEEP_MB = 1024
+#: a kept kernel using more memory than this once a page is cleared from it (:func:`forget_page`)
+#: is replaced by a new one for the next page (MB; environment ``CCM_KERNEL_KEEP_MB``).  A
+#: cleared kernel holds the run's tables and what its allocator did not give back: 0.8-1.1 GB at
+#: ten million lines, several GB at a hundred million.  A new kernel costs a few CPU seconds to
+#: start and import, and its page reads the tables again (1-3 s at ten million lines).
+KERNEL_KEEP_MB = 1536
 KERNEL_KEEP_ENV = "CCM_KERNEL_KEEP_MB"
 
 
@@ -483,18 +485,47 @@ def warm_kept_kernel(nb_dir: Path = NOTEBOOK_DIR) -> bool:
                 extra_arguments=[*KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:"],
                 cwd=str(nb_dir),
             )
-        kc = km.client()
-        kc.start_channels()
-        try:
-            run_sync(kc.wait_for_ready)(timeout=KERNEL_START_TIMEOUT)
-            msg_id = kc.execute(WARM_UP, silent=True, store_history=False)
-            reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
-            while reply["parent_header"].get("msg_id") != msg_id:
-                reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
-            ok = reply["content"].get("status") == "ok"
-        finally:
-            kc.stop_channels()
+        ok = _run_in_kept_kernel(km, WARM_UP)
     except Exception:  # the first page starts a kernel of its own
+        ok = False
+    if not ok:
+        stop_kept_kernel()
+    return ok
+
+
+def _run_in_kept_kernel(km, code: str) -> bool:
+    """Run ``code`` silently in the kernel of ``km``; True when it ran without an error."""
+    from nbclient.util import run_sync
+
+    kc = km.client()
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=KERNEL_START_TIMEOUT)
+        msg_id = kc.execute(code, silent=True, store_history=False)
+        reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
+        return reply["content"].get("status") == "ok"
+    finally:
+        kc.stop_channels()
+
+
+def forget_page() -> bool:
+    """Right after a page: clear the kept kernel of it (:func:`analysis.report.kernel.prepare`:
+    its variables, figures and settings, then the allocators' free memory back to the system),
+    so that its memory is measured without the page (:func:`release_large_kernel`) and the
+    kernel waits for the next page holding only what pages share (the run's tables).
+
+    Returns
+    -------
+    bool
+        False when there is no kernel or it could not be cleared (it is then stopped).
+    """
+    if not _KEPT or not _KEPT[0].has_kernel:
+        return False
+    try:
+        ok = _run_in_kept_kernel(_KEPT[0], _PREPARE_PAGE)
+    except Exception:
         ok = False
     if not ok:
         stop_kept_kernel()
@@ -1405,6 +1436,7 @@ def _serve(conn, warm: dict | None = None) -> None:
         name, stage, parameters, nb_dir, env, finish = task
         os.environ.update(env)  # read by the page's kernel (validated data)
         result = execute(name, Path(stage), parameters, nb_dir=Path(nb_dir), keep_kernel=True)
+        forget_page()
         release_large_kernel()
         if finish is not None:
             try:
