@@ -307,3 +307,22 @@ def test_the_value_forecast_says_what_history_it_needs_in_the_page_language():
         zh == "2024-11-03 或更早的交易数据（2025-12-01 之前 365 天的回测检验期，另加 28 天的历史）"
     )
     assert not is_foreign(zh, "zh")
+
+
+def test_exports_in_turn_in_both_languages_each_keep_their_own(tmp_path):
+    # a worker exports page after page with one exporter per language: none leaks into the other
+    import nbformat
+
+    from analysis.report.runner import to_html
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("只有中文的段落", metadata={"tags": ["lang-zh"]}),
+        nbformat.v4.new_markdown_cell("English only paragraph", metadata={"tags": ["lang-en"]}),
+    ]
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nb, path)
+    for lang in ("en", "zh", "en", "zh"):
+        page = to_html(path, lang).read_text("utf-8")
+        assert ("English only paragraph" in page) == (lang == "en")
+        assert ("只有中文的段落" in page) == (lang == "zh")

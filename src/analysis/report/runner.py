@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import html as _html
 import json
@@ -485,6 +486,10 @@ def warm_kept_kernel(nb_dir: Path = NOTEBOOK_DIR) -> bool:
                 extra_arguments=[*KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:"],
                 cwd=str(nb_dir),
             )
+        # while the kernel starts: what this worker needs to run a page and export it
+        import nbconvert  # noqa: F401
+        import papermill  # noqa: F401
+
         ok = _run_in_kept_kernel(km, WARM_UP)
     except Exception:  # the first page starts a kernel of its own
         ok = False
@@ -720,22 +725,28 @@ def to_html(executed: Path, lang: str | None = None) -> Path:
     Path
         The HTML page.
     """
+    nb = aio.read_notebook(executed)
+    body, _ = _html_exporter(lang or notebook_language(nb)).from_notebook_node(nb)
+    return aio.write_text(body, Path(executed).with_suffix(".html"))
+
+
+@functools.lru_cache(maxsize=len(LANGS))
+def _html_exporter(lang: str):
+    """The HTML exporter of a report language, made once per process (its templates are
+    compiled on first use: a worker exports page after page)."""
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
-    nb = aio.read_notebook(executed)
     config = Config()
     config.TagRemovePreprocessor.enabled = True
-    config.TagRemovePreprocessor.remove_cell_tags = tags_to_remove(lang or notebook_language(nb))
-    exporter = HTMLExporter(
+    config.TagRemovePreprocessor.remove_cell_tags = tags_to_remove(lang)
+    return HTMLExporter(
         config=config,
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         template_file=str(OFFLINE_TEMPLATE),  # the lab template without CDN scripts
     )
-    body, _ = exporter.from_notebook_node(nb)
-    return aio.write_text(body, Path(executed).with_suffix(".html"))
 
 
 FONT_FILE = "assets/cjk-font.otf"
