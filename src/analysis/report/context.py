@@ -19,7 +19,6 @@ from analysis.config import REPORTS_DIR, SAMPLE_DIR, SUMMARY_DIR
 from analysis.data import io as aio, validated
 from analysis.data.periods import Quarter, resolve_quarter
 from analysis.viz.labels import check_lang, label, label_or
-from analysis.viz.style import use_style
 
 #: rows of a staff table's Excel copy (the CSV holds every row): five tables at this length cost about
 #: 4 CPU s of writing (bench/staff_tables.py: 431 us per row of the five together; 30,000 rows took
@@ -408,6 +407,8 @@ def setup(
     data = load_data(Path(data_dir) if data_dir else SAMPLE_DIR)
     q = resolve_quarter(quarter, data.transactions["date"])
     out = Path(output_dir) if output_dir else REPORTS_DIR / "lab" / str(q)
+    from analysis.viz.style import use_style  # seaborn and scipy: not for the runner's imports
+
     use_style(lang)
     return ReportContext(
         notebook=notebook, data=data, quarter=q, lang=lang, out=out, label_prefix=label_prefix

@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -45,6 +46,12 @@ from analysis.data.validation import DataError
 from analysis.engine.aggregate import ENGINE_ENV, ENGINES
 from analysis.report.language import tags_to_remove
 from analysis.viz.labels import label
+
+# jsonschema (under nbformat, papermill and nbconvert) imports rfc3987_syntax when it is installed
+# (JupyterLab's jupyter-events installs it), which builds 38 lark grammars at import: 1.2 s in each
+# process of a report (runner, workers), 3.4 s while the workers start together on 2 cores.  Its
+# checks are of the "iri" formats, which no notebook schema uses; jsonschema skips them without it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 STANDARD_PARAMS = ("data_dir", "quarter", "lang", "output_dir")
 RUNNER_PARAMS = ("data_dir", "quarter", "output_dir")  # set by the runner, not by params files

@@ -1,0 +1,27 @@
+"""The report's runner and workers start light: each import is paid by every process of a run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+CHECK = """
+import sys
+import analysis.report.runner, analysis.report.context, papermill, nbconvert, nbformat
+nbformat.validate(nbformat.read("notebooks/01_customer_composition.ipynb", as_version=4))
+print(sorted(m for m in ("seaborn", "scipy.stats", "rfc3987_syntax") if sys.modules.get(m)))
+"""
+
+
+@pytest.mark.slow
+def test_the_runner_imports_neither_seaborn_nor_the_iri_grammars():
+    from analysis.config import PROJECT_ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    # seaborn and scipy (1 s) come with the pages' kernels, not the runner; rfc3987_syntax
+    # (38 lark grammars, 1.2 s) is never needed to read or validate a notebook
+    assert out.stdout.strip() == "[]"
