@@ -1678,7 +1678,18 @@ class PagePool:
         return self
 
     def replace(self, dead) -> tuple:
-        """A new worker instead of ``dead`` (died with its page: out of memory, killed)."""
+        """A new worker instead of ``dead`` (died with its page: out of memory, killed).
+
+        Parameters
+        ----------
+        dead : tuple
+            The ``(process, connection)`` of the worker that died.
+
+        Returns
+        -------
+        tuple
+            The new worker's ``(process, connection)``.
+        """
         with contextlib.suppress(ValueError):
             self.workers.remove(dead)
         self.workers.append(_start_worker(self._ctx, self.warm))
