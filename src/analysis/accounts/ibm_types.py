@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.accounts._common import growth
+from analysis.data.lookup import is_in
 from analysis.data.validation import require_columns
 
 __all__ = ["IBM_TYPES", "TYPES", "ibm_types", "with_prospects", "type_summary"]
@@ -121,7 +122,7 @@ def with_prospects(
         ``typed`` with the prospects appended.
     """
     require_columns(stages, [id_col, "stage"], "the lifecycle stages")
-    ids = stages.loc[stages["stage"].eq("prospect") & ~stages[id_col].isin(typed[id_col]), id_col]
+    ids = stages.loc[stages["stage"].eq("prospect") & ~is_in(stages[id_col], typed[id_col]), id_col]
     if ids.empty:
         return typed
     return pd.concat(

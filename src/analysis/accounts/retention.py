@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.classify.classes import KEY_TIERS
+from analysis.data.lookup import is_in
 from analysis.data.validation import require_columns
 
 __all__ = [
@@ -420,7 +421,7 @@ def lost_customers(
     )
     during = set(_purchases(tx, quarter.start, quarter.end, id_col, date_col, amount_col)[id_col])
     last = before.groupby(id_col)[date_col].max()
-    last = last[~last.index.isin(during)]
+    last = last[~is_in(last.index, during)]
     return last.rename("last_purchase").rename_axis(id_col).reset_index()
 
 
@@ -571,7 +572,7 @@ def churn_by_stage(
     require_columns(stages_before, [id_col, stage_col], "the lifecycle stages")
     require_columns(lost, [id_col], "the lost customers")
     st = stages_before[stages_before[stage_col].isin(list(order))]
-    churned = st[id_col].isin(set(lost[id_col]))
+    churned = is_in(st[id_col], lost[id_col])
     out = pd.DataFrame({stage_col: list(order)})
     out["customers"] = out[stage_col].map(st[stage_col].value_counts()).fillna(0).astype("int64")
     out["churned"] = (

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis.classify.classes import ABC_CLASSES, class_summary, months_active
+from analysis.data.lookup import is_in
 from analysis.data.periods import Quarter, quarter_range
 from analysis.data.validated import shared_result
 from analysis.engine.aggregate import customer_summary
@@ -251,7 +252,7 @@ def roster_ids(
         ids.append(moves[id_col])
     all_ids = pd.concat(ids, ignore_index=True).drop_duplicates()
     out = pd.DataFrame({id_col: all_ids.to_numpy()})
-    return out.assign(active_12m=out[id_col].isin(set(active[id_col])))
+    return out.assign(active_12m=is_in(out[id_col], active[id_col]))
 
 
 def abc_windows_table(

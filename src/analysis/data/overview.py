@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.data.lookup import is_in
 from analysis.data.periods import Quarter, between
 
 
@@ -208,7 +209,7 @@ def quality_findings(
     out = tx["amount"] > limit
     findings.append(("outlier_lines", int(out.sum()), float(tx.loc[out, "amount"].sum())))
     if products is not None and "product_id" in tx.columns:
-        unknown = tx["product_id"].notna() & ~tx["product_id"].isin(products["product_id"])
+        unknown = tx["product_id"].notna() & ~is_in(tx["product_id"], products["product_id"])
         findings.append(
             ("unknown_products", int(unknown.sum()), float(tx.loc[unknown, "amount"].sum()))
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.data.lookup import is_in
 from analysis.data.schema import (
     DATE,
     EARLIEST_DATE,
@@ -677,7 +678,7 @@ def check_references(
         Each child row's line number.
     """
     known = set(parent[col].dropna())
-    unknown = child[col].notna() & ~child[col].isin(known)
+    unknown = child[col].notna() & ~is_in(child[col], known)
     if unknown.any():
         lines = default_lines(len(child)) if lines is None else np.asarray(lines, dtype="int64")
         bad = child.loc[unknown, col].set_axis(lines[unknown.to_numpy()])

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.lookup import is_in
+
 __all__ = [
     "CREDIT_CLASSES",
     "CASE_3_CONCENTRATION",
@@ -1145,6 +1147,6 @@ def abcd_classes(
     DataFrame
         :func:`credit_classes` of :func:`credit_basis`.
     """
-    own = indicators[indicators[id_col].isin(summary[id_col])]
+    own = indicators[is_in(indicators[id_col], summary[id_col])]
     basis = credit_basis(summary, own, id_col=id_col)
     return credit_classes(basis, sales_weight=sales_weight, class_shares=class_shares)

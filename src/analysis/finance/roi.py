@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from analysis.data.lookup import is_in
+
 __all__ = [
     "GrowthCase",
     "CASE_1",
@@ -451,7 +453,7 @@ def tag_class_profile(
         classes[classes_col].fillna("").astype(str).str.split(";").map(lambda ks: class_key in ks),
         id_col,
     ]
-    member = customers[id_col].isin(set(member_ids))
+    member = is_in(customers[id_col], set(member_ids))
     fee = pd.to_numeric(customers.loc[member, fee_col], errors="coerce")
     n = len(customers)
     return {

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.classify.classes import abc_classes
+from analysis.data.lookup import is_in
 from analysis.data.periods import Quarter
 from analysis.data.validation import require_columns
 from analysis.engine.aggregate import customer_summary
@@ -149,7 +150,7 @@ def _attach_catalogue(
             }
         ).drop_duplicates(product_col)
     cat = cat.set_index(product_col)
-    known = ids.isin(cat.index)
+    known = is_in(ids, cat.index)
     name = ids.map(cat["product_name"]).astype("object")
     category = ids.map(cat["category"]).astype("object")
     return df.assign(
