@@ -1802,79 +1802,37 @@ def build_report(
     # validate once, up front: a data error stops before any notebook; the pages read the
     # validated copy, not the files again (removed in every case, below)
     kept = out / f".validated-{os.getpid()}"
+    notebooks = notebooks or discover_notebooks(nb_dir)
+    env = {ENV_VAR: str(kept), ENGINE_ENV: engine}
     try:
-        return _build_in(
-            data_dir,
-            kept,
-            quarter=quarter,
-            out=out,
-            params_file=params_file,
-            overrides=overrides,
-            lang=lang,
-            jobs=jobs,
-            notebooks=notebooks,
-            nb_dir=nb_dir,
-            progress=progress,
-            html=html,
-            merge=merge,
-            params_dir=params_dir,
-            pdf=pdf,
-            firm=firm,
-            engine=engine,
-        )
+        with contextlib.ExitStack() as workers:
+            # the workers start their kernels while the data are read and validated
+            pool = PagePool(min(jobs, len(notebooks)), nb_dir=nb_dir, env=env)
+            return _build_in(
+                data_dir,
+                kept,
+                workers.enter_context(pool),
+                workers,
+                quarter=quarter,
+                out=out,
+                params_file=params_file,
+                overrides=overrides,
+                lang=lang,
+                notebooks=notebooks,
+                nb_dir=nb_dir,
+                progress=progress,
+                html=html,
+                merge=merge,
+                params_dir=params_dir,
+                pdf=pdf,
+                firm=firm,
+                env=env,
+            )
     finally:
         shutil.rmtree(kept, ignore_errors=True)
 
 
 def _build_in(
-    data_dir: Path,
-    kept: Path,
-    *,
-    quarter,
-    out,
-    params_file,
-    overrides,
-    lang,
-    jobs,
-    notebooks,
-    nb_dir,
-    progress,
-    html,
-    merge,
-    params_dir,
-    pdf,
-    firm,
-    engine,
-) -> Path:
-    """:func:`build_report` once the validated copy's folder is named."""
-    notebooks = notebooks or discover_notebooks(nb_dir)
-    env = {ENV_VAR: str(kept), ENGINE_ENV: engine}
-    with contextlib.ExitStack() as workers:
-        # the workers start their kernels while the data are read and validated
-        pool = workers.enter_context(PagePool(min(jobs, len(notebooks)), nb_dir=nb_dir, env=env))
-        return _build_with(
-            data_dir,
-            kept,
-            pool,
-            workers,
-            quarter=quarter,
-            out=out,
-            params_file=params_file,
-            overrides=overrides,
-            lang=lang,
-            notebooks=notebooks,
-            nb_dir=nb_dir,
-            progress=progress,
-            html=html,
-            merge=merge,
-            params_dir=params_dir,
-            pdf=pdf,
-            firm=firm,
-            env=env,
-        )
-
-
-def _build_with(
     data_dir: Path,
     kept: Path,
     pool: PagePool,
@@ -1895,7 +1853,8 @@ def _build_with(
     firm,
     env,
 ) -> Path:
-    """:func:`_build_in` once the workers are starting; ``workers.close()`` stops them."""
+    """:func:`build_report` once the validated copy's folder is named and the workers are starting
+    (``workers.close()`` stops them)."""
     q, fingerprint = prepare_data(data_dir, quarter, kept)
     if params_file is None and params_dir is not None:
         params_file = default_params_file(q, params_dir)
