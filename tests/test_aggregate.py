@@ -301,3 +301,39 @@ def test_parquet_read_and_written_without_arrow(tx, tmp_path, no_arrow):
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
         got = customer_summary(src, as_of="2025-04-01", abc=(0.75, 0.95))  # auto -> DuckDB
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
+
+
+def test_money_sums_of_the_sql_path_are_exact_in_any_order():
+    # 0.10 + 0.20 + 0.30 summed as doubles in this order is 0.6000000000000001; the SQL path sums
+    # money exactly, so the result does not depend on the order the engine reads the lines in
+    # (parallel DuckDB read them in a different order from run to run, and a customer on an ABC
+    # boundary could change class between two runs of the same report)
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b"],
+            "date": pd.to_datetime(["2025-01-02", "2025-01-03", "2025-01-04", "2025-01-02"]),
+            "amount": [0.1, 0.2, 0.3, -0.7],
+            "cost": [0.0, 0.0, 0.0, 0.0],
+        }
+    )
+    out = customer_summary(lines, engine="duckdb").set_index("customer_id")
+    assert out.loc["a", "monetary"] == 0.6
+    assert out.loc["a", "gross_profit"] == 0.6
+    assert out.loc["b", "returns_amount"] == 0.7
+    rng = np.random.default_rng(0)
+    many = pd.DataFrame(
+        {
+            "customer_id": rng.choice(["x", "y"], 20_000),
+            "date": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, 20_000), "D"),
+            "amount": rng.integers(-5_000, 100_000, 20_000) / 100,
+            "cost": rng.integers(0, 50_000, 20_000) / 100,
+        }
+    )
+    sums = [
+        customer_summary(many.sample(frac=1, random_state=seed), engine="duckdb")
+        .set_index("customer_id")[["monetary", "gross_profit", "returns_amount"]]
+        .sort_index()
+        for seed in (1, 2, 3)
+    ]
+    for other in sums[1:]:
+        pd.testing.assert_frame_equal(other, sums[0], check_exact=True)

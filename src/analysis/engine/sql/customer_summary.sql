@@ -23,9 +23,13 @@ per_customer AS (
         MAX(CASE WHEN amount > 0 THEN day END) AS last_day,
         COUNT(DISTINCT CASE WHEN amount > 0 THEN day END) AS frequency,
         COUNT(*) AS n_lines,
-        SUM(amount) AS monetary,
-        SUM(gp) AS gross_profit,
-        SUM(CASE WHEN amount < 0 THEN -amount ELSE 0.0 END) AS returns_amount,
+        -- money is summed as DECIMAL(38, 10): exact, so the same in any order.  Summed as
+        -- DOUBLE, the parallel engines' order changed the last bits from run to run, and a
+        -- customer on an ABC boundary could change class between two runs on the same data
+        CAST(SUM(CAST(amount AS DECIMAL(38, 10))) AS DOUBLE) AS monetary,
+        CAST(SUM(CAST(gp AS DECIMAL(38, 10))) AS DOUBLE) AS gross_profit,
+        CAST(SUM(CASE WHEN amount < 0 THEN CAST(-amount AS DECIMAL(38, 10)) ELSE 0 END) AS DOUBLE)
+            AS returns_amount,
         COUNT(CASE WHEN amount < 0 THEN 1 END) AS n_returns
     FROM (
         -- the lines as a subquery, not a CTE: DuckDB would materialise a CTE
