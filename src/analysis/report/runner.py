@@ -487,39 +487,45 @@ def warm_kept_kernel(nb_dir: Path = NOTEBOOK_DIR) -> bool:
     from nbclient.util import run_sync
 
     km = kept_kernel()
-    try:
-        if not km.has_kernel:
+    if not km.has_kernel:
+        try:
             run_sync(km.start_kernel)(
                 extra_arguments=[*KERNEL_ARGUMENTS, "--HistoryManager.hist_file=:memory:"],
                 cwd=str(nb_dir),
             )
-        # while the kernel starts: what this worker needs to run a page and export it
-        import nbconvert  # noqa: F401
-        import papermill  # noqa: F401
+        except Exception:  # the first page starts a kernel of its own
+            stop_kept_kernel()
+            return False
+    # while the kernel starts: what this worker needs to run a page and export it
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
 
-        ok = _run_in_kept_kernel(km, WARM_UP)
-    except Exception:  # the first page starts a kernel of its own
+    return _run_in_kept_kernel(WARM_UP)
+
+
+def _run_in_kept_kernel(code: str) -> bool:
+    """Run ``code`` silently in this worker's kept kernel; True when it ran without an error.
+    A kernel that fails it (or cannot be reached) is stopped: the next page gets a new one."""
+    from nbclient.util import run_sync
+
+    km = _KEPT[0]
+    try:
+        kc = km.client()
+        kc.start_channels()
+        try:
+            run_sync(kc.wait_for_ready)(timeout=KERNEL_START_TIMEOUT)
+            msg_id = kc.execute(code, silent=True, store_history=False)
+            reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
+            while reply["parent_header"].get("msg_id") != msg_id:
+                reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
+            ok = reply["content"].get("status") == "ok"
+        finally:
+            kc.stop_channels()
+    except Exception:
         ok = False
     if not ok:
         stop_kept_kernel()
     return ok
-
-
-def _run_in_kept_kernel(km, code: str) -> bool:
-    """Run ``code`` silently in the kernel of ``km``; True when it ran without an error."""
-    from nbclient.util import run_sync
-
-    kc = km.client()
-    kc.start_channels()
-    try:
-        run_sync(kc.wait_for_ready)(timeout=KERNEL_START_TIMEOUT)
-        msg_id = kc.execute(code, silent=True, store_history=False)
-        reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = run_sync(kc.get_shell_msg)(timeout=KERNEL_START_TIMEOUT)
-        return reply["content"].get("status") == "ok"
-    finally:
-        kc.stop_channels()
 
 
 def forget_page() -> bool:
@@ -535,13 +541,7 @@ def forget_page() -> bool:
     """
     if not _KEPT or not _KEPT[0].has_kernel:
         return False
-    try:
-        ok = _run_in_kept_kernel(_KEPT[0], _PREPARE_PAGE)
-    except Exception:
-        ok = False
-    if not ok:
-        stop_kept_kernel()
-    return ok
+    return _run_in_kept_kernel(_PREPARE_PAGE)
 
 
 def kept_kernel_rss_mb() -> float | None:
@@ -1546,14 +1546,13 @@ def run_notebooks(
     params: dict[str, dict],
     stage: Path,
     *,
-    jobs: int = 1,
+    pool: PagePool,
     progress: bool = True,
     nb_dir: Path = NOTEBOOK_DIR,
     env: dict[str, str] | None = None,
     finish: dict | None = None,
-    pool: PagePool | None = None,
 ) -> list[NotebookResult]:
-    """Execute the notebooks into ``stage``, ``jobs`` at a time, in worker processes.
+    """Execute the notebooks into ``stage`` on the workers of ``pool``, one page per worker at a time.
 
     On Ctrl-C (or any other exception) the kernels are killed and the workers
     stopped before the exception goes on, so nothing writes into ``stage``
@@ -1568,8 +1567,8 @@ def run_notebooks(
         Parameters per page.
     stage : Path
         The staging folder.
-    jobs : int
-        Pages run at once.
+    pool : PagePool
+        The workers (started before the data were read, their kernels warmed meanwhile).
     progress : bool
         Show a progress bar.
     nb_dir : Path
@@ -1578,27 +1577,12 @@ def run_notebooks(
         Environment variables for the pages' kernels.
     finish : dict, optional
         Keywords of :func:`finish_page`, run by the worker after each page.
-    pool : PagePool, optional
-        Workers started before (their kernels warmed while the data were read); ``jobs`` is
-        then the pool's.  Without it the workers are started here.
 
     Returns
     -------
     list of NotebookResult
         In the order of ``notebooks``.
     """
-    if pool is None:
-        with PagePool(min(jobs, len(notebooks)), nb_dir=nb_dir) as own:
-            return run_notebooks(
-                notebooks,
-                params,
-                stage,
-                progress=progress,
-                nb_dir=nb_dir,
-                env=env,
-                finish=finish,
-                pool=own,
-            )
     from multiprocessing.connection import wait
 
     from tqdm import tqdm
@@ -1702,6 +1686,10 @@ class PagePool:
     def __exit__(self, kind, exc, tb) -> None:
         if kind is not None:
             self.kill()
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers and their kernels (once the pages ran); a second call does nothing."""
         for _proc, conn in self.workers:
             with contextlib.suppress(OSError, ValueError):
                 conn.send(None)
@@ -1713,6 +1701,7 @@ class PagePool:
                 proc.kill()
                 proc.join(5)
             conn.close()
+        self.workers = []
         if stuck:  # a killed worker leaves its kernel behind
             self.kill()
 
@@ -1805,14 +1794,12 @@ def build_report(
     notebooks = notebooks or discover_notebooks(nb_dir)
     env = {ENV_VAR: str(kept), ENGINE_ENV: engine}
     try:
-        with contextlib.ExitStack() as workers:
-            # the workers start their kernels while the data are read and validated
-            pool = PagePool(min(jobs, len(notebooks)), nb_dir=nb_dir, env=env)
+        # the workers start their kernels while the data are read and validated
+        with PagePool(min(jobs, len(notebooks)), nb_dir=nb_dir, env=env) as pool:
             return _build_in(
                 data_dir,
                 kept,
-                workers.enter_context(pool),
-                workers,
+                pool,
                 quarter=quarter,
                 out=out,
                 params_file=params_file,
@@ -1836,7 +1823,6 @@ def _build_in(
     data_dir: Path,
     kept: Path,
     pool: PagePool,
-    workers: contextlib.ExitStack,
     *,
     quarter,
     out,
@@ -1854,7 +1840,7 @@ def _build_in(
     env,
 ) -> Path:
     """:func:`build_report` once the validated copy's folder is named and the workers are starting
-    (``workers.close()`` stops them)."""
+    (``pool.close()`` stops them)."""
     q, fingerprint = prepare_data(data_dir, quarter, kept)
     if params_file is None and params_dir is not None:
         params_file = default_params_file(q, params_dir)
@@ -1900,7 +1886,7 @@ def _build_in(
             finish={"final": str(final), "lang": report_lang, "html": html, "quarter": q},
             pool=pool,
         )
-        workers.close()  # the kernels' memory goes back before the report is assembled
+        pool.close()  # the kernels' memory goes back before the report is assembled
         failed = [r for r in results if r.error]
         if failed:
             failed_dir = out / f"{q}.failed"
