@@ -41,10 +41,9 @@ def _arrow_is_in(values, allowed) -> np.ndarray | None:
     chunked = getattr(data, "_pa_array", None)
     if chunked is None:
         return None
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not any(getattr(pa.types, f"is_{t}")(chunked.type) for t in _TEXT):
+    if str(chunked.type) not in _TEXT:
         return None
     wanted = _text_array(allowed, chunked.type)
     if wanted is None:
