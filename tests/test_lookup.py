@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.data.lookup import is_in
+from analysis.data.lookup import is_in, positions
 
 pytest.importorskip("pyarrow")
 
@@ -68,3 +68,27 @@ def test_many_ids_are_looked_up_by_arrow_not_one_by_one(monkeypatch):
     monkeypatch.setattr(ArrowStringArray, "isin", refuse)
     ids = pd.Series([f"C{i:06d}" for i in range(2_000)], dtype="string")
     assert int(is_in(ids, set(ids.iloc[::2])).sum()) == 1_000
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "string[pyarrow]", object])
+def test_positions_equal_get_indexer(dtype):
+    values = pd.Series(["b", "x", None, "中文", "a"], dtype=dtype)
+    wanted = pd.Series(["a", "中文", None, "b"], dtype=dtype)
+    expected = pd.Index(wanted).get_indexer(values)
+    np.testing.assert_array_equal(positions(values, wanted), expected)
+    np.testing.assert_array_equal(positions(pd.Index(values), wanted), expected)
+
+
+def test_positions_by_hand_first_of_repeats_and_numbers():
+    wanted = pd.Series(["C2", "C1", "C2"], dtype="str")
+    assert positions(pd.Series(["C1", "C2", "C9"], dtype="str"), wanted).tolist() == [1, 0, -1]
+    assert positions(pd.Series([3, 1, 9]), pd.Series([1, 2, 3, 1])).tolist() == [2, 0, -1]
+
+
+def test_positions_of_many_ids_go_through_arrow(monkeypatch):
+    def refuse(self, target, *a, **k):
+        raise AssertionError("pandas' get_indexer was used")
+
+    monkeypatch.setattr(pd.Index, "get_indexer", refuse)
+    ids = pd.Series([f"C{i:06d}" for i in range(2_000)], dtype="str")
+    assert positions(ids.iloc[::-1], ids).tolist() == list(range(1_999, -1, -1))

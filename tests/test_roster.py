@@ -25,6 +25,50 @@ def test_build_roster_joins_parts_and_skips_missing_sections():
     ).columns.tolist() == ["abc_class", "customer_id"]
 
 
+def _merged(base, parts, columns=None):
+    """The roster as a chain of left merges (the definition build_roster keeps)."""
+    out = base
+    for part in (p for p in parts if p is not None):
+        new = [c for c in part.columns if c not in out.columns]
+        out = out.merge(part[["customer_id", *new]], on="customer_id", how="left")
+    if columns is not None:
+        out = out[[c for c in columns if c in out.columns]]
+    return out.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("ids", ["str", object])
+def test_build_roster_equals_a_chain_of_left_merges(ids):
+    base = pd.DataFrame(
+        {"customer_id": ["c", "a", "e", "b"], "n": [1, 2, 3, 4]}, index=[9, 8, 7, 6]
+    ).astype({"customer_id": ids})
+    parts = [
+        pd.DataFrame(  # a customer the base lacks, one it has that is missing here
+            {
+                "customer_id": pd.Series(["a", "b", "z", "c"], dtype=ids),
+                "count": [1, 2, 3, 4],
+                "flag": [True, False, True, True],
+                "kind": pd.Categorical(["x", "y", "x", "y"]),
+            }
+        ),
+        None,
+        pd.DataFrame(
+            {
+                "customer_id": pd.Series(["e", "a"], dtype=ids),
+                "count": [7, 8],
+                "label": pd.Series(["p", None], dtype="str"),
+                "value": [0.5, 1.5],
+            }
+        ),
+    ]
+    for columns in (None, ["label", "customer_id", "count", "flag", "kind", "value"]):
+        pd.testing.assert_frame_equal(
+            build_roster(base, parts, columns=columns), _merged(base, parts, columns)
+        )
+    out = build_roster(base, parts)
+    assert out["count"].tolist()[:2] == [4.0, 1.0] and pd.isna(out["count"].iloc[2])
+    assert out["value"].tolist()[1:3] == [1.5, 0.5]
+
+
 def test_build_roster_rejects_repeated_customers():
     base = pd.DataFrame({"customer_id": ["a", "b"]})
     with pytest.raises(ValueError, match="more than one row"):

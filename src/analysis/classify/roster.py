@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from analysis.classify.classes import header, label_values
+from analysis.data.lookup import positions
 
 __all__ = ["FORECAST_COLUMNS", "build_roster", "roster_for_staff", "with_value_forecast"]
 
@@ -54,16 +56,27 @@ def build_roster(
     """
     if id_col not in base.columns:
         raise KeyError(f"Required column {id_col} missing from the roster base")
-    out = base
+    wanted = None if columns is None else set(columns)
+    seen = set(base.columns)
+    ids = base[id_col]
+    if ids.duplicated().any():
+        raise ValueError("the roster base has more than one row for a customer")
+    rows = np.arange(len(base))
+    pieces = [base.reset_index(drop=True)]
     for i, part in enumerate(p for p in parts if p is not None):
         if id_col not in part.columns:
             raise KeyError(f"Required column {id_col} missing from roster part {i + 1}")
         if part[id_col].duplicated().any():
             raise ValueError(f"roster part {i + 1} has more than one row for a customer")
-        new = [c for c in part.columns if c not in out.columns]
-        out = out.merge(part[[id_col, *new]], on=id_col, how="left")
-    if out[id_col].duplicated().any():
-        raise ValueError("the roster base has more than one row for a customer")
+        new = [c for c in part.columns if c not in seen]
+        seen.update(new)
+        new = [c for c in new if wanted is None or c in wanted]
+        if new:  # a left join that copies only the new columns, aligned on the base's rows
+            at = positions(part[id_col], ids)
+            found = at >= 0
+            aligned = part[new][found].set_axis(at[found]).reindex(rows)
+            pieces.append(aligned.reset_index(drop=True))
+    out = pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0]
     if columns is not None:
         out = out[[c for c in columns if c in out.columns]]
     return out.reset_index(drop=True)
