@@ -50,7 +50,7 @@ def test_months_active_hands_large_frames_to_duckdb_with_the_same_result(monkeyp
     pd.testing.assert_frame_equal(fast, reference)
 
 
-@pytest.mark.parametrize("engine", ["pandas", "spark"])
+@pytest.mark.parametrize("engine", ["pandas"])  # spark: tests/test_spark_windows.py
 def test_months_active_stays_in_pandas_for_other_engines(monkeypatch, engine):
     monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 100)
     monkeypatch.setenv(ag.ENGINE_ENV, engine)

@@ -405,12 +405,14 @@ def lost_customers(
         customer_id and ``last_purchase`` (the last purchase date), sorted by id.
     """
     require_columns(tx, [id_col, date_col, amount_col], "transactions")
-    from analysis.engine.windows import lost_customers_duckdb, use_duckdb
+    from analysis.engine import windows
 
-    if use_duckdb(tx):
+    engine = windows.engine_for(tx)
+    if engine != "pandas":
+        step = windows.lost_customers_spark if engine == "spark" else windows.lost_customers_duckdb
         window = (quarter.start - pd.Timedelta(days=active_days), quarter.start, quarter.end)
         cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col)
-        return lost_customers_duckdb(tx, *window, **cols)
+        return step(tx, *window, **cols)
     before = _purchases(
         tx,
         quarter.start - pd.Timedelta(days=active_days),

@@ -548,11 +548,13 @@ def months_active(
         customer_id and ``months_active``; customers without a purchase have no row.
     """
     require_columns(tx, [id_col, date_col, amount_col], "transactions")
-    from analysis.engine.windows import months_active_duckdb, use_duckdb
+    from analysis.engine import windows
 
-    if use_duckdb(tx):
+    engine = windows.engine_for(tx)
+    if engine != "pandas":
+        step = windows.months_active_spark if engine == "spark" else windows.months_active_duckdb
         cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col)
-        return months_active_duckdb(tx, start, end, **cols)
+        return step(tx, start, end, **cols)
     d = tx[date_col]
     rows = tx[(d >= pd.Timestamp(start)) & (d < pd.Timestamp(end)) & (tx[amount_col] > 0)]
     if rows.empty:

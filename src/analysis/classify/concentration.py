@@ -200,12 +200,14 @@ def quarter_totals(
     if not qs:
         return pd.DataFrame(columns=["quarter", id_col, value])
     names = {q.year * 4 + q.q - 1: str(q) for q in qs}
-    from analysis.engine.windows import quarter_totals_duckdb, use_duckdb
+    from analysis.engine import windows
 
-    if use_duckdb(tx):
+    engine = windows.engine_for(tx)
+    if engine != "pandas":
+        step = windows.quarter_totals_spark if engine == "spark" else windows.quarter_totals_duckdb
         cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
         window = (min(names), max(names), min(q.start for q in qs), max(q.end for q in qs))
-        out = quarter_totals_duckdb(tx, *window, value=value, **cols)
+        out = step(tx, *window, value=value, **cols)
     else:
         out = _quarter_totals_pandas(tx, qs, value, id_col, date_col, amount_col, cost_col)
     out = out[out["k"].isin(list(names))]

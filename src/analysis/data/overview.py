@@ -105,13 +105,16 @@ def duplicated_lines(tx: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _counts_in_sql(tx: pd.DataFrame) -> bool:
-    """Whether page 00's counts go to DuckDB: large data (engine.windows.use_duckdb) with a
-    customer id on every line (SQL's COUNT(DISTINCT) leaves a missing id out, pandas' rules
-    count it)."""
-    from analysis.engine.windows import use_duckdb
+def _counts_engine(tx: pd.DataFrame) -> str:
+    """Where page 00's counts run: SQL on the engine of engine.windows.engine_for when every line
+    has a customer id (SQL's COUNT(DISTINCT) leaves a missing id out, pandas' rules count it),
+    else "pandas"."""
+    from analysis.engine.windows import engine_for
 
-    return use_duckdb(tx) and bool(tx["customer_id"].notna().all())
+    engine = engine_for(tx)
+    if engine != "pandas" and tx["customer_id"].isna().any():
+        return "pandas"
+    return engine
 
 
 def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
@@ -127,10 +130,12 @@ def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
     dict of str to int
         ``customers``, ``products`` (0 without product ids) and ``orders``.
     """
-    from analysis.engine.windows import entity_counts_duckdb
+    from analysis.engine import windows
 
-    if _counts_in_sql(tx):
-        return entity_counts_duckdb(tx)
+    engine = _counts_engine(tx)
+    if engine != "pandas":
+        step = windows.entity_counts_spark if engine == "spark" else windows.entity_counts_duckdb
+        return step(tx)
     return {
         "customers": int(tx["customer_id"].nunique()),
         "products": int(tx["product_id"].nunique()) if "product_id" in tx.columns else 0,
@@ -318,10 +323,12 @@ def quarter_kpis(tx: pd.DataFrame, quarter: Quarter | str) -> pd.DataFrame:
         "previous_quarter": q.previous(),
         "same_quarter_last_year": q.same_quarter_last_year(),
     }
-    from analysis.engine.windows import period_totals_duckdb
+    from analysis.engine import windows
 
-    if _counts_in_sql(tx):
-        totals = period_totals_duckdb(tx, {n: (p.start, p.end) for n, p in cols.items()})
+    engine = _counts_engine(tx)
+    if engine != "pandas":
+        step = windows.period_totals_spark if engine == "spark" else windows.period_totals_duckdb
+        totals = step(tx, {n: (p.start, p.end) for n, p in cols.items()})
         table = pd.DataFrame({n: kpi_values(t) for n, t in totals.items()})
     else:
         first_seen = tx.groupby("customer_id", observed=True, sort=False)["date"].min()

@@ -325,3 +325,59 @@ def customer_summary_spark(
     finally:
         spark.catalog.dropTempView(view)
     return finish_sql_result(raw, date_dtype=date_dtype)
+
+
+# ---------------------------------------------------------------- other SQL steps on the lines
+def sql_frame(spark, sql: str) -> pd.DataFrame:
+    """One Spark SQL query's rows as a pandas frame, through Arrow (every query of
+    :mod:`analysis.engine.windows` on Spark goes through here).
+
+    Parameters
+    ----------
+    spark : SparkSession
+        The session.
+    sql : str
+        The query.
+
+    Returns
+    -------
+    DataFrame
+        Its rows, in the query's order.
+    """
+    return spark.sql(sql).toArrow().to_pandas()
+
+
+def on_spark_lines(tx: pd.DataFrame, needed: list[str], date_col: str, run, *, spark=None):
+    """``run(spark, view)`` with ``tx[needed]`` as the temp view ``view``: Spark's counterpart of
+    :func:`analysis.engine.aggregate.on_lines`.
+
+    The lines reach Spark once per frame and session (:func:`spark_lines`); the view is
+    dropped afterwards.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines (not modified).
+    needed : list of str
+        The columns the queries use.
+    date_col : str
+        The date column (nanoseconds floored to microseconds, see :func:`spark_lines`).
+    run : callable
+        ``run(spark, view)`` -> the result.
+    spark : SparkSession, optional
+        Defaults to :func:`default_session`.
+
+    Returns
+    -------
+    object
+        What ``run`` returns.
+    """
+    require_columns(tx, needed, "the transactions")
+    spark = spark or default_session()
+    sdf = spark_lines(tx, needed, date_col, spark)
+    view = f"ccm_tx_{uuid.uuid4().hex[:12]}"
+    sdf.createOrReplaceTempView(view)
+    try:
+        return run(spark, view)
+    finally:
+        spark.catalog.dropTempView(view)
