@@ -337,3 +337,27 @@ def test_money_sums_of_the_sql_path_are_exact_in_any_order():
     ]
     for other in sums[1:]:
         pd.testing.assert_frame_equal(other, sums[0], check_exact=True)
+
+
+def test_duckdb_days_of_nanosecond_times_are_floored_as_pandas_does():
+    # DuckDB's CAST(TIMESTAMP_NS AS DATE) rounds to the microsecond first: 23:59:59.9999995
+    # was the next day, and these two purchases one day instead of two
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "date": pd.to_datetime(
+                [
+                    "2025-01-03 23:59:59.9999995",
+                    "2025-01-04 00:00:00.1",
+                    "1969-12-31 23:59:59.9999995",
+                ]
+            ).as_unit("ns"),
+            "amount": [10.0, 5.0, 1.0],
+        }
+    )
+    fast = customer_summary(lines, engine="duckdb", as_of="2025-02-01").set_index("customer_id")
+    assert fast.loc["a", "frequency"] == 2
+    assert fast.loc["a", "first_date"] == pd.Timestamp("2025-01-03")
+    assert fast.loc["b", "last_date"] == pd.Timestamp("1969-12-31")
+    ref = customer_summary(lines, engine="pandas", as_of="2025-02-01").set_index("customer_id")
+    pd.testing.assert_frame_equal(fast, ref, check_dtype=False)

@@ -67,8 +67,15 @@ _EPOCH = pd.Timestamp("1970-01-01")
 
 # The only dialect-specific pieces: whole days since 1970-01-01 of a date or
 # timestamp column, and identifier quoting.  Everything else is the shared SQL.
+# DuckDB floors nanoseconds in integers: its CAST(TIMESTAMP_NS AS DATE) rounds to the
+# microsecond first (2025-01-03 23:59:59.9999995 fell on 01-04, where pandas puts it on 01-03);
+# Spark's lines are floored to microseconds on the way in (analysis.engine.spark).
+_NS_PER_DAY = 86_400_000_000_000
 DAY_EXPR = {
-    "duckdb": "CAST(date_diff('day', DATE '1970-01-01', CAST({date} AS DATE)) AS BIGINT)",
+    "duckdb": (
+        f"CAST((epoch_ns({{date}}) - ((epoch_ns({{date}}) % {_NS_PER_DAY}) + {_NS_PER_DAY})"
+        f" % {_NS_PER_DAY}) // {_NS_PER_DAY} AS BIGINT)"
+    ),
     "spark": "CAST(datediff(CAST({date} AS DATE), DATE '1970-01-01') AS BIGINT)",
 }
 _QUOTE = {"duckdb": '"', "spark": "`"}
