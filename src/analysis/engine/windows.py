@@ -54,7 +54,7 @@ def engine_for(tx: pd.DataFrame) -> str:
 
 
 @dataclass(frozen=True)
-class _Sql:
+class SqlLines:
     """The lines as the relation ``source`` of one engine, and how to run SQL on them."""
 
     dialect: str
@@ -91,15 +91,15 @@ def _is_nanos(tx: pd.DataFrame, date_col: str) -> bool:
     return (getattr(dtype, "unit", None) or np.datetime_data(dtype)[0]) == "ns"
 
 
-def _on(engine: str, tx: pd.DataFrame, columns: list[str], date_col: str, run):
-    """``run(_Sql)`` with ``tx[columns]`` on DuckDB (the memory ladder of
+def run_on(engine: str, tx: pd.DataFrame, columns: list[str], date_col: str, run):
+    """``run(SqlLines)`` with ``tx[columns]`` on DuckDB (the memory ladder of
     :func:`~analysis.engine.aggregate.on_lines`) or Spark (:func:`analysis.engine.spark.on_spark_lines`)."""
     if engine == "spark":
         from analysis.engine import spark
 
         def spark_run(session, view):
             query = lambda sql: spark.sql_frame(session, sql)  # noqa: E731
-            return run(_Sql("spark", view, query, session.sql))
+            return run(SqlLines("spark", view, query, session.sql))
 
         return spark.on_spark_lines(tx, columns, date_col, spark_run)
     if engine != "duckdb":
@@ -108,12 +108,12 @@ def _on(engine: str, tx: pd.DataFrame, columns: list[str], date_col: str, run):
 
     def duckdb_run(con):
         query = lambda sql: fetch_frame(con.sql(sql))  # noqa: E731
-        return run(_Sql("duckdb", "ccm_tx", query, con.execute, nanos))
+        return run(SqlLines("duckdb", "ccm_tx", query, con.execute, nanos))
 
     return on_lines(tx, columns, duckdb_run)
 
 
-def _exact_sum(expr: str) -> str:
+def exact_sum(expr: str) -> str:
     """SUM of money as DECIMAL(38, 10) (exact, the same in any order), back as DOUBLE."""
     return f"CAST(SUM(CAST({expr} AS DECIMAL(38, 10))) AS DOUBLE)"
 
@@ -128,7 +128,7 @@ def _stamps(values: pd.Series, dtype) -> pd.Series:
 
 # ---------------------------------------------------------------- months with a purchase
 def _months_active(engine, tx, start, end, id_col, date_col, amount_col) -> pd.DataFrame:
-    def run(s: _Sql) -> pd.DataFrame:
+    def run(s: SqlLines) -> pd.DataFrame:
         i, d, a, t = s.q(id_col), s.q(date_col), s.q(amount_col), s.day_time(date_col)
         return s.frame(f"""
             SELECT {i} AS ccm_id,
@@ -141,7 +141,7 @@ def _months_active(engine, tx, start, end, id_col, date_col, amount_col) -> pd.D
             ORDER BY {i}
         """)
 
-    raw = _on(engine, tx, [id_col, date_col, amount_col], date_col, run)
+    raw = run_on(engine, tx, [id_col, date_col, amount_col], date_col, run)
     return pd.DataFrame(
         {
             id_col: np.asarray(raw["ccm_id"], dtype=object),
@@ -219,7 +219,7 @@ def _quarter_totals(engine, tx, first_key, last_key, start, end, value, cols) ->
     if with_cost:
         columns.append(cost_col)
 
-    def run(s: _Sql) -> pd.DataFrame:
+    def run(s: SqlLines) -> pd.DataFrame:
         i, d, a, t = s.q(id_col), s.q(date_col), s.q(amount_col), s.day_time(date_col)
         if with_cost:  # as customer_summary.sql's gross profit
             v = f"CAST({a} AS DOUBLE) - CAST({s.q(cost_col)} AS DOUBLE)"
@@ -228,7 +228,7 @@ def _quarter_totals(engine, tx, first_key, last_key, start, end, value, cols) ->
         else:
             v = f"CAST({a} AS DOUBLE)"
         return s.frame(f"""
-            SELECT k, ccm_id, {_exact_sum("v")} AS v FROM (
+            SELECT k, ccm_id, {exact_sum("v")} AS v FROM (
                 SELECT year({t}) * 4 + quarter({t}) - 1 AS k, {i} AS ccm_id, {v} AS v
                 FROM {s.source}
                 WHERE {d} >= {ts_literal(pd.Timestamp(start))}
@@ -239,7 +239,7 @@ def _quarter_totals(engine, tx, first_key, last_key, start, end, value, cols) ->
             ORDER BY k, ccm_id
         """)
 
-    raw = _on(engine, tx, columns, date_col, run)
+    raw = run_on(engine, tx, columns, date_col, run)
     return pd.DataFrame(
         {
             "k": raw["k"].astype("int64").to_numpy(),
@@ -332,7 +332,7 @@ def quarter_totals_spark(
 def _lost_customers(engine, tx, active_start, start, end, id_col, date_col, amount_col):
     lo, mid, hi = (ts_literal(pd.Timestamp(x)) for x in (active_start, start, end))
 
-    def run(s: _Sql) -> pd.DataFrame:
+    def run(s: SqlLines) -> pd.DataFrame:
         i, d, a = s.q(id_col), s.q(date_col), s.q(amount_col)
         return s.frame(f"""
             SELECT {i} AS ccm_id, MAX(CASE WHEN {d} < {mid} THEN {d} END) AS last_purchase
@@ -344,7 +344,7 @@ def _lost_customers(engine, tx, active_start, start, end, id_col, date_col, amou
             ORDER BY {i}
         """)
 
-    raw = _on(engine, tx, [id_col, date_col, amount_col], date_col, run)
+    raw = run_on(engine, tx, [id_col, date_col, amount_col], date_col, run)
     return pd.DataFrame(
         {
             id_col: raw["ccm_id"].astype(tx[id_col].dtype).rename(id_col),
@@ -417,7 +417,7 @@ def lost_customers_spark(
 
 
 # ---------------------------------------------------------------- page 00's counts and KPIs
-def _order_expr(s: _Sql, columns: list[str]) -> str:
+def _order_expr(s: SqlLines, columns: list[str]) -> str:
     """SQL for the number of orders (:func:`analysis.data.overview.order_count`'s rule): distinct
     order ids when every line has one, else distinct (customer, day) pairs."""
     pair = _PAIR[s.dialect].format(f"{s.q('customer_id')}, CAST({s.day_time('date')} AS DATE)")
@@ -431,7 +431,7 @@ def _order_expr(s: _Sql, columns: list[str]) -> str:
 def _entity_counts(engine: str, tx: pd.DataFrame) -> dict[str, int]:
     columns = [c for c in ("customer_id", "date", "product_id", "order_id") if c in tx.columns]
 
-    def run(s: _Sql) -> tuple:
+    def run(s: SqlLines) -> tuple:
         products = f"COUNT(DISTINCT {s.q('product_id')})" if "product_id" in columns else "0"
         return s.row(f"""
             SELECT COUNT(DISTINCT {s.q("customer_id")}) AS customers, {products} AS products,
@@ -439,7 +439,7 @@ def _entity_counts(engine: str, tx: pd.DataFrame) -> dict[str, int]:
             FROM {s.source}
         """)
 
-    customers, n_products, orders = _on(engine, tx, columns, "date", run)
+    customers, n_products, orders = run_on(engine, tx, columns, "date", run)
     return {"customers": int(customers), "products": int(n_products), "orders": int(orders or 0)}
 
 
@@ -481,11 +481,11 @@ def _period_totals(
 ) -> dict[str, dict[str, float]]:
     columns = [c for c in ("customer_id", "date", "amount", "cost", "order_id") if c in tx.columns]
 
-    def run(s: _Sql) -> dict[str, dict[str, float]]:
+    def run(s: SqlLines) -> dict[str, dict[str, float]]:
         i, d, a = s.q("customer_id"), s.q("date"), s.q("amount")
         if "cost" in columns:  # as customer_summary.sql's gross profit
             c = s.q("cost")
-            gp = f"COALESCE({_exact_sum(f'CAST({a} AS DOUBLE) - CAST({c} AS DOUBLE)')}, 0)"
+            gp = f"COALESCE({exact_sum(f'CAST({a} AS DOUBLE) - CAST({c} AS DOUBLE)')}, 0)"
         else:
             gp = "CAST('NaN' AS DOUBLE)"
         # each customer's first line, kept for the windows: a temp table in DuckDB; Spark SQL has
@@ -502,9 +502,9 @@ def _period_totals(
                 lo, hi = ts_literal(pd.Timestamp(start)), ts_literal(pd.Timestamp(end))
                 window = f"{d} >= {lo} AND {d} < {hi}"
                 sales, profit, orders, returns = s.row(f"""
-                    SELECT COALESCE({_exact_sum(f"CAST({a} AS DOUBLE)")}, 0) AS sales,
+                    SELECT COALESCE({exact_sum(f"CAST({a} AS DOUBLE)")}, 0) AS sales,
                            {gp} AS gross_profit, {_order_expr(s, columns)} AS orders,
-                           -COALESCE({_exact_sum(f"CASE WHEN {a} < 0 THEN {a} END")}, 0)
+                           -COALESCE({exact_sum(f"CASE WHEN {a} < 0 THEN {a} END")}, 0)
                                AS returns_amount
                     FROM {s.source} WHERE {window}
                 """)
@@ -528,7 +528,7 @@ def _period_totals(
                 s.execute(f"DROP VIEW IF EXISTS {first}")  # uncaches it too
         return out
 
-    return _on(engine, tx, columns, "date", run)
+    return run_on(engine, tx, columns, "date", run)
 
 
 def period_totals_duckdb(
