@@ -25,3 +25,33 @@ def test_the_runner_imports_neither_seaborn_nor_the_iri_grammars():
     # seaborn and scipy (1 s) come with the pages' kernels, not the runner; rfc3987_syntax
     # (38 lark grammars, 1.2 s) is never needed to read or validate a notebook
     assert out.stdout.strip() == "[]"
+
+
+FONT = """
+import sys
+from analysis.report.runner import cached_font_subset
+cached_font_subset("客户")  # cut once (the cache may be cold)
+for m in [m for m in sys.modules if m.split(".")[0] in ("seaborn", "scipy", "matplotlib")]:
+    del sys.modules[m]
+sys.modules.pop("analysis.viz.style", None)
+cached_font_subset("客户")  # now from the cache
+print(sorted(m for m in ("seaborn", "scipy.stats", "analysis.viz.style") if sys.modules.get(m)))
+"""
+
+
+@pytest.mark.slow
+def test_a_cached_font_subset_imports_no_chart_style(tmp_path):
+    from analysis.config import PROJECT_ROOT
+
+    env = {**__import__("os").environ, "CCM_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", FONT],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    # the chart style (seaborn, scipy: 2 s) was imported after the last page, on the way to
+    # the cache, in the runner that assembles the report
+    assert out.stdout.strip() == "[]"

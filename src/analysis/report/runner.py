@@ -838,7 +838,6 @@ def cached_font_subset(chars: str) -> bytes:
     import fontTools
 
     from analysis.viz.fonts import cjk_font_path
-    from analysis.viz.style import cjk_font_subset
 
     font = cjk_font_path()
     stat = font.stat()
@@ -848,6 +847,8 @@ def cached_font_subset(chars: str) -> bytes:
     path = cache_dir() / "fonts" / f"cjk-{key}.otf"
     with contextlib.suppress(OSError):
         return path.read_bytes()
+    from analysis.viz.style import cjk_font_subset  # seaborn and scipy: 2 s, on a miss only
+
     data = cjk_font_subset(chars)
     with contextlib.suppress(OSError):
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
