@@ -30,7 +30,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.periods import between
 from analysis.data.validation import require_columns
+from analysis.engine import products_sql
 
 __all__ = [
     "safe_ratio",
@@ -113,7 +115,14 @@ def margin_rate(gross_profit, sales) -> pd.Series:
 
 
 def margin_by(
-    tx: pd.DataFrame, by: str | Sequence[str], *, amount_col: str = "amount", cost_col: str = "cost"
+    tx: pd.DataFrame,
+    by: str | Sequence[str],
+    *,
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> pd.DataFrame:
     """Sales, cost, gross profit and margin rate per group of transaction lines.
 
@@ -125,6 +134,10 @@ def margin_by(
         Grouping column(s); missing keys form their own group.
     amount_col, cost_col : str
         Column names.  Without ``cost_col`` the cost, profit and rate are NaN.
+    start, end : date-like, optional
+        Only the lines in ``[start, end)`` of ``date_col`` (None: every line).
+    date_col : str
+        Date column.
 
     Returns
     -------
@@ -137,6 +150,12 @@ def margin_by(
     """
     keys = [by] if isinstance(by, str) else list(by)
     require_columns(tx, [*keys, amount_col], "transactions")
+    engine = products_sql.route(tx, keys, date_col=date_col)
+    if engine != "pandas":
+        cols = dict(amount_col=amount_col, cost_col=cost_col, date_col=date_col)
+        return products_sql.margin_by_sql(engine, tx, keys, start=start, end=end, **cols)
+    if start is not None or end is not None:
+        tx = between(tx, start, end, date_col=date_col)
     amount = tx[amount_col].astype("float64")
     has_cost = cost_col in tx.columns
     cost = tx[cost_col].astype("float64") if has_cost else pd.Series(np.nan, index=tx.index)
@@ -164,7 +183,13 @@ def margin_by(
 
 
 def overall_margin_rate(
-    tx: pd.DataFrame, *, amount_col: str = "amount", cost_col: str = "cost"
+    tx: pd.DataFrame,
+    *,
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> float:
     """sum(amount - cost) / sum(amount) over the lines that carry a cost; NaN without cost.
 
@@ -176,6 +201,10 @@ def overall_margin_rate(
         Net amount column (sales; returns negative).
     cost_col : str
         Cost column.
+    start, end : date-like, optional
+        Only the lines in ``[start, end)`` of ``date_col`` (None: every line).
+    date_col : str
+        Date column.
 
     Returns
     -------
@@ -184,6 +213,12 @@ def overall_margin_rate(
     """
     if cost_col not in tx.columns:
         return float("nan")
+    engine = products_sql.route(tx, date_col=date_col)
+    if engine != "pandas":
+        cols = dict(amount_col=amount_col, cost_col=cost_col, date_col=date_col)
+        return products_sql.overall_margin_sql(engine, tx, start=start, end=end, **cols)
+    if start is not None or end is not None:
+        tx = between(tx, start, end, date_col=date_col)
     costed = tx[tx[cost_col].notna()]
     sales = costed[amount_col].astype("float64").sum()
     gp = (costed[amount_col].astype("float64") - costed[cost_col].astype("float64")).sum()
@@ -219,6 +254,9 @@ def customer_margins(
     name_col: str = "name",
     amount_col: str = "amount",
     cost_col: str = "cost",
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> pd.DataFrame:
     """Gross margin per customer (:func:`margin_by`) with ``customer_name`` and its class.
 
@@ -243,13 +281,18 @@ def customer_margins(
         Net amount column (sales; returns negative).
     cost_col : str
         Cost column.
+    start, end : date-like, optional
+        Only the lines in ``[start, end)`` of ``date_col`` (None: every line).
+    date_col : str
+        Date column.
 
     Returns
     -------
     DataFrame
         :func:`margin_by` per customer with ``customer_name`` and the class.
     """
-    out = margin_by(tx, id_col, amount_col=amount_col, cost_col=cost_col)
+    window = dict(start=start, end=end, date_col=date_col)
+    out = margin_by(tx, id_col, amount_col=amount_col, cost_col=cost_col, **window)
     ids = out[id_col]
     if customers is not None and name_col in customers.columns:
         names = customers.drop_duplicates(id_col).set_index(id_col)[name_col]
@@ -275,6 +318,9 @@ def class_margins(
     class_col: str = "abc_class",
     amount_col: str = "amount",
     cost_col: str = "cost",
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> pd.DataFrame:
     """:func:`margin_by` per customer class; lines of customers without a class form the group NaN.
 
@@ -292,6 +338,10 @@ def class_margins(
         Net amount column (sales; returns negative).
     cost_col : str
         Cost column.
+    start, end : date-like, optional
+        Only the lines in ``[start, end)`` of ``date_col`` (None: every line).
+    date_col : str
+        Date column.
 
     Returns
     -------
@@ -299,6 +349,13 @@ def class_margins(
         :func:`margin_by` per class.
     """
     require_columns(classes, [id_col, class_col], "the class table")
+    engine = products_sql.route(tx, [id_col], date_col=date_col)
+    if engine != "pandas":  # summed per customer in SQL, then per class
+        cols = dict(id_col=id_col, class_col=class_col, amount_col=amount_col, cost_col=cost_col)
+        window = dict(start=start, end=end, date_col=date_col)
+        return products_sql.class_margins_sql(engine, tx, classes, **cols, **window)
+    if start is not None or end is not None:
+        tx = between(tx, start, end, date_col=date_col)
     cls = tx[id_col].map(classes.drop_duplicates(id_col).set_index(id_col)[class_col])
     return margin_by(
         tx.assign(**{class_col: cls.to_numpy()}),
@@ -1108,7 +1165,7 @@ def period_stock_turnover(
     Parameters
     ----------
     tx : DataFrame
-        The transaction lines of the period.
+        Transaction lines (those in ``[start, end)`` are read).
     inventory : DataFrame
         The stock counts.
     catalogue : DataFrame, optional
@@ -1127,7 +1184,12 @@ def period_stock_turnover(
     average = monthly_average_inventory if months else average_inventory
     inv = average(inventory, start, end)
     stocked = product_sales(
-        tx, catalogue, unknown_category=unknown_category, keep_ids=inv["product_id"]
+        tx,
+        catalogue,
+        unknown_category=unknown_category,
+        keep_ids=inv["product_id"],
+        start=start,
+        end=end,
     )
     days = (pd.Timestamp(end) - pd.Timestamp(start)).days
     return stock_turnover(stocked, inv, days=days, basis=basis, months=months)

@@ -20,8 +20,9 @@ import pandas as pd
 
 from analysis.classify.classes import abc_classes
 from analysis.data.lookup import is_in
-from analysis.data.periods import Quarter
+from analysis.data.periods import Quarter, between
 from analysis.data.validation import require_columns
+from analysis.engine import products_sql
 from analysis.engine.aggregate import customer_summary
 from analysis.products.margin import (
     margin_by,
@@ -63,6 +64,9 @@ def product_sales(
     unknown_category: str = UNKNOWN_CATEGORY,
     missing_id: str = MISSING_ID,
     keep_ids: Iterable = (),
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> pd.DataFrame:
     """One row per product: net sales, cost, gross profit, margin rate, quantity, catalogue data.
 
@@ -76,6 +80,10 @@ def product_sales(
     keep_ids : iterable
         Product ids to keep with zero sales (e.g. products in stock that did
         not sell), so that dead stock shows up.
+    start, end : date-like, optional
+        Only the lines in ``[start, end)`` of ``date_col`` (None: every line).
+    date_col : str
+        Date column.
 
     Returns
     -------
@@ -86,17 +94,34 @@ def product_sales(
         product_id.
     """
     require_columns(tx, [product_col, amount_col], "transactions")
-    ids = tx[product_col].astype("string").fillna(missing_id)
-    lines = tx.assign(**{product_col: ids})
-    out = margin_by(lines, product_col, amount_col=amount_col, cost_col=cost_col)
-    qty = (
-        lines.groupby(product_col)[quantity_col].sum(min_count=1).astype("float64")
-        if quantity_col in lines.columns
-        else None
-    )
-    out = out.assign(
-        quantity_sold=out[product_col].map(qty).astype("float64") if qty is not None else np.nan
-    )
+    engine = products_sql.route(tx, [product_col], date_col=date_col)
+    if engine != "pandas":  # the sums per product in SQL; ids, catalogue and order below
+        out = products_sql.product_margins_sql(
+            engine,
+            tx,
+            product_col=product_col,
+            amount_col=amount_col,
+            cost_col=cost_col,
+            quantity_col=quantity_col,
+            missing_id=missing_id,
+            start=start,
+            end=end,
+            date_col=date_col,
+        )
+    else:
+        if start is not None or end is not None:
+            tx = between(tx, start, end, date_col=date_col)
+        ids = tx[product_col].astype("string").fillna(missing_id)
+        lines = tx.assign(**{product_col: ids})
+        out = margin_by(lines, product_col, amount_col=amount_col, cost_col=cost_col)
+        qty = (
+            lines.groupby(product_col)[quantity_col].sum(min_count=1).astype("float64")
+            if quantity_col in lines.columns
+            else None
+        )
+        out = out.assign(
+            quantity_sold=out[product_col].map(qty).astype("float64") if qty is not None else np.nan
+        )
     extra = pd.Index(pd.Series(list(keep_ids), dtype="string")).difference(out[product_col])
     if len(extra):
         zero = pd.DataFrame({product_col: extra, "sales": 0.0, "returns": 0.0, "sales_lines": 0})
@@ -309,6 +334,9 @@ def category_leanings(
     unknown_category: str = UNKNOWN_CATEGORY,
     missing_id: str = MISSING_ID,
     unassigned: str = "–",
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> pd.DataFrame:
     """How each customer group splits its purchases across categories, against the average.
 
@@ -322,6 +350,10 @@ def category_leanings(
     product_categories : DataFrame
         product_id -> category (e.g. the output of :func:`product_sales`);
         products missing there count as ``unknown_category``.
+    start, end : date-like, optional
+        Only the lines in ``[start, end)`` of ``date_col`` (None: every line).
+    date_col : str
+        Date column.
 
     Returns
     -------
@@ -338,16 +370,28 @@ def category_leanings(
         **{product_col: product_categories[product_col].astype("string")}
     )
     cat_map = cats.drop_duplicates(product_col).set_index(product_col)[category_col]
-    pid = tx[product_col].astype("string").fillna(missing_id)
     grp = groups.drop_duplicates(id_col).set_index(id_col)[group_col].astype("object")
-    work = pd.DataFrame(
-        {
-            "group": tx[id_col].map(grp).fillna(unassigned).to_numpy(),
-            "category": pid.map(cat_map).astype("object").fillna(unknown_category).to_numpy(),
-            "sales": tx[amount_col].astype("float64").to_numpy(),
-        }
-    )
-    cell = work.groupby(["group", "category"], sort=True)["sales"].sum()
+    engine = products_sql.route(tx, [product_col], date_col=date_col)
+    if engine != "pandas" and products_sql.leaning_groups_fit(tx, groups, id_col=id_col):
+        # customer -> group joined in SQL, sums per group and product; categories in pandas
+        cols = dict(id_col=id_col, product_col=product_col, amount_col=amount_col)
+        names = dict(
+            unknown_category=unknown_category, missing_id=missing_id, unassigned=unassigned
+        )
+        window = dict(start=start, end=end, date_col=date_col)
+        cell = products_sql.leaning_cells_sql(engine, tx, grp, cat_map, **cols, **names, **window)
+    else:
+        if start is not None or end is not None:
+            tx = between(tx, start, end, date_col=date_col)
+        pid = tx[product_col].astype("string").fillna(missing_id)
+        work = pd.DataFrame(
+            {
+                "group": tx[id_col].map(grp).fillna(unassigned).to_numpy(),
+                "category": pid.map(cat_map).astype("object").fillna(unknown_category).to_numpy(),
+                "sales": tx[amount_col].astype("float64").to_numpy(),
+            }
+        )
+        cell = work.groupby(["group", "category"], sort=True)["sales"].sum()
     group_total = cell.groupby(level="group").sum()
     cat_total = cell.groupby(level="category").sum()
     grand = cat_total.sum()
@@ -631,11 +675,9 @@ def period_sales(
     dict
         Name -> the period's product table.
     """
-    from analysis.data.periods import between
-
     return {
         name: product_sales(
-            between(tx, p.start, p.end), catalogue, unknown_category=unknown_category
+            tx, catalogue, unknown_category=unknown_category, start=p.start, end=p.end
         )
         for name, p in periods.items()
     }
