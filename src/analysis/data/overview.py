@@ -156,13 +156,20 @@ def monthly_sales(tx: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         month, sales, gross_profit and gross_margin_rate.
     """
-    month = tx["date"].dt.to_period("M")
-    gp = tx["amount"] - tx["cost"] if "cost" in tx.columns else pd.Series(np.nan, index=tx.index)
-    g = pd.DataFrame({"month": month, "sales": tx["amount"], "gross_profit": gp}).groupby("month")
-    out = pd.DataFrame(
-        {"sales": g["sales"].sum(), "gross_profit": g["gross_profit"].sum(min_count=1)}
-    )
-    full = pd.period_range(month.min(), month.max(), freq="M")
+    from analysis.engine import overview_sql
+
+    engine = overview_sql.step_engine(tx)
+    if engine != "pandas":  # the per-month sums in SQL, the months filled in here
+        out = overview_sql.month_totals(tx, engine=engine)
+    else:
+        month = tx["date"].dt.to_period("M")
+        gp = tx["amount"] - tx["cost"] if "cost" in tx.columns else np.nan
+        lines = pd.DataFrame({"month": month, "sales": tx["amount"], "gross_profit": gp})
+        g = lines.groupby("month")
+        out = pd.DataFrame(
+            {"sales": g["sales"].sum(), "gross_profit": g["gross_profit"].sum(min_count=1)}
+        )
+    full = pd.period_range(out.index.min(), out.index.max(), freq="M")
     out = out.reindex(full, fill_value=0.0)
     out.index.name = "month"
     out["gross_margin_rate"] = (out["gross_profit"] / out["sales"]).where(out["sales"] > 0)
@@ -200,24 +207,42 @@ def quality_findings(
     DataFrame
         finding, count and amount.
     """
-    findings = []
-    dup = duplicated_lines(tx)
-    findings.append(("duplicate_lines", int(dup.sum()), float(tx.loc[dup, "amount"].sum())))
-    ret = tx["amount"] < 0
-    findings.append(("return_lines", int(ret.sum()), float(tx.loc[ret, "amount"].sum())))
-    zero = tx["amount"] == 0
-    findings.append(("zero_amount_lines", int(zero.sum()), 0.0))
-    months = monthly_sales(tx)
-    findings.append(("months_without_sales", int((months["sales"] == 0).sum()), 0.0))
-    pos = tx.loc[tx["amount"] > 0, "amount"]
-    limit = pos.quantile(0.99) * outlier_factor if len(pos) else np.inf
-    out = tx["amount"] > limit
-    findings.append(("outlier_lines", int(out.sum()), float(tx.loc[out, "amount"].sum())))
-    if products is not None and "product_id" in tx.columns:
-        unknown = tx["product_id"].notna() & ~is_in(tx["product_id"], products["product_id"])
-        findings.append(
-            ("unknown_products", int(unknown.sum()), float(tx.loc[unknown, "amount"].sum()))
+    from analysis.engine import overview_sql
+
+    with_products = products is not None and "product_id" in tx.columns
+    engine = overview_sql.step_engine(tx, every_column=True)
+    if engine != "pandas":  # the line counts and sums in SQL
+        lines = overview_sql.line_findings(
+            tx,
+            products["product_id"] if with_products else None,
+            outlier_factor=outlier_factor,
+            engine=engine,
         )
+    else:
+        dup = duplicated_lines(tx)
+        ret = tx["amount"] < 0
+        pos = tx.loc[tx["amount"] > 0, "amount"]
+        limit = pos.quantile(0.99) * outlier_factor if len(pos) else np.inf
+        out = tx["amount"] > limit
+        lines = {
+            "duplicate_lines": (int(dup.sum()), float(tx.loc[dup, "amount"].sum())),
+            "return_lines": (int(ret.sum()), float(tx.loc[ret, "amount"].sum())),
+            "zero_amount_lines": (int((tx["amount"] == 0).sum()), 0.0),
+            "outlier_lines": (int(out.sum()), float(tx.loc[out, "amount"].sum())),
+        }
+        if with_products:
+            unknown = tx["product_id"].notna() & ~is_in(tx["product_id"], products["product_id"])
+            lines["unknown_products"] = (int(unknown.sum()), float(tx.loc[unknown, "amount"].sum()))
+    months = monthly_sales(tx)
+    findings = [
+        ("duplicate_lines", *lines["duplicate_lines"]),
+        ("return_lines", *lines["return_lines"]),
+        ("zero_amount_lines", *lines["zero_amount_lines"]),
+        ("months_without_sales", int((months["sales"] == 0).sum()), 0.0),
+        ("outlier_lines", *lines["outlier_lines"]),
+    ]
+    if with_products:
+        findings.append(("unknown_products", *lines["unknown_products"]))
     if inventory is not None and "stock_value" in inventory.columns:
         negative = inventory["stock_value"] < 0
         findings.append(
