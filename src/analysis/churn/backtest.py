@@ -38,8 +38,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict, train_test_split
 
 from analysis.churn.bgnbd import no_purchase_probability
-from analysis.churn.features import clean_customer_table, features_at
-from analysis.churn.history import TransactionHistory, day_number
+from analysis.churn.features import clean_customer_table, features_at, history_for
+from analysis.churn.history import day_number
 from analysis.churn.models import (
     ChurnModel,
     as_model_input,
@@ -288,7 +288,7 @@ def backtest(
     """
     end, h = pd.Timestamp(end), pd.Timedelta(days=horizon_days)
     tables = {k: v for k, v in (tables or {}).items() if v is not None}
-    history = TransactionHistory(tx)
+    history = history_for(tx)
     kw = dict(active_days=active_days, trend_days=trend_days, **tables)
     X_tr, y_tr = features_at(history, end - 2 * h, horizon_days=horizon_days, **kw)
     X_te, y_te = features_at(history, end - h, horizon_days=horizon_days, **kw)

@@ -28,6 +28,8 @@ import pandas as pd
 
 from analysis.churn.history import TransactionHistory, day_number
 from analysis.data.validation import DataError, parse_numbers
+from analysis.engine.history_sql import SqlHistory, sql_ready
+from analysis.engine.windows import engine_for
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -35,6 +37,7 @@ __all__ = [
     "churn_labels",
     "churn_features",
     "features_at",
+    "history_for",
     "trailing_sales",
     "clean_customer_table",
     "parse_label",
@@ -78,10 +81,45 @@ def _before(df: pd.DataFrame, cutoff, date_col: str) -> pd.DataFrame:
     return df[df[date_col] < pd.Timestamp(cutoff)]
 
 
+def history_for(
+    tx: pd.DataFrame,
+    *,
+    id_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    cost_col: str = "cost",
+) -> TransactionHistory | SqlHistory:
+    """The lines of a churn study, ready for sums at any cutoff: sorted in numpy
+    (:class:`~analysis.churn.history.TransactionHistory`), or on Spark left to SQL
+    (:class:`~analysis.engine.history_sql.SqlHistory`, the same arrays).
+
+    Spark whenever :func:`analysis.engine.windows.engine_for` says so and the ids and dates can
+    go to SQL (:func:`~analysis.engine.history_sql.sql_ready`).  DuckDB keeps the numpy class:
+    a whole :func:`~analysis.churn.backtest.backtest` of 10M lines took 23.8 s with it (8.2 s in
+    the history) and 48.0 s with SqlHistory on DuckDB (32.1 s: each cutoff's snapshot is a
+    4-6 s query against 0.7 s of numpy sums), one run each with a load of about 4.5.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    id_col, date_col, amount_col, cost_col : str
+        Column names.
+
+    Returns
+    -------
+    TransactionHistory or SqlHistory
+    """
+    cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
+    if engine_for(tx) == "spark" and sql_ready(tx, id_col=id_col, date_col=date_col):
+        return SqlHistory(tx, engine="spark", **cols)
+    return TransactionHistory(tx, **cols)
+
+
 def _history(tx, history, *, id_col, date_col, amount_col, cost_col="cost") -> TransactionHistory:
     if history is not None:
         return history
-    return TransactionHistory(
+    return history_for(
         tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col
     )
 
@@ -440,9 +478,7 @@ def churn_features(
     features (NaN where undefined, e.g. the interval of a single purchase) and
     the categorical columns of :data:`CATEGORICAL_FEATURES` that exist.
     """
-    h = TransactionHistory(
-        tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col
-    )
+    h = history_for(tx, id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
     X, _ = features_at(
         h,
         cutoff,
