@@ -343,3 +343,5 @@ def test_every_step_runs_on_spark_under_engine_spark(queries, monkeypatch):
             assert got == pytest.approx(want[name], rel=1e-9), name
         else:
             pd.testing.assert_frame_equal(got, want[name], obj=name, **TOL)
+    # one column set for every step: Spark copied the slice once, not once per step
+    assert len({key[2] for key in sp._LINES if key[0] == id(tx_q)}) == 1

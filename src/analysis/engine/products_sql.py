@@ -93,8 +93,22 @@ def _where(s: SqlLines, date_col: str, start, end, prefix: str = "") -> str:
     return f"WHERE {' AND '.join(parts)}" if parts else ""
 
 
+#: the columns every step hands over when the lines have them, beside its own: one column set,
+#: so Spark writes one Parquet copy of a frame for all the steps (its copies are per frame and
+#: columns), and DuckDB's Arrow hand-over of a further text column costs next to nothing
+LINE_COLUMNS = ("customer_id", "product_id", "date", "amount", "cost", "quantity")
+
+
 def _columns(tx: pd.DataFrame, *names) -> list[str]:
-    return list(dict.fromkeys(n for n in names if n is not None and n in tx.columns))
+    """The step's columns ``names`` and :data:`LINE_COLUMNS` (those not of object dtype, which
+    Arrow may not take), in one order."""
+    named = {n for n in names if n is not None}
+    wanted = [*LINE_COLUMNS, *(n for n in names if n is not None)]
+    return [
+        c
+        for c in dict.fromkeys(wanted)
+        if c in tx.columns and (c in named or not pd.api.types.is_object_dtype(tx[c].dtype))
+    ]
 
 
 # ---------------------------------------------------------------- sums per key
@@ -137,7 +151,7 @@ def margin_sums(
     Returns
     -------
     DataFrame
-        The keys with the dtypes of ``tx`` and the sums, one row per key, sorted by key.
+        The keys with the dtypes of ``tx`` and the sums, one row per key, in no set order.
     """
     keys = [keys] if isinstance(keys, str) else list(keys)
     has_cost = cost_col in tx.columns
@@ -174,9 +188,7 @@ def margin_sums(
     for col in SUM_COLUMNS[:-1] + (["quantity"] if has_qty else []):
         out[col] = raw[col].astype("float64").to_numpy()
     out["sales_lines"] = raw["sales_lines"].astype("int64").to_numpy()
-    # sorted here, not in SQL (the engines order text and NULLs their own ways): sums rolled up
-    # from these rows then add in one order on every engine
-    return pd.DataFrame(out).sort_values(keys, na_position="last", kind="stable", ignore_index=True)
+    return pd.DataFrame(out)
 
 
 def _as_dtype(values: pd.Series, dtype) -> pd.Series:
@@ -316,6 +328,7 @@ def product_margins_sql(
         end=end,
         date_col=date_col,
     )
+    # a missing id and a product named missing_id: one row (two sums add alike in any order)
     sums = sums.assign(**{product_col: sums[product_col].astype("string").fillna(missing_id)})
     out = fold_margins(sums, product_col)
     if "quantity" not in sums.columns:
@@ -362,6 +375,9 @@ def class_margins_sql(
     """
     window = dict(start=start, end=end, date_col=date_col)
     sums = margin_sums(engine, tx, [id_col], amount_col=amount_col, cost_col=cost_col, **window)
+    # in id order, not the engine's: the customers' sums then add up per class in one order on
+    # every engine (the engines order text and NULLs their own ways, so not in SQL)
+    sums = sums.sort_values(id_col, na_position="last", kind="stable", ignore_index=True)
     cls = sums[id_col].map(classes.drop_duplicates(id_col).set_index(id_col)[class_col])
     return fold_margins(sums.assign(**{class_col: cls.to_numpy()}), class_col)
 
