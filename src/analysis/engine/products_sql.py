@@ -32,6 +32,7 @@ __all__ = [
     "product_margins_sql",
     "class_margins_sql",
     "overall_margin_sql",
+    "leaning_groups_fit",
     "leaning_cells_sql",
 ]
 
