@@ -64,9 +64,33 @@ class SqlLines:
     nanos: bool = False  # the date column holds nanoseconds (DuckDB's TIMESTAMP_NS)
 
     def q(self, name: str) -> str:
+        """A column name quoted for this engine's dialect.
+
+        Parameters
+        ----------
+        name : str
+            The column name.
+
+        Returns
+        -------
+        str
+            The quoted identifier.
+        """
         return quote(name, self.dialect)
 
     def row(self, sql: str) -> tuple:
+        """The first row of a query.
+
+        Parameters
+        ----------
+        sql : str
+            The query.
+
+        Returns
+        -------
+        tuple
+            Its values.
+        """
         return tuple(self.frame(sql).iloc[0])
 
     def day_time(self, name: str) -> str:
@@ -77,6 +101,16 @@ class SqlLines:
         year(), month() and CAST(... AS DATE) of a TIMESTAMP_NS round it to the microsecond
         first (23:59:59.9999995 on 31 December is in January), so here it is floored in
         integers.  Comparisons with a time take the column as it is (exact in both).
+
+        Parameters
+        ----------
+        name : str
+            The date column.
+
+        Returns
+        -------
+        str
+            A SQL expression of the time.
         """
         if not (self.nanos and self.dialect == "duckdb"):
             return self.q(name)
@@ -93,7 +127,26 @@ def _is_nanos(tx: pd.DataFrame, date_col: str) -> bool:
 
 def run_on(engine: str, tx: pd.DataFrame, columns: list[str], date_col: str, run):
     """``run(SqlLines)`` with ``tx[columns]`` on DuckDB (the memory ladder of
-    :func:`~analysis.engine.aggregate.on_lines`) or Spark (:func:`analysis.engine.spark.on_spark_lines`)."""
+    :func:`~analysis.engine.aggregate.on_lines`) or Spark (:func:`analysis.engine.spark.on_spark_lines`).
+
+    Parameters
+    ----------
+    engine : {"duckdb", "spark"}
+        The engine (:func:`engine_for`).
+    tx : DataFrame
+        Transaction lines (not modified; the run's validated copy is read from its file).
+    columns : list of str
+        The columns the SQL needs.
+    date_col : str
+        The date column (Spark floors its nanoseconds to microseconds).
+    run : callable
+        ``run(SqlLines) -> result``: the step's queries.
+
+    Returns
+    -------
+    object
+        What ``run`` returns.
+    """
     if engine == "spark":
         from analysis.engine import spark
 
@@ -114,7 +167,18 @@ def run_on(engine: str, tx: pd.DataFrame, columns: list[str], date_col: str, run
 
 
 def exact_sum(expr: str) -> str:
-    """SUM of money as DECIMAL(38, 10) (exact, the same in any order), back as DOUBLE."""
+    """SUM of money as DECIMAL(38, 10) (exact, the same in any order), back as DOUBLE.
+
+    Parameters
+    ----------
+    expr : str
+        The SQL expression summed.
+
+    Returns
+    -------
+    str
+        The SQL aggregate.
+    """
     return f"CAST(SUM(CAST({expr} AS DECIMAL(38, 10))) AS DOUBLE)"
 
 
