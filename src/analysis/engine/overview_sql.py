@@ -22,10 +22,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from analysis.engine.aggregate import DAY_EXPR
 from analysis.engine.windows import SqlLines, engine_for, exact_sum, run_on
 
-#: year * 12 + month - 1 of 1970-01: a Period[M] ordinal is the SQL month key minus this
-_EPOCH_MONTHS = 1970 * 12
 #: the quantile of positive amounts the outlier limit multiplies (pandas' quantile(0.99))
 OUTLIER_QUANTILE = 0.99
 #: one hash of a whole line; equal lines (-0.0 and 0.0, NULLs) hash equal in both
@@ -103,7 +102,10 @@ def month_totals(tx: pd.DataFrame, *, engine: str) -> pd.DataFrame:
     :func:`analysis.data.overview.monthly_sales`' per-month sums: sales sum the amounts
     (0 when a month's amounts are all missing), gross profit ``amount - cost`` over the lines
     with both (NaN when none has, or without a cost column).  Lines without a date are left
-    out (as pandas' groupby leaves out NaT).  Sums are exact (DECIMAL(38, 10)).
+    out (as pandas' groupby leaves out NaT).  SQL sums each day exactly (DECIMAL(38, 10)) under
+    the integer day number of :data:`analysis.engine.aggregate.DAY_EXPR` (at 10M lines a third
+    cheaper than taking each line's month); the few hundred days are added up into months
+    here, still exactly.
 
     Parameters
     ----------
@@ -122,29 +124,33 @@ def month_totals(tx: pd.DataFrame, *, engine: str) -> pd.DataFrame:
     columns = ["date", "amount", *(["cost"] if with_cost else [])]
 
     def run(s: SqlLines) -> pd.DataFrame:
-        t, a = s.day_time("date"), s.q("amount")
-        gp = f"{a} - {s.q('cost')}" if with_cost else "CAST(NULL AS DOUBLE)"
+        a = f"CAST({s.q('amount')} AS {_DECIMAL})"
+        gp = (
+            f"CAST({s.q('amount')} - {s.q('cost')} AS {_DECIMAL})"
+            if with_cost
+            else f"CAST(NULL AS {_DECIMAL})"
+        )
         return s.frame(f"""
-            SELECT k, COALESCE({exact_sum("a")}, 0) AS sales, {exact_sum("gp")} AS gross_profit
+            SELECT day, SUM(a) AS sales, SUM(gp) AS gross_profit
             FROM (
-                SELECT year({t}) * 12 + month({t}) - 1 AS k, {a} AS a, {gp} AS gp
+                SELECT {DAY_EXPR[s.dialect].format(date=s.q("date"))} AS day, {a} AS a,
+                       {gp} AS gp
                 FROM {s.source} WHERE {s.q("date")} IS NOT NULL
             ) AS lines
-            GROUP BY k
-            ORDER BY k
+            GROUP BY day
         """)
 
-    raw = run_on(engine, tx, columns, "date", run)
-    month = pd.PeriodIndex.from_ordinals(
-        raw["k"].to_numpy(dtype="int64") - _EPOCH_MONTHS, freq="M", name="month"
-    )
-    return pd.DataFrame(
+    days = run_on(engine, tx, columns, "date", run)
+    month = pd.to_datetime(days["day"].to_numpy(dtype="int64"), unit="D").to_period("M")
+    by_month = days.groupby(np.asarray(month.asi8), sort=True)
+    out = pd.DataFrame(
         {
-            "sales": raw["sales"].to_numpy(dtype="float64"),
-            "gross_profit": raw["gross_profit"].to_numpy(dtype="float64", na_value=np.nan),
-        },
-        index=month,
+            "sales": by_month["sales"].agg(_money).astype("float64"),
+            "gross_profit": by_month["gross_profit"].agg(_money_or_nan).astype("float64"),
+        }
     )
+    out.index = pd.PeriodIndex.from_ordinals(out.index.to_numpy(), freq="M", name="month")
+    return out
 
 
 # ---------------------------------------------------------------- quality findings' lines
@@ -320,6 +326,11 @@ def _money(values, *, minus=()) -> float:
         total = sum((decimal.Decimal(v) for v in values if not _missing(v)), decimal.Decimal(0))
         total -= sum((decimal.Decimal(v) for v in minus if not _missing(v)), decimal.Decimal(0))
     return float(total)
+
+
+def _money_or_nan(values) -> float:
+    """:func:`_money`, or NaN when every value is missing (pandas' ``sum(min_count=1)``)."""
+    return _money(values) if any(not _missing(v) for v in values) else np.nan
 
 
 def _missing(v) -> bool:
