@@ -100,7 +100,7 @@ def _where(s: SqlLines, date_col: str, start, end, prefix: str = "") -> str:
 LINE_COLUMNS = ("customer_id", "product_id", "date", "amount", "cost", "quantity")
 
 
-def _columns(tx: pd.DataFrame, *names) -> list[str]:
+def _hand_over(tx: pd.DataFrame, *names) -> list[str]:
     """The step's columns ``names`` and :data:`LINE_COLUMNS` (those not of object dtype, which
     Arrow may not take), in one order."""
     named = {n for n in names if n is not None}
@@ -157,7 +157,7 @@ def margin_sums(
     keys = [keys] if isinstance(keys, str) else list(keys)
     has_cost = cost_col in tx.columns
     has_qty = quantity_col is not None and quantity_col in tx.columns
-    columns = _columns(tx, *keys, date_col, amount_col, cost_col, quantity_col)
+    columns = _hand_over(tx, *keys, date_col, amount_col, cost_col, quantity_col)
 
     def run(s: SqlLines) -> pd.DataFrame:
         a = f"CAST({s.q(amount_col)} AS DOUBLE)"
@@ -425,7 +425,7 @@ def overall_margin_sql(
             {_where(s, date_col, start, end)}
         """)
 
-    sales, gp = run_on(engine, tx, _columns(tx, date_col, amount_col, cost_col), date_col, run)
+    sales, gp = run_on(engine, tx, _hand_over(tx, date_col, amount_col, cost_col), date_col, run)
     sales = 0.0 if pd.isna(sales) else float(sales)
     gp = 0.0 if pd.isna(gp) else float(gp)
     return gp / sales if sales > 0 else float("nan")
@@ -549,7 +549,7 @@ def leaning_cells_sql(
             "ccm_group": codes.astype("int64"),
         }
     )
-    columns = _columns(tx, id_col, product_col, date_col, amount_col)
+    columns = _hand_over(tx, id_col, product_col, date_col, amount_col)
 
     def run(s: SqlLines, side: str) -> pd.DataFrame:
         a = f"CAST(t.{s.q(amount_col)} AS DOUBLE)"
