@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import as_validated
 
 import analysis.engine.aggregate as ag
 from analysis.data import overview as ov
@@ -358,6 +359,30 @@ def test_step_engine_leaves_to_pandas_what_sql_would_read_otherwise(
     tx = _lines(40, unit="ns" if engine == "spark-ns" else "us")
     _route(monkeypatch, engine.removesuffix("-ns"))
     assert osql.step_engine(change(tx), every_column=every_column) == want
+
+
+def test_steps_read_a_runs_validated_file(queries, monkeypatch, tmp_path):
+    """In a report run DuckDB (from LARGE_ROWS lines) and Spark read the validated Parquet copy,
+    which holds a line-number column besides the table's: only the table's columns count."""
+    from analysis.data import validated
+
+    monkeypatch.delenv(validated.ENV_VAR, raising=False)  # no shared results: compute each
+    plain = _lines(unit="us")
+    kept = as_validated(plain, tmp_path)[0]
+    monkeypatch.setattr(ag, "LARGE_ROWS", 100)
+    assert ag.validated_parquet(kept) is not None
+    steps = {
+        "monthly": lambda t: ov.monthly_sales(t),
+        "findings": lambda t: ov.quality_findings(t, PRODUCTS),
+    }
+    want = {name: step(plain) for name, step in steps.items()}  # pandas
+    kept["amount"] = 0.0  # the frame no longer matches its file: only a step reading it is right
+    for engine in ("duckdb", "spark"):
+        with monkeypatch.context() as m:
+            _route(m, engine)
+            got = {name: step(kept) for name, step in steps.items()}
+        pd.testing.assert_frame_equal(got["monthly"], want["monthly"], rtol=1e-12, obj=engine)
+        _same_findings(got["findings"], want["findings"])
 
 
 # ---------------------------------------------------------------- --engine spark takes Spark

@@ -146,6 +146,9 @@ def entity_counts(tx: pd.DataFrame) -> dict[str, int]:
 def monthly_sales(tx: pd.DataFrame) -> pd.DataFrame:
     """Sales, gross profit and gross margin rate per calendar month (months without sales included).
 
+    The per-month sums run as SQL on DuckDB or Spark where
+    :func:`analysis.engine.overview_sql.step_engine` says (the same frame).
+
     Parameters
     ----------
     tx : DataFrame
@@ -190,6 +193,10 @@ def quality_findings(
     than a real order. Negative stock (负库存: goods shipped before their
     receipt was booked) is a valid ERP state but makes the average inventory and
     the turnover of page 03 wrong, so it is counted with its total value.
+
+    The line counts and sums run as SQL on DuckDB or Spark where
+    :func:`analysis.engine.overview_sql.step_engine` says (the same findings; negative stock,
+    over the small inventory table, stays in pandas).
 
     Parameters
     ----------

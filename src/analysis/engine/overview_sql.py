@@ -145,8 +145,8 @@ def month_totals(tx: pd.DataFrame, *, engine: str) -> pd.DataFrame:
     by_month = days.groupby(np.asarray(month.asi8), sort=True)
     out = pd.DataFrame(
         {
-            "sales": by_month["sales"].agg(_money).astype("float64"),
-            "gross_profit": by_month["gross_profit"].agg(_money_or_nan).astype("float64"),
+            "sales": by_month["sales"].agg(_decimal_total).astype("float64"),
+            "gross_profit": by_month["gross_profit"].agg(_decimal_total_or_nan).astype("float64"),
         }
     )
     out.index = pd.PeriodIndex.from_ordinals(out.index.to_numpy(), freq="M", name="month")
@@ -202,7 +202,7 @@ def line_findings(
         a = s.q("amount")
         (n_pos,) = s.row(f"SELECT COUNT(CASE WHEN {a} > 0 THEN 1 END) FROM {s.source}")
         limit = _quantile_of_positive(s, int(n_pos), OUTLIER_QUANTILE) * outlier_factor
-        lim = _double(limit)
+        lim = _sql_double(limit)
         n_ret, s_ret, n_zero, n_out, s_out = s.row(f"""
             SELECT COUNT(CASE WHEN {a} < 0 THEN 1 END),
                    COALESCE({exact_sum(f"CASE WHEN {a} < 0 THEN {a} END")}, 0),
@@ -301,7 +301,7 @@ def _duplicates(s: SqlLines, columns: list[str]) -> tuple[int, float]:
             HAVING COUNT(*) > 1
         ) AS repeated
     """)
-    return int(n), _money([total], minus=[first])
+    return int(n), _decimal_total([total], minus=[first])
 
 
 def _unknown_products(s: SqlLines, product_ids: pd.Series) -> tuple[int, float]:
@@ -315,29 +315,27 @@ def _unknown_products(s: SqlLines, product_ids: pd.Series) -> tuple[int, float]:
         ORDER BY {p}
     """)
     unknown = ~np.asarray(is_in(per_id["product_id"], product_ids), dtype=bool)
-    return int(per_id["n"].to_numpy()[unknown].sum()), _money(per_id["a"].to_numpy()[unknown])
+    return int(per_id["n"].to_numpy()[unknown].sum()), _decimal_total(
+        per_id["a"].to_numpy()[unknown]
+    )
 
 
-def _money(values, *, minus=()) -> float:
-    """The exact sum of DECIMAL values (None: a missing sum, skipped), less ``minus``, as the
+def _decimal_total(values, *, minus=()) -> float:
+    """The exact sum of DECIMAL values (a missing sum, None, skipped), less ``minus``, as the
     nearest float."""
     with decimal.localcontext() as ctx:
         ctx.prec = 80  # 38 digits per value: no rounding before the last step
-        total = sum((decimal.Decimal(v) for v in values if not _missing(v)), decimal.Decimal(0))
-        total -= sum((decimal.Decimal(v) for v in minus if not _missing(v)), decimal.Decimal(0))
+        total = sum((decimal.Decimal(v) for v in values if not pd.isna(v)), decimal.Decimal(0))
+        total -= sum((decimal.Decimal(v) for v in minus if not pd.isna(v)), decimal.Decimal(0))
     return float(total)
 
 
-def _money_or_nan(values) -> float:
-    """:func:`_money`, or NaN when every value is missing (pandas' ``sum(min_count=1)``)."""
-    return _money(values) if any(not _missing(v) for v in values) else np.nan
+def _decimal_total_or_nan(values) -> float:
+    """:func:`_decimal_total`, or NaN when every value is missing (``sum(min_count=1)``)."""
+    return _decimal_total(values) if pd.notna(values).any() else np.nan
 
 
-def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
-def _double(x: float) -> str:
+def _sql_double(x: float) -> str:
     """A float as an exact DOUBLE literal in both dialects (inf and nan included)."""
     if math.isnan(x):
         return "CAST('NaN' AS DOUBLE)"
