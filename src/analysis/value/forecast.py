@@ -65,6 +65,8 @@ from analysis.classify.classes import ABC_CLASSES, abc_classes, header, label_va
 from analysis.classify.scorecard import percentile_score
 from analysis.data.validated import shared_result
 from analysis.data.validation import DataError, require_columns
+from analysis.engine.forecast_sql import customer_days, days_sql_ready
+from analysis.engine.windows import engine_for
 from analysis.viz.labels import label, label_or
 from analysis.viz.style import axes, money_axis
 
@@ -155,9 +157,23 @@ def _from_day(day: int) -> pd.Timestamp:
     return pd.Timestamp(day, unit="D")
 
 
+#: engines whose SQL makes the customer-day totals (see :func:`_prepare`)
+_DAYS_ON = {"spark": True, "duckdb": False}
+
+
 def _prepare(
     tx: pd.DataFrame, *, id_col: str, date_col: str, amount_col: str, cost_col: str
 ) -> _Days:
+    """The lines as totals per customer and day: numpy, or SQL on Spark
+    (:func:`analysis.engine.forecast_sql.customer_days`, the same totals) whenever
+    :func:`analysis.engine.windows.engine_for` says ``"spark"`` and the lines suit SQL
+    (:func:`~analysis.engine.forecast_sql.days_sql_ready`).  Blank ids, dates or amounts are an
+    error on either path (checked here first).
+
+    DuckDB keeps numpy: on 10M lines (500,000 customers, 8.3M customer-days: the grouping
+    hardly shrinks them) this pass took 5.4 s in numpy and 19.9 s by DuckDB, and a whole
+    :func:`forecast` as page 08 calls it 24.9 s against 52.2 s (the same forecast within
+    1e-13 relative), one run each with a load of about 4-5 on 2 cores."""
     require_columns(tx, [id_col, date_col, amount_col], "the transactions")
     if not pd.api.types.is_datetime64_any_dtype(tx[date_col]):
         raise DataError(f"column {date_col!r} of the transactions must hold dates", column=date_col)
@@ -170,6 +186,10 @@ def _prepare(
             f"(first: row {int(bad[0])})",
             column=amount_col,
         )
+    cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
+    engine = engine_for(tx)
+    if _DAYS_ON.get(engine) and days_sql_ready(tx, **cols):
+        return _Days(**customer_days(engine, tx, **cols))
     code, uniques = pd.factorize(tx[id_col], sort=True)
     day = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     has_cost = cost_col in tx.columns
