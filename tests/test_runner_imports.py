@@ -55,3 +55,19 @@ def test_a_cached_font_subset_imports_no_chart_style(tmp_path):
     # the chart style (seaborn, scipy: 2 s) was imported after the last page, on the way to
     # the cache, in the runner that assembles the report
     assert out.stdout.strip() == "[]"
+
+
+ENGINE_MODULES = sorted(
+    f"analysis.engine.{p.stem}"
+    for p in (__import__("pathlib").Path(__file__).parents[1] / "src/analysis/engine").glob("*.py")
+    if p.stem != "__init__"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ENGINE_MODULES)
+def test_each_engine_module_imports_first_in_a_fresh_process(module):
+    # engine.history_sql imported first once raised a circular ImportError (it imports
+    # analysis.churn, whose features imported it back)
+    out = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -23,13 +23,17 @@ export (one row per customer with a label column) into model input.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from analysis.churn.history import TransactionHistory, day_number
 from analysis.data.validation import DataError, parse_numbers
-from analysis.engine.history_sql import SqlHistory, sql_ready
 from analysis.engine.windows import engine_for
+
+if TYPE_CHECKING:
+    from analysis.engine.history_sql import SqlHistory
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -110,6 +114,10 @@ def history_for(
     -------
     TransactionHistory or SqlHistory
     """
+    # imported here: engine.history_sql imports analysis.churn.history, so a module-level import
+    # made `import analysis.engine.history_sql` in a fresh process a circular ImportError
+    from analysis.engine.history_sql import SqlHistory, sql_ready
+
     cols = dict(id_col=id_col, date_col=date_col, amount_col=amount_col, cost_col=cost_col)
     if engine_for(tx) == "spark" and sql_ready(tx, id_col=id_col, date_col=date_col):
         return SqlHistory(tx, engine="spark", **cols)
