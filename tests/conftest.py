@@ -187,3 +187,31 @@ def spark():
     session = local_session("local[1]", shuffle_partitions=2)
     yield session
     session.stop()
+
+
+@pytest.fixture
+def spark_queries(spark, monkeypatch):
+    """The module's Spark session as the default one; the list of the Spark queries run (their
+    SQL text, through ``analysis.engine.spark.sql_frame``).  The engine is pandas unless a test
+    says otherwise, so that references are computed in pandas."""
+    from analysis.engine import aggregate as ag, spark as sp
+
+    monkeypatch.setattr(sp, "default_session", lambda: spark)
+    seen: list[str] = []
+    real = sp.sql_frame
+    monkeypatch.setattr(sp, "sql_frame", lambda s, sql: seen.append(sql) or real(s, sql))
+    monkeypatch.setenv(ag.ENGINE_ENV, "pandas")
+    return seen
+
+
+@pytest.fixture
+def spark_route(monkeypatch):
+    """A function: from its call on, CCM_ENGINE=spark and DuckDB out of reach (a step that
+    tries DuckDB fails the test)."""
+    from analysis.engine import aggregate as ag, windows as w
+
+    def route():
+        monkeypatch.setenv(ag.ENGINE_ENV, "spark")
+        monkeypatch.setattr(w, "on_lines", lambda *a, **k: pytest.fail("DuckDB used"))
+
+    return route

@@ -2,7 +2,7 @@
 numpy pass's ``_Days`` on DuckDB and Spark, a case by hand, the route ``--engine spark`` takes,
 and the features and a whole forecast giving the same result on either path (issue 14).
 
-Spark is real (one local session for the module); its queries are counted through
+Spark is real (one local session for the module); its spark_queries are counted through
 ``analysis.engine.spark.sql_frame``.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 import analysis.engine.aggregate as ag
 from analysis.data.validation import DataError
-from analysis.engine import forecast_sql as fs, spark as sp, windows as w
+from analysis.engine import forecast_sql as fs, windows as w
 from analysis.value import forecast as vf
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
@@ -81,23 +81,6 @@ def _same(ref: vf._Days, got: vf._Days) -> None:
         np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-8, err_msg=f)
 
 
-@pytest.fixture
-def queries(spark, monkeypatch):
-    """The module's session as the default one, and the Spark queries run (their SQL text)."""
-    monkeypatch.setattr(sp, "default_session", lambda: spark)
-    seen: list[str] = []
-    real = sp.sql_frame
-    monkeypatch.setattr(sp, "sql_frame", lambda s, sql: seen.append(sql) or real(s, sql))
-    monkeypatch.setenv(ag.ENGINE_ENV, "pandas")  # references in pandas unless a test says
-    return seen
-
-
-def _spark_route(monkeypatch):
-    """CCM_ENGINE=spark with DuckDB out of reach (a step that tries it fails)."""
-    monkeypatch.setenv(ag.ENGINE_ENV, "spark")
-    monkeypatch.setattr(w, "on_lines", lambda *a, **k: pytest.fail("DuckDB used"))
-
-
 # ---------------------------------------------------------------- DuckDB and Spark == numpy
 @pytest.mark.parametrize("name", sorted(FRAMES))
 def test_duckdb_equals_numpy(name, monkeypatch):
@@ -114,16 +97,16 @@ def test_duckdb_equals_numpy(name, monkeypatch):
 
 
 @pytest.mark.parametrize("name", SPARK_FRAMES)
-def test_spark_equals_numpy(name, queries, monkeypatch):
+def test_spark_equals_numpy(name, spark_queries, monkeypatch):
     tx = FRAMES[name]
     ref = _numpy(tx, monkeypatch)
     got = vf._Days(**fs.customer_days("spark", tx, **COLS))
     _same(ref, got)
-    assert len(queries) == 1
+    assert len(spark_queries) == 1
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
-def test_days_by_hand(engine, queries):
+def test_days_by_hand(engine, spark_queries):
     # K1 on 2025-03-01: 10.00 (cost 6.00), -4.00 (cost -2.50), 0.10 (cost unknown) -> net 6.10,
     #   gross 10.10, gp (10 - 6) + (-4 + 2.5) = 2.50, costed 10 - 4 = 6.00, a purchase;
     # K1 on its last nanosecond (still 03-01): + 0.20 (cost 0.05) -> net 6.30, gross 10.30,
@@ -169,29 +152,29 @@ def test_sql_ready():
 
 
 # ---------------------------------------------------------------- the route --engine spark takes
-def test_prepare_routes_to_spark(queries, monkeypatch):
+def test_prepare_routes_to_spark(spark_queries, monkeypatch, spark_route):
     tx = FRAMES["ns"]
     ref = _numpy(tx, monkeypatch)
-    _spark_route(monkeypatch)
+    spark_route()
     _same(ref, vf._prepare(tx, **COLS))
-    assert len(queries) == 1
+    assert len(spark_queries) == 1
     # lines SQL would read otherwise stay in numpy (no query)
     odd = tx.assign(customer_id=tx["customer_id"].astype("category"))
-    _same(_numpy(odd, monkeypatch), (_spark_route(monkeypatch), vf._prepare(odd, **COLS))[1])
-    assert len(queries) == 1
+    _same(_numpy(odd, monkeypatch), (spark_route(), vf._prepare(odd, **COLS))[1])
+    assert len(spark_queries) == 1
 
 
-def test_blank_lines_are_the_same_error_under_spark(queries, monkeypatch):
+def test_blank_lines_are_the_same_error_under_spark(spark_queries, monkeypatch, spark_route):
     tx = FRAMES["ns"].copy()
     tx.loc[[5, 9], "amount"] = np.nan
     monkeypatch.setenv(ag.ENGINE_ENV, "pandas")
     with pytest.raises(DataError) as numpy_error:
         vf._prepare(tx, **COLS)
-    _spark_route(monkeypatch)
+    spark_route()
     with pytest.raises(DataError) as spark_error:
         vf._prepare(tx, **COLS)
     assert str(spark_error.value) == str(numpy_error.value)
-    assert "2 rows (first: row 5)" in str(spark_error.value) and not queries
+    assert "2 rows (first: row 5)" in str(spark_error.value) and not spark_queries
 
 
 def test_duckdb_keeps_numpy(monkeypatch):
@@ -215,7 +198,7 @@ def _history() -> pd.DataFrame:
     return tx.assign(amount=np.where(back, -amount, amount), cost=cost)
 
 
-def test_features_and_forecast_through_spark_equal_numpy(queries, monkeypatch):
+def test_features_and_forecast_through_spark_equal_numpy(spark_queries, monkeypatch, spark_route):
     """The features and a whole forecast through Spark's totals: the same customers and model,
     and every number of the smooth models within 1e-9 relative.
 
@@ -234,10 +217,10 @@ def test_features_and_forecast_through_spark_equal_numpy(queries, monkeypatch):
     kw = dict(horizon_days=120, active_days=None, random_state=0)
     f_ref = vf.customer_features(tx, cutoff)
     fc_ref = vf.forecast(tx, as_of, **kw)
-    _spark_route(monkeypatch)
+    spark_route()
     f_got = vf.customer_features(tx, cutoff)
     fc_got = vf.forecast(tx, as_of, **kw)
-    assert len(queries) == 2
+    assert len(spark_queries) == 2
     pd.testing.assert_frame_equal(f_got, f_ref, rtol=1e-9)
     assert fc_got.model == fc_ref.model == "bgnbd_gg"
     pd.testing.assert_frame_equal(fc_got.customers, fc_ref.customers, rtol=1e-9)

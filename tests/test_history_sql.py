@@ -3,7 +3,7 @@ arrays as the numpy class on DuckDB and Spark, a snapshot by hand, the windows o
 fetched with the next cutoff's snapshot, the route ``--engine spark`` takes, and a whole backtest
 giving the same result on either path.
 
-Spark is real (one local session for the module); its queries are counted through
+Spark is real (one local session for the module); its spark_queries are counted through
 ``analysis.engine.spark.sql_frame``.
 """
 
@@ -111,17 +111,6 @@ def _agree(ref: TransactionHistory, got: SqlHistory, cutoffs=CUTOFFS, windows=WI
             assert y.dtype == DTYPES.get(kind, "float64")
 
 
-@pytest.fixture
-def queries(spark, monkeypatch):
-    """The module's session as the default one, and the Spark queries run (their SQL text)."""
-    monkeypatch.setattr(sp, "default_session", lambda: spark)
-    seen: list[str] = []
-    real = sp.sql_frame
-    monkeypatch.setattr(sp, "sql_frame", lambda s, sql: seen.append(sql) or real(s, sql))
-    monkeypatch.setenv(ag.ENGINE_ENV, "pandas")
-    return seen
-
-
 # ---------------------------------------------------------------- DuckDB
 @pytest.mark.parametrize(
     "tx",
@@ -221,13 +210,13 @@ def test_missing_column_and_unknown_engine():
 
 # ---------------------------------------------------------------- Spark
 @pytest.mark.parametrize("cost", [True, False], ids=["cost", "no-cost"])
-def test_spark_equals_numpy_and_duckdb(queries, cost):
+def test_spark_equals_numpy_and_duckdb(spark_queries, cost):
     tx = _lines(seed=8, cost=cost)
     cutoffs = [75, 133] if cost else [133]
     windows = WINDOWS[:1] + WINDOWS[3:4] + WINDOWS[5:6] if cost else []
     ref, got = TransactionHistory(tx), SqlHistory(tx, engine="spark")
     _agree(ref, got, cutoffs, windows)
-    assert queries and all("ccm_tx_" in sql for sql in queries)
+    assert spark_queries and all("ccm_tx_" in sql for sql in spark_queries)
     duck = SqlHistory(tx, engine="duckdb")
     for c in cutoffs:  # DuckDB == Spark to the last bit (exact sums)
         a, b = duck.snapshot(DAY0 + c), got.snapshot(DAY0 + c)
@@ -240,7 +229,7 @@ def test_spark_equals_numpy_and_duckdb(queries, cost):
 def test_routing(monkeypatch):
     tx = _lines(60)
     monkeypatch.setattr(ag, "AUTO_MIN_ROWS", 10)
-    monkeypatch.setattr(cf, "SqlHistory", lambda tx, **k: ("sql", k["engine"]))
+    monkeypatch.setattr(hs, "SqlHistory", lambda tx, **k: ("sql", k["engine"]))
     for env in ("auto", "duckdb", "pandas"):  # DuckDB keeps numpy (measured: see history_for)
         monkeypatch.setenv(ag.ENGINE_ENV, env)
         assert type(cf.history_for(tx)) is TransactionHistory, env
@@ -254,11 +243,11 @@ def test_routing(monkeypatch):
     assert cf._history(tx, None, **cols) == ("sql", "spark")
 
 
-def test_backtest_under_engine_spark_equals_numpy(queries, monkeypatch):
+def test_backtest_under_engine_spark_equals_numpy(spark_queries, monkeypatch):
     tx = _company()
     fit = dict(cv_folds=3, random_state=0, candidates=("logistic_c0.1", "gradient_boosting"))
     want = churn.backtest(tx, "2026-01-01", **fit)  # numpy (CCM_ENGINE=pandas)
-    assert not queries
+    assert not spark_queries
     monkeypatch.setenv(ag.ENGINE_ENV, "spark")
     monkeypatch.setattr(w, "on_lines", lambda *a, **k: pytest.fail("DuckDB used"))
     assert len(tx) < ag.AUTO_MIN_ROWS  # small: Spark all the same, it was asked for
@@ -268,7 +257,7 @@ def test_backtest_under_engine_spark_equals_numpy(queries, monkeypatch):
         hs.SqlHistory, "__init__", lambda s, *a, **k: built.append(1) or real(s, *a, **k)
     )
     got = churn.backtest(tx, "2026-01-01", **fit)
-    assert built == [1] and len(queries) <= 10  # ids, 3 snapshots, the first cutoff's windows
+    assert built == [1] and len(spark_queries) <= 10  # ids, 3 snapshots, the first cutoff's windows
     assert got.model.name == want.model.name and got.cutoffs == want.cutoffs
     pd.testing.assert_frame_equal(got.predictions, want.predictions, rtol=1e-9)
     pd.testing.assert_frame_equal(got.metrics, want.metrics, rtol=1e-9)

@@ -1,7 +1,7 @@
 """Page 00's monthly sales and quality findings on DuckDB and Spark (analysis.engine.overview_sql):
 the same results as the pandas reference, hand-computed cases, and the routes (issue 14).
 
-Spark queries go through ``analysis.engine.spark.sql_frame``; the tests count them there (Spark
+Spark spark_queries go through ``analysis.engine.spark.sql_frame``; the tests count them there (Spark
 itself is real: one local session for the module).
 """
 
@@ -53,17 +53,6 @@ def _lines(n: int = 500, seed: int = 3, unit: str = "ns") -> pd.DataFrame:
 PRODUCTS = pd.DataFrame({"product_id": pd.array([f"P{i}" for i in range(11)], dtype="str")})
 
 
-@pytest.fixture
-def queries(spark, monkeypatch):
-    """The module's session as the default one, and the Spark queries run (their SQL text)."""
-    monkeypatch.setattr(sp, "default_session", lambda: spark)
-    seen: list[str] = []
-    real = sp.sql_frame
-    monkeypatch.setattr(sp, "sql_frame", lambda s, sql: seen.append(sql) or real(s, sql))
-    monkeypatch.setenv(ag.ENGINE_ENV, "pandas")  # references in pandas unless a test says
-    return seen
-
-
 def _route(monkeypatch, engine: str) -> None:
     """Page 00's functions take ``engine`` whatever the size; the other one fails if used."""
     monkeypatch.setenv(ag.ENGINE_ENV, engine)
@@ -74,15 +63,15 @@ def _route(monkeypatch, engine: str) -> None:
         monkeypatch.setattr(sp, "on_spark_lines", lambda *a, **k: pytest.fail("Spark used"))
 
 
-def _on_each_engine(monkeypatch, step, queries):
+def _on_each_engine(monkeypatch, step, spark_queries):
     """``step()`` in pandas, on DuckDB and on Spark (which must have run a query)."""
     out = {}
     for engine in ("pandas", "duckdb", "spark"):
         with monkeypatch.context() as m:
             _route(m, engine)
-            before = len(queries)
+            before = len(spark_queries)
             out[engine] = step()
-            assert (len(queries) > before) == (engine == "spark"), engine
+            assert (len(spark_queries) > before) == (engine == "spark"), engine
     return out
 
 
@@ -96,7 +85,7 @@ def _same_findings(got: pd.DataFrame, want: pd.DataFrame, exact: bool = False) -
 
 
 # ---------------------------------------------------------------- monthly sales
-def test_monthly_sales_by_hand(queries, monkeypatch):
+def test_monthly_sales_by_hand(spark_queries, monkeypatch):
     tx = pd.DataFrame(
         {
             "date": pd.to_datetime(
@@ -124,18 +113,18 @@ def test_monthly_sales_by_hand(queries, monkeypatch):
             "gross_margin_rate": [4 / 6, np.nan, np.nan, np.nan],
         }
     )
-    got = _on_each_engine(monkeypatch, lambda: ov.monthly_sales(tx), queries)
+    got = _on_each_engine(monkeypatch, lambda: ov.monthly_sales(tx), spark_queries)
     for engine, frame in got.items():
         pd.testing.assert_frame_equal(frame, want, obj=engine)
-    assert len(queries) == 1
+    assert len(spark_queries) == 1
 
 
 @pytest.mark.parametrize("unit", ["ns", "us"])
 @pytest.mark.parametrize("with_cost", [True, False], ids=["cost", "no-cost"])
-def test_monthly_sales_three_engines_agree(queries, monkeypatch, unit, with_cost):
+def test_monthly_sales_three_engines_agree(spark_queries, monkeypatch, unit, with_cost):
     tx = _lines(unit=unit)
     tx = tx if with_cost else tx.drop(columns="cost")
-    got = _on_each_engine(monkeypatch, lambda: ov.monthly_sales(tx), queries)
+    got = _on_each_engine(monkeypatch, lambda: ov.monthly_sales(tx), spark_queries)
     ref = got["pandas"]
     assert len(ref) == 14 and (ref["sales"] == 0).sum() == 2  # April and May 2025 empty
     assert ref["gross_profit"].isna().any() != with_cost
@@ -143,7 +132,7 @@ def test_monthly_sales_three_engines_agree(queries, monkeypatch, unit, with_cost
     pd.testing.assert_frame_equal(got["spark"], got["duckdb"], rtol=0, atol=0)
 
 
-def test_monthly_sales_of_no_lines_fails_as_pandas(queries, monkeypatch):
+def test_monthly_sales_of_no_lines_fails_as_pandas(spark_queries, monkeypatch):
     tx = _lines().iloc[:0]
     for engine in ("pandas", "duckdb", "spark"):
         with monkeypatch.context() as m:
@@ -179,7 +168,7 @@ def test_linear_quantile_is_pandas_bit_for_bit():
     assert osql.linear_quantile(1.0, 3.0, 2, 0.25) == 1.5
 
 
-def test_percentile_of_positive_amounts_equals_pandas_on_both_engines(queries):
+def test_percentile_of_positive_amounts_equals_pandas_on_both_engines(spark_queries):
     rng = np.random.default_rng(5)
     cases = [np.array([7.0]), np.array([2.0, 2.0]), np.array([1.0, -3.0, 4.0, 0.0])]
     cases += [np.round(rng.lognormal(2, 2, n), 2) for n in (3, 101, 250)]
@@ -194,7 +183,7 @@ def test_percentile_of_positive_amounts_equals_pandas_on_both_engines(queries):
 
 
 # ---------------------------------------------------------------- quality findings
-def test_quality_findings_by_hand(queries, monkeypatch):
+def test_quality_findings_by_hand(spark_queries, monkeypatch):
     base = pd.DataFrame(
         {
             "customer_id": pd.array(["a", "a", "b", "b", "c", "c", "c", "d"], dtype="str"),
@@ -222,18 +211,18 @@ def test_quality_findings_by_hand(queries, monkeypatch):
         }
     )
     got = _on_each_engine(
-        monkeypatch, lambda: ov.quality_findings(base, products, outlier_factor=1.03), queries
+        monkeypatch, lambda: ov.quality_findings(base, products, outlier_factor=1.03), spark_queries
     )
     for engine, frame in got.items():
         pd.testing.assert_frame_equal(frame, want, obj=engine)
 
 
 @pytest.mark.parametrize("factor", [10.0, 0.5, 0.004])  # 0.004: the limit at the 120 ties
-def test_quality_findings_three_engines_agree(queries, monkeypatch, factor):
+def test_quality_findings_three_engines_agree(spark_queries, monkeypatch, factor):
     tx = _lines(unit="us")  # Spark compares microseconds (nanoseconds: test_step_engine_...)
     inventory = pd.DataFrame({"stock_value": [5.0, -2.5, -1.0]})
     run = lambda: ov.quality_findings(tx, PRODUCTS, inventory=inventory, outlier_factor=factor)  # noqa: E731
-    got = _on_each_engine(monkeypatch, run, queries)
+    got = _on_each_engine(monkeypatch, run, spark_queries)
     ref = got["pandas"].set_index("finding")
     assert ref.loc["duplicate_lines", "count"] == 120
     assert ref.loc["unknown_products", "count"] > 30
@@ -243,7 +232,7 @@ def test_quality_findings_three_engines_agree(queries, monkeypatch, factor):
     _same_findings(got["spark"], got["duckdb"], exact=True)
 
 
-def test_outlier_limit_on_a_tie(queries, monkeypatch):
+def test_outlier_limit_on_a_tie(spark_queries, monkeypatch):
     # 100 lines of 10, 5 of 50, one of 60: (106 - 1) * 0.99 = 103.95 falls between two 50s, so
     # the percentile is 50 and with factor 1 only the 60 line is above it (a 50 line is not)
     tx = pd.DataFrame(
@@ -252,13 +241,15 @@ def test_outlier_limit_on_a_tie(queries, monkeypatch):
             "amount": np.r_[np.full(100, 10.0), np.full(5, 50.0), 60.0],
         }
     )
-    got = _on_each_engine(monkeypatch, lambda: ov.quality_findings(tx, outlier_factor=1.0), queries)
+    got = _on_each_engine(
+        monkeypatch, lambda: ov.quality_findings(tx, outlier_factor=1.0), spark_queries
+    )
     for engine, frame in got.items():
         out = frame.set_index("finding").loc["outlier_lines"]
         assert (out["count"], out["amount"]) == (1, 60.0), engine
 
 
-def test_outlier_limit_is_pandas_to_the_last_bit(queries, monkeypatch):
+def test_outlier_limit_is_pandas_to_the_last_bit(spark_queries, monkeypatch):
     """A line exactly at the limit is no outlier; DuckDB's quantile_cont (and Spark's
     percentile) interpolate from the lower end and can put the limit one bit lower."""
     import duckdb
@@ -281,13 +272,15 @@ def test_outlier_limit_is_pandas_to_the_last_bit(queries, monkeypatch):
     tx = pd.DataFrame(
         {"date": pd.date_range("2025-01-01", periods=250, freq="D"), "amount": values}
     )
-    got = _on_each_engine(monkeypatch, lambda: ov.quality_findings(tx, outlier_factor=2.0), queries)
+    got = _on_each_engine(
+        monkeypatch, lambda: ov.quality_findings(tx, outlier_factor=2.0), spark_queries
+    )
     for engine, findings in got.items():  # 2 * q is the limit, exactly: not above it
         assert findings.set_index("finding").loc["outlier_lines", "count"] == 0, engine
     assert (values > cont * 2.0).sum() == 1  # what a limit from quantile_cont would count
 
 
-def test_duplicate_lines_follow_duplicated_lines_for_each_dtype(queries, monkeypatch):
+def test_duplicate_lines_follow_duplicated_lines_for_each_dtype(spark_queries, monkeypatch):
     """Every column is compared, each dtype as ``duplicated_lines`` compares it: NaN with NaN,
     a missing text with a missing text, -0.0 with 0.0, categories and flags by value."""
     rng = np.random.default_rng(2)
@@ -361,7 +354,7 @@ def test_step_engine_leaves_to_pandas_what_sql_would_read_otherwise(
     assert osql.step_engine(change(tx), every_column=every_column) == want
 
 
-def test_steps_read_a_runs_validated_file(queries, monkeypatch, tmp_path):
+def test_steps_read_a_runs_validated_file(spark_queries, monkeypatch, tmp_path):
     """In a report run DuckDB (from LARGE_ROWS lines) and Spark read the validated Parquet copy,
     which holds a line-number column besides the table's: only the table's columns count."""
     from analysis.data import validated
@@ -386,20 +379,20 @@ def test_steps_read_a_runs_validated_file(queries, monkeypatch, tmp_path):
 
 
 # ---------------------------------------------------------------- --engine spark takes Spark
-def test_page00_steps_run_on_spark_under_engine_spark(queries, monkeypatch):
+def test_page00_steps_run_on_spark_under_engine_spark(spark_queries, monkeypatch):
     tx = _lines(unit="us")
     want = {
         "monthly": ov.monthly_sales(tx),
         "findings": ov.quality_findings(tx, PRODUCTS),
     }
-    assert not queries
+    assert not spark_queries
     monkeypatch.setenv(ag.ENGINE_ENV, "spark")
     monkeypatch.setattr(w, "on_lines", lambda *a, **k: pytest.fail("DuckDB used"))
     assert len(tx) < ag.AUTO_MIN_ROWS  # small: Spark all the same, it was asked for
     got = ov.monthly_sales(tx)
-    assert len(queries) == 1 and "ccm_tx_" in queries[0]
+    assert len(spark_queries) == 1 and "ccm_tx_" in spark_queries[0]
     pd.testing.assert_frame_equal(got, want["monthly"], rtol=1e-12)
     findings = ov.quality_findings(tx, PRODUCTS)
-    assert len(queries) == 7  # positives, percentile, one pass, products, duplicates, months
+    assert len(spark_queries) == 7  # positives, percentile, one pass, products, duplicates, months
     _same_findings(findings, want["findings"])
     assert not [t for t in sp.default_session().catalog.listTables() if t.isTemporary]

@@ -68,12 +68,9 @@ def _classes() -> pd.DataFrame:
 
 
 @pytest.fixture
-def queries(spark, monkeypatch):
-    """The module's session as the default one; the Spark queries (SQL text) and DuckDB passes."""
-    monkeypatch.setattr(sp, "default_session", lambda: spark)
-    seen: list[str] = []
-    real = sp.sql_frame
-    monkeypatch.setattr(sp, "sql_frame", lambda s, sql: seen.append(sql) or real(s, sql))
+def queries(spark_queries, monkeypatch):
+    """The Spark queries (SQL text, :func:`spark_queries`) and DuckDB passes."""
+    seen = spark_queries
     on_lines = ag.on_lines
 
     def counted(*a, **k):
@@ -89,7 +86,6 @@ def queries(spark, monkeypatch):
         return summary(*a, **k)
 
     monkeypatch.setattr(sp, "customer_summary_spark", summary_counted)
-    monkeypatch.setenv(ag.ENGINE_ENV, "pandas")
     return seen
 
 

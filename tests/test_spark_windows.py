@@ -49,23 +49,6 @@ def _lines(n: int = 600, seed: int = 7, unit: str = "ns", customers: int = 40) -
     )
 
 
-@pytest.fixture
-def queries(spark, monkeypatch):
-    """The module's session as the default one, and the Spark queries run (their SQL text)."""
-    monkeypatch.setattr(sp, "default_session", lambda: spark)
-    seen: list[str] = []
-    real = sp.sql_frame
-    monkeypatch.setattr(sp, "sql_frame", lambda s, sql: seen.append(sql) or real(s, sql))
-    monkeypatch.setenv(ag.ENGINE_ENV, "pandas")  # references in pandas unless a test says
-    return seen
-
-
-def _spark_route(monkeypatch):
-    """CCM_ENGINE=spark with DuckDB out of reach (a step that tries it fails)."""
-    monkeypatch.setenv(ag.ENGINE_ENV, "spark")
-    monkeypatch.setattr(w, "on_lines", lambda *a, **k: pytest.fail("DuckDB used"))
-
-
 # ---------------------------------------------------------------- the routing rule
 @pytest.mark.parametrize(
     "env, rows, want",
@@ -93,7 +76,7 @@ def test_page00_counts_with_a_missing_id_stay_in_pandas(monkeypatch):
 
 
 # ---------------------------------------------------------------- months active
-def test_months_active_by_hand(queries):
+def test_months_active_by_hand(spark_queries):
     tx = pd.DataFrame(
         {
             "customer_id": ["a", "a", "a", "a", "a", "a", "b"],
@@ -115,11 +98,11 @@ def test_months_active_by_hand(queries):
     want = {"customer_id": ["a"], "months_active": [2]}  # January and March
     for step in (months_active, w.months_active_duckdb, w.months_active_spark):
         assert step(tx, "2025-01-01", "2025-04-01").to_dict("list") == want, step
-    assert len(queries) == 1
+    assert len(spark_queries) == 1
 
 
 @pytest.mark.parametrize("unit", ["ns", "us"])
-def test_months_active_three_engines_agree(queries, unit):
+def test_months_active_three_engines_agree(spark_queries, unit):
     tx = _lines(unit=unit)
     ref = months_active(tx, "2024-10-01", "2025-07-01")
     assert len(ref) > 30
@@ -128,7 +111,7 @@ def test_months_active_three_engines_agree(queries, unit):
 
 
 # ---------------------------------------------------------------- quarter totals
-def test_quarter_totals_by_hand(queries):
+def test_quarter_totals_by_hand(spark_queries):
     lines = pd.DataFrame(
         {
             "customer_id": ["a", "a", "b", "a", "c", "c", "c"],
@@ -161,7 +144,7 @@ def test_quarter_totals_by_hand(queries):
 
 
 @pytest.mark.parametrize("value", ["monetary", "gross_profit"])
-def test_quarter_totals_three_engines_agree(queries, value):
+def test_quarter_totals_three_engines_agree(spark_queries, value):
     tx = _lines()
     window = (2024 * 4 + 3, 2025 * 4 + 2, "2024-10-01", "2025-10-01")
     duck = w.quarter_totals_duckdb(tx, *window, value=value)
@@ -181,7 +164,7 @@ def test_quarter_totals_three_engines_agree(queries, value):
 
 
 # ---------------------------------------------------------------- lost customers
-def test_lost_customers_by_hand(queries):
+def test_lost_customers_by_hand(spark_queries):
     lines = pd.DataFrame(
         {
             "customer_id": ["a", "a", "b", "b", "c", "d", "e"],
@@ -213,7 +196,7 @@ def test_lost_customers_by_hand(queries):
 
 
 @pytest.mark.parametrize("unit", ["ns", "us"])
-def test_lost_customers_three_engines_agree(queries, unit):
+def test_lost_customers_three_engines_agree(spark_queries, unit):
     tx = _lines(unit=unit, customers=300)
     q = Quarter.parse("2025Q2")
     ref = lost_customers(tx, q, active_days=90)
@@ -229,7 +212,7 @@ def test_lost_customers_three_engines_agree(queries, unit):
 
 
 # ---------------------------------------------------------------- page 00: counts and KPIs
-def test_entity_counts_by_hand(queries):
+def test_entity_counts_by_hand(spark_queries):
     lines = pd.DataFrame(
         {
             "customer_id": ["a", "a", "b", "b"],
@@ -255,7 +238,7 @@ def test_entity_counts_by_hand(queries):
 
 
 @pytest.mark.parametrize("with_orders", [True, False], ids=["order-ids", "customer-days"])
-def test_entity_counts_three_engines_agree(queries, with_orders):
+def test_entity_counts_three_engines_agree(spark_queries, with_orders):
     tx = _lines() if with_orders else _lines().drop(columns="order_id")
     ref = ov.entity_counts(tx)
     assert ref["orders"] > 200 and ref["products"] == 12
@@ -263,7 +246,7 @@ def test_entity_counts_three_engines_agree(queries, with_orders):
     assert w.entity_counts_spark(tx) == ref
 
 
-def test_period_totals_by_hand(queries):
+def test_period_totals_by_hand(spark_queries):
     lines = pd.DataFrame(
         {
             "customer_id": ["a", "a", "b", "b", "c", "c"],
@@ -299,7 +282,7 @@ def test_period_totals_by_hand(queries):
 
 
 @pytest.mark.parametrize("with_cost", [True, False], ids=["cost", "no-cost"])
-def test_period_totals_three_engines_agree(queries, with_cost):
+def test_period_totals_three_engines_agree(spark_queries, with_cost):
     tx = _lines() if with_cost else _lines().drop(columns="cost")
     periods = {str(q): (q.start, q.end) for q in map(Quarter.parse, QUARTERS[1:3])}
     duck, spark = w.period_totals_duckdb(tx, periods), w.period_totals_spark(tx, periods)
@@ -314,7 +297,7 @@ def test_period_totals_three_engines_agree(queries, with_cost):
 
 
 # ---------------------------------------------------------------- --engine spark takes Spark
-def test_every_caller_runs_on_spark_under_engine_spark(queries, monkeypatch):
+def test_every_caller_runs_on_spark_under_engine_spark(spark_queries, monkeypatch, spark_route):
     tx, q = _lines(), Quarter.parse("2025Q2")
     steps = {
         "months_active": lambda: months_active(tx, "2024-10-01", "2025-07-01"),
@@ -324,14 +307,14 @@ def test_every_caller_runs_on_spark_under_engine_spark(queries, monkeypatch):
         "quarter_kpis": lambda: ov.quarter_kpis(tx, "2025Q2"),
     }
     want = {name: step() for name, step in steps.items()}  # pandas (CCM_ENGINE=pandas)
-    assert not queries
-    _spark_route(monkeypatch)
+    assert not spark_queries
+    spark_route()
     assert len(tx) < ag.AUTO_MIN_ROWS  # small: Spark all the same, it was asked for
     for name, step in steps.items():
-        before = len(queries)
+        before = len(spark_queries)
         got = step()
-        assert len(queries) > before, f"{name} did not run on Spark"
-        assert all("ccm_tx_" in sql for sql in queries[before:]), name
+        assert len(spark_queries) > before, f"{name} did not run on Spark"
+        assert all("ccm_tx_" in sql for sql in spark_queries[before:]), name
         if isinstance(got, dict):
             assert got == want[name], name
         else:
