@@ -429,12 +429,11 @@ def test_interrupted_report_keeps_the_previous_one(case):
         stderr=subprocess.PIPE,
         text=True,
     )
+    own = out / f".{QUARTER}.building-{proc.pid}"
     deadline = time.monotonic() + 300
-    while (
-        not list(out.glob(".*.building-*")) and time.monotonic() < deadline and proc.poll() is None
-    ):
+    while not own.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.5)
-    assert list(out.glob(".*.building-*")), "the run never started"
+    assert own.exists(), "the run never started"
     time.sleep(6)  # notebooks are running in their kernels now
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGINT)
