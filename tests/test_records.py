@@ -10,6 +10,8 @@ from analysis.report.records import (
     credit_limits_summary,
     efficiency_case_summary,
     growth_case_summary,
+    margin_summary,
+    product_mix_summary,
 )
 
 
@@ -101,3 +103,20 @@ def test_growth_case_summary_needs_year_two():
     years = pd.DataFrame({"projection_year": ["year_1"], "class_value": [1.0]})
     with pytest.raises(KeyError, match="year_2"):
         growth_case_summary(roi.growth_value(roi.CASE_1), years)
+
+
+def test_page_summaries_take_the_quarter_from_a_window_of_the_lines():
+    tx = pd.DataFrame(
+        {
+            "date": pd.to_datetime(
+                ["2025-09-30 23:59", "2025-10-01 00:00", "2025-12-31 23:59", "2026-01-01 00:00"]
+            ),
+            "amount": [1000.0, 100.0, 300.0, 50.0],
+            "cost": [0.0, 60.0, 140.0, 50.0],
+        }
+    )
+    window = dict(start="2025-10-01", end="2026-01-01")
+    # (100 + 300 - 60 - 140) / (100 + 300) = 0.5, from the quarter's two lines only
+    assert product_mix_summary(None, tx, **window)["gross_margin_rate"] == pytest.approx(0.5)
+    assert margin_summary(tx, **window)["gross_margin_rate"] == pytest.approx(0.5)
+    assert margin_summary(tx)["gross_margin_rate"] == pytest.approx((1450 - 250) / 1450)

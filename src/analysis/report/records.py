@@ -385,6 +385,9 @@ def product_mix_summary(
     top: int = 5,
     amount_col: str = "amount",
     cost_col: str = "cost",
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> dict:
     """The summary.json entries of the product-mix page (02).
 
@@ -393,11 +396,15 @@ def product_mix_summary(
     ranked : DataFrame or None
         :func:`analysis.products.mix.product_abc`; None when the data have no product id.
     tx : DataFrame
-        The period's transaction lines.
+        The transaction lines (those of ``[start, end)`` count).
     top : int
         Products listed in ``top_products_by_sales``.
     amount_col, cost_col : str
         Columns of ``tx``.
+    start, end : date-like, optional
+        The period (None: all the lines).
+    date_col : str
+        Date column of ``tx``.
 
     Returns
     -------
@@ -406,9 +413,10 @@ def product_mix_summary(
         sales, ``product_abc_counts`` and ``top_products_by_sales`` (None / [] without
         ``ranked``).
     """
+    window = dict(start=start, end=end, date_col=date_col)
     out = {
         "gross_margin_rate": json_number(
-            overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col)
+            overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col, **window)
         )
     }
     if ranked is None:
@@ -436,13 +444,16 @@ def margin_summary(
     top: int = 5,
     amount_col: str = "amount",
     cost_col: str = "cost",
+    start=None,
+    end=None,
+    date_col: str = "date",
 ) -> dict:
     """The summary.json entries of the margin page (03), None where the data lack what they need.
 
     Parameters
     ----------
     tx : DataFrame
-        The period's transaction lines.
+        The transaction lines (those of ``[start, end)`` count).
     by_class : DataFrame, optional
         :func:`analysis.products.margin.margin_by` per class (``class_col``,
         ``gross_margin_rate``).
@@ -458,6 +469,10 @@ def margin_summary(
         Products listed in ``top_products_by_contribution``.
     amount_col, cost_col : str
         Columns of ``tx``.
+    start, end : date-like, optional
+        The period (None: all the lines).
+    date_col : str
+        Date column of ``tx``.
 
     Returns
     -------
@@ -466,9 +481,10 @@ def margin_summary(
         period, ``top_products_by_contribution``, ``quadrant_counts`` and
         ``n_loss_making_products``.
     """
+    window = dict(start=start, end=end, date_col=date_col)
     out = {
         "gross_margin_rate": json_number(
-            overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col)
+            overall_margin_rate(tx, amount_col=amount_col, cost_col=cost_col, **window)
         )
     }
     out["margin_rate_by_class"] = (
