@@ -407,6 +407,22 @@ def test_stale_staging_folders_are_removed_on_the_next_run(case):
     assert not dead.exists() and not other_quarter.exists() and alive.exists()
 
 
+def _as_from_a_terminal():
+    """Ctrl-C as a shell gives it to a command it starts: the default action, not blocked (a test
+    worker's own state is not inherited: two full runs of the suite saw this run ignore it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _signal_state(pid: int) -> str:
+    """The signal masks of a process (/proc), for a failure message."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "signal state unknown"
+    return " ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 @pytest.mark.notebook
 def test_interrupted_report_keeps_the_previous_one(case):
     import psutil
@@ -428,7 +444,9 @@ def test_interrupted_report_keeps_the_previous_one(case):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
+    signals = _signal_state(proc.pid)
     own = out / f".{QUARTER}.building-{proc.pid}"
     deadline = time.monotonic() + 300
     while not own.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -438,7 +456,7 @@ def test_interrupted_report_keeps_the_previous_one(case):
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=300)  # slow to stop on a loaded machine
-    assert proc.returncode == 130, stderr[-3000:]
+    assert proc.returncode == 130, f"{signals}\n{stderr[-3000:]}"
     assert stderr.strip().splitlines()[-1] == INTERRUPTED
     assert "Traceback" not in stderr + stdout and "KeyboardInterrupt" not in stderr
     assert not list(out.glob(".*building*")) and not (out / f"{QUARTER}.failed").exists()
