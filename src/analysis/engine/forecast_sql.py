@@ -28,30 +28,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.engine.aggregate import DAY_EXPR
+from analysis.engine.history_sql import sql_ready
 from analysis.engine.windows import SqlLines, exact_sum, run_on
 
 __all__ = ["DAY_FIELDS", "customer_days", "days_sql_ready"]
 
 #: the fields of the totals, in the order of ``analysis.value.forecast._Days``
 DAY_FIELDS = ("ids", "code", "day", "net", "gross", "gp", "costed", "buy", "has_cost")
-
-
-def _plain_ids(ids: pd.Series) -> bool:
-    """Text or integer ids: SQL groups and sorts them as pandas does (a float id's NaN would
-    meet NULL, a categorical or boolean column has pandas' own rules)."""
-    dtype = ids.dtype
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
-        return False
-    if pd.api.types.is_integer_dtype(dtype) or isinstance(dtype, pd.StringDtype):
-        return True
-    if not pd.api.types.is_object_dtype(dtype):
-        return False
-    return pd.api.types.infer_dtype(ids, skipna=True) in ("string", "empty")
-
-
-def _naive_dates(dtype) -> bool:
-    """Times without a zone (a zoned time's day depends on the engine's session zone)."""
-    return pd.api.types.is_datetime64_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype)
 
 
 def _plain_money(values: pd.Series) -> bool:
@@ -74,8 +57,8 @@ def days_sql_ready(
 ) -> bool:
     """Whether :func:`customer_days` gives these lines numpy's totals.
 
-    Text or integer ids and dates without a zone (as
-    :func:`analysis.engine.history_sql.sql_ready` asks), numeric amounts and costs without an infinite value, and at least one line.
+    Text or integer ids and dates without a zone
+    (:func:`analysis.engine.history_sql.sql_ready`), numeric amounts and costs without an infinite value, and at least one line.
 
     Parameters
     ----------
@@ -90,9 +73,7 @@ def days_sql_ready(
     """
     if len(tx) == 0 or amount_col not in tx.columns:
         return False
-    if id_col not in tx.columns or date_col not in tx.columns:
-        return False
-    if not (_plain_ids(tx[id_col]) and _naive_dates(tx[date_col].dtype)):
+    if not sql_ready(tx, id_col=id_col, date_col=date_col):
         return False
     money = [amount_col] + ([cost_col] if cost_col in tx.columns else [])
     return all(_plain_money(tx[c]) for c in money)
