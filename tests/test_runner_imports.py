@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +45,7 @@ print(sorted(m for m in ("seaborn", "scipy.stats", "analysis.viz.style") if sys.
 def test_a_cached_font_subset_imports_no_chart_style(tmp_path):
     from analysis.config import PROJECT_ROOT
 
-    env = {**__import__("os").environ, "CCM_CACHE_DIR": str(tmp_path)}
+    env = {**os.environ, "CCM_CACHE_DIR": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-c", FONT],
         cwd=PROJECT_ROOT,
@@ -59,7 +61,7 @@ def test_a_cached_font_subset_imports_no_chart_style(tmp_path):
 
 ENGINE_MODULES = sorted(
     f"analysis.engine.{p.stem}"
-    for p in (__import__("pathlib").Path(__file__).parents[1] / "src/analysis/engine").glob("*.py")
+    for p in (Path(__file__).parents[1] / "src/analysis/engine").glob("*.py")
     if p.stem != "__init__"
 )
 
