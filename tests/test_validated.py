@@ -194,7 +194,11 @@ def test_a_data_error_in_the_child_is_the_same_error(tmp_path):
 def test_a_kernel_reads_the_copy_once_and_each_page_gets_tables_of_its_own(
     sample, tmp_path, monkeypatch
 ):
-    folder = validated.write_validated(sample, tmp_path / "kept")
+    """Without pyarrow there is no mapped copy: the Parquet copy is read once per kernel."""
+    with monkeypatch.context() as m:
+        m.setattr(aggregate, "arrow_available", lambda: False)
+        folder = validated.write_validated(sample, tmp_path / "kept")
+    assert not list(folder.glob(f"*{validated.MAPPED_SUFFIX}"))
     reads = []
     real = validated._read_kept
     monkeypatch.setattr(validated, "_read_kept", lambda path: reads.append(path) or real(path))
@@ -231,3 +235,38 @@ def test_a_rewritten_copy_is_read_again(sample, tmp_path):
     shutil.rmtree(folder)
     validated.write_validated(short, folder)
     assert len(validated.read_validated(folder, SAMPLE_DIR).transactions) == 7
+
+
+def test_pages_map_the_arrow_copy_without_reading_it(sample, tmp_path):
+    if not aggregate.arrow_available():
+        pytest.skip("pyarrow is not installed")
+    folder = validated.write_validated(sample, tmp_path / "kept")
+    assert sorted(p.stem for p in folder.glob(f"*{validated.MAPPED_SUFFIX}")) == sorted(
+        sample.tables
+    )
+    first = validated.read_validated(folder, SAMPLE_DIR)
+    tx = first.transactions
+    pd.testing.assert_frame_equal(tx, sample.transactions, check_exact=True)
+    amounts = tx["amount"].to_numpy()
+    # a view of the file, not a copy: not owned, not writeable
+    assert not amounts.flags.owndata and not amounts.flags.writeable
+    assert validated.validated_identity(tx) == f"{folder.resolve()}:transactions"
+    # a page that changes its tables changes only its own
+    tx["amount"] = 0.0
+    tx.loc[tx.index[0], "customer_id"] = "changed"
+    first["customers"].loc[first["customers"].index[0], first["customers"].columns[0]] = "x"
+    with pytest.raises(ValueError):
+        first.lines["transactions"][0] = -1
+    second = validated.read_validated(folder, SAMPLE_DIR)
+    for name, df in sample.tables.items():
+        pd.testing.assert_frame_equal(second[name], df, check_exact=True)
+        np.testing.assert_array_equal(second.lines[name], sample.lines[name])
+
+
+def test_a_damaged_mapped_copy_is_not_used(sample, tmp_path):
+    if not aggregate.arrow_available():
+        pytest.skip("pyarrow is not installed")
+    folder = validated.write_validated(sample, tmp_path / "kept")
+    path = folder / f"transactions{validated.MAPPED_SUFFIX}"
+    path.write_bytes(path.read_bytes()[:100])
+    assert validated.read_validated(folder, SAMPLE_DIR) is None
