@@ -8,6 +8,10 @@ The runner now writes the validated, typed tables to Parquet in its staging fold
 (:func:`read_validated`) when they are the tables of the data folder the page was asked
 for, and reads the user's files itself otherwise (a page opened in JupyterLab).
 
+With pyarrow, each table is also kept as an uncompressed Arrow IPC file that a page maps into
+memory instead of reading (:func:`_map_kept`): a kernel holds no line until the page touches it,
+and pages that only send SQL to an engine never do.  The engines read the Parquet copy.
+
 The copy is the runner's own: it lives in the staging folder, is removed before the
 report is put in place, and never replaces or touches an input file.  Each table keeps
 its dtypes (recorded in ``manifest.json`` and restored on reading) and the line numbers
@@ -163,9 +167,11 @@ def read_validated(folder: str | Path, data_dir: str | Path) -> Dataset | None:
     return ds
 
 
-#: the tables this process read last, with the stamp of their files: a kernel kept by a report
-#: worker runs page after page on the same validated copy, and reading ten million lines again
-#: costs a second or two per page.  One entry: a new folder replaces it.
+#: the tables this process read last from Parquet (no mapped copy: without pyarrow), with the
+#: stamp of their files: a kernel kept by a report worker runs page after page on the same
+#: validated copy, and reading ten million lines again costs a second or two per page.  One
+#: entry: a new folder replaces it.  Mapped copies are not kept: mapping again costs nothing,
+#: and the map (with what the page touched) goes with the page.
 _LAST_READ: dict = {}
 
 

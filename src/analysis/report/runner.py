@@ -452,9 +452,9 @@ def kept_kernel():
 
 #: a kept kernel using more memory than this once a page is cleared from it (:func:`forget_page`)
 #: is replaced by a new one for the next page (MB; environment ``CCM_KERNEL_KEEP_MB``).  A
-#: cleared kernel holds the run's tables and what its allocator did not give back: 0.8-1.1 GB at
-#: ten million lines, several GB at a hundred million.  A new kernel costs a few CPU seconds to
-#: start and import, and its page reads the tables again (1-3 s at ten million lines).
+#: cleared kernel holds its imports and what its allocator did not give back: about 0.4 GB at ten
+#: million lines since the pages map the run's tables (:mod:`analysis.data.validated`) instead of
+#: keeping them (0.8-1.1 GB before).  A new kernel costs a few CPU seconds to start and import.
 KERNEL_KEEP_MB = 1536
 KERNEL_KEEP_ENV = "CCM_KERNEL_KEEP_MB"
 
