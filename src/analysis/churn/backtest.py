@@ -297,8 +297,15 @@ def backtest(
             f"no active customers before {end - 2 * h:%Y-%m-%d} or {end - h:%Y-%m-%d}: the "
             f"transactions must cover at least {2 * horizon_days} days before the report end"
         )
+    # everything the sorted lines give first, so that they are freed before any model is fitted
+    alive = _alive_baseline(history, end - h, X_te.index, horizon_days)
+    X_now, _ = features_at(history, end, **kw)
+    del history
     fit = dict(cv_folds=cv_folds, random_state=random_state)
+    n_train, train_churn_rate = len(X_tr), float(y_tr.mean())
+    rec = LogisticRegression(C=1.0).fit(np.log1p(X_tr[["recency_days"]].to_numpy()), y_tr)
     X_fit, y_fit, folds = _sample(X_tr, y_tr, train_sample, random_state, cv_folds)
+    del X_tr, y_tr  # X_fit is all of them or a sample
     model = fit_churn_model(
         X_fit,
         y_fit,
@@ -307,7 +314,8 @@ def backtest(
         calibration_folds=folds,
         **fit,
     )
-    rec = LogisticRegression(C=1.0).fit(np.log1p(X_tr[["recency_days"]].to_numpy()), y_tr)
+    n_fit = len(X_fit)
+    del X_fit, y_fit
     pred = pd.DataFrame(
         {
             "churned": y_te,
@@ -315,12 +323,11 @@ def backtest(
             "baseline_recency": rec.predict_proba(np.log1p(X_te[["recency_days"]].to_numpy()))[
                 :, 1
             ],
-            "baseline_alive": _alive_baseline(history, end - h, X_te.index, horizon_days),
+            "baseline_alive": alive,
         },
         index=X_te.index,
     )
     metrics = pd.DataFrame({k: score_metrics(pred["churned"], pred[k]) for k in SCORES}).T
-    X_now, _ = features_at(history, end, **kw)
     X_re, y_re, re_folds = _sample(X_te, y_te, train_sample, random_state, cv_folds)
     scoring = _score_now(X_now, end, X_re, y_re, model, calibration_folds=re_folds, **fit)
     return ChurnResult(
@@ -328,14 +335,14 @@ def backtest(
         predictions=pred,
         metrics=metrics,
         model=model,
-        n_train=len(X_tr),
+        n_train=n_train,
         n_test=len(X_te),
         scoring=scoring,
         horizon_days=horizon_days,
         cutoffs={"train": end - 2 * h, "test": end - h, "score": end},
-        train_churn_rate=float(y_tr.mean()),
+        train_churn_rate=train_churn_rate,
         test_sales=X_te["sales_12m"],
-        n_train_used=len(X_fit),
+        n_train_used=n_fit,
         n_refit_used=scoring.model.n_fit,
         n_choice=model.n_choice,
     )

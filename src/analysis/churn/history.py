@@ -14,7 +14,7 @@ Days are whole calendar days: a cutoff is midnight at the start of its day.
 
 Sums of amounts are exact to the last bit whatever the order of the lines: each
 amount is split into a part on a grid coarse enough for every partial sum to be
-exact and a tiny remainder (:func:`_split`), so a customer's sales do not depend on
+exact and a tiny remainder (:meth:`TransactionHistory._sum`), so a customer's sales do not depend on
 how the lines were sorted, and agree with pandas' compensated sums.
 """
 
@@ -29,6 +29,9 @@ import pandas as pd
 from analysis.data.validation import DataError
 
 __all__ = ["CustomerSnapshot", "TransactionHistory", "day_number"]
+
+#: entries per step where a sum is split into steps (exact sums only: counts, whole numbers)
+_CHUNK = 1 << 20
 
 
 def day_number(when) -> int:
@@ -54,15 +57,6 @@ def _grid(x: np.ndarray) -> float:
     if total == 0 or not math.isfinite(total):
         return 0.0
     return math.ldexp(1.0, math.ceil(math.log2(total)) - 51)
-
-
-def _split(x: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` as ``hi + lo``, both exact: ``hi`` on the grid of ``step`` (:func:`_grid`), so
-    that any sum of its entries is exact, and ``lo`` below half a step."""
-    if step == 0:
-        return x, np.zeros_like(x)
-    hi = np.rint(x / step) * step
-    return hi, x - hi
 
 
 @dataclass(frozen=True)
@@ -156,16 +150,19 @@ class TransactionHistory:
         rank = np.empty(len(ids) + 1, dtype=np.int64)
         rank[by_id], rank[-1] = np.arange(len(ids)), -1  # code -1 (no id) stays -1
         codes, ids = rank[codes], ids.take(by_id)
-        day = tx[date_col].to_numpy().astype("datetime64[D]")
+        del rank, by_id
+        day = tx[date_col].to_numpy().astype("datetime64[D]")  # a new array, changed in place below
         keep = (codes >= 0) & ~np.isnat(day)
         day = day.view(np.int64)
         rows = None if keep.all() else np.flatnonzero(keep)
+        del keep
         if rows is not None:
             day, codes = day[rows], codes[rows]
         first = int(day.min()) if len(day) else 0
         span = int(day.max()) - first + 1 if len(day) else 1
         # a stable sort by day; on 16-bit day offsets numpy sorts by radix, 4x faster
-        offset = (day - first).astype(np.uint16 if span < 2**16 else np.int64)
+        day -= first
+        offset = day.astype(np.uint16) if span < 2**16 else day
         del day
         order = np.argsort(offset, kind="stable")
         rows = order if rows is None else rows[order]
@@ -176,40 +173,76 @@ class TransactionHistory:
         self._code = codes[order]
         del codes
         offset = offset[order]
-        self._day = offset.astype(np.int32) + np.int32(first)
+        del order
+        # days as offsets from the first one; the lines of day offset k start at _day_start[k]
+        # (one entry per day instead of a day per line)
+        self._first, self._span = first, span
+        days = np.arange(span, dtype=offset.dtype)  # same dtype: searchsorted copies no line
+        self._day_start = np.r_[np.searchsorted(offset, days, side="left"), len(offset)]
+        del days
         amount = tx[amount_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
         self._returns = amount < 0
         buy = amount > 0
         if self.has_cost:
-            profit = amount - tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
+            profit = tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
+            np.subtract(amount, profit, out=profit)  # amount - cost, in the array of the costs
             self._cost_known = ~np.isnan(profit)
             profit[~self._cost_known] = 0.0
             self._profit, self._profit_grid = profit, _grid(profit)
         amount[np.isnan(amount)] = 0.0
         self._amount, self._amount_grid = amount, _grid(amount)
-        del rows, order
+        del rows
         # distinct (customer, day) with a purchase, sorted by customer then day
-        pairs = self._code[buy] * span
+        pairs = self._code[buy]
+        pairs *= span
         pairs += offset[buy]
+        del buy, offset
         pairs.sort()
         # np.unique hashes (slow here); the sorted keys only need their first of each run
         pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-        self._buy_code, self._buy_day = pairs // span, (pairs % span + first).astype(np.int32)
+        # the purchase days as offsets from the first day, in the lines' offset dtype
+        self._buy_off = (pairs % span).astype(np.uint16 if span < 2**16 else np.int64)
+        pairs //= span
+        self._buy_code = pairs
         self._snapshots: dict[int, CustomerSnapshot] = {}
 
     # ------------------------------------------------------------------ windows
+    def _offset(self, day: int) -> int:
+        """``day`` as an offset from the first day, clipped to [0, span]: the same comparisons
+        with every line's day."""
+        return min(max(int(day) - self._first, 0), self._span)
+
     def _lines(self, start: int | None, end: int) -> slice:
         """The lines dated in [start, end) (day numbers; None: from the first)."""
-        a = 0 if start is None else int(np.searchsorted(self._day, start, side="left"))
-        return slice(a, int(np.searchsorted(self._day, end, side="left")))
+        a = 0 if start is None else int(self._day_start[self._offset(start)])
+        return slice(a, int(self._day_start[self._offset(end)]))
 
     def _count(self, codes: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(codes, weights, minlength=self.n)
 
     def _sum(self, codes: np.ndarray, values: np.ndarray, step: float) -> np.ndarray:
-        """Sums of ``values`` per code, exact to the last bit in any order (:func:`_split`)."""
-        hi, lo = _split(values, step)
-        return self._count(codes, hi) + self._count(codes, lo)
+        """Sums of ``values`` per code, exact to the last bit in any order.
+
+        Each value is split into ``hi + lo``, both exact: ``hi`` on the grid of ``step``
+        (:func:`_grid`), so that any sum of its entries is exact, and ``lo`` below half a step.
+        Both parts go through one work array the size of ``values``, one after the other.
+        """
+        if step == 0:
+            return self._count(codes, values) + 0.0
+        part = values / step
+        np.rint(part, out=part)
+        part *= step  # hi
+        hi = self._count(codes, part)
+        np.subtract(values, part, out=part)  # lo
+        return hi + self._count(codes, part)
+
+    def _count_where(self, codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Entries per code where ``mask`` holds (int64), :data:`_CHUNK` entries at a time:
+        counts add up exactly, and no copy of the codes is as long as the window."""
+        out = np.zeros(self.n, dtype=np.int64)
+        for i in range(0, len(codes), _CHUNK):
+            out += self._count(codes[i : i + _CHUNK][mask[i : i + _CHUNK]])
+        return out
 
     def sales(self, start: int | None, end: int) -> np.ndarray:
         """Net sales per customer code of the lines dated in [start, end).
@@ -261,9 +294,9 @@ class TransactionHistory:
         ndarray
             int64, one entry per customer code.
         """
-        inside = self._buy_day < end
+        inside = self._buy_off < self._offset(end)
         if start is not None:
-            inside &= self._buy_day >= start
+            inside &= self._buy_off >= self._offset(start)
         return self._count(self._buy_code[inside])
 
     def snapshot(self, cutoff: int) -> CustomerSnapshot:
@@ -284,32 +317,64 @@ class TransactionHistory:
         return self._snapshots[cutoff]
 
     def _snapshot(self, cutoff: int) -> CustomerSnapshot:
-        w = self._lines(None, cutoff)
-        code, ret, amount = self._code[w], self._returns[w], self._amount[w]
-        before = self._buy_day < cutoff
-        bc, bd = self._buy_code[before], self._buy_day[before]
+        # one part after the other, each freeing its arrays: first the purchase days ...
+        k = self._offset(cutoff)
+        if k >= self._span:  # every purchase is before the cutoff: no copy
+            bc, bd = self._buy_code, self._buy_off
+        else:
+            before = self._buy_off < k
+            bc, bd = self._buy_code[before], self._buy_off[before]
+            del before
         first, last = np.full(self.n, -1, np.int64), np.full(self.n, -1, np.int64)
         if len(bc):
             starts = np.flatnonzero(np.r_[True, bc[1:] != bc[:-1]])
             ends = np.r_[starts[1:], len(bc)] - 1
-            first[bc[starts]], last[bc[ends]] = bd[starts], bd[ends]
-        same = bc[1:] == bc[:-1]
-        gap = (bd[1:] - bd[:-1])[same].astype("float64")
+            first[bc[starts]] = bd[starts].astype(np.int64) + self._first
+            last[bc[ends]] = bd[ends].astype(np.int64) + self._first
+            del starts, ends
+        frequency = self._count(bc)
+        gap_sq_sum = self._gap_sq_sum(bc, bd)
+        del bc, bd
+        # ... then the lines
+        w = self._lines(None, cutoff)
+        code, amount = self._code[w], self._amount[w]
+        monetary = self._sum(code, amount, self._amount_grid)
+        ret = self._returns[w]
+        code_ret, amount_ret = code[ret], amount[ret]
+        del ret
+        returns_amount = 0.0 - self._sum(code_ret, amount_ret, self._amount_grid)
+        n_returns = self._count(code_ret)
+        del code_ret, amount_ret
         if self.has_cost:
             profit = self._sum(code, self._profit[w], self._profit_grid)
-            cost_lines = self._count(code, self._cost_known[w].astype("float64"))
+            # a count is the same number as the sum of as many 1.0 weights
+            cost_lines = self._count_where(code, self._cost_known[w]).astype("float64")
             profit = np.where(cost_lines > 0, profit, np.nan)
         else:
             profit, cost_lines = np.full(self.n, np.nan), np.zeros(self.n)
         return CustomerSnapshot(
             cutoff=int(cutoff),
-            frequency=self._count(bc),
+            frequency=frequency,
             first_day=first,
             last_day=last,
-            monetary=self._sum(code, amount, self._amount_grid),
-            returns_amount=0.0 - self._sum(code[ret], amount[ret], self._amount_grid),
-            n_returns=self._count(code[ret]),
+            monetary=monetary,
+            returns_amount=returns_amount,
+            n_returns=n_returns,
             gross_profit=profit,
             cost_lines=cost_lines,
-            gap_sq_sum=self._count(bc[1:][same], gap * gap),
+            gap_sq_sum=gap_sq_sum,
         )
+
+    def _gap_sq_sum(self, bc: np.ndarray, bd: np.ndarray) -> np.ndarray:
+        """Sum per code of the squared gaps between its consecutive purchase days (``bc``, ``bd``
+        sorted by code then day), :data:`_CHUNK` pairs at a time: the squares are whole numbers
+        far below 2**53, so their float sums are exact in any order."""
+        out = np.zeros(self.n)
+        for i in range(0, max(len(bc) - 1, 0), _CHUNK):
+            c, d = bc[i : i + _CHUNK + 1], bd[i : i + _CHUNK + 1]
+            same = c[1:] == c[:-1]
+            # consecutive days of one customer increase: their difference fits the offsets' dtype
+            gap = (d[1:] - d[:-1])[same].astype("float64")
+            gap *= gap
+            out += self._count(c[1:][same], gap)
+        return out
