@@ -137,6 +137,21 @@ def test_labelled_names_codes_and_keeps_numbers():
     assert out.iloc[0, 1] == 1234.5 and pd.isna(out.iloc[1, 1])
 
 
+def test_labelled_rows_share_their_codes_name():
+    # a staff table of 500,000 customers held a Python string per row and code column
+    df = pd.DataFrame(
+        {
+            "active_12m": [True, False] * 50,
+            "tier": pd.Series(["important", "small", None, "small"] * 25, dtype="str"),
+        }
+    )
+    out = labelled(df, "en", prefix="cls_")
+    for j, names in enumerate([2, 3]):  # two flags; two tiers and the missing value
+        assert len({id(v) for v in out.iloc[:, j].to_numpy()}) == names
+    assert out.dtypes.tolist() == [object, object]
+    assert out.iloc[:4, 1].tolist()[:2] == ["Important", "Small"] and pd.isna(out.iloc[2, 1])
+
+
 # ------------------------------------------------------------------ the page
 def test_a_short_table_is_static_escaped_and_skipped_by_mathjax():
     df = pd.DataFrame({"name": [SCRIPT, "$x$"], "sales": [1.0, 2.0]})
