@@ -104,6 +104,104 @@ def test_window_sums_by_hand():
     net, days = vf._window_sums(d, (d.net, d.buy.astype(float)), day, day + 2)
     assert net.tolist() == [2.0, 1.0] and days.tolist() == [1.0, 1.0]
 
+    # a boolean array is counted: the same floats as summing it as 0.0 and 1.0
+    (counted,) = vf._window_sums(d, (d.buy,), day, day + 2)
+    assert counted.dtype == np.float64 and counted.tolist() == [1.0, 1.0]
+
+
+COLS = dict(id_col="customer_id", date_col="date", amount_col="amount", cost_col="cost")
+
+
+def _plain_days(tx: pd.DataFrame) -> dict:
+    """The customer-day totals by the plain formulas (np.unique, a np.where per sum): the pass as it
+    was before it dropped its line-level temporaries early (issue 14)."""
+    code, uniques = pd.factorize(tx["customer_id"], sort=True)
+    day = tx["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    amount = tx["amount"].to_numpy(dtype="float64")
+    cost = tx["cost"].to_numpy(dtype="float64", na_value=np.nan)
+    with_cost = ~np.isnan(cost)
+    d0, span = int(day.min()), int(day.max() - day.min()) + 1
+    uniq, inv = np.unique(code.astype(np.int64) * span + (day - d0), return_inverse=True)
+    k = len(uniq)
+    sums = lambda w: np.bincount(inv, weights=w, minlength=k)  # noqa: E731
+    gross = sums(np.where(amount > 0, amount, 0.0))
+    return dict(
+        ids=pd.Index(uniques),
+        code=(uniq // span).astype(np.int64),
+        day=uniq % span + d0,
+        net=sums(amount),
+        gross=gross,
+        gp=sums(np.where(with_cost, amount - np.nan_to_num(cost), 0.0)),
+        costed=sums(np.where(with_cost, amount, 0.0)),
+        buy=gross > 0,
+        has_cost=bool(with_cost.any()),
+    )
+
+
+@pytest.mark.parametrize("case", ["plain", "infinite-cost", "no-known-cost"])
+def test_prepare_gives_the_plain_formulas_bit_for_bit(case):
+    rng = np.random.default_rng(11)
+    n = 5_000
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.array(rng.choice([f"c{i:03d}" for i in range(300)], n), dtype="str"),
+            # before and after 1970, with times of day; several lines on one day
+            "date": pd.Timestamp("1969-11-01")
+            + pd.to_timedelta(rng.integers(0, 400 * 24, n), unit="h"),
+            "amount": np.round(rng.normal(50, 80, n), 2),  # returns included
+            "cost": np.where(rng.random(n) < 0.2, np.nan, np.round(rng.uniform(0, 60, n), 2)),
+        }
+    )
+    if case == "infinite-cost":
+        tx.loc[[3, 7], "cost"] = [np.inf, -np.inf]
+    if case == "no-known-cost":
+        tx["cost"] = np.nan
+    before = tx.copy()
+    got, ref = vf._prepare(tx, **COLS), _plain_days(tx)
+    pd.testing.assert_frame_equal(tx, before)  # the lines are left as they were
+    pd.testing.assert_index_equal(got.ids, ref["ids"], exact=True)
+    for f in ("code", "day", "net", "gross", "gp", "costed", "buy"):
+        x, y = ref[f], getattr(got, f)
+        assert y.dtype == x.dtype and np.array_equal(x, y), f
+    assert got.has_cost == ref["has_cost"] == (case != "no-known-cost")
+    assert not np.shares_memory(got.code, got.day)
+
+
+def test_finite_is_nan_to_num_for_infinities():
+    v = np.array([1.5, np.inf, -np.inf, np.nan])
+    out = vf._finite(v)
+    big = np.finfo(np.float64).max
+    assert out[:3].tolist() == [1.5, big, -big] and np.isnan(out[3])
+    plain = np.array([1.5, np.nan])
+    assert vf._finite(plain) is plain  # nothing to replace: no copy
+
+
+def test_digit_is_the_shifted_bits():
+    key = np.array([0x0001_0002_0003, 0xFFFF_0000_ABCD, 5], np.int64)
+    assert vf._digit(key, 0).tolist() == [3, 0xABCD, 5]
+    assert vf._digit(key, 16).tolist() == [2, 0, 0]
+    assert vf._digit(key, 32).tolist() == [1, 0xFFFF, 0]
+    assert np.shares_memory(vf._digit(key, 16), key)  # a view of the key's bytes
+    strided = key[::2]  # not contiguous: computed
+    assert vf._digit(strided, 32).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("high", [1, 2**16, 2**31, 2**47])
+def test_radix_order_is_a_stable_argsort(high):
+    key = np.random.default_rng(5).integers(0, high, 20_000, dtype=np.int64)
+    assert np.array_equal(vf._radix_order(key), np.argsort(key, kind="stable"))
+    assert vf._radix_order(np.array([2, 0, 2, 1], np.int64)).tolist() == [1, 3, 0, 2]
+
+
+def test_unique_inverse_of_reuses_the_key_and_unique_inverse_does_not():
+    key = np.array([7, 3, 7, 0, 3], np.int64)
+    kept = key.copy()
+    u, inv = vf._unique_inverse(key)
+    assert np.array_equal(key, kept) and not np.shares_memory(inv, key)
+    assert u.tolist() == [0, 3, 7] and inv.tolist() == [2, 1, 2, 0, 1]
+    u2, inv2 = vf._unique_inverse_of(key)
+    assert inv2 is key and u2.tolist() == [0, 3, 7] and inv2.tolist() == [2, 1, 2, 0, 1]
+
 
 @pytest.mark.parametrize("seed", range(5))
 def test_averaged_inverted_cdf_is_sklearns_weighted_percentile(seed):

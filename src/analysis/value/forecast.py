@@ -191,54 +191,115 @@ def _prepare(
     if _DAYS_ON.get(engine) and days_sql_ready(tx, **cols):
         return _Days(**customer_days(engine, tx, **cols))
     code, uniques = pd.factorize(tx[id_col], sort=True)
-    day = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
-    has_cost = cost_col in tx.columns
-    cost = (
-        tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)
-        if has_cost
-        else np.full(len(tx), np.nan)
-    )
-    with_cost = ~np.isnan(cost)
+    # one line-level int64 array at a time: factorize's own codes become the key in place, and
+    # every line-level temporary is dropped as soon as it is used (issue 14: 10M lines, each array
+    # 80 MB); the sums are numpy's as before, in the same order
+    key = np.require(code, np.int64, ["C", "W", "O"])
+    del code
+    day = dates.to_numpy().astype("datetime64[D]").view(np.int64)
     d0 = int(day.min()) if len(day) else 0
     span = int(day.max()) - d0 + 1 if len(day) else 1
-    key = code.astype(np.int64) * span + (day - d0)
-    uniq, inv = _unique_inverse(key)
+    day -= d0
+    key *= span
+    key += day
+    del day
+    uniq, inv = _unique_inverse_of(key)  # the inverse reuses the key's buffer
+    del key
     k = len(uniq)
-    sums = lambda w: np.bincount(inv, weights=w, minlength=k)  # noqa: E731
+    has_cost = cost_col in tx.columns
+    cost = tx[cost_col].to_numpy(dtype="float64", na_value=np.nan) if has_cost else None
+    with_cost = None if cost is None else ~np.isnan(cost)
     costed = bool(has_cost and with_cost.any())
-    gross = sums(np.where(amount > 0, amount, 0.0))
+    net = np.bincount(inv, weights=amount, minlength=k)
+    w = np.zeros(len(amount))  # one weight buffer for the three masked sums
+    np.copyto(w, amount, where=amount > 0)
+    gross = np.bincount(inv, weights=w, minlength=k)
+    if costed:
+        w[:] = 0.0
+        # amount - cost where the cost is known (np.nan_to_num's value for an infinite cost)
+        np.subtract(amount, _finite(cost), out=w, where=with_cost)
+        gp = np.bincount(inv, weights=w, minlength=k)
+        w[:] = 0.0
+        np.copyto(w, amount, where=with_cost)
+        cost_sum = np.bincount(inv, weights=w, minlength=k)
+    else:
+        gp, cost_sum = np.zeros(k), np.zeros(k)
+    del w, inv, with_cost, cost
+    code_out = uniq // span
+    uniq %= span
+    uniq += d0  # the day, in uniq's own buffer
     return _Days(
         ids=pd.Index(uniques),
-        code=(uniq // span).astype(np.int64),
-        day=uniq % span + d0,
-        net=sums(amount),
+        code=code_out,
+        day=uniq,
+        net=net,
         gross=gross,
-        gp=sums(np.where(with_cost, amount - np.nan_to_num(cost), 0.0)) if costed else np.zeros(k),
-        costed=sums(np.where(with_cost, amount, 0.0)) if costed else np.zeros(k),
+        gp=gp,
+        costed=cost_sum,
         buy=gross > 0,  # a line of positive amount: its sum is positive
         has_cost=costed,
     )
 
 
-def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` for non-negative integer keys, sorted by 16-bit radix
+def _finite(values: np.ndarray) -> np.ndarray:
+    """``values`` with infinities as ``np.nan_to_num`` makes them (NaN kept); the same array when finite."""
+    if not np.isinf(values).any():
+        return values
+    return np.where(np.isnan(values), np.nan, np.nan_to_num(values))
+
+
+def _digit(key: np.ndarray, shift: int) -> np.ndarray:
+    """The 16-bit digit of non-negative int64 ``key`` at bit ``shift``: a strided view of the key's own
+    bytes where the machine is little-endian (no 80 MB temporaries at 10M keys), else computed."""
+    if (
+        key.dtype == np.int64
+        and key.dtype.byteorder in "=<"
+        and np.little_endian
+        and key.flags.c_contiguous
+    ):
+        return key.view(np.uint16)[shift // 16 :: 4]
+    return ((key >> shift) & 0xFFFF).astype(np.uint16)
+
+
+def _radix_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` for non-negative integer keys under 2**48, by 16-bit radix
     passes (``np.argsort(kind="stable")`` on 16-bit integers is a radix sort): 10 million keys of
     under 32 bits in two linear passes instead of one comparison sort."""
-    if len(key) == 0 or key.max() >= 2**48:
-        return np.unique(key, return_inverse=True)
     order = None
     for shift in range(0, max(int(key.max()).bit_length(), 1), 16):
-        digit = ((key >> shift) & 0xFFFF).astype(np.uint16)
+        digit = _digit(key, shift)
         if order is None:
             order = np.argsort(digit, kind="stable")
         else:
-            order = order[np.argsort(digit[order], kind="stable")]
-    sk = key[order]
-    new = np.empty(len(sk), bool)
-    new[0], new[1:] = True, sk[1:] != sk[:-1]
-    inv = np.empty(len(sk), np.int64)
-    inv[order] = np.cumsum(new) - 1
-    return sk[new], inv
+            step = np.argsort(digit[order], kind="stable")
+            order = order[step]
+            del step
+    return order
+
+
+def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for non-negative integer keys, sorted by 16-bit radix
+    passes (:func:`_radix_order`)."""
+    return _unique_inverse_of(key.copy())
+
+
+def _unique_inverse_of(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_unique_inverse` that may reuse or free ``key``'s buffer (the caller's copy; it must not
+    read it after): the sorted keys, their runs and the inverse share two buffers of the key's size."""
+    if len(key) == 0 or key.max() >= 2**48:
+        return np.unique(key, return_inverse=True)
+    order = _radix_order(key)
+    run = key[order]  # the sorted keys
+    new = np.empty(len(run), bool)
+    new[0] = True
+    np.not_equal(run[1:], run[:-1], out=new[1:])
+    uniq = run[new]
+    np.cumsum(new, out=run)  # the run number of each sorted key, from 1
+    del new
+    run -= 1
+    inv = key  # the key's buffer (no longer read) takes the inverse
+    inv[order] = run
+    return uniq, inv
 
 
 def _window_sum(d: _Days, values: np.ndarray, lo: int | None, hi: int) -> np.ndarray:
@@ -246,10 +307,19 @@ def _window_sum(d: _Days, values: np.ndarray, lo: int | None, hi: int) -> np.nda
 
 
 def _window_sums(d: _Days, values, lo: int | None, hi: int, *, mask=None) -> list[np.ndarray]:
-    """Per customer code, the sums of each of ``values`` over the days in ``[lo, hi)`` (one mask for all)."""
+    """Per customer code, the sums of each of ``values`` over the days in ``[lo, hi)`` (one mask for all).
+
+    A boolean array is counted (its True days), as a float: the same numbers as summing it as 0.0
+    and 1.0, without a float copy of it."""
     m = mask if mask is not None else d.day < hi if lo is None else (d.day >= lo) & (d.day < hi)
     code = d.code[m]
-    return [np.bincount(code, weights=v[m], minlength=len(d.ids)) for v in values]
+    n = len(d.ids)
+    return [
+        np.bincount(code[v[m]], minlength=n).astype(np.float64)
+        if v.dtype == bool
+        else np.bincount(code, weights=v[m], minlength=n)
+        for v in values
+    ]
 
 
 def _features(
@@ -259,26 +329,31 @@ def _features(
     n = len(d.ids)
     before = d.day < cutoff
     buy = d.buy & before
-    cb, db, gb = d.code[buy], d.day[buy], d.gross[buy]
+    # the purchase days by position: their codes, and days and values only where used (issue 14:
+    # no subset of every customer-day column kept through the function)
+    at = np.flatnonzero(buy)
+    cb = d.code[at]
     freq = np.bincount(cb, minlength=n)
     if cb.size == 0:
         return pd.DataFrame(columns=["customer_id", *FEATURES])
-    starts = np.r_[0, np.flatnonzero(np.diff(cb)) + 1]
+    starts = np.r_[0, np.flatnonzero(cb[1:] != cb[:-1]) + 1]
     ends = np.r_[starts[1:] - 1, cb.size - 1]
     first, last, first_value = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n)
-    first[cb[starts]], last[cb[ends]], first_value[cb[starts]] = db[starts], db[ends], gb[starts]
-    start = int(d.day[before].min())
+    first[cb[starts]], last[cb[ends]] = d.day[at[starts]], d.day[at[ends]]
+    first_value[cb[starts]] = d.gross[at[starts]]
+    gross = np.bincount(cb, weights=d.gross[at], minlength=n)
+    del at, cb, starts, ends
+    start = int(np.min(d.day, where=before, initial=cutoff))  # the first day before the cutoff
     look = max(1, min(lookback_days, cutoff - start))
     half = max(1, look // 2)
-    gross = np.bincount(cb, weights=gb, minlength=n)
     if d.has_cost:
         net, gp, costed = _window_sums(d, (d.net, d.gp, d.costed), None, cutoff, mask=before)
     else:
         (net,), gp, costed = _window_sums(d, (d.net,), None, cutoff, mask=before), None, None
-    days = buy.astype(float)
-    sales_look, days_look = _window_sums(d, (d.net, days), cutoff - look, cutoff)
-    sales_last, days_last = _window_sums(d, (d.net, days), cutoff - half, cutoff)
-    sales_prev, days_prev = _window_sums(d, (d.net, days), cutoff - 2 * half, cutoff - half)
+    del before
+    sales_look, days_look = _window_sums(d, (d.net, buy), cutoff - look, cutoff)
+    sales_last, days_last = _window_sums(d, (d.net, buy), cutoff - half, cutoff)
+    sales_prev, days_prev = _window_sums(d, (d.net, buy), cutoff - 2 * half, cutoff - half)
     keep = np.flatnonzero(freq > 0)
     f = freq[keep].astype("float64")
     x = f - 1
