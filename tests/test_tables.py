@@ -146,6 +146,7 @@ def test_labelled_rows_share_their_codes_name():
         }
     )
     out = labelled(df, "en", prefix="cls_")
+    assert df.columns.tolist() == ["active_12m", "tier"] and df["tier"].dtype == "str"
     for j, names in enumerate([2, 3]):  # two flags; two tiers and the missing value
         assert len({id(v) for v in out.iloc[:, j].to_numpy()}) == names
     assert out.dtypes.tolist() == [object, object]

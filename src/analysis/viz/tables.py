@@ -299,7 +299,7 @@ def labelled(df: pd.DataFrame, lang: str, *, prefix: str | Sequence[str] = ()) -
         A new frame with the same rows.
     """
     check_lang(lang)
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: the columns left as they are are not copied
     headers = []
     for i, col in enumerate(df.columns):
         key = column_key(col, prefix) if isinstance(col, str) else None
