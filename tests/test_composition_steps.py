@@ -231,6 +231,14 @@ def test_quarter_abc_ranks_the_quarter_buyers_only():
     out = cb.quarter_abc(_base(), "monetary")
     assert sorted(out["customer_id"]) == ["a", "c"]  # b bought nothing in the quarter
     assert out.set_index("customer_id").loc["a", "abc_class"] == "A"
+    # the page keeps it to its end: the quarter's columns only, the classes as on all of base
+    assert {"monetary", "gross_profit", "frequency"}.isdisjoint(out.columns)
+    assert out["monetary_quarter"].tolist() == [80.0, 5.0]
+    whole = cl.abc_classes(_base().query("n_lines_quarter > 0"), "monetary_quarter")
+    pd.testing.assert_frame_equal(out, whole[out.columns.tolist()])
+    by_profit = cb.quarter_abc(_base().assign(gross_profit_quarter=[1.0, 0.0, 9.0]), "gross_profit")
+    assert by_profit["customer_id"].tolist() == ["c", "a"]  # ranked by the quarter's profit
+    assert "gross_profit_quarter" in by_profit and "monetary_quarter" in by_profit
 
 
 def test_previous_abc_is_the_trailing_year_of_the_quarter_before():
@@ -244,6 +252,28 @@ def test_previous_abc_is_the_trailing_year_of_the_quarter_before():
     out = cb.previous_abc(tx, "2025Q2", "monetary").set_index("customer_id")
     # 2025Q1's trailing twelve months: [2024-04-01, 2025-04-01): a 100, b 50
     assert out["monetary"].to_dict() == {"a": 100.0, "b": 50.0}
+
+
+def test_class_moves_compares_last_quarter_with_this_one():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b", "c"],
+            "date": pd.to_datetime(["2024-12-15", "2025-03-10", "2025-05-01", "2025-05-02"]),
+            "amount": [100.0, 50.0, 999.0, 1.0],
+        }
+    )
+    # this quarter (2025Q2, trailing year [2024-07-01, 2025-07-01)): b 1049, a 100, c 1
+    now = cl.abc_classes(
+        pd.DataFrame({"customer_id": ["a", "b", "c"], "monetary": [100.0, 1049.0, 1.0]}),
+        "monetary",
+    )
+    moves = cb.class_moves(tx, "2025Q2", now, "monetary").set_index("customer_id")
+    before = cb.previous_abc(tx, "2025Q2", "monetary")
+    expected = cl.class_migration(before, now, value_col="monetary").set_index("customer_id")
+    pd.testing.assert_frame_equal(moves, expected)
+    # 2025Q1: a 100 (share before 0: A), b 50 (before 100/150 = 0.67 < 0.75: A); c new
+    assert moves.loc["a", "class_before"] == "A" and moves.loc["c", "class_before"] == "none"
+    assert moves.loc["b", "value_before"] == 50.0 and moves.loc["b", "value_after"] == 1049.0
 
 
 def test_with_names_uses_the_name_or_the_id():

@@ -38,6 +38,7 @@ __all__ = [
     "abc_windows_table",
     "quarter_abc",
     "previous_abc",
+    "class_moves",
     "with_names",
 ]
 
@@ -251,7 +252,10 @@ def roster_ids(
     if moves is not None:
         ids.append(moves[id_col])
     all_ids = pd.concat(ids, ignore_index=True).drop_duplicates()
-    out = pd.DataFrame({id_col: all_ids.to_numpy()})
+    if isinstance(all_ids.dtype, pd.StringDtype):  # as it is: no Python string per customer
+        out = pd.DataFrame({id_col: all_ids.reset_index(drop=True)})
+    else:
+        out = pd.DataFrame({id_col: all_ids.to_numpy()})
     return out.assign(active_12m=is_in(out[id_col], active[id_col]))
 
 
@@ -310,11 +314,16 @@ def quarter_abc(
     Returns
     -------
     DataFrame
-        :func:`analysis.classify.classes.abc_classes` of those customers.
+        :func:`analysis.classify.classes.abc_classes` of those customers, on their id,
+        ``lines_col``, ``monetary_quarter`` and ``<value_col>_quarter`` (the page keeps it to
+        its end: not the other columns of ``base``).
     """
     from analysis.classify.classes import abc_classes
 
-    return abc_classes(base[base[lines_col] > 0], f"{value_col}_quarter", cutoffs=cutoffs)
+    value = f"{value_col}_quarter"
+    kept = list(dict.fromkeys(["customer_id", lines_col, "monetary_quarter", value]))
+    buyers = base.loc[base[lines_col] > 0, [c for c in kept if c in base.columns]]
+    return abc_classes(buyers, value, cutoffs=cutoffs)
 
 
 def previous_abc(
@@ -348,6 +357,43 @@ def previous_abc(
     pq = Quarter.parse(quarter).previous()
     summary = customer_summary(tx, start=pq.trailing_12m_start, as_of=pq.end)
     return abc_classes(summary, value_col, cutoffs=cutoffs)
+
+
+def class_moves(
+    tx: pd.DataFrame,
+    quarter: Quarter | str,
+    abc: pd.DataFrame,
+    value_col: str,
+    *,
+    cutoffs: Sequence[float] = (0.75, 0.95),
+) -> pd.DataFrame:
+    """Each customer's ABC class at the end of the quarter before ``quarter`` against ``abc``,
+    this quarter's (:func:`previous_abc`, then :func:`analysis.classify.classes.class_migration`).
+
+    Last quarter's classes are not kept: only the migration is.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        Transaction lines.
+    quarter : Quarter or str
+        The report quarter.
+    abc : DataFrame
+        This quarter's ABC classes (trailing twelve months).
+    value_col : str
+        The value column of the classes.
+    cutoffs : sequence of float
+        The ABC cut-offs.
+
+    Returns
+    -------
+    DataFrame
+        :func:`analysis.classify.classes.class_migration` with ``value_col``.
+    """
+    from analysis.classify.classes import class_migration
+
+    before = previous_abc(tx, quarter, value_col, cutoffs=cutoffs)
+    return class_migration(before, abc, value_col=value_col)
 
 
 def with_names(

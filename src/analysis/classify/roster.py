@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
+from pandas.arrays import NumpyExtensionArray
 
 from analysis.classify.classes import header, label_values
 from analysis.data.lookup import positions
@@ -61,8 +63,10 @@ def build_roster(
     ids = base[id_col]
     if ids.duplicated().any():
         raise ValueError("the roster base has more than one row for a customer")
-    rows = np.arange(len(base))
-    pieces = [base.reset_index(drop=True)]
+    rows = pd.RangeIndex(len(base))
+    # (name, column) pairs built once into one frame: a part's columns are taken straight onto
+    # the base's rows (no filtered copy, reindexed copy, concatenation or column selection)
+    kept = [(c, base.iloc[:, j].set_axis(rows)) for j, c in enumerate(base.columns)]
     for i, part in enumerate(p for p in parts if p is not None):
         if id_col not in part.columns:
             raise KeyError(f"Required column {id_col} missing from roster part {i + 1}")
@@ -71,15 +75,23 @@ def build_roster(
         new = [c for c in part.columns if c not in seen]
         seen.update(new)
         new = [c for c in new if wanted is None or c in wanted]
-        if new:  # a left join that copies only the new columns, aligned on the base's rows
-            at = positions(part[id_col], ids)
-            found = at >= 0
-            aligned = part[new][found].set_axis(at[found]).reindex(rows)
-            pieces.append(aligned.reset_index(drop=True))
-    out = pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0]
+        if new:  # a left join: each base row's row of the part (-1: none, a missing value)
+            at = positions(ids, part[id_col])
+            kept += [(c, _taken(part[c], at, rows)) for c in new]
     if columns is not None:
-        out = out[[c for c in columns if c in out.columns]]
-    return out.reset_index(drop=True)
+        kept = [(c, s) for name in columns for c, s in kept if c == name]
+    out = pd.DataFrame({j: s for j, (_, s) in enumerate(kept)}, index=rows, copy=False)
+    return out.set_axis([c for c, _ in kept], axis=1)
+
+
+def _taken(column: pd.Series, at: np.ndarray, rows: pd.Index) -> pd.Series:
+    """``column``'s values at positions ``at`` (-1 gives a missing value, as ``reindex`` does:
+    integers become floats and booleans objects only where a row is missing)."""
+    values = column.array
+    if isinstance(values, NumpyExtensionArray):
+        values = values.to_numpy()
+    taken = take(values, at, allow_fill=True)
+    return pd.Series(taken, index=rows, dtype=taken.dtype, name=column.name, copy=False)
 
 
 def roster_for_staff(
