@@ -1021,22 +1021,36 @@ def _settings(horizon_days, lookback_days, active_days):
     return int(horizon_days), int(lookback_days or horizon_days), active_days
 
 
-def _boosting_at(
-    d: _Days, cutoff: int, h: int, look: int, active_days, *, random_state: int, max_fit_rows: int
-) -> tuple[object | None, int | None]:
-    """Boosted trees that predict the ``h`` days after ``cutoff``, trained on the window just before it."""
-    start = int(d.day[d.day < cutoff].min())
+def _boosting_data(
+    d: _Days, cutoff: int, h: int, look: int, active_days
+) -> tuple[pd.DataFrame, np.ndarray, int] | None:
+    """The boosted trees' training set for the ``h`` days after ``cutoff``: the features of the customers
+    active at ``cutoff - h_t`` and their net sales in the ``h_t`` days up to ``cutoff`` scaled to ``h``,
+    and ``h_t``; None when the history is too short."""
+    start = int(
+        np.min(d.day, where=d.day < cutoff, initial=cutoff)
+    )  # the first day before the cutoff
     h_t = min(h, (cutoff - start) // 2)
     if h_t < MIN_TRAIN_DAYS:
-        return None, None
+        return None
     f_t = _features(d, cutoff - h_t, lookback_days=look, active_days=active_days)
     f_t = f_t[f_t["active"]]
     if len(f_t) < 20:
-        return None, None
+        return None
     y = _window_sum(d, d.net, cutoff - h_t, cutoff)[f_t.index.to_numpy()] * (h / h_t)
-    return _RunRateBoosting(random_state=random_state).fit(
-        f_t, y, h, max_fit_rows=max_fit_rows
-    ), h_t
+    return f_t, y, h_t
+
+
+def _inputs_at(d: _Days, cutoff: int, h: int, look: int, active_days, candidates) -> tuple:
+    """What the candidates take from the customer-day totals at ``cutoff``: every customer's features, and
+    the boosted trees' training set (:func:`_boosting_data`; None when they are not a candidate)."""
+    f_all = _features(d, cutoff, lookback_days=look, active_days=active_days)
+    boost = (
+        _boosting_data(d, cutoff, h, look, active_days)
+        if "gradient_boosting" in candidates
+        else None
+    )
+    return f_all, boost
 
 
 def _candidates_at(
@@ -1051,7 +1065,22 @@ def _candidates_at(
     max_fit_rows: int,
 ) -> tuple[pd.DataFrame, dict, dict, dict, list[str]]:
     """Features of the customers active at ``cutoff`` and each candidate's (purchases, sales, p_alive)."""
-    f_all = _features(d, cutoff, lookback_days=look, active_days=active_days)
+    return _fit_candidates(
+        _inputs_at(d, cutoff, h, look, active_days, candidates),  # no name here: freed as fitted
+        h,
+        candidates,
+        random_state=random_state,
+        max_fit_rows=max_fit_rows,
+    )
+
+
+def _fit_candidates(
+    inputs: tuple, h: int, candidates, *, random_state: int, max_fit_rows: int
+) -> tuple[pd.DataFrame, dict, dict, dict, list[str]]:
+    """:func:`_candidates_at` from its :func:`_inputs_at`: the models need no customer-day totals, so a
+    caller may let those go first."""
+    f_all, boost = inputs
+    del inputs  # each input goes once its model is fitted (where the caller keeps none)
     f = f_all[f_all["active"]]
     preds, params, notes, info = {}, {}, [], {}
     if "run_rate" in candidates:
@@ -1066,15 +1095,19 @@ def _candidates_at(
             params = model.params_
         except (DataError, ValueError) as err:
             notes.append(f"bgnbd_gg: {err}")
+    del f_all
     if "gradient_boosting" in candidates:
-        model, h_t = _boosting_at(
-            d, cutoff, h, look, active_days, random_state=random_state, max_fit_rows=max_fit_rows
-        )
-        if model is None:
+        if boost is None:
             notes.append(
                 f"gradient_boosting: less than {2 * MIN_TRAIN_DAYS} days of history before the cutoff"
             )
         else:
+            f_t, y, h_t = boost
+            del boost
+            model = _RunRateBoosting(random_state=random_state).fit(
+                f_t, y, h, max_fit_rows=max_fit_rows
+            )
+            del f_t, y
             sales = model.predict(f, h)
             preds["gradient_boosting"] = (
                 _boosting_purchases(f, sales),
@@ -1327,21 +1360,19 @@ def forecast(
         random_state=random_state,
         max_fit_rows=max_fit_rows,
     )
-    f, preds, params, _, _ = _candidates_at(
-        d,
-        end,
-        h,
-        look,
-        active_days,
-        (bt.chosen,),
-        random_state=random_state,
-        max_fit_rows=max_fit_rows,
+    inputs = _inputs_at(d, end, h, look, active_days, (bt.chosen,))
+    past, past_gp = _window_sums(d, (d.net, d.gp), end - h, end)
+    has_cost = d.has_cost
+    del d  # the chosen model needs only the features (issue 14: the totals are 0.4 GB at 10M lines)
+    f, preds, params, _, _ = _fit_candidates(
+        inputs, h, (bt.chosen,), random_state=random_state, max_fit_rows=max_fit_rows
     )
+    del inputs
     purchases, sales, alive = preds[bt.chosen]
     low, high = _interval(sales, _ratio_quantiles(bt, quantiles))
     codes = f.index.to_numpy()
-    past, past_gp = (v[codes] for v in _window_sums(d, (d.net, d.gp), end - h, end))
-    past_gp = np.where(d.has_cost, past_gp, np.nan)
+    past, past_gp = past[codes], past_gp[codes]
+    past_gp = np.where(has_cost, past_gp, np.nan)
     margin = f["margin_rate"].to_numpy(float)
     out = pd.DataFrame(
         {
