@@ -290,6 +290,8 @@ def test_long_tables_are_written_in_chunks(tmp_path, monkeypatch):
             "x": np.where(rng.random(n) < 0.2, np.nan, rng.gamma(2, 1000, n)),
             "day": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
             "n": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 9, n)), "Int64"),
+            # object text is made Arrow text a chunk at a time
+            "note": pd.Series(rng.choice(["重要客户", "a,b", '"q"', "=x", None], n), dtype=object),
         }
     )
     data = _same_as_pandas(df, tmp_path)

@@ -1159,8 +1159,11 @@ def _csv_column(s: pd.Series):
         values = s.to_numpy()
         na = pd.isna(values)
         if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-            text = pa.array(values, type=pa.large_string(), mask=na)
-            return lambda a, b: _csv_text(text.slice(a, b - a))
+            # made Arrow text a chunk at a time: whole, each column's text sat beside the table
+            # (100 MB for page 01's roster at 10M lines)
+            return lambda a, b: _csv_text(
+                pa.array(values[a:b], type=pa.large_string(), mask=na[a:b])
+            )
         # numbers, booleans, dates ... among the text: each through str, as the csv module does
         mixed = pa.array(
             [None if m else _csv_object_text(v) for v, m in zip(values, na)], pa.large_string()
