@@ -248,3 +248,83 @@ def test_lines_without_an_id_or_a_date_are_left_out():
     snap = h.snapshot(day_number("2200-02-01"))
     assert list(snap.monetary) == [1.0, 0.0] and list(snap.frequency) == [1, 0]
     assert list(h.sales(None, day_number("2201-01-01"))) == [1.0, 2.0]
+
+
+# ------------------------------------------------------------------ memory: chunks, freed lines
+def test_sums_and_gaps_by_hand_in_chunks_of_one(monkeypatch):
+    # K: 0.1, 0.2, 0.3 (naive left-to-right sum 0.6000000000000001; correctly rounded 0.6) on
+    # days 1, 3 and 7 of January: gaps 2 and 4, squared 4 + 16 = 20; one line of 0.3 lacks a cost
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["K", "K", "K", "L"],
+            "date": pd.to_datetime(["2025-01-01", "2025-01-03", "2025-01-07", "2025-01-02"]),
+            "amount": [0.1, 0.2, 0.3, 5.0],
+            "cost": [0.05, 0.1, np.nan, 1.0],
+        }
+    )
+    monkeypatch.setattr(importlib.import_module("analysis.churn.history"), "_CHUNK", 1)
+    h = TransactionHistory(tx)
+    snap = h.snapshot(day_number("2025-02-01"))
+    assert snap.monetary.tolist() == [0.6, 5.0]
+    assert snap.gap_sq_sum.tolist() == [20.0, 0.0] and snap.frequency.tolist() == [3, 1]
+    assert snap.cost_lines.tolist() == [2.0, 1.0]
+    assert snap.gross_profit.tolist() == [math.fsum([0.1 - 0.05, 0.2 - 0.1]), 4.0]
+    assert h.lines(None, day_number("2025-01-04")).tolist() == [2, 1]
+    assert h.purchase_days(day_number("2025-01-02"), day_number("2025-01-08")).tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_chunked_sums_equal_one_pass(company, monkeypatch, chunk):
+    # the same snapshots and features to the last bit whatever the chunk: the whole-number sums
+    # (counts, squared gaps, the grid part of money) add up exactly, the rest is added in order
+    cut = day_number("2025-06-01")
+    ref = TransactionHistory(company)
+    a, fa = ref.snapshot(cut), features_at(ref, "2025-06-01", horizon_days=90)[0]
+    monkeypatch.setattr(importlib.import_module("analysis.churn.history"), "_CHUNK", chunk)
+    h = TransactionHistory(company)
+    b, fb = h.snapshot(cut), features_at(h, "2025-06-01", horizon_days=90)[0]
+    for name in ("frequency", "first_day", "last_day", "monetary", "returns_amount"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and np.array_equal(x.view(np.int64), y.view(np.int64)), name
+    for name in ("n_returns", "gross_profit", "cost_lines", "gap_sq_sum"):
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+    pd.testing.assert_frame_equal(fa, fb, check_exact=True)
+
+
+def test_features_are_the_frame_of_their_columns(company):
+    # written row by row into one block, the frame is the one pandas builds from the columns
+    X, _ = features_at(TransactionHistory(company), "2025-06-01", horizon_days=90)
+    rebuilt = pd.DataFrame({c: X[c].to_numpy().copy() for c in X.columns}, index=X.index)
+    pd.testing.assert_frame_equal(X, rebuilt, check_exact=True)
+    assert (X.dtypes == "float64").all() and "margin_rate" in X.columns
+
+
+def test_forget_drops_a_snapshot_and_its_numbers_come_back(company):
+    h = TransactionHistory(company)
+    cut = day_number("2025-06-01")
+    first = h.snapshot(cut)
+    h.forget(cut)
+    h.forget(cut + 1)  # never taken: ignored
+    again = h.snapshot(cut)
+    assert again is not first and np.array_equal(again.monetary, first.monetary)
+
+
+def test_the_sorted_lines_are_freed_before_any_model_is_fitted(company, monkeypatch):
+    import weakref
+
+    bt = importlib.import_module("analysis.churn.backtest")
+    made, fit = [], bt.fit_churn_model
+
+    def history_for(tx):
+        h = TransactionHistory(tx)
+        made.append(weakref.ref(h))
+        return h
+
+    def checked_fit(*args, **kwargs):
+        assert made and made[0]() is None, "the history is still alive while a model is fitted"
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(bt, "history_for", history_for)
+    monkeypatch.setattr(bt, "fit_churn_model", checked_fit)
+    res = bt.backtest.__wrapped__(company, END, **FAST)
+    assert res.n_test > 0 and res.scoring.model.n_fit > 0

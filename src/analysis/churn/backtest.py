@@ -211,17 +211,36 @@ def _sample(X, y, n, random_state, cv_folds):
     return X, y, (1 if len(y) // cv_folds >= CALIBRATION_FOLD else None)
 
 
-def _alive_baseline(history, cutoff, ids, horizon_days) -> pd.Series:
-    """BG/NBD fitted on every customer with a purchase before ``cutoff``; P(no purchase) of ``ids``."""
+def _alive_inputs(history, cutoff) -> dict:
+    """What the BG/NBD baseline needs of the history before ``cutoff`` (:func:`_alive_baseline`):
+    the customers with a purchase, their purchase days and days since the last and the first."""
     snap = history.snapshot(day_number(cutoff))
     bought = np.flatnonzero(snap.frequency > 0)
+    return dict(
+        ids=history.ids[bought],
+        frequency=snap.frequency[bought],
+        recency_days=snap.cutoff - snap.last_day[bought],
+        tenure_days=snap.cutoff - snap.first_day[bought],
+    )
+
+
+def _alive_baseline(inputs: dict, ids, horizon_days) -> pd.Series:
+    """BG/NBD fitted on every customer of :func:`_alive_inputs`; P(no purchase) of ``ids``."""
     p = no_purchase_probability(
-        snap.frequency[bought],
-        snap.cutoff - snap.last_day[bought],
-        snap.cutoff - snap.first_day[bought],
+        inputs["frequency"],
+        inputs["recency_days"],
+        inputs["tenure_days"],
         horizon_days=horizon_days,
     )
-    return pd.Series(p, index=history.ids[bought]).reindex(ids)
+    return pd.Series(p, index=inputs["ids"]).reindex(ids)
+
+
+def _forget(history, cutoff) -> None:
+    """Drop the snapshot ``history`` keeps for ``cutoff``, when it can
+    (:meth:`~analysis.churn.history.TransactionHistory.forget`)."""
+    forget = getattr(history, "forget", None)
+    if forget is not None:
+        forget(day_number(cutoff))
 
 
 @shared_result  # pages 04 and 09 of one report run share it
@@ -291,21 +310,24 @@ def backtest(
     history = history_for(tx)
     kw = dict(active_days=active_days, trend_days=trend_days, **tables)
     X_tr, y_tr = features_at(history, end - 2 * h, horizon_days=horizon_days, **kw)
+    _forget(history, end - 2 * h)
     X_te, y_te = features_at(history, end - h, horizon_days=horizon_days, **kw)
     if len(X_tr) == 0 or len(X_te) == 0:
         raise InsufficientData(
             f"no active customers before {end - 2 * h:%Y-%m-%d} or {end - h:%Y-%m-%d}: the "
             f"transactions must cover at least {2 * horizon_days} days before the report end"
         )
-    # everything the sorted lines give first, so that they are freed before any model is fitted
-    alive = _alive_baseline(history, end - h, X_te.index, horizon_days)
-    X_now, _ = features_at(history, end, **kw)
-    del history
+    # of the training window, only what is used further on is kept
     fit = dict(cv_folds=cv_folds, random_state=random_state)
     n_train, train_churn_rate = len(X_tr), float(y_tr.mean())
-    rec = LogisticRegression(C=1.0).fit(np.log1p(X_tr[["recency_days"]].to_numpy()), y_tr)
+    rec_x = np.log1p(X_tr[["recency_days"]].to_numpy())
     X_fit, y_fit, folds = _sample(X_tr, y_tr, train_sample, random_state, cv_folds)
-    del X_tr, y_tr  # X_fit is all of them or a sample
+    del X_tr  # X_fit is all of it or a sample
+    # everything the sorted lines give first, so that they are freed before any model is fitted
+    alive_inputs = _alive_inputs(history, end - h)
+    _forget(history, end - h)
+    X_now, _ = features_at(history, end, **kw)
+    del history
     model = fit_churn_model(
         X_fit,
         y_fit,
@@ -316,6 +338,10 @@ def backtest(
     )
     n_fit = len(X_fit)
     del X_fit, y_fit
+    rec = LogisticRegression(C=1.0).fit(rec_x, y_tr)
+    del rec_x, y_tr
+    alive = _alive_baseline(alive_inputs, X_te.index, horizon_days)
+    del alive_inputs
     pred = pd.DataFrame(
         {
             "churned": y_te,

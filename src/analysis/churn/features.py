@@ -271,56 +271,87 @@ def trailing_sales(
     ).rename_axis("customer_id")
 
 
+#: the transaction family's columns, in order (``margin_rate`` only when costs are known)
+_TRANSACTION_FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "avg_interval_days",
+    "recency_ratio",
+    "return_rate",
+    "n_returns",
+    "margin_rate",
+    "interval_cv",
+    "sales_last",
+    "sales_prev",
+    "days_last",
+    "days_prev",
+    "sales_trend",
+    "sales_12m",
+)
+
+
 def _transaction_features(
     h: TransactionHistory, snap, active: np.ndarray, trend_days: int
 ) -> pd.DataFrame:
-    """The transaction family of features of the ``active`` codes at the snapshot's cutoff."""
+    """The transaction family of features of the ``active`` codes at the snapshot's cutoff.
+
+    Every feature is float64 and written into its row of the frame's one block as soon as it
+    is computed (the block ``pd.DataFrame`` would build from a dict of the columns), so the
+    columns are never all held twice.
+    """
     c, span = snap.cutoff, int(trend_days)
-    freq = snap.frequency[active].astype("float64")
+    margin = bool(h.has_cost and snap.cost_lines[active].sum() > 0)
+    names = [n for n in _TRANSACTION_FEATURES if margin or n != "margin_rate"]
+    block = np.empty((len(names), len(active)))
+    col = dict(zip(names, block))  # each a view of its row
     first, last = snap.first_day[active], snap.last_day[active]
-    recency, tenure = (c - last).astype("float64"), (c - first).astype("float64")
+    col["recency_days"][:] = c - last
+    col["tenure_days"][:] = c - first
+    freq = col["frequency"]
+    freq[:] = snap.frequency[active]
     gaps = freq - 1
+    interval = col["avg_interval_days"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        interval = np.where(gaps > 0, (last - first) / gaps, np.nan)
+        interval[:] = np.where(gaps > 0, (last - first) / gaps, np.nan)
         # std of the gaps from exact integer sums: n·Σg² − (Σg)² is exact in int64
         sum_g = (last - first).astype(np.int64)
         n = gaps.astype(np.int64)
         var = (n * snap.gap_sq_sum[active].astype(np.int64) - sum_g * sum_g) / (n * n)
-        interval_cv = np.where((gaps > 0) & (interval > 0), np.sqrt(var) / interval, np.nan)
-    monetary, returns = snap.monetary[active], snap.returns_amount[active]
-    gross_sales = monetary + returns
-    feats = {
-        "recency_days": recency,
-        "frequency": freq,
-        "monetary": monetary,
-        "tenure_days": tenure,
-        "avg_interval_days": interval,
+        col["interval_cv"][:] = np.where(
+            (gaps > 0) & (interval > 0), np.sqrt(var) / interval, np.nan
+        )
+        del first, last, sum_g, n, var
         # how late the customer is against its own rhythm; > 1 = overdue
-        "recency_ratio": recency / interval,
-        "return_rate": np.where(
-            gross_sales > 0, returns / np.where(gross_sales > 0, gross_sales, 1), np.nan
-        ),
-        "n_returns": snap.n_returns[active].astype("float64"),
-    }
-    if h.has_cost and snap.cost_lines[active].sum() > 0:
+        col["recency_ratio"][:] = col["recency_days"] / interval
+    monetary, returns = col["monetary"], snap.returns_amount[active]
+    monetary[:] = snap.monetary[active]
+    gross_sales = monetary + returns
+    col["return_rate"][:] = np.where(
+        gross_sales > 0, returns / np.where(gross_sales > 0, gross_sales, 1), np.nan
+    )
+    del returns, gross_sales
+    col["n_returns"][:] = snap.n_returns[active]
+    if margin:
         profit = snap.gross_profit[active]
-        feats["margin_rate"] = np.where(
+        col["margin_rate"][:] = np.where(
             monetary > 0, profit / np.where(monetary > 0, monetary, 1), np.nan
         )
-    last_sales, prev_sales = h.sales(c - span, c)[active], h.sales(c - 2 * span, c - span)[active]
+        del profit
+    last_sales, prev_sales = col["sales_last"], col["sales_prev"]
+    last_sales[:] = h.sales(c - span, c)[active]
+    prev_sales[:] = h.sales(c - 2 * span, c - span)[active]
     denom = np.abs(last_sales) + np.abs(prev_sales)
     # bounded in [-1, 1]: -1 = bought before, nothing lately; +1 = new this period
-    trend = np.where(denom > 0, (last_sales - prev_sales) / np.where(denom > 0, denom, 1), 0.0)
-    feats.update(
-        interval_cv=interval_cv,
-        sales_last=last_sales,
-        sales_prev=prev_sales,
-        days_last=h.purchase_days(c - span, c)[active].astype("float64"),
-        days_prev=h.purchase_days(c - 2 * span, c - span)[active].astype("float64"),
-        sales_trend=trend,
-        sales_12m=h.sales(c - 365, c)[active],
+    col["sales_trend"][:] = np.where(
+        denom > 0, (last_sales - prev_sales) / np.where(denom > 0, denom, 1), 0.0
     )
-    return pd.DataFrame(feats, index=h.ids[active])
+    del denom
+    col["days_last"][:] = h.purchase_days(c - span, c)[active]
+    col["days_prev"][:] = h.purchase_days(c - 2 * span, c - span)[active]
+    col["sales_12m"][:] = h.sales(c - 365, c)[active]
+    return pd.DataFrame(block.T, index=h.ids[active], columns=names, copy=False)
 
 
 def features_at(

@@ -30,7 +30,7 @@ from analysis.data.validation import DataError
 
 __all__ = ["CustomerSnapshot", "TransactionHistory", "day_number"]
 
-#: entries per step where a sum is split into steps (exact sums only: counts, whole numbers)
+#: entries per step where a sum over lines or purchase days is split into steps
 _CHUNK = 1 << 20
 
 
@@ -147,7 +147,9 @@ class TransactionHistory:
         # factorize unsorted, then number the ids in sorted order: faster than sort=True
         codes, ids = pd.factorize(tx[id_col], sort=False)
         by_id = np.argsort(ids)
-        rank = np.empty(len(ids) + 1, dtype=np.int64)
+        # 32-bit codes: counted in chunks (:meth:`_count_where`, :meth:`_sum`), never as one long
+        # copy (:func:`numpy.bincount` copies codes narrower than its index type)
+        rank = np.empty(len(ids) + 1, dtype=np.int32 if len(ids) < 2**31 else np.int64)
         rank[by_id], rank[-1] = np.arange(len(ids)), -1  # code -1 (no id) stays -1
         codes, ids = rank[codes], ids.take(by_id)
         del rank, by_id
@@ -181,8 +183,7 @@ class TransactionHistory:
         self._day_start = np.r_[np.searchsorted(offset, days, side="left"), len(offset)]
         del days
         amount = tx[amount_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
-        self._returns = amount < 0
-        buy = amount > 0
+        buy = amount > 0  # the returns (amount < 0, blank amounts being 0) are found per window
         if self.has_cost:
             profit = tx[cost_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
             np.subtract(amount, profit, out=profit)  # amount - cost, in the array of the costs
@@ -193,7 +194,7 @@ class TransactionHistory:
         self._amount, self._amount_grid = amount, _grid(amount)
         del rows
         # distinct (customer, day) with a purchase, sorted by customer then day
-        pairs = self._code[buy]
+        pairs = self._code[buy].astype(np.int64)
         pairs *= span
         pairs += offset[buy]
         del buy, offset
@@ -203,7 +204,8 @@ class TransactionHistory:
         # the purchase days as offsets from the first day, in the lines' offset dtype
         self._buy_off = (pairs % span).astype(np.uint16 if span < 2**16 else np.int64)
         pairs //= span
-        self._buy_code = pairs
+        self._buy_code = pairs.astype(self._code.dtype)
+        del pairs
         self._snapshots: dict[int, CustomerSnapshot] = {}
 
     # ------------------------------------------------------------------ windows
@@ -225,24 +227,42 @@ class TransactionHistory:
 
         Each value is split into ``hi + lo``, both exact: ``hi`` on the grid of ``step``
         (:func:`_grid`), so that any sum of its entries is exact, and ``lo`` below half a step.
-        Both parts go through one work array the size of ``values``, one after the other.
+        The values go :data:`_CHUNK` at a time through one small work array: the ``hi`` sums of
+        the chunks add up exactly, and the ``lo`` parts are added in the order of the values
+        (:func:`numpy.add.at`), as one :func:`numpy.bincount` over all of them adds them.
         """
         if step == 0:
             return self._count(codes, values) + 0.0
-        part = values / step
-        np.rint(part, out=part)
-        part *= step  # hi
-        hi = self._count(codes, part)
-        np.subtract(values, part, out=part)  # lo
-        return hi + self._count(codes, part)
+        hi, lo = np.zeros(self.n), np.zeros(self.n)
+        for i in range(0, len(values), _CHUNK):
+            c, x = codes[i : i + _CHUNK], values[i : i + _CHUNK]
+            part = x / step
+            np.rint(part, out=part)
+            part *= step  # hi
+            hi += self._count(c, part)
+            np.subtract(x, part, out=part)  # lo
+            np.add.at(lo, c, part)
+        return hi + lo
 
-    def _count_where(self, codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Entries per code where ``mask`` holds (int64), :data:`_CHUNK` entries at a time:
-        counts add up exactly, and no copy of the codes is as long as the window."""
+    def _count_where(self, codes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Entries per code (where ``mask`` holds), int64, :data:`_CHUNK` entries at a time: counts
+        add up exactly, and no copy of the codes (:func:`numpy.bincount` makes one of codes
+        narrower than its index type) is as long as the window."""
         out = np.zeros(self.n, dtype=np.int64)
         for i in range(0, len(codes), _CHUNK):
-            out += self._count(codes[i : i + _CHUNK][mask[i : i + _CHUNK]])
+            part = codes[i : i + _CHUNK]
+            out += self._count(part if mask is None else part[mask[i : i + _CHUNK]])
         return out
+
+    def forget(self, cutoff: int) -> None:
+        """Drop the snapshot kept for ``cutoff`` (:meth:`snapshot`), once a study is done with it.
+
+        Parameters
+        ----------
+        cutoff : int
+            Day number (:func:`day_number`); a cutoff without a snapshot is ignored.
+        """
+        self._snapshots.pop(int(cutoff), None)
 
     def sales(self, start: int | None, end: int) -> np.ndarray:
         """Net sales per customer code of the lines dated in [start, end).
@@ -277,7 +297,7 @@ class TransactionHistory:
         ndarray
             int64, one entry per customer code.
         """
-        return self._count(self._code[self._lines(start, end)])
+        return self._count_where(self._code[self._lines(start, end)])
 
     def purchase_days(self, start: int | None, end: int) -> np.ndarray:
         """Distinct purchase days per customer code in [start, end).
@@ -297,7 +317,7 @@ class TransactionHistory:
         inside = self._buy_off < self._offset(end)
         if start is not None:
             inside &= self._buy_off >= self._offset(start)
-        return self._count(self._buy_code[inside])
+        return self._count_where(self._buy_code, inside)
 
     def snapshot(self, cutoff: int) -> CustomerSnapshot:
         """Per-customer sums of everything dated before the day ``cutoff`` (computed once per cutoff).
@@ -332,18 +352,18 @@ class TransactionHistory:
             first[bc[starts]] = bd[starts].astype(np.int64) + self._first
             last[bc[ends]] = bd[ends].astype(np.int64) + self._first
             del starts, ends
-        frequency = self._count(bc)
+        frequency = self._count_where(bc)
         gap_sq_sum = self._gap_sq_sum(bc, bd)
         del bc, bd
         # ... then the lines
         w = self._lines(None, cutoff)
         code, amount = self._code[w], self._amount[w]
         monetary = self._sum(code, amount, self._amount_grid)
-        ret = self._returns[w]
+        ret = amount < 0
         code_ret, amount_ret = code[ret], amount[ret]
         del ret
         returns_amount = 0.0 - self._sum(code_ret, amount_ret, self._amount_grid)
-        n_returns = self._count(code_ret)
+        n_returns = self._count_where(code_ret)
         del code_ret, amount_ret
         if self.has_cost:
             profit = self._sum(code, self._profit[w], self._profit_grid)
