@@ -372,6 +372,9 @@ def test_rfm_one_customer_and_all_equal():
     # five equal customers share the average rank 3 of 5 -> pct 0.6 -> 3
     eq = pd.DataFrame({"recency_days": [7] * 5, "frequency": [1] * 5, "monetary": [0.0] * 5})
     assert set(rfm_scores(eq)["rfm_code"]) == {"333"}
+    # the rows share their code's one text (half a million customers held a string each)
+    codes = rfm_scores(pd.concat([eq] * 3, ignore_index=True))["rfm_code"]
+    assert codes.dtype == object and len({id(v) for v in codes.to_numpy()}) == 1
 
 
 def test_rfm_segments():

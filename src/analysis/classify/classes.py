@@ -870,7 +870,10 @@ def rfm_scores(
     f = _score(df[frequency_col].astype("float64").fillna(0.0), bins)
     m = _score(df[monetary_col].astype("float64").fillna(0.0), bins)
     code = r.astype(str) + f.astype(str) + m.astype(str)
-    return df.assign(r_score=r, f_score=f, m_score=m, rfm_code=code.astype("object"))
+    # one text per code (at most bins**3) that the rows point at, not a Python string per row
+    at, codes = pd.factorize(code)
+    code = pd.Series(codes.to_numpy(dtype=object)[at], index=code.index, dtype="object")
+    return df.assign(r_score=r, f_score=f, m_score=m, rfm_code=code)
 
 
 def rfm_segments(
