@@ -328,3 +328,16 @@ def test_the_sorted_lines_are_freed_before_any_model_is_fitted(company, monkeypa
     monkeypatch.setattr(bt, "fit_churn_model", checked_fit)
     res = bt.backtest.__wrapped__(company, END, **FAST)
     assert res.n_test > 0 and res.scoring.model.n_fit > 0
+
+
+def test_reasons_joined_by_hand():
+    # blanks after the first reason are left out; a blank first reason stays (as before)
+    explain_mod = importlib.import_module("analysis.churn.explain")
+    cols = [
+        pd.array(["久未购买 (120)", "", "a", "x", ""], dtype="str"),
+        pd.array(["频次低 (1)", "", "b", "", "q"], dtype="str"),
+        pd.array(["", "", "c", "", ""], dtype="str"),
+    ]
+    joined = explain_mod._joined(cols)
+    assert list(joined) == ["久未购买 (120); 频次低 (1)", "", "a; b; c", "x", "; q"]
+    assert joined.dtype == pd.StringDtype(na_value=np.nan)

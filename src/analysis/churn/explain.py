@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.churn.backtest import ChurnResult
 from analysis.churn.models import CHUNK_ROWS, ChurnModel
@@ -77,27 +79,40 @@ def risk_scores(
         (``; ``-joined text) and reason_1..n.
     """
     s = result.scoring
-    reasons = explain(s.model, s.features, lang=lang, n_reasons=n_reasons)
     value = s.value.astype("float64")
+    classes = abc_of(value, abc_cutoffs)  # before the reasons, the bulk, exist
+    reasons = explain(s.model, s.features, lang=lang, n_reasons=n_reasons)
     extra = {} if s.recency_days is None else {"recency_days": s.recency_days}
     out = pd.DataFrame(
         {
             "churn_probability": s.probability,
             s.value_name: value,
             "expected_lost_sales": s.probability * value.clip(lower=0),
-            "customer_class": abc_of(value, abc_cutoffs),
+            "customer_class": classes,
             **extra,
         },
         index=s.features.index,
-    ).join(reasons)
+    )
+    if not reasons.index.equals(out.index):  # pragma: no cover - explain keeps the index
+        out = out.join(reasons)
+        reasons = reasons.iloc[:, :0]
     out = out.rename_axis("customer_id").reset_index()
     # ids already in order (the transactions' customers are): a stable sort by risk keeps them
     by = ["churn_probability"] if out["customer_id"].is_monotonic_increasing else None
-    return out.sort_values(
-        by or ["churn_probability", "customer_id"],
-        ascending=[False] if by else [False, True],
-        kind="stable",
-    ).reset_index(drop=True)
+    order = (
+        out[["customer_id", "churn_probability"]]
+        .sort_values(
+            by or ["churn_probability", "customer_id"],
+            ascending=[False] if by else [False, True],
+            kind="stable",
+        )
+        .index.to_numpy()
+    )
+    out = out.take(order).reset_index(drop=True)
+    # the reason texts, the bulk of the list, are put in that order one column at a time
+    for c in list(reasons.columns):
+        out[c] = reasons.pop(c).array.take(order)
+    return out
 
 
 def sample_note(result: ChurnResult, lang: str = "zh") -> str:
@@ -245,12 +260,21 @@ def explain(
     if not parts:
         return pd.DataFrame(columns=["reasons", *cols], index=X.index, dtype=object)
     texts = np.concatenate(parts)
-    # reasons fill from the first column on, so a blank ends a customer's list
-    joined = texts[:, 0].copy()
-    for r in range(1, n_reasons):
-        more = texts[:, r] != ""
-        joined[more] = joined[more] + "; " + texts[more, r]
-    return pd.DataFrame({"reasons": joined, **dict(zip(cols, texts.T))}, index=X.index)
+    reasons = {c: pd.array(texts[:, r], dtype="str") for r, c in enumerate(cols)}
+    del texts, parts
+    return pd.DataFrame({"reasons": _joined(list(reasons.values())), **reasons}, index=X.index)
+
+
+def _joined(reasons: list) -> pd.api.extensions.ExtensionArray:
+    """Each customer's reasons joined by "; ", a blank reason (after the first) left out.
+
+    Reasons fill from the first column on, so a blank ends a customer's list.  Joined in
+    Arrow: no Python string per customer.
+    """
+    first, *rest = (pa.array(r) for r in reasons)
+    rest = [pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a) for a in rest]
+    sep = pa.scalar("; ", first.type)
+    return pd.array(pc.binary_join_element_wise(first, *rest, sep, null_handling="skip"), "str")
 
 
 def _explain_rows(model: ChurnModel, X: pd.DataFrame, lang: str, n_reasons: int) -> np.ndarray:
