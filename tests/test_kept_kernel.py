@@ -19,6 +19,7 @@ def shell(monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
 
     monkeypatch.setattr(kernel, "_FRESH", None)
+    monkeypatch.setattr(kernel, "_RELEASER", [])  # prepare() starts this kernel's releasing thread
     # IPython replaces these process-wide (its own __main__ has no __spec__, which breaks
     # multiprocessing in later tests of this worker): put them back afterwards
     for name in ("displayhook", "excepthook"):
@@ -26,6 +27,8 @@ def shell(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     yield InteractiveShell.instance()
     InteractiveShell.clear_instance()
+    for stop in kernel._RELEASER:
+        stop.set()
 
 
 def test_prepare_forgets_the_page_before(shell, monkeypatch):
@@ -55,6 +58,23 @@ def test_prepare_forgets_the_page_before(shell, monkeypatch):
         warnings.filters[:] = filters
         mpl.rcParams["font.size"] = size
         pd.reset_option("display.max_rows")
+
+
+def test_every_cell_of_every_page_lets_go_of_the_mapped_lines(shell, monkeypatch):
+    from analysis.data import validated
+
+    calls = []
+    monkeypatch.setattr(validated, "release_mapped_pages", lambda: calls.append(1) or 0)
+    try:
+        kernel.prepare(shell)
+        shell.run_cell("x = 1")
+        assert len(calls) == 1
+        kernel.prepare(shell)  # the next page: still once per cell, not twice
+        shell.run_cell("y = 2")
+        shell.run_cell("z = 3")
+        assert len(calls) == 3
+    finally:
+        shell.events.unregister("post_run_cell", kernel.after_cell)
 
 
 # ------------------------------------------------------------------ two pages, one kernel

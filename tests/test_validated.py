@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -261,6 +264,66 @@ def test_pages_map_the_arrow_copy_without_reading_it(sample, tmp_path):
     for name, df in sample.tables.items():
         pd.testing.assert_frame_equal(second[name], df, check_exact=True)
         np.testing.assert_array_equal(second.lines[name], sample.lines[name])
+
+
+def _resident_kb(path) -> int:
+    """Resident kB of this process's maps of ``path`` (/proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and len(parts) >= 5:  # a mapping's header line
+                inside = parts[-1] == str(path)
+            elif inside and parts[0] == "Rss:":
+                total += int(parts[1])
+    return total
+
+
+@pytest.fixture
+def mapped(sample, tmp_path):
+    """Some MB of mapped lines, their file and their sum of amounts."""
+    if not aggregate.arrow_available():
+        pytest.skip("pyarrow is not installed")
+    if not Path("/proc/self/smaps").exists():
+        pytest.skip("no /proc/self/smaps to measure the map")
+    big = pd.concat([sample.transactions] * 40, ignore_index=True)
+    lines = {"transactions": np.arange(2, len(big) + 2)}
+    ds = dataclasses.replace(sample, tables={"transactions": big}, lines=lines)
+    folder = validated.write_validated(ds, tmp_path / "kept")
+    path = (folder / f"transactions{validated.MAPPED_SUFFIX}").resolve()
+    return validated.read_validated(folder, SAMPLE_DIR).transactions, path, big
+
+
+def test_touched_pages_of_the_mapped_lines_are_let_go(mapped):
+    tx, path, big = mapped
+    total = tx["amount"].sum()
+    touched = _resident_kb(path)
+    assert touched > 0
+    assert validated.release_mapped_pages() >= 1
+    assert _resident_kb(path) < touched / 4
+    # the frame is still whole: a read maps the pages again
+    assert tx["amount"].sum() == total
+    pd.testing.assert_frame_equal(tx, big, check_exact=True)
+
+
+def test_a_report_kernel_lets_go_of_them_while_a_cell_runs(mapped, monkeypatch):
+    import time
+
+    from analysis.report import kernel
+
+    tx, path, big = mapped
+    monkeypatch.setattr(kernel, "_RELEASER", [])
+    stop = kernel.release_pages_meanwhile(every=0.05)
+    try:
+        assert kernel.release_pages_meanwhile() is stop  # one thread per kernel
+        total = tx["amount"].sum()  # a long cell: it touched the lines and goes on
+        deadline = time.monotonic() + 5
+        while _resident_kb(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _resident_kb(path) == 0
+        assert tx["amount"].sum() == total
+    finally:
+        stop.set()
 
 
 def test_a_damaged_mapped_copy_is_not_used(sample, tmp_path):
