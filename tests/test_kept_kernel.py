@@ -196,6 +196,31 @@ def test_a_pool_warms_its_kernel_with_the_pages_environment_before_the_first_pag
     assert cells[-1]["outputs"][0]["text"][0].split() == ["True", "False"]
 
 
+@pytest.mark.notebook
+def test_a_page_worker_holds_neither_pandas_nor_pyarrow(tmp_path):
+    # the worker runs papermill and nbconvert only; the pages' kernels read the data (issue 14)
+    look = "import os\nmaps = open(f'/proc/{os.getppid()}/maps').read()\n"
+    look += "print('pandas/_libs' in maps, 'libarrow' in maps, 'numpy' in maps)"
+    pages = [_page(tmp_path, "first", ["print(1)"]), _page(tmp_path, "second", [look])]
+    out = tmp_path / "out"
+    out.mkdir()
+    finish = {"final": str(tmp_path / "final"), "lang": "en", "html": True, "quarter": "2025Q4"}
+    with runner.PagePool(1, nb_dir=tmp_path, env={}) as pool:
+        results = runner.run_notebooks(
+            pages,
+            {p: {"marker": 1} for p in pages},
+            out,
+            progress=False,
+            nb_dir=tmp_path,
+            pool=pool,
+            finish=finish,
+        )
+    assert [r.error for r in results] == [None, None]
+    assert (out / "first.html").is_file()  # the worker converted the first page meanwhile
+    cells = json.loads((out / "second.ipynb").read_text("utf-8"))["cells"]
+    assert cells[-1]["outputs"][0]["text"][0].split() == ["False", "False", "False"]
+
+
 def test_a_warm_up_that_fails_leaves_the_first_page_a_kernel_of_its_own(monkeypatch, tmp_path):
     monkeypatch.setattr(runner, "WARM_UP", "raise SystemExit")  # the kernel dies while warming
     try:

@@ -17,7 +17,6 @@ import decimal
 import functools
 import io as _io
 import itertools
-import json
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analysis.data.files import (  # noqa: F401 - the io layer's plain files, kept importable from here
+    read_json,
+    read_notebook,
+    read_text,
+    remove_file,
+    write_bytes,
+    write_json,
+    write_text,
+)
 from analysis.data.schema import HEADER_ALIASES, TABLES
 from analysis.data.validation import (
     DATE_ORDERS,
@@ -1538,138 +1546,6 @@ def write_tables(
     return written
 
 
-def write_text(text: str, path: str | Path) -> Path:
-    """Write UTF-8 text with Unix line ends (HTML pages, generated notebooks and docs).
-
-    Parameters
-    ----------
-    text : str
-        The text.
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    Path
-        The path written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
-    return path
-
-
-def write_bytes(data: bytes, path: str | Path) -> Path:
-    """Write bytes to ``path`` (its folder created).
-
-    Parameters
-    ----------
-    data : bytes
-        The bytes.
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    Path
-        The path written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
-
-
-def remove_file(path: str | Path) -> bool:
-    """Remove a file this project wrote earlier (e.g. a staff table's Excel copy no longer made).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    bool
-        Whether there was a file to remove.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return False
-    path.unlink()
-    return True
-
-
-def read_text(path: str | Path) -> str:
-    """A UTF-8 text file's text.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    str
-    """
-    return Path(path).read_text(encoding="utf-8")
-
-
-def read_notebook(path: str | Path):
-    """A notebook file (nbformat 4).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    nbformat.NotebookNode
-    """
-    import nbformat
-
-    return nbformat.read(str(path), as_version=4)
-
-
-def write_json(obj, path: str | Path) -> Path:
-    """Write ``obj`` as indented UTF-8 JSON (non-ASCII kept).
-
-    Parameters
-    ----------
-    obj : object
-        JSON-serialisable data.
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    Path
-        The path written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
-    )
-    return path
-
-
-def read_json(path: str | Path):
-    """A JSON file's data.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    object
-    """
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 def read_yaml(path: str | Path):
     """Parse a YAML file (UTF-8, UTF-16 or GBK); DataError naming the file and line when it is not plain YAML.
 
@@ -1694,11 +1570,3 @@ def read_yaml(path: str | Path):
         )
         or {}
     )
-
-
-def _json_default(v):
-    if hasattr(v, "item"):
-        return v.item()
-    if isinstance(v, (pd.Timestamp,)):
-        return v.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")

@@ -35,17 +35,21 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from analysis.config import LANGS, NOTEBOOK_DIR, PARAMS_DIR, SUMMARY_DIR
-from analysis.data import io as aio
-from analysis.data.periods import resolve_quarter
-from analysis.data.validated import ENV_VAR, write_validated
-from analysis.data.validation import DataError
-from analysis.engine.aggregate import ENGINE_ENV, ENGINES
+from analysis.data import files as fio
+from analysis.report.kernel import trim_memory
 from analysis.report.language import tags_to_remove
-from analysis.viz.labels import label
+
+# The page workers import this module (spawned, they run :func:`_serve`): what only the main
+# process and its loading child need (pandas, pyarrow, the io layer's tables, the engines) is
+# imported where it is used, so that a worker holds papermill, nbconvert and its kernel's
+# client only (issue 14: about 0.1 GB less in each worker).
+if TYPE_CHECKING:
+    from analysis.data.io import Dataset
 
 # jsonschema (under nbformat, papermill and nbconvert) imports rfc3987_syntax when it is installed
 # (JupyterLab's jupyter-events installs it), which builds 38 lark grammars at import: 1.2 s in each
@@ -703,9 +707,9 @@ def set_language(executed: Path, lang: str) -> Path:
     Path
         The notebook.
     """
-    nb = aio.read_json(executed)
+    nb = fio.read_json(executed)
     nb.setdefault("metadata", {}).setdefault("ccm", {})["lang"] = lang
-    return aio.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", executed)
+    return fio.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", executed)
 
 
 #: nbconvert's lab template without the scripts it loads from a CDN: the pages open offline
@@ -732,9 +736,9 @@ def to_html(executed: Path, lang: str | None = None) -> Path:
     Path
         The HTML page.
     """
-    nb = aio.read_notebook(executed)
+    nb = fio.read_notebook(executed)
     body, _ = _html_exporter(lang or notebook_language(nb)).from_notebook_node(nb)
-    return aio.write_text(body, Path(executed).with_suffix(".html"))
+    return fio.write_text(body, Path(executed).with_suffix(".html"))
 
 
 @functools.lru_cache(maxsize=len(LANGS))
@@ -789,13 +793,13 @@ def embed_cjk_font(stage: Path) -> Path:
         The font subset written.
     """
     pages = sorted(Path(stage).glob("*.html"))
-    texts = {p: aio.read_text(p) for p in pages}
+    texts = {p: fio.read_text(p) for p in pages}
     seen = set().union(*(set(_html.unescape(text)) for text in texts.values()))
     chars = "".join(sorted(ch for ch in seen if ord(ch) > 0x7F))
-    font = aio.write_bytes(cached_font_subset(chars), Path(stage) / FONT_FILE)
+    font = fio.write_bytes(cached_font_subset(chars), Path(stage) / FONT_FILE)
     for page, text in texts.items():
         if 'id="ccm-cjk-font"' not in text:
-            aio.write_text(text.replace("</head>", _FONT_CSS + "</head>", 1), page)
+            fio.write_text(text.replace("</head>", _FONT_CSS + "</head>", 1), page)
     return font
 
 
@@ -852,7 +856,7 @@ def cached_font_subset(chars: str) -> bytes:
     data = cjk_font_subset(chars)
     with contextlib.suppress(OSError):
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        aio.write_bytes(data, tmp)
+        fio.write_bytes(data, tmp)
         os.replace(tmp, path)  # whole or absent for a run reading it at the same time
     return data
 
@@ -876,7 +880,7 @@ def collect_summary(stage: Path, notebooks: list[str]) -> dict:
     for nb in notebooks:
         path = stage / SUMMARY_DIR / f"{nb}.json"
         if path.exists():
-            summary[nb] = aio.read_json(path)
+            summary[nb] = fio.read_json(path)
     return summary
 
 
@@ -921,6 +925,7 @@ def write_index(
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from analysis.report.context import skip_note
+    from analysis.viz.labels import label
 
     env = Environment(
         loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -948,7 +953,7 @@ def write_index(
         },
         titles=titles,
     )
-    return aio.write_text(page, stage / "index.html")
+    return fio.write_text(page, stage / "index.html")
 
 
 def index_highlights(
@@ -1003,7 +1008,7 @@ def section_title(executed: Path, cell_id: str) -> str | None:
     """
     if not Path(executed).exists():
         return None
-    for cell in aio.read_notebook(executed).cells:
+    for cell in fio.read_notebook(executed).cells:
         if cell.get("id") == cell_id and cell.cell_type == "markdown":
             first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
             return first.lstrip("#").strip() or None
@@ -1031,7 +1036,7 @@ def page_title(executed: Path, default: str, lang: str | None = None) -> str:
     """
     if not Path(executed).exists():
         return default
-    nb = aio.read_notebook(executed)
+    nb = fio.read_notebook(executed)
     other = tags_to_remove(lang or notebook_language(nb))
     for cell in nb.cells:
         if cell.cell_type == "markdown" and not other & set(
@@ -1101,7 +1106,7 @@ def mark_not_computed(executed: Path, reason: str, lang: str) -> Path:
     """
     import nbformat
 
-    nb = aio.read_notebook(executed)
+    nb = fio.read_notebook(executed)
     cells = []
     for cell in nb.cells:
         if "papermill-error-cell-tag" in cell.get("metadata", {}).get("tags", []):
@@ -1121,7 +1126,7 @@ def mark_not_computed(executed: Path, reason: str, lang: str) -> Path:
             cell.outputs = [o for o in outputs if o.get("output_type") != "error"] + [note]
             break
     nb.cells = cells
-    return aio.write_text(nbformat.writes(nb), executed)
+    return fio.write_text(nbformat.writes(nb), executed)
 
 
 def _replace_text(obj, old: str, new: str):
@@ -1151,11 +1156,11 @@ def scrub_staging_path(executed: Path, stage: Path, final: Path) -> Path:
     Path
         The notebook.
     """
-    nb = aio.read_json(executed)
+    nb = fio.read_json(executed)
     if str(stage) not in json.dumps(nb, ensure_ascii=False):
         return executed
     fixed = _replace_text(nb, str(stage), str(final))
-    return aio.write_text(json.dumps(fixed, ensure_ascii=False, indent=1) + "\n", executed)
+    return fio.write_text(json.dumps(fixed, ensure_ascii=False, indent=1) + "\n", executed)
 
 
 # ------------------------------------------------------------------ what a report was built from
@@ -1167,7 +1172,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def data_fingerprint(ds: aio.Dataset) -> dict:
+def data_fingerprint(ds: Dataset) -> dict:
     """The data a report reads: every table file (and columns.yaml) by name, size and SHA-256.
 
     Parameters
@@ -1180,6 +1185,8 @@ def data_fingerprint(ds: aio.Dataset) -> dict:
     dict
         ``folder`` and ``files``.
     """
+    from analysis.data import io as aio
+
     files = [
         (table, part)
         for table, path in sorted(ds.sources.items())
@@ -1236,7 +1243,7 @@ def check_same_report(final: Path, fingerprint: dict, lang: str) -> dict:
     path = Path(final) / PROVENANCE_FILE
     fix = "rebuild the whole quarter with `ccm report`, or choose another --out"
     try:
-        prov = aio.read_json(path)
+        prov = fio.read_json(path)
         old_files, old_lang = prov["data"]["files"], prov["lang"]
     except FileNotFoundError:
         raise ReportError(
@@ -1441,6 +1448,9 @@ def _serve(conn, warm: dict | None = None) -> None:
     traceback from each worker, no kernel left writing into the staging folder).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # papermill imports pyarrow.fs (for hdfs:// notebooks) whenever pyarrow is installed: 40 MB
+    # in a process that runs local notebooks and never reads data (issue 14)
+    sys.modules.setdefault("pyarrow.fs", None)
     if warm is not None:
         os.environ.update(warm["env"])
         warm_kept_kernel(Path(warm["nb_dir"]))
@@ -1462,6 +1472,7 @@ def _serve(conn, warm: dict | None = None) -> None:
                 finish_page(result, Path(stage), **finish)
             except Exception as exc:  # the page ran but its file could not be finished
                 result.error = f"{type(exc).__name__}: {exc}"
+        trim_memory()  # the page's notebook and HTML: the next page may be small
         conn.send(result)
 
 
@@ -1501,7 +1512,7 @@ def finish_page(
     executed = Path(stage) / f"{result.name}.ipynb"
     if result.not_computed:
         mark_not_computed(executed, result.not_computed, lang)
-        aio.write_json(
+        fio.write_json(
             {"not_computed": result.not_computed, "quarter": quarter, "skipped_sections": []},
             Path(stage) / SUMMARY_DIR / f"{result.name}.json",
         )
@@ -1784,6 +1795,9 @@ def build_report(
     Path
         The report folder.
     """
+    from analysis.data.validated import ENV_VAR
+    from analysis.engine.aggregate import ENGINE_ENV, ENGINES
+
     if engine not in ENGINES:
         raise ReportError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     out = report_folder(out)
@@ -1845,6 +1859,8 @@ def _build_in(
     q, fingerprint = prepare_data(data_dir, quarter, kept)
     if params_file is None and params_dir is not None:
         params_file = default_params_file(q, params_dir)
+    from analysis.data import io as aio
+
     conf = aio.read_yaml(params_file) if params_file else {}
     if not isinstance(conf, dict):
         raise ReportError(f"{params_file}: expected a mapping of parameters")
@@ -1903,8 +1919,8 @@ def _build_in(
             )
         pages = [nb for nb in discover_notebooks(nb_dir) if (stage / f"{nb}.ipynb").exists()]
         summary = collect_summary(stage, pages)
-        aio.write_json(summary, stage / "summary.json")
-        aio.write_json(
+        fio.write_json(summary, stage / "summary.json")
+        fio.write_json(
             _provenance(
                 previous,
                 quarter=q,
@@ -1948,6 +1964,10 @@ CHILD_LOAD_BYTES = 50_000_000
 
 
 def _load_and_keep(data_dir: Path, quarter: str, kept: Path) -> tuple[str, dict]:
+    from analysis.data import io as aio
+    from analysis.data.periods import resolve_quarter
+    from analysis.data.validated import write_validated
+
     ds = aio.load_dataset(data_dir)
     q = str(resolve_quarter(quarter, ds.transactions["date"]))
     fingerprint = data_fingerprint(ds)
@@ -1957,6 +1977,8 @@ def _load_and_keep(data_dir: Path, quarter: str, kept: Path) -> tuple[str, dict]
 
 def _load_child(conn, data_dir: str, quarter: str, kept: str) -> None:
     """The child process of :func:`prepare_data`: its outcome goes back over ``conn``."""
+    from analysis.data.validation import DataError
+
     try:
         conn.send(("ok", _load_and_keep(Path(data_dir), quarter, Path(kept))))
     except DataError as exc:
@@ -2003,6 +2025,8 @@ def prepare_data(
     DataError, ValueError
         As :func:`analysis.data.io.load_dataset` and :func:`resolve_quarter` raise them.
     """
+    from analysis.data.validation import DataError
+
     if child is None:
         child = _data_bytes(data_dir) >= CHILD_LOAD_BYTES
     if not child:
@@ -2051,7 +2075,7 @@ def not_computed_pages(final: str | Path, notebooks: list[str] | None = None) ->
     dict of str to str
     """
     path = Path(final) / "summary.json"
-    summary = aio.read_json(path) if path.exists() else {}
+    summary = fio.read_json(path) if path.exists() else {}
     return {
         nb: v["not_computed"]
         for nb, v in summary.items()
@@ -2115,4 +2139,4 @@ def run_one(
             f"{name} failed at {res.error}; executed notebook kept in {out_dir / (name + '.ipynb')}"
         )
     path = out_dir / SUMMARY_DIR / f"{name}.json"
-    return aio.read_json(path) if path.exists() else {}
+    return fio.read_json(path) if path.exists() else {}
