@@ -62,7 +62,12 @@ def test_pages_carry_the_cjk_font_for_every_character_they_use(sample_report):
 
 # ------------------------------------------------------------------ recorded numbers
 RECORDED = Path(__file__).with_name("recorded") / "sample_summary.json"
-REL_TOL = 1e-6  # models are seeded and single-threaded; a real change moves a number far more
+# Models are seeded and single-threaded, but a numerical optimiser (BG/NBD's) lands a few millionths
+# apart on another CPU: on 2026-12-02 the same code gave page 08's MAE 37314.3794 where the recording
+# machine gave 37314.3064 (2e-6), and the Spearman rank correlation, kept to four decimals, crossed a
+# rounding step (0.9127 -> 0.9126).  A real change moves a number far more than these bounds.
+REL_TOL = 1e-5
+ABS_TOL = 1.5e-4  # one unit of the fourth decimal the summary keeps
 
 
 def _differences(got: dict, want: dict) -> list[str]:
@@ -72,7 +77,7 @@ def _differences(got: dict, want: dict) -> list[str]:
     for k in sorted(set(g) & set(w)):
         a, b = g[k], w[k]
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
-        if numbers and a == pytest.approx(b, rel=REL_TOL, abs=1e-9, nan_ok=True):
+        if numbers and a == pytest.approx(b, rel=REL_TOL, abs=ABS_TOL, nan_ok=True):
             continue
         if not numbers and a == b:
             continue
@@ -93,6 +98,14 @@ def test_differences_name_every_change():
         "changed: p/model: 'a' -> 'b'",
     ]
     assert _differences(want, want) == []
+    # another CPU's optimiser: a few millionths, or one rounding step of four decimals, passes
+    assert (
+        _differences({"mae": 37314.3794, "rho": 0.9126}, {"mae": 37314.3064, "rho": 0.9127}) == []
+    )
+    assert _differences({"mae": 37320.0, "rho": 0.9124}, {"mae": 37314.3064, "rho": 0.9127}) == [
+        "changed: mae: 37314.3064 -> 37320.0",
+        "changed: rho: 0.9127 -> 0.9124",
+    ]
 
 
 @pytest.mark.notebook
